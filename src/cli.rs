@@ -1,0 +1,142 @@
+//! Command line: keepvip's own modes plus the container arguments osixia's image accepts.
+
+use std::collections::HashMap;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    Run,
+    Check,
+    Health,
+    Status,
+    Help,
+    Version,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Cli {
+    pub mode: Mode,
+    pub log_level: Option<log::LevelFilter>,
+    /// osixia flags that were accepted but do nothing here, for a debug line.
+    pub ignored: Vec<String>,
+}
+
+pub const USAGE: &str = "\
+keepvip: one highly available virtual IP with VRRP, configured like osixia/keepalived.
+
+Usage: keepvip [--check | --status | --health] [--loglevel LEVEL]
+
+  --check            validate the environment, print the effective configuration as JSON
+  --status           print the running daemon's state file
+  --health           exit 0 if the running daemon is healthy (Docker HEALTHCHECK)
+  -l, --loglevel L   none|error|warning|info|debug|trace (or CONTAINER_LOG_LEVEL 0..5)
+  -h, --help / -V, --version
+
+Configuration comes from KEEPALIVED_* variables, as for osixia/keepalived:2.0.20.
+osixia's container flags (--copy-service, --keep-startup-env, ...) are accepted and ignored.";
+
+/// osixia light-baseimage `run` flags without a value: accepted for compatibility.
+const OSIXIA_FLAGS: &[&str] = &[
+    "--copy-service",
+    "--keep-startup-env",
+    "--skip-env-files",
+    "--skip-startup-files",
+    "--skip-process-files",
+    "--skip-finish-files",
+    "--dont-touch-etc-hosts",
+    "--keepalive",
+    "--keepalive-force",
+    "--wait-first-startup",
+    "--run-only",
+    "-c",
+    "-k",
+    "-e",
+    "-s",
+    "-p",
+    "-f",
+];
+/// osixia flags that take a value.
+const OSIXIA_VALUE_FLAGS: &[&str] = &["--cmd", "--wait-state", "--wait-process", "--unsecure-fast-write"];
+
+pub fn level(name: &str) -> Option<log::LevelFilter> {
+    use log::LevelFilter as L;
+    Some(match name.to_ascii_lowercase().as_str() {
+        "none" | "off" | "0" => L::Off,
+        "error" | "1" => L::Error,
+        "warning" | "warn" | "2" => L::Warn,
+        "info" | "3" => L::Info,
+        "debug" | "4" => L::Debug,
+        "trace" | "5" => L::Trace,
+        _ => return None,
+    })
+}
+
+pub fn parse(args: &[String], env: &HashMap<String, String>) -> Result<Cli, String> {
+    let mut cli = Cli { mode: Mode::Run, log_level: None, ignored: vec![] };
+    if let Some(v) = env.get("CONTAINER_LOG_LEVEL").filter(|v| !v.is_empty()) {
+        cli.log_level = Some(level(v).ok_or_else(|| {
+            format!("CONTAINER_LOG_LEVEL={v:?}: expected none|error|warning|info|debug|trace or 0..5")
+        })?);
+    }
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        let (flag, inline) = match a.split_once('=') {
+            Some((f, v)) if f.starts_with("--") => (f, Some(v.to_string())),
+            _ => (a.as_str(), None),
+        };
+        let mut value = |f: &str| inline.clone().or_else(|| it.next().cloned()).ok_or(format!("{f} needs a value"));
+        match flag {
+            "--check" => cli.mode = Mode::Check,
+            "--health" => cli.mode = Mode::Health,
+            "--status" => cli.mode = Mode::Status,
+            "-h" | "--help" => cli.mode = Mode::Help,
+            "-V" | "--version" => cli.mode = Mode::Version,
+            "-l" | "--loglevel" => {
+                let v = value(flag)?;
+                cli.log_level =
+                    Some(level(&v).ok_or_else(|| {
+                        format!("{flag} {v:?}: expected none|error|warning|info|debug|trace or 0..5")
+                    })?);
+            }
+            f if OSIXIA_FLAGS.contains(&f) => cli.ignored.push(a.clone()),
+            f if OSIXIA_VALUE_FLAGS.contains(&f) => {
+                let v = value(f)?;
+                cli.ignored.push(format!("{f} {v}"));
+            }
+            other => return Err(format!("unknown argument {other:?}; see keepvip --help")),
+        }
+    }
+    Ok(cli)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn p(args: &[&str], env: &[(&str, &str)]) -> Result<Cli, String> {
+        let a: Vec<String> = args.iter().map(|s| s.to_string()).collect();
+        let e = env.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        parse(&a, &e)
+    }
+
+    #[test]
+    fn osixia_arguments() {
+        let c = p(&["--loglevel", "debug", "--copy-service", "--wait-state=x"], &[]).unwrap();
+        assert_eq!(c.mode, Mode::Run);
+        assert_eq!(c.log_level, Some(log::LevelFilter::Debug));
+        assert_eq!(c.ignored, ["--copy-service", "--wait-state x"]);
+        assert_eq!(p(&["-l", "trace", "--check"], &[]).unwrap().mode, Mode::Check);
+        assert_eq!(p(&[], &[("CONTAINER_LOG_LEVEL", "2")]).unwrap().log_level, Some(log::LevelFilter::Warn));
+        assert_eq!(
+            p(&["-l", "info"], &[("CONTAINER_LOG_LEVEL", "5")]).unwrap().log_level,
+            Some(log::LevelFilter::Info)
+        );
+    }
+
+    #[test]
+    fn bad_arguments() {
+        assert!(p(&["--bogus"], &[]).unwrap_err().contains("unknown argument \"--bogus\""));
+        assert!(p(&["--loglevel"], &[]).unwrap_err().contains("needs a value"));
+        assert!(p(&["--loglevel", "loud"], &[]).unwrap_err().contains("expected none|error"));
+        assert!(p(&[], &[("CONTAINER_LOG_LEVEL", "9")]).unwrap_err().contains("CONTAINER_LOG_LEVEL=\"9\""));
+    }
+}

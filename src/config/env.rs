@@ -1,0 +1,591 @@
+//! Reading the `KEEPALIVED_*` variables with osixia 2.0.20's defaults.
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use super::{list, vip, Config, HostView, InitialState, Loaded, Problem, Version, Vip};
+use super::{DEFAULT_STATE_FILE, OSIXIA_NOTIFY};
+
+/// Every variable keepvip reads; any other `KEEPALIVED_*` is probably a typo.
+pub const KNOWN: &[&str] = &[
+    "KEEPALIVED_INTERFACE",
+    "KEEPALIVED_PASSWORD",
+    "KEEPALIVED_PRIORITY",
+    "KEEPALIVED_ROUTER_ID",
+    "KEEPALIVED_STATE",
+    "KEEPALIVED_UNICAST_PEERS",
+    "KEEPALIVED_VIRTUAL_IPS",
+    "KEEPALIVED_NOTIFY",
+    "KEEPALIVED_COMMAND_LINE_ARGUMENTS",
+    "KEEPALIVED_ADVERT_INT",
+    "KEEPALIVED_VRRP_VERSION",
+    "KEEPALIVED_PREEMPT",
+    "KEEPALIVED_PREEMPT_DELAY",
+    "KEEPALIVED_UNICAST_SRC_IP",
+    "KEEPALIVED_V3_CHECKSUM_AS_V2",
+    "KEEPALIVED_UNICAST_MIN_TTL",
+    "KEEPALIVED_CHECK_UNICAST_SRC",
+];
+
+struct Reader<'a> {
+    env: &'a HashMap<String, String>,
+    problems: Vec<Problem>,
+    info: Vec<String>,
+    warnings: Vec<String>,
+}
+
+impl<'a> Reader<'a> {
+    fn raw(&self, var: &str) -> Option<&'a str> {
+        self.env.get(var).map(String::as_str)
+    }
+
+    fn fail(&mut self, var: &str, value: &str, msg: impl Into<String>) {
+        self.problems.push(Problem { var: var.into(), value: value.into(), msg: msg.into() });
+    }
+
+    /// Parse `var` with `f`, or use `default` when unset or empty (osixia treats both alike).
+    fn get<T>(&mut self, var: &str, default: T, f: impl FnOnce(&str) -> Result<T, String>) -> T
+    where
+        T: Clone,
+    {
+        match self.raw(var).map(str::trim) {
+            None | Some("") => default,
+            Some(v) => f(v).unwrap_or_else(|msg| {
+                self.fail(var, v, msg);
+                default
+            }),
+        }
+    }
+
+    fn list(&mut self, var: &str) -> Vec<String> {
+        let Some(v) = self.raw(var) else { return vec![] };
+        list::items(v).unwrap_or_else(|msg| {
+            self.fail(var, v, msg);
+            vec![]
+        })
+    }
+}
+
+fn int_in(lo: u32, hi: u32) -> impl Fn(&str) -> Result<u32, String> {
+    move |v| match v.parse::<u32>() {
+        Ok(n) if (lo..=hi).contains(&n) => Ok(n),
+        _ => Err(format!("expected an integer {lo}..{hi}")),
+    }
+}
+
+fn boolean(v: &str) -> Result<bool, String> {
+    match v.to_ascii_lowercase().as_str() {
+        "true" | "yes" | "on" | "1" => Ok(true),
+        "false" | "no" | "off" | "0" => Ok(false),
+        _ => Err("expected true or false".into()),
+    }
+}
+
+/// Decimal seconds to centiseconds, exactly (no float rounding surprises).
+fn centis(v: &str) -> Option<u32> {
+    let (whole, frac) = v.split_once('.').unwrap_or((v, ""));
+    if whole.is_empty() && frac.is_empty() || frac.len() > 2 {
+        return None;
+    }
+    let digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
+    if !digits(whole) || !digits(frac) || whole.len() > 6 {
+        return None;
+    }
+    let w: u32 = if whole.is_empty() { 0 } else { whole.parse().ok()? };
+    let f: u32 = format!("{frac:0<2}").parse().ok()?;
+    Some(w * 100 + f)
+}
+
+pub fn from_env(env: &HashMap<String, String>, host: &HostView) -> Result<Loaded, Vec<Problem>> {
+    let mut r = Reader { env, problems: vec![], info: vec![], warnings: vec![] };
+
+    let mut unknown: Vec<&String> =
+        env.keys().filter(|k| k.starts_with("KEEPALIVED_") && !KNOWN.contains(&k.as_str())).collect();
+    unknown.sort();
+    for k in unknown {
+        r.warnings.push(format!("{k} is not a variable keepvip knows; ignored (typo?)"));
+    }
+
+    let version = r.get("KEEPALIVED_VRRP_VERSION", Version::V2, |v| match v {
+        "2" => Ok(Version::V2),
+        "3" => Ok(Version::V3),
+        _ => Err("expected 2 or 3".into()),
+    });
+    let router_id = r.get("KEEPALIVED_ROUTER_ID", 51, int_in(1, 255)) as u8;
+    let state = r.get("KEEPALIVED_STATE", InitialState::Backup, |v| match v.to_ascii_uppercase().as_str() {
+        "MASTER" => Ok(InitialState::Master),
+        "BACKUP" => Ok(InitialState::Backup),
+        _ => Err("expected MASTER or BACKUP".into()),
+    });
+    let advert_int_cs = r.get("KEEPALIVED_ADVERT_INT", 100u32, |v| {
+        let cs = centis(v);
+        match version {
+            Version::V2 => match cs {
+                Some(cs) if cs % 100 == 0 && (100..=25500).contains(&cs) => Ok(cs),
+                _ => Err(
+                    "expected whole seconds 1..255 for VRRPv2 (set KEEPALIVED_VRRP_VERSION=3 for sub-second adverts)"
+                        .into(),
+                ),
+            },
+            Version::V3 => match cs {
+                Some(cs) if (1..=4095).contains(&cs) => Ok(cs),
+                _ => Err("expected seconds 0.01..40.95 in steps of 0.01 for VRRPv3".into()),
+            },
+        }
+    }) as u16;
+    let preempt = r.get("KEEPALIVED_PREEMPT", false, boolean);
+    let preempt_delay = r.get("KEEPALIVED_PREEMPT_DELAY", Duration::ZERO, |v| match centis(v) {
+        Some(cs) if cs <= 100_000 => Ok(Duration::from_millis(u64::from(cs) * 10)),
+        _ => Err("expected seconds 0..1000 (decimal allowed)".into()),
+    });
+    if !preempt && !preempt_delay.is_zero() {
+        r.warnings.push("KEEPALIVED_PREEMPT_DELAY has no effect without KEEPALIVED_PREEMPT=true".into());
+    }
+
+    let password = r.raw("KEEPALIVED_PASSWORD").unwrap_or("d0cker").to_string();
+    if version == Version::V2 {
+        if password.is_empty() {
+            r.fail("KEEPALIVED_PASSWORD", "", "expected 1..8 characters (auth_type PASS)");
+        } else if password.len() > 8 {
+            r.warnings.push(format!(
+                "KEEPALIVED_PASSWORD is {} bytes long; only the first 8 are used, as keepalived does",
+                password.len()
+            ));
+        }
+    }
+
+    let v3_checksum_as_v2 = r.get("KEEPALIVED_V3_CHECKSUM_AS_V2", false, boolean);
+    let unicast_min_ttl = r.get("KEEPALIVED_UNICAST_MIN_TTL", 255, int_in(1, 255)) as u8;
+    let check_unicast_src = r.get("KEEPALIVED_CHECK_UNICAST_SRC", true, boolean);
+    let state_file = PathBuf::from(r.raw("KEEPVIP_STATE_FILE").unwrap_or(DEFAULT_STATE_FILE));
+
+    let notify = match r.raw("KEEPALIVED_NOTIFY") {
+        None => Some(PathBuf::from(OSIXIA_NOTIFY)),
+        Some(v) if v.trim().is_empty() => None,
+        Some(v) => Some(PathBuf::from(v.trim())),
+    };
+
+    let dump_conf = command_line_args(&mut r);
+
+    // Peers, as given (the seed gives every node the same list, own address included).
+    let peers_var = "KEEPALIVED_UNICAST_PEERS";
+    let mut peers: Vec<IpAddr> = Vec::new();
+    let peer_raw = r.raw(peers_var).unwrap_or("").to_string();
+    for item in r.list(peers_var) {
+        match item.trim().parse::<IpAddr>() {
+            Ok(ip) if peers.contains(&ip) => r.fail(peers_var, &peer_raw, format!("peer {ip} is listed twice")),
+            Ok(ip) => peers.push(ip),
+            Err(_) if looks_like_several(&item, |s| s.parse::<IpAddr>().is_ok()) => r.fail(
+                peers_var,
+                &peer_raw,
+                format!("a plain value is one address; for a list write {}", list::suggest_split(&item)),
+            ),
+            Err(_) => r.fail(peers_var, &peer_raw, format!("'{item}' is not an IPv4 or IPv6 address")),
+        }
+    }
+
+    let vips = read_vips(&mut r, &peers);
+    let priority = read_priority(&mut r, &peers, host);
+
+    // Interface: explicit, else eth0, else the one holding our peer-list address, else the default route's.
+    let iface_var = "KEEPALIVED_INTERFACE";
+    let interface = match r.raw(iface_var).map(str::trim).filter(|s| !s.is_empty()) {
+        Some(name) => {
+            if let Err(e) = vip::check_ifname(name) {
+                r.fail(iface_var, name, e);
+            } else if host.iface(name).is_none() {
+                r.fail(iface_var, name, format!("no such interface; this host has: {}", host.names()));
+            }
+            name.to_string()
+        }
+        None => match choose_interface(host, &peers) {
+            Some((name, why)) => {
+                if name != "eth0" {
+                    r.info.push(format!("KEEPALIVED_INTERFACE is unset and there is no eth0: using {name} ({why})"));
+                }
+                name
+            }
+            None => {
+                r.fail(iface_var, "", format!("unset, there is no eth0 and no interface holds a peer address or the default route; set it to one of: {}", host.names()));
+                "eth0".into()
+            }
+        },
+    };
+
+    for v in &vips {
+        let dev = v.dev.as_deref().unwrap_or(&interface);
+        let vips_raw = r.raw("KEEPALIVED_VIRTUAL_IPS").unwrap_or("").to_string();
+        if v.dev.is_some() && host.iface(dev).is_none() {
+            r.fail(
+                "KEEPALIVED_VIRTUAL_IPS",
+                &vips_raw,
+                format!("{v}: no interface '{dev}'; this host has: {}", host.names()),
+            );
+        }
+        if let Err(e) = vip::check_label(v, dev) {
+            r.fail("KEEPALIVED_VIRTUAL_IPS", &vips_raw, format!("{v}: {e}"));
+        }
+    }
+
+    // Family: the first VIP's; peers and source must match it.
+    let ipv6 = vips.first().is_some_and(|v| v.addr.is_ipv6());
+    if ipv6 && version == Version::V2 {
+        let raw = r.raw("KEEPALIVED_VIRTUAL_IPS").unwrap_or("").to_string();
+        r.fail(
+            "KEEPALIVED_VIRTUAL_IPS",
+            &raw,
+            "the first VIP is IPv6 but VRRPv2 is IPv4 only; set KEEPALIVED_VRRP_VERSION=3",
+        );
+    }
+    for p in &peers {
+        if p.is_ipv6() != ipv6 && !vips.is_empty() {
+            r.fail(peers_var, &peer_raw, format!("peer {p} is not of the first VIP's address family"));
+        }
+    }
+    if peers.len() > 1 || vips.len() > 1 {
+        let other = vips.iter().filter(|v| v.addr.is_ipv6() != ipv6).count();
+        if other > 0 {
+            r.warnings.push(format!("{other} VIP(s) of the other address family are managed but not advertised (keepalived's excluded VIPs)"));
+        }
+    }
+
+    let own: Vec<IpAddr> = peers.iter().copied().filter(|p| host.owns(*p)).collect();
+    if !own.is_empty() {
+        peers.retain(|p| !own.contains(p));
+        let own: Vec<String> = own.iter().map(ToString::to_string).collect();
+        r.info.push(format!("{peers_var}: {} is this host's own address; not a peer", own.join(", ")));
+    }
+
+    let src_var = "KEEPALIVED_UNICAST_SRC_IP";
+    // RFC 5798 §5.1.2.1: an IPv6 advert's source is the link-local address.
+    let primary = host.iface(&interface).and_then(|i| {
+        let mut fam = i.addrs.iter().copied().filter(|a| a.is_ipv6() == ipv6);
+        if ipv6 {
+            fam.clone().find(|a| is_link_local(*a)).or_else(|| fam.next())
+        } else {
+            fam.next()
+        }
+    });
+    let unicast_src_ip = r.get(src_var, primary, |v| match v.parse::<IpAddr>() {
+        Ok(ip) if ip.is_ipv6() != ipv6 => Err("expected an address of the VIPs' family".into()),
+        Ok(ip) => Ok(Some(ip)),
+        Err(_) => Err("expected an IPv4 or IPv6 address".into()),
+    });
+    if let Some(ip) = unicast_src_ip {
+        if r.raw(src_var).is_some() && !host.owns(ip) {
+            r.warnings
+                .push(format!("{src_var}={ip} is not an address of this host; the kernel may refuse to send from it"));
+        }
+    }
+
+    if !r.problems.is_empty() {
+        return Err(r.problems);
+    }
+    let config = Config {
+        interface,
+        state,
+        router_id,
+        priority,
+        preempt,
+        preempt_delay,
+        advert_int_cs,
+        version,
+        password: (version == Version::V2).then_some(password),
+        unicast_src_ip,
+        unicast_peers: peers,
+        virtual_ips: vips,
+        notify,
+        v3_checksum_as_v2,
+        unicast_min_ttl,
+        check_unicast_src,
+        dump_conf,
+        state_file,
+    };
+    Ok(Loaded { config, info: r.info, warnings: r.warnings })
+}
+
+fn is_link_local(a: IpAddr) -> bool {
+    match a {
+        IpAddr::V4(v4) => v4.is_link_local(),
+        IpAddr::V6(v6) => v6.segments()[0] & 0xffc0 == 0xfe80,
+    }
+}
+
+/// A plain value such as `1.1.1.1, 2.2.2.2` that osixia would pass to keepalived as one line.
+fn looks_like_several(item: &str, each_ok: impl Fn(&str) -> bool) -> bool {
+    let parts: Vec<&str> = item.split([',', ' ', '\t', ';']).filter(|s| !s.is_empty()).collect();
+    parts.len() > 1 && parts.iter().all(|p| each_ok(p))
+}
+
+fn read_vips(r: &mut Reader, peers: &[IpAddr]) -> Vec<Vip> {
+    let var = "KEEPALIVED_VIRTUAL_IPS";
+    let Some(raw) = r.raw(var).map(str::to_string).filter(|v| !v.trim().is_empty()) else {
+        r.fail(var, "", "required: the virtual IP(s) to manage, e.g. 192.168.4.3 or #PYTHON2BASH:['192.168.4.3', '192.168.4.4/24 dev eth1'] (osixia's example default would take addresses on a real LAN)");
+        return vec![];
+    };
+    let mut vips: Vec<Vip> = Vec::new();
+    for item in r.list(var) {
+        match vip::parse(&item) {
+            Ok(v) if vips.iter().any(|o| o.addr == v.addr) => r.fail(var, &raw, format!("{} is listed twice", v.addr)),
+            Ok(v) if peers.contains(&v.addr) => {
+                r.fail(var, &raw, format!("{} is also a unicast peer; a VIP must be an address no node owns", v.addr))
+            }
+            Ok(v) => vips.push(v),
+            Err(_) if looks_like_several(&item, |s| vip::parse(s).is_ok()) => {
+                r.fail(var, &raw, format!("a plain value is one VIP; for a list write {}", list::suggest_split(&item)))
+            }
+            Err(e) => r.fail(var, &raw, format!("'{item}': {e}")),
+        }
+    }
+    vips
+}
+
+/// `auto` (for one stack file on every node): 200 for the first address of the peer list
+/// that belongs to this host, 190 for the second, and so on.
+fn read_priority(r: &mut Reader, peers: &[IpAddr], host: &HostView) -> u8 {
+    let var = "KEEPALIVED_PRIORITY";
+    match r.raw(var).map(str::trim) {
+        Some(v) if v.eq_ignore_ascii_case("auto") => match peers.iter().position(|p| host.owns(*p)) {
+            Some(i) => {
+                let p = 200u32.saturating_sub(10 * i as u32).max(1) as u8;
+                r.info.push(format!(
+                    "{var}=auto: this host is peer #{} in KEEPALIVED_UNICAST_PEERS, priority {p}",
+                    i + 1
+                ));
+                p
+            }
+            None => {
+                r.fail(var, v, "auto needs one of this host's addresses in KEEPALIVED_UNICAST_PEERS; none is");
+                150
+            }
+        },
+        _ => r.get(var, 150, int_in(1, 255)) as u8,
+    }
+}
+
+fn choose_interface(host: &HostView, peers: &[IpAddr]) -> Option<(String, &'static str)> {
+    if host.iface("eth0").is_some() {
+        return Some(("eth0".into(), "default"));
+    }
+    if let Some(i) = host.interfaces.iter().find(|i| peers.iter().any(|p| i.addrs.contains(p))) {
+        return Some((i.name.clone(), "it holds this host's address from KEEPALIVED_UNICAST_PEERS"));
+    }
+    let idx = host.default_route_ifindex?;
+    host.interfaces.iter().find(|i| i.index == idx).map(|i| (i.name.clone(), "it carries the default route"))
+}
+
+/// `KEEPALIVED_COMMAND_LINE_ARGUMENTS`: keepalived flags osixia passes. Returns `--dump-conf`.
+fn command_line_args(r: &mut Reader) -> bool {
+    let var = "KEEPALIVED_COMMAND_LINE_ARGUMENTS";
+    let raw = r.raw(var).unwrap_or("--log-detail --dump-conf").to_string();
+    let Some(args) = shlex::split(&raw) else {
+        r.fail(var, &raw, "unbalanced quotes");
+        return false;
+    };
+    let mut dump = false;
+    for a in args {
+        match a.as_str() {
+            "--dump-conf" | "-d" => dump = true,
+            "--log-detail" | "-D" | "--dont-fork" | "-n" | "--log-console" | "-l" | "--vrrp" | "-P" => {}
+            other => r.warnings.push(format!("{var}: keepalived option '{other}' has no keepvip equivalent; ignored")),
+        }
+    }
+    dump
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::HostIface;
+
+    fn host() -> HostView {
+        HostView {
+            interfaces: vec![
+                HostIface { index: 1, name: "lo".into(), addrs: vec!["127.0.0.1".parse().unwrap()] },
+                HostIface { index: 2, name: "eth0".into(), addrs: vec!["192.168.4.1".parse().unwrap()] },
+                HostIface { index: 3, name: "eth1".into(), addrs: vec![] },
+            ],
+            default_route_ifindex: Some(2),
+        }
+    }
+
+    fn env(pairs: &[(&str, &str)]) -> HashMap<String, String> {
+        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    }
+
+    const SEED: &[(&str, &str)] = &[
+        ("KEEPALIVED_UNICAST_PEERS", "#PYTHON2BASH:['192.168.4.1', '192.168.4.2']"),
+        ("KEEPALIVED_VIRTUAL_IPS", "192.168.4.3"),
+        ("KEEPALIVED_PRIORITY", "200"),
+    ];
+
+    #[test]
+    fn seed_environment_with_osixia_defaults() {
+        let l = from_env(&env(SEED), &host()).unwrap();
+        let c = &l.config;
+        assert_eq!(c.interface, "eth0");
+        assert_eq!(c.priority, 200);
+        assert_eq!(c.router_id, 51);
+        assert_eq!(c.state, InitialState::Backup);
+        assert!(!c.preempt);
+        assert_eq!(c.advert_int_cs, 100);
+        assert_eq!(c.version, Version::V2);
+        assert_eq!(c.password.as_deref(), Some("d0cker"));
+        assert_eq!(c.unicast_peers, vec!["192.168.4.2".parse::<IpAddr>().unwrap()]);
+        assert_eq!(c.unicast_src_ip, Some("192.168.4.1".parse().unwrap()));
+        assert_eq!(c.notify.as_deref(), Some(std::path::Path::new(OSIXIA_NOTIFY)));
+        assert!(c.dump_conf);
+        assert!(l.info.iter().any(|i| i.contains("192.168.4.1 is this host's own address")));
+        assert!(l.warnings.is_empty(), "{:?}", l.warnings);
+    }
+
+    fn problems(pairs: &[(&str, &str)]) -> Vec<String> {
+        let mut e = env(SEED);
+        for (k, v) in pairs {
+            e.insert(k.to_string(), v.to_string());
+        }
+        match from_env(&e, &host()) {
+            Ok(_) => vec![],
+            Err(p) => p.iter().map(ToString::to_string).collect(),
+        }
+    }
+
+    #[test]
+    fn every_bad_value_is_named() {
+        let cases: &[(&str, &str, &str)] = &[
+            ("KEEPALIVED_PRIORITY", "300", r#"KEEPALIVED_PRIORITY="300": expected an integer 1..255"#),
+            ("KEEPALIVED_PRIORITY", "high", "expected an integer 1..255"),
+            ("KEEPALIVED_PRIORITY", "0", "expected an integer 1..255"),
+            ("KEEPALIVED_ROUTER_ID", "256", r#"KEEPALIVED_ROUTER_ID="256": expected an integer 1..255"#),
+            ("KEEPALIVED_STATE", "LEADER", "expected MASTER or BACKUP"),
+            ("KEEPALIVED_VRRP_VERSION", "4", "expected 2 or 3"),
+            ("KEEPALIVED_ADVERT_INT", "0.5", "whole seconds 1..255 for VRRPv2"),
+            ("KEEPALIVED_ADVERT_INT", "abc", "whole seconds"),
+            ("KEEPALIVED_PREEMPT", "maybe", "expected true or false"),
+            ("KEEPALIVED_PREEMPT_DELAY", "-1", "expected seconds 0..1000"),
+            ("KEEPALIVED_UNICAST_MIN_TTL", "0", "expected an integer 1..255"),
+            ("KEEPALIVED_INTERFACE", "eth9", "no such interface; this host has: lo, eth0, eth1"),
+            ("KEEPALIVED_INTERFACE", "a/b", "interface name"),
+            (
+                "KEEPALIVED_UNICAST_PEERS",
+                "#PYTHON2BASH:[192.168.4.1, 192.168.4.2]",
+                "write #PYTHON2BASH:['192.168.4.1', '192.168.4.2']",
+            ),
+            (
+                "KEEPALIVED_UNICAST_PEERS",
+                "192.168.4.1,192.168.4.2",
+                "for a list write #PYTHON2BASH:['192.168.4.1', '192.168.4.2']",
+            ),
+            ("KEEPALIVED_UNICAST_PEERS", "#PYTHON2BASH:['192.168.4.999']", "'192.168.4.999' is not an IPv4"),
+            ("KEEPALIVED_UNICAST_PEERS", "#JSON2BASH:[192.168.4.1]", "invalid JSON"),
+            (
+                "KEEPALIVED_VIRTUAL_IPS",
+                "192.168.4.3 192.168.4.4",
+                "for a list write #PYTHON2BASH:['192.168.4.3', '192.168.4.4']",
+            ),
+            ("KEEPALIVED_VIRTUAL_IPS", "192.168.4.3/40", "expected 1..32"),
+            ("KEEPALIVED_VIRTUAL_IPS", "192.168.4.3 scope link", "unknown keyword 'scope'"),
+            ("KEEPALIVED_VIRTUAL_IPS", "#PYTHON2BASH:['192.168.4.3', '192.168.4.3/24']", "192.168.4.3 is listed twice"),
+            ("KEEPALIVED_VIRTUAL_IPS", "192.168.4.2", "also a unicast peer"),
+            ("KEEPALIVED_VIRTUAL_IPS", "192.168.4.3 dev eth7", "no interface 'eth7'"),
+            ("KEEPALIVED_VIRTUAL_IPS", "192.168.4.3 label vip", "starting with the interface name 'eth0'"),
+            ("KEEPALIVED_VIRTUAL_IPS", "", "required"),
+            ("KEEPALIVED_VIRTUAL_IPS", "2001:db8::1", "VRRPv2 is IPv4 only; set KEEPALIVED_VRRP_VERSION=3"),
+            ("KEEPALIVED_PASSWORD", "", "expected 1..8 characters"),
+            ("KEEPALIVED_UNICAST_SRC_IP", "nope", "expected an IPv4 or IPv6 address"),
+            ("KEEPALIVED_COMMAND_LINE_ARGUMENTS", "--log-detail 'x", "unbalanced quotes"),
+        ];
+        for (var, value, want) in cases {
+            let p = problems(&[(var, value)]);
+            assert!(
+                p.iter().any(|l| l.contains(want) && l.starts_with(var)),
+                "{var}={value:?}: wanted {want:?}, got {p:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn all_problems_at_once() {
+        let p = problems(&[("KEEPALIVED_PRIORITY", "300"), ("KEEPALIVED_ROUTER_ID", "x"), ("KEEPALIVED_STATE", "y")]);
+        assert_eq!(p.len(), 3, "{p:?}");
+    }
+
+    #[test]
+    fn extensions_and_quirks() {
+        let mut e = env(SEED);
+        e.insert("KEEPALIVED_VRRP_VERSION".into(), "3".into());
+        e.insert("KEEPALIVED_ADVERT_INT".into(), "0.1".into());
+        e.insert("KEEPALIVED_PASSWORD".into(), "averylongpassword".into());
+        e.insert("KEEPALIVED_PREEMPT".into(), "TRUE".into());
+        e.insert("KEEPALIVED_PREEMPT_DELAY".into(), "2.5".into());
+        e.insert("KEEPALIVED_PRIORTY".into(), "1".into());
+        e.insert("KEEPALIVED_COMMAND_LINE_ARGUMENTS".into(), "--log-detail --snmp".into());
+        let l = from_env(&e, &host()).unwrap();
+        assert_eq!(l.config.advert_int_cs, 10);
+        assert_eq!(l.config.password, None, "VRRPv3 has no authentication");
+        assert!(l.config.preempt);
+        assert_eq!(l.config.preempt_delay, Duration::from_millis(2500));
+        assert!(!l.config.dump_conf);
+        let w = l.warnings.join("\n");
+        assert!(w.contains("KEEPALIVED_PRIORTY is not a variable"), "{w}");
+        assert!(w.contains("'--snmp'"), "{w}");
+        assert!(!w.contains("first 8"), "v3 has no password: {w}");
+
+        e.insert("KEEPALIVED_VRRP_VERSION".into(), "2".into());
+        e.insert("KEEPALIVED_ADVERT_INT".into(), "2".into());
+        let l = from_env(&e, &host()).unwrap();
+        assert!(l.warnings.join("\n").contains("only the first 8 are used"));
+        assert_eq!(l.config.advert_int_cs, 200);
+    }
+
+    #[test]
+    fn interface_choice_without_eth0() {
+        let mut h = host();
+        h.interfaces.retain(|i| i.name != "eth0");
+        h.interfaces.push(HostIface { index: 7, name: "ens3".into(), addrs: vec!["192.168.4.1".parse().unwrap()] });
+        let l = from_env(&env(SEED), &h).unwrap();
+        assert_eq!(l.config.interface, "ens3");
+        assert!(l.info.iter().any(|i| i.contains("using ens3")));
+
+        let mut h = host();
+        h.interfaces.retain(|i| i.name != "eth0");
+        h.default_route_ifindex = Some(3);
+        assert_eq!(from_env(&env(SEED), &h).unwrap().config.interface, "eth1");
+        h.default_route_ifindex = None;
+        let p = from_env(&env(SEED), &h).unwrap_err();
+        assert!(p[0].to_string().contains("KEEPALIVED_INTERFACE"), "{p:?}");
+    }
+
+    #[test]
+    fn priority_auto_follows_peer_order() {
+        let mut e = env(SEED);
+        e.insert("KEEPALIVED_PRIORITY".into(), "auto".into());
+        assert_eq!(from_env(&e, &host()).unwrap().config.priority, 200);
+        e.insert("KEEPALIVED_UNICAST_PEERS".into(), "#JSON2BASH:[\"192.168.4.9\", \"192.168.4.1\"]".into());
+        assert_eq!(from_env(&e, &host()).unwrap().config.priority, 190);
+        e.insert("KEEPALIVED_UNICAST_PEERS".into(), "192.168.4.9".into());
+        assert!(from_env(&e, &host()).unwrap_err()[0].msg.contains("auto needs"));
+    }
+
+    #[test]
+    fn no_peers_is_multicast() {
+        let e = env(&[("KEEPALIVED_VIRTUAL_IPS", "192.168.4.3")]);
+        let c = from_env(&e, &host()).unwrap().config;
+        assert!(c.multicast());
+        assert_eq!(c.to_json()["mode"], "multicast");
+        assert_eq!(c.priority, 150);
+    }
+
+    #[test]
+    fn centiseconds_are_exact() {
+        assert_eq!(centis("1"), Some(100));
+        assert_eq!(centis("0.1"), Some(10));
+        assert_eq!(centis(".05"), Some(5));
+        assert_eq!(centis("40.95"), Some(4095));
+        assert_eq!(centis("1.234"), None);
+        assert_eq!(centis("."), None);
+        assert_eq!(centis("1e3"), None);
+    }
+}

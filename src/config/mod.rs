@@ -1,0 +1,129 @@
+//! Environment → validated [`Config`]. Pure: takes the variables and a [`HostView`],
+//! returns a config plus log lines, or every problem at once.
+
+mod env;
+pub mod host;
+pub mod list;
+pub mod pylist;
+pub mod vip;
+
+use std::fmt;
+use std::net::IpAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+pub use env::from_env;
+pub use host::{HostIface, HostView};
+pub use vip::Vip;
+
+/// osixia's default notify script: absent from our image, and that is normal.
+pub const OSIXIA_NOTIFY: &str = "/container/service/keepalived/assets/notify.sh";
+pub const DEFAULT_STATE_FILE: &str = "/run/keepvip/state.json";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Version {
+    V2,
+    V3,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InitialState {
+    Master,
+    Backup,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Config {
+    pub interface: String,
+    pub state: InitialState,
+    pub router_id: u8,
+    pub priority: u8,
+    pub preempt: bool,
+    pub preempt_delay: Duration,
+    /// Advert interval in centiseconds (v2 values are whole seconds × 100).
+    pub advert_int_cs: u16,
+    pub version: Version,
+    /// `None` for VRRPv3 (no authentication) — v2 always uses PASS, as osixia renders.
+    pub password: Option<String>,
+    pub unicast_src_ip: Option<IpAddr>,
+    /// Peers without this host's own addresses.
+    pub unicast_peers: Vec<IpAddr>,
+    pub virtual_ips: Vec<Vip>,
+    pub notify: Option<PathBuf>,
+    pub v3_checksum_as_v2: bool,
+    pub unicast_min_ttl: u8,
+    pub check_unicast_src: bool,
+    pub dump_conf: bool,
+    pub state_file: PathBuf,
+}
+
+impl Config {
+    pub fn multicast(&self) -> bool {
+        self.unicast_peers.is_empty()
+    }
+
+    /// The instance's family is its first VIP's, as keepalived decides it.
+    pub fn ipv6(&self) -> bool {
+        self.virtual_ips.first().is_some_and(|v| v.addr.is_ipv6())
+    }
+
+    pub fn advert_int(&self) -> Duration {
+        Duration::from_millis(u64::from(self.advert_int_cs) * 10)
+    }
+
+    /// The effective configuration as one JSON object (`--check`, `--dump-conf`); never the password.
+    pub fn to_json(&self) -> serde_json::Value {
+        let vips: Vec<_> = self
+            .virtual_ips
+            .iter()
+            .map(|v| {
+                serde_json::json!({
+                    "address": v.addr.to_string(), "prefix": v.prefix,
+                    "dev": v.dev.as_deref().unwrap_or(&self.interface), "label": v.label,
+                })
+            })
+            .collect();
+        serde_json::json!({
+            "interface": self.interface,
+            "state": match self.state { InitialState::Master => "MASTER", InitialState::Backup => "BACKUP" },
+            "router_id": self.router_id,
+            "priority": self.priority,
+            "preempt": self.preempt,
+            "preempt_delay": self.preempt_delay.as_secs_f64(),
+            "advert_int": f64::from(self.advert_int_cs) / 100.0,
+            "vrrp_version": match self.version { Version::V2 => 2, Version::V3 => 3 },
+            "auth_type": if self.password.is_some() { "PASS" } else { "NONE" },
+            "password_set": self.password.is_some(),
+            "unicast_src_ip": self.unicast_src_ip.map(|i| i.to_string()),
+            "unicast_peers": self.unicast_peers.iter().map(|p| p.to_string()).collect::<Vec<_>>(),
+            "virtual_ips": vips,
+            "notify": self.notify.as_ref().map(|p| p.display().to_string()),
+            "mode": if self.multicast() { "multicast" } else { "unicast" },
+            "v3_checksum_as_v2": self.v3_checksum_as_v2,
+            "unicast_min_ttl": self.unicast_min_ttl,
+            "check_unicast_src": self.check_unicast_src,
+        })
+    }
+}
+
+/// One invalid variable: printed as `NAME="value": what was expected`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    pub var: String,
+    pub value: String,
+    pub msg: String,
+}
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}={:?}: {}", self.var, self.value, self.msg)
+    }
+}
+
+/// A valid configuration and what start-up should log about it.
+#[derive(Debug, Clone)]
+pub struct Loaded {
+    pub config: Config,
+    pub info: Vec<String>,
+    pub warnings: Vec<String>,
+}

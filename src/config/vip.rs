@@ -1,0 +1,153 @@
+//! One `virtual_ipaddress` item in keepalived's syntax:
+//! `<ip>[/<prefix>] [dev <ifname>] [label <label>]`.
+
+use std::fmt;
+use std::net::IpAddr;
+
+/// A virtual IP as the user wrote it, validated.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Vip {
+    pub addr: IpAddr,
+    pub prefix: u8,
+    /// Interface from the item's `dev`; `None` means the instance's interface.
+    pub dev: Option<String>,
+    pub label: Option<String>,
+}
+
+impl fmt::Display for Vip {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}", self.addr, self.prefix)?;
+        if let Some(d) = &self.dev {
+            write!(f, " dev {d}")?;
+        }
+        if let Some(l) = &self.label {
+            write!(f, " label {l}")?;
+        }
+        Ok(())
+    }
+}
+
+/// Linux interface names are at most 15 bytes, no '/', ':' is only for labels.
+pub fn check_ifname(name: &str) -> Result<(), String> {
+    if name.is_empty() || name.len() > 15 {
+        return Err("expected an interface name of 1..15 characters".into());
+    }
+    if name.chars().any(|c| c == '/' || c.is_whitespace() || c == ':' || c.is_control()) {
+        return Err("expected an interface name without '/', ':' or spaces".into());
+    }
+    Ok(())
+}
+
+pub fn parse(item: &str) -> Result<Vip, String> {
+    let mut words = item.split_whitespace();
+    let head = words.next().ok_or("expected an address, found nothing")?;
+    let (ip_text, prefix_text) = match head.split_once('/') {
+        Some((a, p)) => (a, Some(p)),
+        None => (head, None),
+    };
+    let addr: IpAddr = ip_text.parse().map_err(|_| format!("'{ip_text}' is not an IPv4 or IPv6 address"))?;
+    let max = if addr.is_ipv4() { 32 } else { 128 };
+    let prefix = match prefix_text {
+        None => max,
+        Some(p) => match p.parse::<u8>() {
+            Ok(n) if (1..=max).contains(&n) => n,
+            _ => return Err(format!("prefix '/{p}' of {addr}: expected 1..{max}")),
+        },
+    };
+    if addr.is_unspecified() || addr.is_multicast() || addr.is_loopback() {
+        return Err(format!("{addr} cannot be a virtual IP (unspecified, loopback or multicast)"));
+    }
+    let mut vip = Vip { addr, prefix, dev: None, label: None };
+    while let Some(word) = words.next() {
+        let mut value =
+            |kw: &str| words.next().map(str::to_string).ok_or_else(|| format!("keyword '{kw}' needs a value"));
+        match word {
+            "dev" => {
+                let d = value("dev")?;
+                check_ifname(&d).map_err(|e| format!("dev '{d}': {e}"))?;
+                vip.dev = Some(d);
+            }
+            "label" => vip.label = Some(value("label")?),
+            other => {
+                return Err(format!(
+                    "unknown keyword '{other}' (keepvip supports '<ip>[/<prefix>] [dev <ifname>] [label <label>]')"
+                ))
+            }
+        }
+    }
+    Ok(vip)
+}
+
+/// A label is an IPv4-only alias that the kernel requires to start with the device name.
+pub fn check_label(vip: &Vip, dev: &str) -> Result<(), String> {
+    let Some(label) = &vip.label else { return Ok(()) };
+    if vip.addr.is_ipv6() {
+        return Err(format!("label '{label}': labels exist only for IPv4 addresses"));
+    }
+    if label.len() > 15 || !label.starts_with(dev) {
+        return Err(format!(
+            "label '{label}': expected at most 15 characters starting with the interface name '{dev}' (e.g. '{dev}:vip')"
+        ));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn forms() {
+        let v = parse("192.168.4.3").unwrap();
+        assert_eq!((v.addr.to_string(), v.prefix, v.dev, v.label), ("192.168.4.3".into(), 32, None, None));
+        let v = parse("198.18.0.10/24 dev eth0 label eth0:vip").unwrap();
+        assert_eq!(v.prefix, 24);
+        assert_eq!(v.dev.as_deref(), Some("eth0"));
+        assert_eq!(v.label.as_deref(), Some("eth0:vip"));
+        assert_eq!(v.to_string(), "198.18.0.10/24 dev eth0 label eth0:vip");
+        assert_eq!(parse("2001:db8::1").unwrap().prefix, 128);
+        assert_eq!(parse("2001:db8::1/64").unwrap().prefix, 64);
+    }
+
+    #[test]
+    fn rejections_name_the_problem() {
+        let cases = [
+            ("", "nothing"),
+            ("192.168.4.300", "not an IPv4"),
+            ("192.168.4.3/33", "expected 1..32"),
+            ("192.168.4.3/0", "expected 1..32"),
+            ("2001:db8::1/129", "expected 1..128"),
+            ("192.168.4.3/x", "prefix"),
+            ("192.168.4.3 brd 1.2.3.4", "unknown keyword 'brd'"),
+            ("192.168.4.3 dev", "needs a value"),
+            ("192.168.4.3 dev a/b", "interface name"),
+            ("224.0.0.18", "cannot be a virtual IP"),
+        ];
+        for (input, want) in cases {
+            let err = parse(input).unwrap_err();
+            assert!(err.contains(want), "{input:?}: {err}");
+        }
+    }
+
+    #[test]
+    fn labels() {
+        let v = parse("1.2.3.4 label eth0:1").unwrap();
+        assert!(check_label(&v, "eth0").is_ok());
+        assert!(check_label(&v, "eth1").unwrap_err().contains("starting with the interface name"));
+        let v6 = parse("2001:db8::1 label eth0:1").unwrap();
+        assert!(check_label(&v6, "eth0").unwrap_err().contains("IPv4"));
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn never_panics(s in "\\PC{0,60}") { let _ = parse(&s); }
+
+        #[test]
+        fn display_round_trips(a in proptest::prelude::any::<[u8; 4]>(), p in 1u8..=32) {
+            let addr = std::net::Ipv4Addr::from(a);
+            if let Ok(v) = parse(&format!("{addr}/{p} dev eth0")) {
+                proptest::prop_assert_eq!(parse(&v.to_string()).unwrap(), v);
+            }
+        }
+    }
+}

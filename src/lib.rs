@@ -1,0 +1,7 @@
+//! keepvip: one highly available virtual IP with VRRP, configured like osixia/keepalived.
+//!
+//! Data flows one way: environment → [`config`] → [`vrrp`] (sans-IO core) ⇄ [`runtime`] ⇄ [`net`].
+
+pub mod cli;
+pub mod config;
+pub mod net;

@@ -1,0 +1,3 @@
+//! The IO shell's kernel side: each function maps to one kernel operation.
+
+pub mod netlink;

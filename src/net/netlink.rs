@@ -1,0 +1,296 @@
+//! rtnetlink through neli: list links and addresses, add and remove VIPs, and a
+//! socket of link/address events for the loop to poll. One call, one kernel operation.
+
+use std::io;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::os::fd::{AsRawFd, RawFd};
+
+use anyhow::{anyhow, Context, Result};
+use neli::consts::nl::{NlmF, Nlmsg};
+use neli::consts::rtnl::{Arphrd, Ifa, IfaF, Iff, Ifla, RtAddrFamily, RtScope, RtTable, Rta, Rtm};
+use neli::consts::socket::NlFamily;
+use neli::nl::{NlPayload, Nlmsghdr, NlmsghdrBuilder};
+use neli::rtnl::{Ifaddrmsg, IfaddrmsgBuilder, Ifinfomsg, IfinfomsgBuilder, RtattrBuilder, Rtmsg, RtmsgBuilder};
+use neli::socket::synchronous::NlSocketHandle;
+use neli::types::{Buffer, RtBuffer};
+use neli::utils::Groups;
+use neli::{FromBytesWithInput, Size, ToBytes};
+
+use crate::config::{HostIface, HostView};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Link {
+    pub index: u32,
+    pub name: String,
+    /// Administratively up and with carrier: where adverts can flow.
+    pub running: bool,
+    pub mac: Option<[u8; 6]>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Addr {
+    pub ifindex: u32,
+    pub addr: IpAddr,
+    pub prefix: u8,
+}
+
+pub struct Netlink {
+    sock: NlSocketHandle,
+    seq: u32,
+}
+
+fn family(ip: IpAddr) -> RtAddrFamily {
+    if ip.is_ipv4() {
+        RtAddrFamily::Inet
+    } else {
+        RtAddrFamily::Inet6
+    }
+}
+
+fn ip_bytes(ip: IpAddr) -> Vec<u8> {
+    match ip {
+        IpAddr::V4(a) => a.octets().to_vec(),
+        IpAddr::V6(a) => a.octets().to_vec(),
+    }
+}
+
+fn ip_from(b: &[u8]) -> Option<IpAddr> {
+    match b.len() {
+        4 => Some(IpAddr::V4(Ipv4Addr::from(<[u8; 4]>::try_from(b).ok()?))),
+        16 => Some(IpAddr::V6(Ipv6Addr::from(<[u8; 16]>::try_from(b).ok()?))),
+        _ => None,
+    }
+}
+
+fn cstr(b: &[u8]) -> String {
+    String::from_utf8_lossy(b.split(|c| *c == 0).next().unwrap_or_default()).into_owned()
+}
+
+impl Netlink {
+    pub fn open() -> Result<Self> {
+        let sock =
+            NlSocketHandle::connect(NlFamily::Route, None, Groups::empty()).context("opening an rtnetlink socket")?;
+        Ok(Netlink { sock, seq: 0 })
+    }
+
+    /// Send one request and map the payloads of its answer until DONE or the ACK.
+    fn request<P, R>(
+        &mut self,
+        ty: Rtm,
+        flags: NlmF,
+        payload: P,
+        mut f: impl FnMut(&P) -> Option<R>,
+    ) -> Result<Vec<R>, io::Error>
+    where
+        P: Size + ToBytes + FromBytesWithInput<Input = usize> + std::fmt::Debug,
+    {
+        self.seq = self.seq.wrapping_add(1);
+        let msg = NlmsghdrBuilder::default()
+            .nl_type(ty)
+            .nl_flags(flags | NlmF::REQUEST)
+            .nl_seq(self.seq)
+            .nl_payload(NlPayload::Payload(payload))
+            .build()
+            .map_err(|e| io::Error::other(e.to_string()))?;
+        self.sock.send(&msg).map_err(|e| io::Error::other(e.to_string()))?;
+        let mut out = Vec::new();
+        loop {
+            let (iter, _) = self.sock.recv::<Rtm, P>().map_err(|e| io::Error::other(e.to_string()))?;
+            for m in iter {
+                let m: Nlmsghdr<Rtm, P> = m.map_err(|e| io::Error::other(e.to_string()))?;
+                if *m.nl_seq() != self.seq {
+                    continue; // a late answer to an earlier request
+                }
+                if u16::from(*m.nl_type()) == u16::from(Nlmsg::Done) {
+                    return Ok(out);
+                }
+                match m.nl_payload() {
+                    NlPayload::Payload(p) => out.extend(f(p)),
+                    NlPayload::Ack(_) | NlPayload::DumpExtAck(_) | NlPayload::Empty => return Ok(out),
+                    NlPayload::Err(e) => return Err(io::Error::from_raw_os_error(-*e.error())),
+                }
+            }
+        }
+    }
+
+    pub fn links(&mut self) -> Result<Vec<Link>> {
+        let req = IfinfomsgBuilder::default()
+            .ifi_family(RtAddrFamily::Unspecified)
+            .ifi_type(Arphrd::from(0))
+            .build()
+            .map_err(|e| anyhow!("{e}"))?;
+        self.request(Rtm::Getlink, NlmF::DUMP, req, |m: &Ifinfomsg| {
+            let mut name = String::new();
+            let mut mac = None;
+            for a in m.rtattrs().iter() {
+                match a.rta_type() {
+                    Ifla::Ifname => name = cstr(a.rta_payload().as_ref()),
+                    Ifla::Address => mac = <[u8; 6]>::try_from(a.rta_payload().as_ref()).ok(),
+                    _ => {}
+                }
+            }
+            let f = m.ifi_flags();
+            let running = f.contains(Iff::UP) && f.contains(Iff::RUNNING);
+            Some(Link { index: *m.ifi_index() as u32, name, running, mac })
+        })
+        .context("listing links")
+    }
+
+    pub fn link(&mut self, name: &str) -> Result<Option<Link>> {
+        Ok(self.links()?.into_iter().find(|l| l.name == name))
+    }
+
+    pub fn addrs(&mut self) -> Result<Vec<Addr>> {
+        let req = IfaddrmsgBuilder::default()
+            .ifa_family(RtAddrFamily::Unspecified)
+            .ifa_prefixlen(0)
+            .ifa_scope(RtScope::Universe)
+            .ifa_index(0)
+            .build()
+            .map_err(|e| anyhow!("{e}"))?;
+        self.request(Rtm::Getaddr, NlmF::DUMP, req, |m: &Ifaddrmsg| {
+            // IFA_LOCAL is the address on point-to-point links; IFA_ADDRESS otherwise.
+            let mut local = None;
+            let mut address = None;
+            for a in m.rtattrs().iter() {
+                match a.rta_type() {
+                    Ifa::Local => local = ip_from(a.rta_payload().as_ref()),
+                    Ifa::Address => address = ip_from(a.rta_payload().as_ref()),
+                    _ => {}
+                }
+            }
+            Some(Addr { ifindex: *m.ifa_index(), addr: local.or(address)?, prefix: *m.ifa_prefixlen() })
+        })
+        .context("listing addresses")
+    }
+
+    fn default_route_ifindex(&mut self) -> Result<Option<u32>> {
+        let req = RtmsgBuilder::default()
+            .rtm_family(RtAddrFamily::Inet)
+            .rtm_dst_len(0)
+            .rtm_src_len(0)
+            .rtm_tos(0)
+            .rtm_table(RtTable::Unspec)
+            .rtm_protocol(neli::consts::rtnl::Rtprot::Unspec)
+            .rtm_scope(RtScope::Universe)
+            .rtm_type(neli::consts::rtnl::Rtn::Unspec)
+            .build()
+            .map_err(|e| anyhow!("{e}"))?;
+        let oifs = self
+            .request(Rtm::Getroute, NlmF::DUMP, req, |m: &Rtmsg| {
+                if *m.rtm_dst_len() != 0 || *m.rtm_table() != RtTable::Main {
+                    return None;
+                }
+                let oif = m.rtattrs().iter().find(|a| *a.rta_type() == Rta::Oif)?;
+                <[u8; 4]>::try_from(oif.rta_payload().as_ref()).ok().map(u32::from_ne_bytes)
+            })
+            .context("listing routes")?;
+        Ok(oifs.first().copied())
+    }
+
+    /// Interfaces, their addresses in kernel order, and the default route: what config needs.
+    pub fn host_view(&mut self) -> Result<HostView> {
+        let addrs = self.addrs()?;
+        let interfaces = self
+            .links()?
+            .into_iter()
+            .map(|l| HostIface {
+                index: l.index,
+                addrs: addrs.iter().filter(|a| a.ifindex == l.index).map(|a| a.addr).collect(),
+                name: l.name,
+            })
+            .collect();
+        Ok(HostView { interfaces, default_route_ifindex: self.default_route_ifindex()? })
+    }
+
+    fn addr_msg(ifindex: u32, ip: IpAddr, prefix: u8, label: Option<&str>) -> Result<Ifaddrmsg> {
+        let mut attrs = RtBuffer::<Ifa, Buffer>::new();
+        let bytes = ip_bytes(ip);
+        let attr = |t: Ifa, b: Vec<u8>| RtattrBuilder::default().rta_type(t).rta_payload(Buffer::from(b)).build();
+        attrs.push(attr(Ifa::Local, bytes.clone()).map_err(|e| anyhow!("{e}"))?);
+        attrs.push(attr(Ifa::Address, bytes).map_err(|e| anyhow!("{e}"))?);
+        if let Some(l) = label {
+            let mut b = l.as_bytes().to_vec();
+            b.push(0);
+            attrs.push(attr(Ifa::Label, b).map_err(|e| anyhow!("{e}"))?);
+        }
+        IfaddrmsgBuilder::default()
+            .ifa_family(family(ip))
+            .ifa_prefixlen(prefix)
+            // No duplicate address detection: a VIP must answer at once after takeover (keepalived does the same).
+            .ifa_flags(if ip.is_ipv6() { IfaF::NODAD } else { IfaF::empty() })
+            .ifa_scope(RtScope::Universe)
+            .ifa_index(ifindex)
+            .rtattrs(attrs)
+            .build()
+            .map_err(|e| anyhow!("{e}"))
+    }
+
+    /// Add an address; already present is success.
+    pub fn add_addr(&mut self, ifindex: u32, ip: IpAddr, prefix: u8, label: Option<&str>) -> Result<()> {
+        let msg = Self::addr_msg(ifindex, ip, prefix, label)?;
+        match self.request(Rtm::Newaddr, NlmF::ACK | NlmF::CREATE | NlmF::EXCL, msg, |_| Some(())) {
+            Ok(_) => Ok(()),
+            Err(e) if e.raw_os_error() == Some(libc_errno::EEXIST) => Ok(()),
+            Err(e) => Err(anyhow!("adding {ip}/{prefix} on interface #{ifindex}: {e}")),
+        }
+    }
+
+    /// Remove an address; already absent is success.
+    pub fn del_addr(&mut self, ifindex: u32, ip: IpAddr, prefix: u8) -> Result<()> {
+        let msg = Self::addr_msg(ifindex, ip, prefix, None)?;
+        match self.request(Rtm::Deladdr, NlmF::ACK, msg, |_| Some(())) {
+            Ok(_) => Ok(()),
+            Err(e) if matches!(e.raw_os_error(), Some(libc_errno::EADDRNOTAVAIL | libc_errno::ENODEV)) => Ok(()),
+            Err(e) => Err(anyhow!("removing {ip}/{prefix} from interface #{ifindex}: {e}")),
+        }
+    }
+}
+
+mod libc_errno {
+    pub const EEXIST: i32 = nix::libc::EEXIST;
+    pub const EADDRNOTAVAIL: i32 = nix::libc::EADDRNOTAVAIL;
+    pub const ENODEV: i32 = nix::libc::ENODEV;
+}
+
+/// Link and address change notifications. The loop only needs to know that something
+/// changed; it then asks the kernel for the current state (level-triggered, so no event
+/// can be misread or missed by parsing).
+pub struct Events {
+    sock: NlSocketHandle,
+}
+
+impl Events {
+    pub fn open() -> Result<Self> {
+        const RTMGRP_LINK: u32 = 0x1;
+        const RTMGRP_IPV4_IFADDR: u32 = 0x10;
+        const RTMGRP_IPV6_IFADDR: u32 = 0x100;
+        let sock = NlSocketHandle::connect(
+            NlFamily::Route,
+            None,
+            Groups::new_bitmask(RTMGRP_LINK | RTMGRP_IPV4_IFADDR | RTMGRP_IPV6_IFADDR),
+        )
+        .context("subscribing to link and address events")?;
+        Ok(Events { sock })
+    }
+
+    /// Discard every pending notification; true if there was any (or the queue overflowed).
+    pub fn drain(&self) -> bool {
+        let mut buf = [0u8; 8192];
+        let mut any = false;
+        loop {
+            match nix::sys::socket::recv(self.as_raw_fd(), &mut buf, nix::sys::socket::MsgFlags::MSG_DONTWAIT) {
+                Ok(0) | Err(nix::errno::Errno::EAGAIN) => return any,
+                Ok(_) | Err(nix::errno::Errno::ENOBUFS) => any = true,
+                Err(nix::errno::Errno::EINTR) => {}
+                Err(_) => return true,
+            }
+        }
+    }
+}
+
+impl AsRawFd for Events {
+    fn as_raw_fd(&self) -> RawFd {
+        self.sock.as_raw_fd()
+    }
+}

@@ -1,0 +1,45 @@
+//! Test harness: hosts in network namespaces on a private bridge, keepvip processes,
+//! polling with deadlines. Everything lives in namespaces this harness creates (the bridge
+//! too, in its own "switch" namespace), so the machine's interfaces are never touched.
+#![allow(dead_code)]
+
+pub mod netns;
+
+use std::time::{Duration, Instant};
+
+/// Poll `f` every 10 ms until it holds or `timeout` passes; returns whether it held.
+pub fn wait_until(timeout: Duration, mut f: impl FnMut() -> bool) -> bool {
+    let end = Instant::now() + timeout;
+    loop {
+        if f() {
+            return true;
+        }
+        if Instant::now() >= end {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// These tests need root (namespaces, raw sockets). They never skip: without root they fail
+/// with a message saying how to run them.
+pub fn require_root() {
+    assert!(
+        nix::unistd::Uid::effective().is_root(),
+        "this test needs root for network namespaces and raw sockets: run `sudo scripts/test`"
+    );
+}
+
+pub fn keepvip_bin() -> &'static str {
+    env!("CARGO_BIN_EXE_keepvip")
+}
+
+/// The seed's environment for one node, with this lab's addresses.
+pub fn seed_env(peers: &[&str], vip: &str, priority: u32) -> Vec<(String, String)> {
+    let list: Vec<String> = peers.iter().map(|p| format!("'{p}'")).collect();
+    vec![
+        ("KEEPALIVED_UNICAST_PEERS".into(), format!("#PYTHON2BASH:[{}]", list.join(", "))),
+        ("KEEPALIVED_VIRTUAL_IPS".into(), vip.into()),
+        ("KEEPALIVED_PRIORITY".into(), priority.to_string()),
+    ]
+}

@@ -1,0 +1,207 @@
+//! `Lab::new(n)`: n hosts, each a namespace with `eth0` (198.18.0.<i+1>/24) cabled to a
+//! bridge in a separate switch namespace. Dropping the lab kills its processes and deletes
+//! its namespaces, whatever happened in the test.
+
+use std::fs;
+use std::path::PathBuf;
+use std::process::{Child, Command, ExitStatus, Output, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::Duration;
+
+use super::wait_until;
+
+static NEXT: AtomicU32 = AtomicU32::new(0);
+
+fn run(args: &[&str]) -> Output {
+    let out = Command::new(args[0]).args(&args[1..]).output().unwrap_or_else(|e| panic!("{args:?}: {e}"));
+    out
+}
+
+fn must(args: &[&str]) {
+    let out = run(args);
+    assert!(out.status.success(), "{args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
+}
+
+pub struct Lab {
+    pub id: String,
+    switch: String,
+    pub hosts: Vec<Host>,
+    pub dir: PathBuf,
+}
+
+pub struct Host {
+    pub ns: String,
+    pub ip: String,
+    port: String,
+    switch: String,
+    dir: PathBuf,
+}
+
+impl Lab {
+    pub fn new(n: usize) -> Lab {
+        super::require_root();
+        let id = format!("kv{}x{}", std::process::id(), NEXT.fetch_add(1, Ordering::SeqCst));
+        let dir = std::env::temp_dir().join(&id);
+        fs::create_dir_all(&dir).unwrap();
+        let switch = format!("{id}-sw");
+        // Build the lab inside `lab` first so Drop cleans up even if set-up fails halfway.
+        let mut lab = Lab { id: id.clone(), switch: switch.clone(), hosts: vec![], dir: dir.clone() };
+        must(&["ip", "netns", "add", &switch]);
+        must(&["ip", "-n", &switch, "link", "add", "br0", "type", "bridge"]);
+        // No STP/learning delays: ports forward at once.
+        must(&["ip", "-n", &switch, "link", "set", "br0", "type", "bridge", "forward_delay", "0"]);
+        must(&["ip", "-n", &switch, "link", "set", "br0", "up"]);
+        for i in 0..n {
+            let ns = format!("{id}-h{i}");
+            let port = format!("p{i}");
+            must(&["ip", "netns", "add", &ns]);
+            lab.hosts.push(Host {
+                ns: ns.clone(),
+                ip: format!("198.18.0.{}", i + 1),
+                port: port.clone(),
+                switch: switch.clone(),
+                dir: dir.clone(),
+            });
+            must(&["ip", "-n", &switch, "link", "add", &port, "type", "veth", "peer", "name", "eth0", "netns", &ns]);
+            must(&["ip", "-n", &switch, "link", "set", &port, "master", "br0", "up"]);
+            must(&["ip", "-n", &ns, "addr", "add", &format!("198.18.0.{}/24", i + 1), "dev", "eth0"]);
+            must(&["ip", "-n", &ns, "link", "set", "eth0", "up"]);
+            must(&["ip", "-n", &ns, "link", "set", "lo", "up"]);
+        }
+        lab
+    }
+
+    pub fn host(&self, i: usize) -> &Host {
+        &self.hosts[i]
+    }
+
+    /// Unplug a host's cable: its eth0 loses carrier.
+    pub fn cut(&self, i: usize) {
+        must(&["ip", "-n", &self.switch, "link", "set", &self.hosts[i].port, "down"]);
+    }
+
+    pub fn heal(&self, i: usize) {
+        must(&["ip", "-n", &self.switch, "link", "set", &self.hosts[i].port, "up"]);
+    }
+
+    /// Isolated ports cannot reach each other but still reach the others (a partition
+    /// between nodes without any carrier change).
+    pub fn isolate(&self, i: usize, on: bool) {
+        let v = if on { "on" } else { "off" };
+        must(&["ip", "-n", &self.switch, "link", "set", &self.hosts[i].port, "type", "bridge_slave", "isolated", v]);
+    }
+}
+
+impl Drop for Lab {
+    fn drop(&mut self) {
+        for h in &self.hosts {
+            // Kill whatever still runs in the namespace before removing it.
+            if let Ok(o) = Command::new("ip").args(["netns", "pids", &h.ns]).output() {
+                for pid in String::from_utf8_lossy(&o.stdout).split_whitespace() {
+                    let _ = Command::new("kill").args(["-9", pid]).status();
+                }
+            }
+            let _ = run(&["ip", "netns", "del", &h.ns]);
+        }
+        let _ = run(&["ip", "netns", "del", &self.switch]);
+        if !std::thread::panicking() {
+            let _ = fs::remove_dir_all(&self.dir);
+        }
+    }
+}
+
+impl Host {
+    pub fn cmd(&self, args: &[&str]) -> Command {
+        let mut c = Command::new("ip");
+        c.args(["netns", "exec", &self.ns]).args(args);
+        c
+    }
+
+    pub fn sh(&self, args: &[&str]) -> Output {
+        self.cmd(args).output().unwrap()
+    }
+
+    pub fn must(&self, args: &[&str]) {
+        let out = self.sh(args);
+        assert!(out.status.success(), "{args:?} in {}: {}", self.ns, String::from_utf8_lossy(&out.stderr));
+    }
+
+    /// `ip -o addr` as text.
+    pub fn addrs(&self) -> String {
+        String::from_utf8_lossy(&run(&["ip", "-n", &self.ns, "-o", "addr", "show"]).stdout).into_owned()
+    }
+
+    pub fn has_addr(&self, ip: &str) -> bool {
+        let want = format!(" {ip}/");
+        self.addrs().contains(&want)
+    }
+
+    /// Run keepvip with exactly `env` (plus a private state file) and `args`.
+    pub fn run_keepvip(&self, env: &[(String, String)], args: &[&str]) -> Output {
+        self.keepvip_cmd(env, args, "check").output().unwrap()
+    }
+
+    fn keepvip_cmd(&self, env: &[(String, String)], args: &[&str], tag: &str) -> Command {
+        let mut c = self.cmd(&[super::keepvip_bin()]);
+        c.args(args).env_clear().env("PATH", "/usr/sbin:/usr/bin:/sbin:/bin");
+        c.env("KEEPVIP_STATE_FILE", self.dir.join(format!("{}-{tag}.json", self.ns)));
+        c.envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+        c
+    }
+
+    pub fn state_file(&self) -> PathBuf {
+        self.dir.join(format!("{}-run.json", self.ns))
+    }
+
+    /// Start keepvip in the background; its stderr goes to a log file.
+    pub fn spawn_keepvip(&self, env: &[(String, String)]) -> Proc {
+        let log = self.dir.join(format!("{}-{}.log", self.ns, NEXT.fetch_add(1, Ordering::SeqCst)));
+        let file = fs::File::create(&log).unwrap();
+        let child =
+            self.keepvip_cmd(env, &["--loglevel", "debug"], "run").stdout(Stdio::null()).stderr(file).spawn().unwrap();
+        Proc { child, log }
+    }
+}
+
+pub struct Proc {
+    pub child: Child,
+    pub log: PathBuf,
+}
+
+impl Proc {
+    pub fn pid(&self) -> i32 {
+        self.child.id() as i32
+    }
+
+    pub fn signal(&self, sig: nix::sys::signal::Signal) {
+        let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(self.pid()), sig);
+    }
+
+    pub fn log(&self) -> String {
+        fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// Wait for exit up to `timeout`.
+    pub fn wait_exit(&mut self, timeout: Duration) -> Option<ExitStatus> {
+        let mut status = None;
+        wait_until(timeout, || {
+            status = self.child.try_wait().ok().flatten();
+            status.is_some()
+        });
+        status
+    }
+
+    pub fn wait_log(&self, needle: &str, timeout: Duration) -> bool {
+        wait_until(timeout, || self.log().contains(needle))
+    }
+}
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        if std::thread::panicking() {
+            eprintln!("--- log of {} ---\n{}", self.log.display(), self.log());
+        }
+    }
+}
