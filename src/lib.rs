@@ -5,3 +5,5 @@
 pub mod cli;
 pub mod config;
 pub mod net;
+pub mod vrrp;
+pub mod wire;

@@ -1,0 +1,192 @@
+//! What goes into and comes out of the core.
+
+use std::fmt;
+use std::net::IpAddr;
+use std::time::Duration;
+
+use crate::wire::vrrp as wire;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum State {
+    Init,
+    Backup,
+    Master,
+    Fault,
+    /// Shut down: the runtime exits.
+    Stopped,
+}
+
+impl State {
+    /// keepalived's names, used for notify scripts and logs.
+    pub fn name(self) -> &'static str {
+        match self {
+            State::Init => "INIT",
+            State::Backup => "BACKUP",
+            State::Master => "MASTER",
+            State::Fault => "FAULT",
+            State::Stopped => "STOP",
+        }
+    }
+}
+
+impl fmt::Display for State {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// A VRRP packet as the socket delivered it, with what the IP header said.
+#[derive(Debug, Clone, Copy)]
+pub struct Received<'a> {
+    pub src: IpAddr,
+    pub dst: IpAddr,
+    pub ttl: u8,
+    pub payload: &'a [u8],
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Event {
+    Start,
+    /// The timer returned by `next_deadline` has passed.
+    Timeout,
+    LinkUp,
+    LinkDown,
+    /// SIGTERM/SIGINT: hand over and stop.
+    Shutdown,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    /// Send one advert (to every peer, or to the group) with this priority.
+    SendAdvert {
+        priority: u8,
+    },
+    AddVips,
+    RemoveVips,
+    /// Gratuitous ARP / unsolicited NA for every VIP.
+    Gratuitous,
+    Transition {
+        from: State,
+        to: State,
+        reason: Reason,
+    },
+    /// Something worth one log line that changes nothing (keepalived logs it too).
+    AddressListMismatch {
+        from: IpAddr,
+    },
+}
+
+/// Why a transition happened, for the log line and the state file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reason {
+    Startup,
+    /// Priority 255: the address owner is master at once.
+    Owner,
+    /// No advert for the Master_Down_Interval; `silent` since the last one (or since start).
+    MasterDown {
+        last_master: Option<IpAddr>,
+        silent: Duration,
+    },
+    /// The master resigned with priority 0 and nobody else can take over.
+    MasterResigned {
+        from: IpAddr,
+    },
+    HigherPriority {
+        from: IpAddr,
+        priority: u8,
+    },
+    LinkDown,
+    LinkUp,
+    Shutdown,
+    /// While resigning: the successor's advert arrived.
+    SuccessorTookOver {
+        from: IpAddr,
+    },
+    /// While resigning: no successor within the bound.
+    NoSuccessor,
+}
+
+impl fmt::Display for Reason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Reason::Startup => write!(f, "start-up"),
+            Reason::Owner => write!(f, "priority 255 (address owner)"),
+            Reason::MasterDown { last_master: Some(m), silent } => {
+                write!(f, "no advert from {m} for {:.1} s", silent.as_secs_f64())
+            }
+            Reason::MasterDown { last_master: None, silent } => {
+                write!(f, "no advert from any master for {:.1} s", silent.as_secs_f64())
+            }
+            Reason::MasterResigned { from } => write!(f, "{from} resigned (priority 0) and no other peer remains"),
+            Reason::HigherPriority { from, priority } => {
+                write!(f, "advert from {from} with higher priority {priority} (or equal and higher address)")
+            }
+            Reason::LinkDown => write!(f, "interface down"),
+            Reason::LinkUp => write!(f, "interface up"),
+            Reason::Shutdown => write!(f, "shutdown"),
+            Reason::SuccessorTookOver { from } => write!(f, "{from} took over after our priority-0 advert"),
+            Reason::NoSuccessor => write!(f, "no successor advertised within the bound"),
+        }
+    }
+}
+
+/// Why a received packet was dropped. Each one is counted; most are logged (rate-limited).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Drop {
+    Ttl(u8),
+    Malformed(wire::Error),
+    Version(u8),
+    /// Another virtual router on the same link: normal, silent.
+    OtherVrid(u8),
+    Checksum,
+    AuthType(u8),
+    Password,
+    Interval {
+        got_cs: u16,
+    },
+    NotPeer,
+    /// Our own advert looped back: silent.
+    Own,
+}
+
+impl Drop {
+    /// Drops that are normal on a shared link and not worth a log line.
+    pub fn silent(&self) -> bool {
+        matches!(self, Drop::OtherVrid(_) | Drop::Own)
+    }
+
+    /// A stable name per kind, for counters.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Drop::Ttl(_) => "ttl",
+            Drop::Malformed(_) => "malformed",
+            Drop::Version(_) => "version",
+            Drop::OtherVrid(_) => "other_vrid",
+            Drop::Checksum => "checksum",
+            Drop::AuthType(_) => "auth_type",
+            Drop::Password => "password",
+            Drop::Interval { .. } => "interval",
+            Drop::NotPeer => "not_peer",
+            Drop::Own => "own",
+        }
+    }
+}
+
+impl fmt::Display for Drop {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Drop::Ttl(t) => write!(f, "TTL/hop limit {t} is below the minimum (255 on the link)"),
+            Drop::Malformed(e) => write!(f, "malformed ({e:?})"),
+            Drop::Version(v) => write!(f, "VRRP version {v} is not ours"),
+            Drop::OtherVrid(v) => write!(f, "virtual router id {v} is not ours"),
+            Drop::Checksum => write!(f, "bad checksum"),
+            Drop::AuthType(t) => write!(f, "authentication type {t} is not ours"),
+            Drop::Password => write!(f, "wrong password"),
+            Drop::Interval { got_cs } => {
+                write!(f, "advert interval {} s differs from ours (VRRPv2 requires equal)", f64::from(*got_cs) / 100.0)
+            }
+            Drop::NotPeer => write!(f, "source is not a configured unicast peer"),
+            Drop::Own => write!(f, "our own advert"),
+        }
+    }
+}

@@ -1,0 +1,377 @@
+//! One VRRP instance (keepalived's `VI_1`): the RFC 3768 / 5798 state machine.
+
+use std::collections::{HashMap, VecDeque};
+use std::net::IpAddr;
+use std::time::{Duration, Instant};
+
+use super::event::{Action, Drop, Event, Reason, Received, State};
+use super::timers;
+use crate::wire::vrrp::{self as wire, Auth, Family, Packet, Repr};
+
+/// Most a planned handover waits for a successor's advert: well inside Docker's 10 s stop.
+const MAX_RESIGN_WAIT: Duration = Duration::from_secs(4);
+/// keepalived's defaults: 5 gratuitous ARPs at once, 5 more 5 s later.
+const GARP_REPEAT_AFTER: Duration = Duration::from_secs(5);
+
+/// The instance's fixed parameters, derived once from the configuration.
+#[derive(Debug, Clone)]
+pub struct Params {
+    pub version: u8,
+    pub vrid: u8,
+    pub priority: u8,
+    pub advert_int_cs: u16,
+    pub preempt: bool,
+    pub preempt_delay: Duration,
+    /// Configured `state MASTER`.
+    pub start_as_master: bool,
+    pub auth: Auth,
+    pub family: Family,
+    /// Our advert source: the tie-breaker between equal priorities.
+    pub primary: Option<IpAddr>,
+    /// Unicast peers (without us); empty means multicast.
+    pub peers: Vec<IpAddr>,
+    pub check_unicast_src: bool,
+    pub unicast_min_ttl: u8,
+    /// Addresses of this host: adverts from them are ours.
+    pub own: Vec<IpAddr>,
+    /// The addresses we advertise, encoded as on the wire (for the mismatch check).
+    pub advertised: Vec<u8>,
+}
+
+/// Drop counters by kind, and adverts accepted.
+#[derive(Debug, Clone, Default)]
+pub struct Counters {
+    pub received: u64,
+    pub dropped: HashMap<&'static str, u64>,
+    pub sent: u64,
+    pub transitions: u64,
+}
+
+pub struct Instance {
+    p: Params,
+    state: State,
+    /// Learned from the master's adverts (v3); ours otherwise.
+    master_adv_int_cs: u16,
+    /// Backup: when the master is declared down.
+    down_at: Option<Instant>,
+    /// Master: when the next advert is due.
+    advert_at: Option<Instant>,
+    garp_at: Option<Instant>,
+    /// Master shutting down: VIPs kept until a successor appears or this passes.
+    resign_until: Option<Instant>,
+    last_master: Option<IpAddr>,
+    last_heard: Option<Instant>,
+    /// keepalived's preempt_time: lower-priority adverts are accepted until then.
+    preempt_at: Option<Instant>,
+    mismatch_reported: bool,
+    actions: VecDeque<Action>,
+    counters: Counters,
+}
+
+impl Instance {
+    pub fn new(p: Params) -> Self {
+        Instance {
+            master_adv_int_cs: p.advert_int_cs,
+            p,
+            state: State::Init,
+            down_at: None,
+            advert_at: None,
+            garp_at: None,
+            resign_until: None,
+            last_master: None,
+            last_heard: None,
+            preempt_at: None,
+            mismatch_reported: false,
+            actions: VecDeque::new(),
+            counters: Counters::default(),
+        }
+    }
+
+    pub fn state(&self) -> State {
+        self.state
+    }
+
+    pub fn params(&self) -> &Params {
+        &self.p
+    }
+
+    pub fn counters(&self) -> &Counters {
+        &self.counters
+    }
+
+    /// The master we last accepted an advert from.
+    pub fn last_master(&self) -> Option<IpAddr> {
+        self.last_master
+    }
+
+    pub fn master_adv_int(&self) -> Duration {
+        timers::centis(self.master_adv_int_cs)
+    }
+
+    pub fn master_down_interval(&self) -> Duration {
+        timers::master_down_interval(self.p.version, self.p.priority, self.master_adv_int_cs)
+    }
+
+    pub fn poll_action(&mut self) -> Option<Action> {
+        self.actions.pop_front()
+    }
+
+    pub fn next_deadline(&self) -> Option<Instant> {
+        [self.down_at, self.advert_at, self.garp_at, self.resign_until].into_iter().flatten().min()
+    }
+
+    pub fn is_stopped(&self) -> bool {
+        self.state == State::Stopped
+    }
+
+    pub fn is_resigning(&self) -> bool {
+        self.resign_until.is_some()
+    }
+
+    pub fn handle(&mut self, ev: Event, now: Instant) {
+        match ev {
+            Event::Start => self.start(now),
+            Event::Timeout => self.timeout(now),
+            Event::LinkDown => match self.state {
+                State::Master => {
+                    self.send(0);
+                    self.actions.push_back(Action::RemoveVips);
+                    self.enter(State::Fault, Reason::LinkDown);
+                }
+                State::Backup | State::Init => self.enter(State::Fault, Reason::LinkDown),
+                State::Fault | State::Stopped => {}
+            },
+            Event::LinkUp => {
+                if self.state == State::Fault {
+                    self.enter(State::Backup, Reason::LinkUp);
+                    self.down_at = Some(now + self.master_down_interval());
+                    self.last_heard = Some(now);
+                }
+            }
+            Event::Shutdown => match self.state {
+                State::Master if self.resign_until.is_none() => {
+                    // Make before break: say we are leaving, keep the VIPs until the
+                    // successor advertises (then traffic has somewhere to go).
+                    self.send(0);
+                    self.garp_at = None;
+                    self.advert_at = Some(now + timers::centis(self.p.advert_int_cs));
+                    self.resign_until = Some(now + self.master_down_interval().min(MAX_RESIGN_WAIT));
+                }
+                State::Master | State::Stopped => {}
+                _ => self.enter(State::Stopped, Reason::Shutdown),
+            },
+        }
+    }
+
+    fn start(&mut self, now: Instant) {
+        if self.state != State::Init {
+            return;
+        }
+        if self.p.priority == 255 {
+            self.become_master(now, Reason::Owner);
+            return;
+        }
+        self.enter(State::Backup, Reason::Startup);
+        // keepalived: with `state MASTER`, wait one advert interval for an existing master.
+        let wait = if self.p.start_as_master {
+            timers::centis(self.p.advert_int_cs) + timers::skew_min(self.p.version, self.p.advert_int_cs)
+        } else {
+            self.master_down_interval()
+        };
+        self.down_at = Some(now + wait);
+        self.last_heard = Some(now);
+    }
+
+    fn timeout(&mut self, now: Instant) {
+        if self.garp_at.is_some_and(|t| t <= now) {
+            self.garp_at = None;
+            self.actions.push_back(Action::Gratuitous);
+        }
+        if self.resign_until.is_some_and(|t| t <= now) {
+            self.finish_resign(Reason::NoSuccessor);
+            return;
+        }
+        if let Some(t) = self.advert_at.filter(|t| *t <= now) {
+            let prio = if self.resign_until.is_some() { 0 } else { self.p.priority };
+            self.send(prio);
+            // Keep the cadence; after a long stall start again from now.
+            let next = t + timers::centis(self.p.advert_int_cs);
+            self.advert_at = Some(if next <= now { now + timers::centis(self.p.advert_int_cs) } else { next });
+        }
+        if self.state == State::Backup && self.down_at.is_some_and(|t| t <= now) {
+            let silent = now - self.last_heard.unwrap_or(now);
+            self.become_master(now, Reason::MasterDown { last_master: self.last_master, silent });
+        }
+    }
+
+    fn enter(&mut self, to: State, reason: Reason) {
+        let from = self.state;
+        if from == to {
+            return;
+        }
+        self.state = to;
+        self.counters.transitions += 1;
+        if to != State::Backup {
+            self.down_at = None;
+        }
+        if to != State::Master {
+            self.advert_at = None;
+            self.garp_at = None;
+            self.resign_until = None;
+        }
+        self.actions.push_back(Action::Transition { from, to, reason });
+    }
+
+    fn become_master(&mut self, now: Instant, reason: Reason) {
+        self.enter(State::Master, reason);
+        // Advert first so backups hold off, then the addresses, then tell the neighbours.
+        self.send(self.p.priority);
+        self.actions.push_back(Action::AddVips);
+        self.actions.push_back(Action::Gratuitous);
+        self.advert_at = Some(now + timers::centis(self.p.advert_int_cs));
+        self.garp_at = Some(now + GARP_REPEAT_AFTER);
+        self.master_adv_int_cs = self.p.advert_int_cs;
+    }
+
+    fn finish_resign(&mut self, reason: Reason) {
+        self.actions.push_back(Action::RemoveVips);
+        self.enter(State::Stopped, reason);
+    }
+
+    fn send(&mut self, priority: u8) {
+        self.counters.sent += 1;
+        self.actions.push_back(Action::SendAdvert { priority });
+    }
+
+    fn drop(&mut self, d: Drop) -> Result<(), Drop> {
+        *self.counters.dropped.entry(d.kind()).or_default() += 1;
+        Err(d)
+    }
+
+    /// A packet from the VRRP socket. Validated in RFC order; a dropped packet changes
+    /// nothing but its counter.
+    pub fn receive(&mut self, rx: Received, now: Instant) -> Result<(), Drop> {
+        let multicast = rx.dst.is_multicast();
+        let min_ttl = if multicast { 255 } else { self.p.unicast_min_ttl };
+        if rx.ttl < min_ttl {
+            return self.drop(Drop::Ttl(rx.ttl));
+        }
+        let pkt = match Packet::new_checked(rx.payload, self.p.family) {
+            Ok(p) => p,
+            Err(wire::Error::Version(v)) => return self.drop(Drop::Version(v)),
+            Err(e) => return self.drop(Drop::Malformed(e)),
+        };
+        if pkt.version() != self.p.version {
+            return self.drop(Drop::Version(pkt.version()));
+        }
+        if pkt.msg_type() != 1 {
+            return self.drop(Drop::Malformed(wire::Error::Type(pkt.msg_type())));
+        }
+        if pkt.vrid() != self.p.vrid {
+            return self.drop(Drop::OtherVrid(pkt.vrid()));
+        }
+        if !pkt.checksum_ok(rx.src, rx.dst) {
+            return self.drop(Drop::Checksum);
+        }
+        let adv = match Repr::parse(&pkt) {
+            Ok(r) => r,
+            Err(wire::Error::AuthType(t)) => return self.drop(Drop::AuthType(t)),
+            Err(e) => return self.drop(Drop::Malformed(e)),
+        };
+        match (self.p.auth, adv.auth) {
+            (Auth::Pass(ours), Auth::Pass(theirs)) if ours != theirs => return self.drop(Drop::Password),
+            (Auth::Pass(_), Auth::None) => return self.drop(Drop::AuthType(0)),
+            (Auth::None, Auth::Pass(_)) => return self.drop(Drop::AuthType(1)),
+            _ => {}
+        }
+        if self.p.version == 2 && adv.interval_cs != self.p.advert_int_cs {
+            return self.drop(Drop::Interval { got_cs: adv.interval_cs });
+        }
+        if self.p.own.contains(&rx.src) || Some(rx.src) == self.p.primary {
+            return self.drop(Drop::Own);
+        }
+        if !self.p.peers.is_empty() && self.p.check_unicast_src && !self.p.peers.contains(&rx.src) {
+            return self.drop(Drop::NotPeer);
+        }
+        self.counters.received += 1;
+        if adv.priority != 0 && adv.addrs.bytes() != self.p.advertised.as_slice() && !self.mismatch_reported {
+            // keepalived logs this and carries on; so do we, once.
+            self.mismatch_reported = true;
+            self.actions.push_back(Action::AddressListMismatch { from: rx.src });
+        }
+        match self.state {
+            State::Backup => self.backup_rx(rx.src, &adv, now),
+            State::Master => self.master_rx(rx.src, &adv, now),
+            State::Init | State::Fault | State::Stopped => {}
+        }
+        Ok(())
+    }
+
+    fn learn_interval(&mut self, adv: &Repr) {
+        if self.p.version == 3 && adv.interval_cs > 0 {
+            self.master_adv_int_cs = adv.interval_cs;
+        }
+    }
+
+    fn backup_rx(&mut self, src: IpAddr, adv: &Repr, now: Instant) {
+        if adv.priority == 0 {
+            // The master resigns. With nobody else to wait for, taking over at once is
+            // what makes a planned handover lossless (keepalived waits Skew_Time).
+            if !self.p.peers.is_empty() && self.p.peers.iter().all(|p| *p == src) {
+                self.become_master(now, Reason::MasterResigned { from: src });
+            } else {
+                self.down_at = Some(now + timers::skew_time(self.p.version, self.p.priority, self.master_adv_int_cs));
+            }
+            return;
+        }
+        let delaying = !self.p.preempt_delay.is_zero() && self.preempt_at.is_none_or(|t| t > now);
+        if !self.p.preempt || adv.priority >= self.p.priority || delaying {
+            self.learn_interval(adv);
+            self.down_at = Some(now + self.master_down_interval());
+            self.last_master = Some(src);
+            self.last_heard = Some(now);
+            if self.p.preempt && !self.p.preempt_delay.is_zero() {
+                if adv.priority >= self.p.priority {
+                    self.preempt_at = None;
+                } else if self.preempt_at.is_none() {
+                    self.preempt_at = Some(now + self.p.preempt_delay);
+                }
+            }
+        }
+        // Otherwise: preempt and a lower priority master — ignore it, so our timer runs out.
+    }
+
+    fn master_rx(&mut self, src: IpAddr, adv: &Repr, now: Instant) {
+        if let Some(_until) = self.resign_until {
+            if adv.priority > 0 {
+                self.finish_resign(Reason::SuccessorTookOver { from: src });
+            }
+            return;
+        }
+        if adv.priority == 0 {
+            // A resigning peer: re-assert ourselves at once (RFC 5798 §6.4.3).
+            self.send(self.p.priority);
+            self.advert_at = Some(now + timers::centis(self.p.advert_int_cs));
+            return;
+        }
+        let theirs_wins = adv.priority > self.p.priority
+            || adv.priority == self.p.priority && self.p.primary.is_some_and(|ours| src > ours);
+        if theirs_wins {
+            self.learn_interval(adv);
+            self.actions.push_back(Action::RemoveVips);
+            self.enter(State::Backup, Reason::HigherPriority { from: src, priority: adv.priority });
+            self.last_master = Some(src);
+            self.last_heard = Some(now);
+            self.down_at = Some(now + self.master_down_interval());
+        } else {
+            // Lower priority (or equal, lower address) claims master: answer at once so it
+            // steps down (RFC 9568; keepalived without lower_prio_no_advert).
+            self.send(self.p.priority);
+            self.advert_at = Some(now + timers::centis(self.p.advert_int_cs));
+        }
+    }
+}
+
+#[cfg(test)]
+#[path = "instance_tests.rs"]
+mod tests;

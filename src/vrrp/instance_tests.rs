@@ -1,0 +1,639 @@
+//! Every RFC / keepalived rule on a simulated clock, then a simulated network of 2–5 nodes.
+
+use super::*;
+use crate::wire::vrrp::{encode_addrs, AddrList, Pseudo};
+use proptest::prelude::*;
+
+fn ip(s: &str) -> IpAddr {
+    s.parse().unwrap()
+}
+
+const ME: &str = "198.18.0.1";
+const PEER: &str = "198.18.0.2";
+const VIP: &str = "198.18.0.100";
+
+fn params(priority: u8) -> Params {
+    Params {
+        version: 2,
+        vrid: 51,
+        priority,
+        advert_int_cs: 100,
+        preempt: false,
+        preempt_delay: Duration::ZERO,
+        start_as_master: false,
+        auth: Auth::pass("d0cker"),
+        family: Family::V4,
+        primary: Some(ip(ME)),
+        peers: vec![ip(PEER)],
+        check_unicast_src: true,
+        unicast_min_ttl: 255,
+        own: vec![ip(ME)],
+        advertised: encode_addrs([ip(VIP)]),
+    }
+}
+
+/// An advert as `p` would send it with `priority`.
+fn advert_from(p: &Params, priority: u8, dst: IpAddr) -> Vec<u8> {
+    let r = Repr {
+        version: p.version,
+        vrid: p.vrid,
+        priority,
+        interval_cs: p.advert_int_cs,
+        auth: p.auth,
+        addrs: AddrList::new(p.family, &p.advertised).unwrap(),
+    };
+    let mut b = vec![0u8; r.buffer_len()];
+    r.emit(&mut b, Pseudo::Ip { src: p.primary.unwrap(), dst });
+    b
+}
+
+fn peer_advert(priority: u8) -> Vec<u8> {
+    let mut p = params(priority);
+    p.primary = Some(ip(PEER));
+    advert_from(&p, priority, ip(ME))
+}
+
+fn rx(i: &mut Instance, bytes: &[u8], src: &str, now: Instant) -> Result<(), Drop> {
+    i.receive(Received { src: ip(src), dst: ip(ME), ttl: 255, payload: bytes }, now)
+}
+
+fn drain(i: &mut Instance) -> Vec<Action> {
+    std::iter::from_fn(|| i.poll_action()).collect()
+}
+
+fn started(p: Params, t0: Instant) -> Instance {
+    let mut i = Instance::new(p);
+    i.handle(Event::Start, t0);
+    drain(&mut i);
+    i
+}
+
+/// Fire every deadline up to `until`.
+fn run_until(i: &mut Instance, until: Instant) -> Vec<Action> {
+    let mut out = vec![];
+    while let Some(d) = i.next_deadline().filter(|d| *d <= until) {
+        i.handle(Event::Timeout, d);
+        out.extend(drain(i));
+    }
+    out
+}
+
+fn master(p: Params, t0: Instant) -> Instance {
+    let mut i = started(p, t0);
+    let mdi = i.master_down_interval();
+    run_until(&mut i, t0 + mdi);
+    assert_eq!(i.state(), State::Master);
+    i
+}
+
+fn sends(actions: &[Action]) -> Vec<u8> {
+    actions
+        .iter()
+        .filter_map(|a| if let Action::SendAdvert { priority } = a { Some(*priority) } else { None })
+        .collect()
+}
+
+#[test]
+fn priority_255_is_master_at_once_advert_first() {
+    let t0 = Instant::now();
+    let mut i = Instance::new(params(255));
+    i.handle(Event::Start, t0);
+    let a = drain(&mut i);
+    assert!(matches!(a[0], Action::Transition { from: State::Init, to: State::Master, reason: Reason::Owner }));
+    assert_eq!(&a[1..], &[Action::SendAdvert { priority: 255 }, Action::AddVips, Action::Gratuitous]);
+    assert_eq!(i.next_deadline(), Some(t0 + Duration::from_secs(1)));
+}
+
+#[test]
+fn backup_becomes_master_after_master_down_interval() {
+    let t0 = Instant::now();
+    let mut i = started(params(100), t0);
+    assert_eq!(i.state(), State::Backup);
+    let mdi = Duration::from_micros(3_609_375);
+    assert_eq!(i.next_deadline(), Some(t0 + mdi));
+    assert!(run_until(&mut i, t0 + mdi - Duration::from_micros(1)).is_empty());
+    let a = run_until(&mut i, t0 + mdi);
+    assert!(matches!(a[0], Action::Transition { to: State::Master, reason: Reason::MasterDown { .. }, .. }));
+    assert_eq!(&a[1..], &[Action::SendAdvert { priority: 100 }, Action::AddVips, Action::Gratuitous]);
+}
+
+#[test]
+fn state_master_below_255_waits_one_interval_plus_skew() {
+    let t0 = Instant::now();
+    let mut p = params(100);
+    p.start_as_master = true;
+    let i = started(p, t0);
+    assert_eq!(i.state(), State::Backup);
+    assert_eq!(i.next_deadline(), Some(t0 + Duration::from_micros(1_003_906)));
+}
+
+#[test]
+fn backup_resets_its_timer_on_adverts() {
+    let t0 = Instant::now();
+    let mut i = started(params(100), t0);
+    let t1 = t0 + Duration::from_secs(3);
+    rx(&mut i, &peer_advert(200), PEER, t1).unwrap();
+    assert_eq!(i.next_deadline(), Some(t1 + Duration::from_micros(3_609_375)));
+    assert_eq!(i.last_master(), Some(ip(PEER)));
+}
+
+#[test]
+fn backup_nopreempt_accepts_a_lower_priority_master() {
+    let t0 = Instant::now();
+    let mut i = started(params(200), t0);
+    let t1 = t0 + Duration::from_secs(3);
+    rx(&mut i, &peer_advert(100), PEER, t1).unwrap();
+    assert_eq!(i.next_deadline(), Some(t1 + Duration::from_micros(3_218_750)));
+    run_until(&mut i, t1 + Duration::from_secs(3));
+    assert_eq!(i.state(), State::Backup);
+}
+
+#[test]
+fn backup_with_preempt_ignores_lower_priority_and_takes_over() {
+    let t0 = Instant::now();
+    let mut p = params(200);
+    p.preempt = true;
+    let mut i = started(p, t0);
+    let deadline = i.next_deadline();
+    rx(&mut i, &peer_advert(100), PEER, t0 + Duration::from_secs(1)).unwrap();
+    assert_eq!(i.next_deadline(), deadline, "ignored: the timer keeps running");
+    run_until(&mut i, deadline.unwrap());
+    assert_eq!(i.state(), State::Master);
+}
+
+#[test]
+fn preempt_delay_holds_off_preemption() {
+    let t0 = Instant::now();
+    let mut p = params(200);
+    p.preempt = true;
+    p.preempt_delay = Duration::from_secs(10);
+    let mut i = started(p, t0);
+    // Lower-priority adverts every second are accepted for 10 s, then ignored.
+    let mut t = t0;
+    for _ in 0..9 {
+        t += Duration::from_secs(1);
+        rx(&mut i, &peer_advert(100), PEER, t).unwrap();
+        run_until(&mut i, t);
+    }
+    assert_eq!(i.state(), State::Backup);
+    for _ in 0..6 {
+        t += Duration::from_secs(1);
+        rx(&mut i, &peer_advert(100), PEER, t).unwrap();
+        run_until(&mut i, t);
+    }
+    assert_eq!(i.state(), State::Master, "preempted once the delay passed");
+}
+
+#[test]
+fn priority_zero_makes_backup_wait_only_skew_time_with_several_peers() {
+    let t0 = Instant::now();
+    let mut p = params(100);
+    p.peers = vec![ip(PEER), ip("198.18.0.3")];
+    let mut i = started(p, t0);
+    let t1 = t0 + Duration::from_secs(1);
+    rx(&mut i, &peer_advert(0), PEER, t1).unwrap();
+    assert_eq!(i.next_deadline(), Some(t1 + Duration::from_micros(609_375)));
+}
+
+#[test]
+fn priority_zero_from_the_only_peer_means_take_over_now() {
+    let t0 = Instant::now();
+    let mut i = started(params(100), t0);
+    rx(&mut i, &peer_advert(0), PEER, t0 + Duration::from_secs(1)).unwrap();
+    assert_eq!(i.state(), State::Master);
+    let a = drain(&mut i);
+    assert!(matches!(a[0], Action::Transition { reason: Reason::MasterResigned { .. }, .. }));
+    assert_eq!(a[1], Action::SendAdvert { priority: 100 });
+}
+
+#[test]
+fn multicast_priority_zero_waits_skew_time() {
+    let t0 = Instant::now();
+    let mut p = params(100);
+    p.peers.clear();
+    let mut i = started(p, t0);
+    let t1 = t0 + Duration::from_secs(1);
+    rx(&mut i, &peer_advert(0), PEER, t1).unwrap();
+    assert_eq!(i.state(), State::Backup);
+    assert_eq!(i.next_deadline(), Some(t1 + Duration::from_micros(609_375)));
+}
+
+#[test]
+fn master_sends_adverts_every_interval() {
+    let t0 = Instant::now();
+    let mut i = master(params(200), t0);
+    let t1 = i.next_deadline().unwrap();
+    let a = run_until(&mut i, t1 + Duration::from_millis(2500));
+    assert_eq!(sends(&a), [200, 200, 200]);
+}
+
+#[test]
+fn master_repeats_gratuitous_arp_after_5_s() {
+    let t0 = Instant::now();
+    let mut i = started(params(200), t0);
+    let a = run_until(&mut i, t0 + Duration::from_secs(4));
+    assert_eq!(a.iter().filter(|a| **a == Action::Gratuitous).count(), 1);
+    let a = run_until(&mut i, t0 + Duration::from_secs(9));
+    assert_eq!(a.iter().filter(|a| **a == Action::Gratuitous).count(), 1);
+    let a = run_until(&mut i, t0 + Duration::from_secs(20));
+    assert_eq!(a.iter().filter(|a| **a == Action::Gratuitous).count(), 0);
+}
+
+#[test]
+fn master_yields_to_higher_priority_and_removes_vips() {
+    let t0 = Instant::now();
+    let mut i = master(params(100), t0);
+    let t1 = t0 + Duration::from_secs(5);
+    rx(&mut i, &peer_advert(200), PEER, t1).unwrap();
+    let a = drain(&mut i);
+    assert_eq!(a[0], Action::RemoveVips);
+    assert!(matches!(a[1], Action::Transition { from: State::Master, to: State::Backup, .. }));
+    assert_eq!(i.next_deadline(), Some(t1 + Duration::from_micros(3_609_375)));
+}
+
+#[test]
+fn equal_priority_higher_address_wins() {
+    let t0 = Instant::now();
+    // We are .1, the peer .2 is higher: we yield.
+    let mut i = master(params(150), t0);
+    rx(&mut i, &peer_advert(150), PEER, t0 + Duration::from_secs(5)).unwrap();
+    assert_eq!(i.state(), State::Backup);
+    // We are .3, the peer .2 is lower: we answer with an advert at once and stay.
+    let mut p = params(150);
+    p.primary = Some(ip("198.18.0.3"));
+    p.own = vec![ip("198.18.0.3")];
+    let mut i = master(p, t0);
+    drain(&mut i);
+    rx(&mut i, &peer_advert(150), PEER, t0 + Duration::from_secs(5)).unwrap();
+    assert_eq!(i.state(), State::Master);
+    assert_eq!(sends(&drain(&mut i)), [150]);
+}
+
+#[test]
+fn master_answers_lower_priority_and_priority_zero_at_once() {
+    let t0 = Instant::now();
+    let mut i = master(params(200), t0);
+    let t1 = t0 + Duration::from_millis(5500);
+    for prio in [100, 0] {
+        rx(&mut i, &peer_advert(prio), PEER, t1).unwrap();
+        assert_eq!(sends(&drain(&mut i)), [200], "priority {prio}");
+        assert_eq!(i.state(), State::Master);
+        assert_eq!(i.next_deadline().unwrap().max(t1 + Duration::from_secs(1)), t1 + Duration::from_secs(1));
+    }
+}
+
+#[test]
+fn v3_backup_learns_the_masters_interval() {
+    let t0 = Instant::now();
+    let mut p = params(100);
+    p.version = 3;
+    p.auth = Auth::None;
+    let mut i = started(p.clone(), t0);
+    let mut theirs = p.clone();
+    theirs.primary = Some(ip(PEER));
+    theirs.advert_int_cs = 10;
+    let b = advert_from(&theirs, 200, ip(ME));
+    rx(&mut i, &b, PEER, t0).unwrap();
+    assert_eq!(i.master_adv_int(), Duration::from_millis(100));
+    assert_eq!(i.next_deadline(), Some(t0 + Duration::from_micros(360_937)));
+}
+
+#[test]
+fn shutdown_as_master_keeps_vips_until_the_successor_advertises() {
+    let t0 = Instant::now();
+    let mut i = master(params(200), t0);
+    drain(&mut i);
+    let t1 = t0 + Duration::from_secs(10);
+    i.handle(Event::Shutdown, t1);
+    assert_eq!(drain(&mut i), [Action::SendAdvert { priority: 0 }]);
+    assert_eq!(i.state(), State::Master, "VIPs stay while nobody else has them");
+    // Still resigning at the next interval: priority 0 again.
+    assert_eq!(sends(&run_until(&mut i, t1 + Duration::from_secs(1))), [0]);
+    rx(&mut i, &peer_advert(100), PEER, t1 + Duration::from_millis(1200)).unwrap();
+    let a = drain(&mut i);
+    assert_eq!(a[0], Action::RemoveVips);
+    assert!(matches!(a[1], Action::Transition { to: State::Stopped, reason: Reason::SuccessorTookOver { .. }, .. }));
+    assert!(i.is_stopped());
+}
+
+#[test]
+fn shutdown_without_successor_is_bounded() {
+    let t0 = Instant::now();
+    let mut i = master(params(200), t0);
+    let t1 = t0 + Duration::from_secs(10);
+    i.handle(Event::Shutdown, t1);
+    drain(&mut i);
+    let a = run_until(&mut i, t1 + Duration::from_secs(10));
+    assert!(a.contains(&Action::RemoveVips));
+    assert!(i.is_stopped());
+    assert!(a.iter().any(|a| matches!(a, Action::Transition { reason: Reason::NoSuccessor, .. })));
+
+    // A 255 s VRRPv2 interval would give a 12 min bound: capped inside Docker's 10 s.
+    let mut p = params(200);
+    p.advert_int_cs = 25500;
+    let mut i = master(p, t0);
+    let t1 = t0 + Duration::from_secs(1000);
+    i.handle(Event::Shutdown, t1);
+    assert!(i.next_deadline().unwrap() <= t1 + Duration::from_secs(4));
+}
+
+#[test]
+fn shutdown_as_backup_stops_at_once() {
+    let t0 = Instant::now();
+    let mut i = started(params(100), t0);
+    i.handle(Event::Shutdown, t0);
+    assert!(i.is_stopped());
+    assert!(!drain(&mut i).contains(&Action::RemoveVips));
+}
+
+#[test]
+fn link_down_is_fault_and_up_is_backup() {
+    let t0 = Instant::now();
+    let mut i = master(params(200), t0);
+    drain(&mut i);
+    i.handle(Event::LinkDown, t0 + Duration::from_secs(5));
+    let a = drain(&mut i);
+    assert_eq!(&a[..2], &[Action::SendAdvert { priority: 0 }, Action::RemoveVips]);
+    assert_eq!(i.state(), State::Fault);
+    assert_eq!(i.next_deadline(), None);
+    // Adverts in fault change nothing.
+    rx(&mut i, &peer_advert(100), PEER, t0 + Duration::from_secs(6)).unwrap();
+    assert_eq!(i.state(), State::Fault);
+    let t2 = t0 + Duration::from_secs(7);
+    i.handle(Event::LinkUp, t2);
+    assert_eq!(i.state(), State::Backup);
+    assert_eq!(i.next_deadline(), Some(t2 + Duration::from_micros(3_218_750)));
+}
+
+#[test]
+fn validation_order_and_reasons() {
+    let t0 = Instant::now();
+    let mut i = started(params(100), t0);
+    let good = peer_advert(200);
+    let at = |i: &mut Instance, b: &[u8], src: &str, dst: &str, ttl: u8| {
+        i.receive(Received { src: ip(src), dst: ip(dst), ttl, payload: b }, t0)
+    };
+    assert_eq!(at(&mut i, &good, PEER, ME, 64), Err(Drop::Ttl(64)));
+    assert_eq!(at(&mut i, &good, PEER, "224.0.0.18", 254), Err(Drop::Ttl(254)));
+    assert_eq!(at(&mut i, &good[..10], PEER, ME, 255), Err(Drop::Malformed(wire::Error::Truncated)));
+    assert_eq!(at(&mut i, &[], PEER, ME, 255), Err(Drop::Malformed(wire::Error::Truncated)));
+    let mut b = good.clone();
+    b[0] = 0x31;
+    assert_eq!(at(&mut i, &b, PEER, ME, 255), Err(Drop::Version(3)));
+    let mut b = good.clone();
+    b[0] = 0x22;
+    assert!(matches!(at(&mut i, &b, PEER, ME, 255), Err(Drop::Malformed(wire::Error::Type(2)))));
+    let mut other = params(200);
+    other.vrid = 52;
+    other.primary = Some(ip(PEER));
+    assert_eq!(at(&mut i, &advert_from(&other, 200, ip(ME)), PEER, ME, 255), Err(Drop::OtherVrid(52)));
+    let mut b = good.clone();
+    b[2] = 201;
+    assert_eq!(at(&mut i, &b, PEER, ME, 255), Err(Drop::Checksum));
+    let mut other = params(200);
+    other.primary = Some(ip(PEER));
+    other.auth = Auth::pass("wrong");
+    assert_eq!(at(&mut i, &advert_from(&other, 200, ip(ME)), PEER, ME, 255), Err(Drop::Password));
+    other.auth = Auth::None;
+    assert_eq!(at(&mut i, &advert_from(&other, 200, ip(ME)), PEER, ME, 255), Err(Drop::AuthType(0)));
+    let mut other = params(200);
+    other.primary = Some(ip(PEER));
+    other.advert_int_cs = 200;
+    assert_eq!(at(&mut i, &advert_from(&other, 200, ip(ME)), PEER, ME, 255), Err(Drop::Interval { got_cs: 200 }));
+    assert_eq!(at(&mut i, &good, "198.18.0.9", ME, 255), Err(Drop::NotPeer));
+    assert_eq!(at(&mut i, &good, ME, ME, 255), Err(Drop::Own));
+    // Nothing above moved the timer or the state.
+    assert_eq!(i.state(), State::Backup);
+    assert_eq!(i.next_deadline(), Some(t0 + Duration::from_micros(3_609_375)));
+    assert_eq!(i.counters().received, 0);
+    assert_eq!(i.counters().dropped["not_peer"], 1);
+    assert_eq!(at(&mut i, &good, PEER, ME, 255), Ok(()));
+}
+
+#[test]
+fn unicast_min_ttl_and_source_check_can_be_relaxed() {
+    let t0 = Instant::now();
+    let mut p = params(100);
+    p.unicast_min_ttl = 60;
+    p.check_unicast_src = false;
+    let mut i = started(p, t0);
+    let good = peer_advert(200);
+    assert_eq!(i.receive(Received { src: ip("198.18.0.9"), dst: ip(ME), ttl: 64, payload: &good }, t0), Ok(()));
+}
+
+#[test]
+fn address_list_mismatch_is_reported_once_and_accepted() {
+    let t0 = Instant::now();
+    let mut i = started(params(100), t0);
+    let mut other = params(200);
+    other.primary = Some(ip(PEER));
+    other.advertised = encode_addrs([ip("198.18.0.200")]);
+    let b = advert_from(&other, 200, ip(ME));
+    rx(&mut i, &b, PEER, t0).unwrap();
+    rx(&mut i, &b, PEER, t0).unwrap();
+    let a = drain(&mut i);
+    assert_eq!(a, [Action::AddressListMismatch { from: ip(PEER) }]);
+}
+
+#[test]
+fn v3_checksum_uses_the_destination_we_saw() {
+    let t0 = Instant::now();
+    let mut p = params(100);
+    p.version = 3;
+    p.auth = Auth::None;
+    let mut i = started(p.clone(), t0);
+    let mut theirs = p;
+    theirs.primary = Some(ip(PEER));
+    let to_me = advert_from(&theirs, 200, ip(ME));
+    assert_eq!(rx(&mut i, &to_me, PEER, t0), Ok(()));
+    let to_other = advert_from(&theirs, 200, ip("198.18.0.7"));
+    assert_eq!(rx(&mut i, &to_other, PEER, t0), Err(Drop::Checksum));
+}
+
+// ---- a simulated network ------------------------------------------------------------
+
+struct Node {
+    inst: Instance,
+    addr: IpAddr,
+    holds_vip: bool,
+    /// Down nodes neither run nor receive.
+    up: bool,
+}
+
+struct Net {
+    nodes: Vec<Node>,
+    t: Instant,
+    /// (deliver at, to, from, bytes)
+    wire: Vec<(Instant, usize, usize, Vec<u8>)>,
+    /// Which side of a partition each node is on (same number = connected).
+    side: Vec<u8>,
+    loss_per_mille: u32,
+    delay: Duration,
+    rng: u64,
+}
+
+impl Net {
+    fn new(prios: &[u8], preempt: bool) -> Net {
+        let addrs: Vec<IpAddr> = (0..prios.len()).map(|i| ip(&format!("198.18.0.{}", i + 1))).collect();
+        let nodes = prios
+            .iter()
+            .enumerate()
+            .map(|(k, &prio)| {
+                let mut p = params(prio);
+                p.preempt = preempt;
+                p.primary = Some(addrs[k]);
+                p.own = vec![addrs[k]];
+                p.peers = addrs.iter().copied().filter(|a| *a != addrs[k]).collect();
+                Node { inst: Instance::new(p), addr: addrs[k], holds_vip: false, up: false }
+            })
+            .collect();
+        Net {
+            nodes,
+            t: Instant::now(),
+            wire: vec![],
+            side: vec![0; prios.len()],
+            loss_per_mille: 0,
+            delay: Duration::from_millis(1),
+            rng: 0x9e37_79b9_7f4a_7c15,
+        }
+    }
+
+    fn rand(&mut self) -> u32 {
+        self.rng ^= self.rng << 13;
+        self.rng ^= self.rng >> 7;
+        self.rng ^= self.rng << 17;
+        (self.rng % 1000) as u32
+    }
+
+    fn start(&mut self, k: usize) {
+        self.nodes[k].up = true;
+        self.nodes[k].inst.handle(Event::Start, self.t);
+        self.apply(k);
+    }
+
+    fn apply(&mut self, k: usize) {
+        while let Some(a) = self.nodes[k].inst.poll_action() {
+            match a {
+                Action::AddVips => self.nodes[k].holds_vip = true,
+                Action::RemoveVips => self.nodes[k].holds_vip = false,
+                Action::SendAdvert { priority } => {
+                    let bytes = advert_from(self.nodes[k].inst.params(), priority, self.nodes[k].addr);
+                    for to in 0..self.nodes.len() {
+                        if to != k && self.side[to] == self.side[k] && self.rand() >= self.loss_per_mille {
+                            self.wire.push((self.t + self.delay, to, k, bytes.clone()));
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+
+    fn step(&mut self, dt: Duration) {
+        let end = self.t + dt;
+        loop {
+            let next_timer = self
+                .nodes
+                .iter()
+                .enumerate()
+                .filter(|(_, n)| n.up)
+                .filter_map(|(k, n)| n.inst.next_deadline().map(|d| (d, k)))
+                .min();
+            let next_msg = self.wire.iter().enumerate().map(|(j, m)| (m.0, j)).min();
+            let next = match (next_timer, next_msg) {
+                (Some((a, _)), Some((b, _))) => a.min(b),
+                (Some((a, _)), None) => a,
+                (None, Some((b, _))) => b,
+                (None, None) => break,
+            };
+            if next > end {
+                break;
+            }
+            self.t = self.t.max(next);
+            if let Some((_, j)) = next_msg.filter(|(b, _)| *b == next) {
+                let (_, to, from, bytes) = self.wire.swap_remove(j);
+                if self.nodes[to].up {
+                    let src = self.nodes[from].addr;
+                    let dst = self.nodes[to].addr;
+                    let _ = self.nodes[to].inst.receive(Received { src, dst, ttl: 255, payload: &bytes }, self.t);
+                    self.apply(to);
+                }
+            } else if let Some((_, k)) = next_timer {
+                self.nodes[k].inst.handle(Event::Timeout, self.t);
+                self.apply(k);
+            }
+            self.check_vips_follow_mastership();
+        }
+        self.t = end;
+    }
+
+    fn check_vips_follow_mastership(&self) {
+        for n in &self.nodes {
+            assert!(!n.holds_vip || n.inst.state() == State::Master, "{} holds the VIP as {}", n.addr, n.inst.state());
+        }
+    }
+
+    fn masters(&self) -> Vec<usize> {
+        (0..self.nodes.len()).filter(|k| self.nodes[*k].up && self.nodes[*k].inst.state() == State::Master).collect()
+    }
+}
+
+fn distinct_prios() -> impl Strategy<Value = Vec<u8>> {
+    proptest::collection::btree_set(1u8..=254, 2..=5).prop_map(|s| s.into_iter().collect()).prop_shuffle()
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    #[test]
+    fn one_master_within_master_down_interval_after_heal(
+        prios in distinct_prios(), preempt in any::<bool>(), loss in 0u32..300,
+        cut in proptest::collection::vec(0u8..2, 5), chaos_s in 1u64..30,
+    ) {
+        let mut net = Net::new(&prios, preempt);
+        for k in 0..prios.len() { net.start(k); }
+        net.loss_per_mille = loss;
+        net.side = cut[..prios.len()].to_vec();
+        net.step(Duration::from_secs(chaos_s));
+        // Heal: no loss, one segment.
+        net.loss_per_mille = 0;
+        net.side = vec![0; prios.len()];
+        let worst_mdi = Duration::from_micros(3_000_000 + 255 * 1_000_000 / 256);
+        net.step(worst_mdi + Duration::from_millis(10));
+        prop_assert_eq!(net.masters().len(), 1, "masters {:?} prios {:?}", net.masters(), prios);
+        net.step(Duration::from_secs(10));
+        prop_assert_eq!(net.masters().len(), 1);
+        if preempt {
+            let best = (0..prios.len()).max_by_key(|k| prios[*k]).unwrap();
+            prop_assert_eq!(net.masters(), vec![best]);
+        }
+    }
+
+    #[test]
+    fn nopreempt_keeps_the_current_master(prios in distinct_prios()) {
+        let mut net = Net::new(&prios, false);
+        let first = (0..prios.len()).min_by_key(|k| prios[*k]).unwrap();
+        net.start(first);
+        net.step(Duration::from_secs(5));
+        prop_assert_eq!(net.masters(), vec![first]);
+        for k in 0..prios.len() { if k != first { net.start(k); } }
+        net.step(Duration::from_secs(20));
+        prop_assert_eq!(net.masters(), vec![first], "the lowest priority keeps the VIP without preempt");
+    }
+
+    #[test]
+    fn master_loss_elects_the_next_highest(prios in distinct_prios()) {
+        let mut net = Net::new(&prios, true);
+        for k in 0..prios.len() { net.start(k); }
+        net.step(Duration::from_secs(10));
+        let mut order: Vec<usize> = (0..prios.len()).collect();
+        order.sort_by_key(|k| std::cmp::Reverse(prios[*k]));
+        for w in order.windows(2) {
+            prop_assert_eq!(net.masters(), vec![w[0]]);
+            net.nodes[w[0]].up = false;
+            net.nodes[w[0]].holds_vip = false;
+            net.step(Duration::from_secs(5));
+            prop_assert_eq!(net.masters(), vec![w[1]]);
+        }
+    }
+}

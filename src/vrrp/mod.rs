@@ -1,0 +1,9 @@
+//! The VRRP protocol core, sans-IO: events and an `Instant` in, actions and the next
+//! deadline out. No sockets, no clock, no logging inside.
+
+mod event;
+mod instance;
+pub mod timers;
+
+pub use event::{Action, Drop, Event, Reason, Received, State};
+pub use instance::{Counters, Instance, Params};

@@ -1,0 +1,5 @@
+//! Packet codecs. No IO, no allocation on parse.
+
+pub mod arp;
+pub mod checksum;
+pub mod vrrp;
