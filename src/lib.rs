@@ -5,5 +5,8 @@
 pub mod cli;
 pub mod config;
 pub mod net;
+pub mod notify;
+pub mod runtime;
+pub mod status;
 pub mod vrrp;
 pub mod wire;

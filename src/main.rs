@@ -4,6 +4,9 @@ use std::process::ExitCode;
 use keepvip::cli::{self, Mode};
 use keepvip::config;
 use keepvip::net::netlink::Netlink;
+use keepvip::runtime::Runtime;
+use keepvip::status;
+use std::path::PathBuf;
 
 fn main() -> ExitCode {
     let env: HashMap<String, String> =
@@ -26,6 +29,7 @@ fn main() -> ExitCode {
             println!("keepvip {}", env!("CARGO_PKG_VERSION"));
             return ExitCode::SUCCESS;
         }
+        Mode::Status | Mode::Health => return state_file_mode(cli.mode, &env),
         _ => {}
     }
     for a in &cli.ignored {
@@ -54,13 +58,38 @@ fn main() -> ExitCode {
     for i in &loaded.info {
         log::info!("{i}");
     }
-    match cli.mode {
-        Mode::Check => {
-            println!("{}", loaded.config.to_json());
+    let cfg = loaded.config;
+    if cli.mode == Mode::Check {
+        println!("{}", cfg.to_json());
+        return ExitCode::SUCCESS;
+    }
+    if cfg.dump_conf {
+        log::info!("configuration: {}", cfg.to_json());
+    }
+    match Runtime::new(cfg, &host).and_then(Runtime::run) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            log::error!("{e:#}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+/// `--status` / `--health` read the daemon's state file; they need no configuration.
+fn state_file_mode(mode: Mode, env: &HashMap<String, String>) -> ExitCode {
+    let path = PathBuf::from(env.get("KEEPVIP_STATE_FILE").map_or(config::DEFAULT_STATE_FILE, String::as_str));
+    let result = if mode == Mode::Health {
+        status::health(&path)
+    } else {
+        status::read(&path).map(|v| serde_json::to_string_pretty(&v).unwrap_or_default())
+    };
+    match result {
+        Ok(text) => {
+            println!("{text}");
             ExitCode::SUCCESS
         }
-        _ => {
-            log::error!("the VRRP runtime is not built yet");
+        Err(e) => {
+            eprintln!("keepvip: {e:#}");
             ExitCode::from(1)
         }
     }

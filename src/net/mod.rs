@@ -1,3 +1,6 @@
 //! The IO shell's kernel side: each function maps to one kernel operation.
 
+pub mod garp;
+pub mod ipvs;
 pub mod netlink;
+pub mod socket;

@@ -294,3 +294,10 @@ impl AsRawFd for Events {
         self.sock.as_raw_fd()
     }
 }
+
+impl Events {
+    pub fn as_fd_borrowed(&self) -> std::os::fd::BorrowedFd<'_> {
+        // SAFETY: the descriptor lives as long as `self`.
+        unsafe { std::os::fd::BorrowedFd::borrow_raw(self.as_raw_fd()) }
+    }
+}

@@ -205,3 +205,63 @@ impl Drop for Proc {
         }
     }
 }
+
+/// `ping -i 0.01` from a host to an address, for counting lost replies around an event.
+pub struct Pinger {
+    child: Child,
+    out: PathBuf,
+}
+
+impl Host {
+    pub fn ping(&self, target: &str) -> Pinger {
+        let out = self.dir.join(format!("{}-ping-{}.txt", self.ns, NEXT.fetch_add(1, Ordering::SeqCst)));
+        let child = self
+            .cmd(&["ping", "-n", "-i", "0.01", "-W", "1", target])
+            .stdout(fs::File::create(&out).unwrap())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        Pinger { child, out }
+    }
+}
+
+impl Pinger {
+    /// Sequence numbers answered so far.
+    pub fn replies(&self) -> Vec<u32> {
+        fs::read_to_string(&self.out)
+            .unwrap_or_default()
+            .lines()
+            .filter_map(|l| l.split("icmp_seq=").nth(1)?.split_whitespace().next()?.parse().ok())
+            .collect()
+    }
+
+    pub fn wait_replies(&self, n: usize, timeout: Duration) -> bool {
+        wait_until(timeout, || self.replies().len() >= n)
+    }
+
+    /// Stop and return (lost between the first and last reply, longest run of losses).
+    pub fn stop(mut self) -> (u32, u32) {
+        let _ = nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(self.child.id() as i32),
+            nix::sys::signal::Signal::SIGINT,
+        );
+        let _ = self.child.wait();
+        let mut seqs = self.replies();
+        seqs.sort_unstable();
+        seqs.dedup();
+        let (mut lost, mut worst) = (0, 0);
+        for w in seqs.windows(2) {
+            let gap = w[1] - w[0] - 1;
+            lost += gap;
+            worst = worst.max(gap);
+        }
+        (lost, worst)
+    }
+}
+
+impl Drop for Pinger {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

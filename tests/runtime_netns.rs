@@ -1,0 +1,280 @@
+//! keepvip on real namespaces, raw sockets and netlink: the seed's promise, end to end.
+
+mod common;
+
+use std::time::Duration;
+
+use common::netns::{Lab, Proc};
+use common::{seed_env, wait_until};
+use nix::sys::signal::Signal;
+
+const VIP: &str = "198.18.0.100";
+const PEERS: [&str; 2] = ["198.18.0.1", "198.18.0.2"];
+/// VRRPv2, 1 s adverts, priority 100: 3 + 156/256 s.
+const MDI_100: Duration = Duration::from_micros(3_609_375);
+
+fn env_with(prio: u32, extra: &[(&str, &str)]) -> Vec<(String, String)> {
+    let mut e = seed_env(&PEERS, VIP, prio);
+    e.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+    e
+}
+
+fn holds(lab: &Lab, i: usize) -> bool {
+    lab.host(i).has_addr(VIP)
+}
+
+/// Two nodes in the seed's shape; returns once node 0 (priority 200) holds the VIP.
+fn pair(lab: &Lab, extra: &[(&str, &str)]) -> (Proc, Proc) {
+    let a = lab.host(0).spawn_keepvip(&env_with(200, extra));
+    let b = lab.host(1).spawn_keepvip(&env_with(100, extra));
+    assert!(wait_until(Duration::from_secs(5), || holds(lab, 0)), "the priority-200 node never took the VIP");
+    (a, b)
+}
+
+#[test]
+fn highest_priority_gets_the_vip_and_keeps_it() {
+    let lab = Lab::new(2);
+    let (a, b) = pair(&lab, &[]);
+    // Stable: only the 200 node, for several advert intervals.
+    assert!(!wait_until(Duration::from_secs(3), || holds(&lab, 1) || !holds(&lab, 0)), "VIP moved or duplicated");
+    assert!(a.log().contains("BACKUP -> MASTER"));
+    assert!(b.log().contains("INIT -> BACKUP"));
+    assert!(!b.log().contains("-> MASTER"));
+    for p in [&a, &b] {
+        let log = p.log();
+        assert!(log.contains("is this host's own address; not a peer"), "{log}");
+        // The one expected warning: this kernel has no ip_vs (the program must warn and go on).
+        assert!(log.contains("ip_vs is not loaded") || std::path::Path::new("/sys/module/ip_vs").exists());
+        let warnings: Vec<&str> = log.lines().filter(|l| l.contains("WARN") && !l.contains("ip_vs")).collect();
+        assert!(warnings.is_empty(), "no warnings in the seed's set-up: {warnings:?}");
+    }
+}
+
+#[test]
+fn sigkill_and_cut_master_backup_takes_over_within_bound_and_pings_resume() {
+    let lab = Lab::new(3);
+    let (mut a, _b) = pair(&lab, &[]);
+    let ping = lab.host(2).ping(VIP);
+    assert!(ping.wait_replies(20, Duration::from_secs(5)));
+    a.signal(Signal::SIGKILL);
+    a.wait_exit(Duration::from_secs(2));
+    lab.cut(0);
+    let t = std::time::Instant::now();
+    assert!(wait_until(MDI_100 + Duration::from_millis(500), || holds(&lab, 1)), "backup did not take over in time");
+    let took = t.elapsed();
+    let n = ping.replies().len();
+    assert!(ping.wait_replies(n + 20, Duration::from_secs(5)), "pings to the VIP did not resume");
+    eprintln!("takeover after {took:?}");
+}
+
+#[test]
+fn restarted_node_removes_stale_vip_and_stays_backup_without_preempt() {
+    let lab = Lab::new(2);
+    let (mut a, _b) = pair(&lab, &[]);
+    a.signal(Signal::SIGKILL);
+    a.wait_exit(Duration::from_secs(2));
+    assert!(holds(&lab, 0), "SIGKILL leaves the VIP behind (what start-up must clean)");
+    lab.cut(0);
+    assert!(wait_until(MDI_100 + Duration::from_millis(500), || holds(&lab, 1)));
+    lab.heal(0);
+    let a2 = lab.host(0).spawn_keepvip(&env_with(200, &[]));
+    assert!(a2.wait_log("removing stale VIP 198.18.0.100", Duration::from_secs(5)), "{}", a2.log());
+    assert!(wait_until(Duration::from_secs(2), || !holds(&lab, 0)));
+    // nopreempt (osixia's default): the 200 node stays backup.
+    assert!(!wait_until(Duration::from_secs(6), || holds(&lab, 0)), "nopreempt violated:\n{}", a2.log());
+    assert!(holds(&lab, 1));
+}
+
+#[test]
+fn with_preempt_the_restarted_higher_node_takes_the_vip_back() {
+    let lab = Lab::new(2);
+    let pre = [("KEEPALIVED_PREEMPT", "true")];
+    let (mut a, _b) = pair(&lab, &pre);
+    a.signal(Signal::SIGKILL);
+    a.wait_exit(Duration::from_secs(2));
+    lab.cut(0);
+    assert!(wait_until(MDI_100 + Duration::from_millis(500), || holds(&lab, 1)));
+    lab.heal(0);
+    let _a2 = lab.host(0).spawn_keepvip(&env_with(200, &pre));
+    assert!(
+        wait_until(Duration::from_secs(6), || holds(&lab, 0) && !holds(&lab, 1)),
+        "preempt did not move the VIP back"
+    );
+}
+
+#[test]
+fn sigterm_hands_over_losing_at_most_2_pings() {
+    let lab = Lab::new(3);
+    let (mut a, b) = pair(&lab, &[]);
+    let ping = lab.host(2).ping(VIP);
+    assert!(ping.wait_replies(50, Duration::from_secs(5)));
+    a.signal(Signal::SIGTERM);
+    let status = a.wait_exit(Duration::from_secs(10)).expect("did not exit within Docker's 10 s");
+    assert!(status.success(), "exit status {status:?}\n{}", a.log());
+    assert!(!holds(&lab, 0), "the stopped node left its VIP");
+    assert!(holds(&lab, 1));
+    let n = ping.replies().len();
+    assert!(ping.wait_replies(n + 50, Duration::from_secs(5)));
+    let (lost, worst) = ping.stop();
+    assert!(lost <= 2, "lost {lost} pings (longest run {worst}) during a planned handover");
+    assert!(b.log().contains("resigned (priority 0)"), "{}", b.log());
+}
+
+#[test]
+fn partition_then_heal_leaves_exactly_one_master() {
+    let lab = Lab::new(2);
+    let (_a, _b) = pair(&lab, &[]);
+    lab.isolate(0, true);
+    lab.isolate(1, true);
+    assert!(wait_until(MDI_100 + Duration::from_millis(500), || holds(&lab, 1)), "both should be master while split");
+    assert!(holds(&lab, 0));
+    lab.isolate(0, false);
+    lab.isolate(1, false);
+    // Within two advert intervals the lower one hears the higher and steps down.
+    assert!(wait_until(Duration::from_secs(2), || holds(&lab, 0) ^ holds(&lab, 1)), "still two masters after heal");
+    assert!(holds(&lab, 0), "the 200 node should win");
+}
+
+#[test]
+fn interface_down_is_fault_and_up_is_backup() {
+    let lab = Lab::new(2);
+    let (a, _b) = pair(&lab, &[]);
+    lab.host(0).must(&["ip", "link", "set", "eth0", "down"]);
+    assert!(a.wait_log("MASTER -> FAULT", Duration::from_secs(3)), "{}", a.log());
+    assert!(!holds(&lab, 0));
+    assert!(wait_until(MDI_100 + Duration::from_millis(500), || holds(&lab, 1)));
+    lab.host(0).must(&["ip", "link", "set", "eth0", "up"]);
+    assert!(a.wait_log("FAULT -> BACKUP", Duration::from_secs(3)), "{}", a.log());
+    // nopreempt: it stays backup.
+    assert!(!wait_until(Duration::from_secs(5), || holds(&lab, 0)));
+}
+
+#[test]
+fn three_nodes_with_preempt_fail_over_in_priority_order() {
+    let lab = Lab::new(4);
+    let peers = ["198.18.0.1", "198.18.0.2", "198.18.0.3"];
+    let mut procs: Vec<Proc> = [150, 100, 50]
+        .iter()
+        .enumerate()
+        .map(|(i, p)| {
+            let mut e = seed_env(&peers, VIP, *p);
+            e.push(("KEEPALIVED_PREEMPT".into(), "true".into()));
+            lab.host(i).spawn_keepvip(&e)
+        })
+        .collect();
+    assert!(wait_until(Duration::from_secs(5), || holds(&lab, 0)));
+    for (dead, next) in [(0, 1), (1, 2)] {
+        procs[dead].signal(Signal::SIGKILL);
+        procs[dead].wait_exit(Duration::from_secs(2));
+        lab.cut(dead);
+        assert!(wait_until(Duration::from_secs(5), || holds(&lab, next)), "node {next} did not take over");
+        assert_eq!((dead + 1..3).filter(|i| holds(&lab, *i)).count(), 1, "one live master");
+    }
+}
+
+#[test]
+fn multicast_without_peers_elects_one_master_among_three() {
+    let lab = Lab::new(3);
+    let procs: Vec<Proc> = [100, 200, 150]
+        .iter()
+        .enumerate()
+        .map(|(i, p)| {
+            lab.host(i).spawn_keepvip(&[
+                ("KEEPALIVED_VIRTUAL_IPS".into(), VIP.into()),
+                ("KEEPALIVED_PRIORITY".into(), p.to_string()),
+            ])
+        })
+        .collect();
+    assert!(wait_until(Duration::from_secs(5), || holds(&lab, 1)));
+    assert!(!wait_until(Duration::from_secs(3), || holds(&lab, 0) || holds(&lab, 2) || !holds(&lab, 1)));
+    assert!(procs[0].log().contains("\"mode\":\"multicast\""));
+}
+
+#[test]
+fn vrrpv3_at_100ms_fails_over_within_half_a_second() {
+    let lab = Lab::new(2);
+    let v3 = [("KEEPALIVED_VRRP_VERSION", "3"), ("KEEPALIVED_ADVERT_INT", "0.1")];
+    let (mut a, _b) = pair(&lab, &v3);
+    a.signal(Signal::SIGKILL);
+    a.wait_exit(Duration::from_secs(2));
+    lab.cut(0);
+    let t = std::time::Instant::now();
+    assert!(wait_until(Duration::from_millis(500), || holds(&lab, 1)), "no takeover within 0.5 s");
+    eprintln!("v3 takeover after {:?}", t.elapsed());
+}
+
+#[test]
+fn two_vips_added_exactly_as_written_and_removed() {
+    let lab = Lab::new(2);
+    let vips = "#PYTHON2BASH:['198.18.0.100', '198.18.0.101/24 dev eth0 label eth0:vip']";
+    let mut e = seed_env(&PEERS, vips, 200);
+    e.push(("KEEPALIVED_PRIORITY".into(), "255".into()));
+    let mut a = lab.host(0).spawn_keepvip(&e);
+    let h = lab.host(0);
+    assert!(wait_until(Duration::from_secs(3), || h.has_addr("198.18.0.101")));
+    let addrs = h.addrs();
+    assert!(addrs.contains("inet 198.18.0.100/32 scope global eth0"), "{addrs}");
+    assert!(addrs.contains("inet 198.18.0.101/24 scope global secondary eth0:vip"), "{addrs}");
+    a.signal(Signal::SIGTERM);
+    assert!(a.wait_exit(Duration::from_secs(10)).is_some_and(|s| s.success()));
+    let addrs = h.addrs();
+    assert!(!addrs.contains("198.18.0.100") && !addrs.contains("198.18.0.101"), "{addrs}");
+}
+
+#[test]
+fn vip_removed_by_hand_while_master_is_put_back() {
+    let lab = Lab::new(2);
+    let (a, _b) = pair(&lab, &[]);
+    lab.host(0).must(&["ip", "addr", "del", &format!("{VIP}/32"), "dev", "eth0"]);
+    assert!(wait_until(Duration::from_secs(1), || holds(&lab, 0)), "not re-added within one advert interval");
+    assert!(a.log().contains("was removed while we are master; adding it back"));
+}
+
+#[test]
+fn notify_script_gets_osixia_arguments_and_sigusr1_logs_counters() {
+    let lab = Lab::new(2);
+    let script = lab.dir.join("notify.sh");
+    let out = lab.dir.join("notify.out");
+    std::fs::write(&script, format!("#!/bin/sh\necho \"$@\" >> {}\n", out.display())).unwrap();
+    std::fs::set_permissions(&script, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let notify = script.display().to_string();
+    let (a, _b) = pair(&lab, &[("KEEPALIVED_NOTIFY", &notify)]);
+    let read = || std::fs::read_to_string(&out).unwrap_or_default();
+    assert!(wait_until(Duration::from_secs(2), || read().contains("INSTANCE VI_1 MASTER 200")), "{}", read());
+    assert!(read().starts_with("INSTANCE VI_1 BACKUP 200"), "{}", read());
+    a.signal(Signal::SIGUSR1);
+    assert!(a.wait_log("status: {", Duration::from_secs(2)));
+    assert!(a.log().contains("\"adverts_sent\":"), "{}", a.log());
+}
+
+#[test]
+fn missing_notify_script_warns_once_and_osixia_default_is_silent() {
+    let lab = Lab::new(2);
+    let (a, b) = pair(&lab, &[]);
+    assert!(!a.log().contains("KEEPALIVED_NOTIFY"), "osixia's default path is absent and that is normal");
+    drop((a, b));
+    let lab = Lab::new(2);
+    let (a, _b) = pair(&lab, &[("KEEPALIVED_NOTIFY", "/nonexistent/notify.sh")]);
+    assert!(a.wait_log("KEEPALIVED_NOTIFY=/nonexistent/notify.sh: cannot run it", Duration::from_secs(2)));
+    assert_eq!(a.log().matches("cannot run it").count(), 1);
+}
+
+#[test]
+fn status_and_health_read_the_state_file() {
+    let lab = Lab::new(2);
+    let (mut a, _b) = pair(&lab, &[]);
+    let state = lab.host(0).state_file();
+    let env = vec![("KEEPVIP_STATE_FILE".to_string(), state.display().to_string())];
+    let run = |args: &[&str]| {
+        std::process::Command::new(common::keepvip_bin()).args(args).env_clear().envs(env.clone()).output().unwrap()
+    };
+    assert!(wait_until(Duration::from_secs(2), || String::from_utf8_lossy(&run(&["--status"]).stdout)
+        .contains("\"state\": \"MASTER\"")));
+    let h = run(&["--health"]);
+    assert!(h.status.success(), "{}", String::from_utf8_lossy(&h.stderr));
+    a.signal(Signal::SIGKILL);
+    a.wait_exit(Duration::from_secs(2));
+    let h = run(&["--health"]);
+    assert_eq!(h.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&h.stderr).contains("is not running"));
+}
