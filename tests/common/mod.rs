@@ -3,6 +3,7 @@
 //! too, in its own "switch" namespace), so the machine's interfaces are never touched.
 #![allow(dead_code)]
 
+pub mod docker;
 pub mod netns;
 
 use std::time::{Duration, Instant};

@@ -265,3 +265,8 @@ impl Drop for Pinger {
         let _ = self.child.wait();
     }
 }
+
+/// A number unique within this test process, for names.
+pub fn next_id() -> u32 {
+    NEXT.fetch_add(1, Ordering::SeqCst)
+}

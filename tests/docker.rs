@@ -1,0 +1,132 @@
+//! The product is an image: build it with no base image, check its size, and run the seed's
+//! cluster as containers on a private Docker network.
+
+mod common;
+
+use std::time::Duration;
+
+use common::docker::{docker, must, repo_file, DockerLab};
+use common::wait_until;
+
+const CAPS: [&str; 3] = ["--cap-add=NET_ADMIN", "--cap-add=NET_BROADCAST", "--cap-add=NET_RAW"];
+
+fn seed_args(peers: &[String], vip: &str, prio: u32) -> Vec<String> {
+    let list: Vec<String> = peers.iter().map(|p| format!("'{p}'")).collect();
+    vec![
+        "-e".into(),
+        format!("KEEPALIVED_UNICAST_PEERS=#PYTHON2BASH:[{}]", list.join(", ")),
+        "-e".into(),
+        format!("KEEPALIVED_VIRTUAL_IPS={vip}"),
+        "-e".into(),
+        format!("KEEPALIVED_PRIORITY={prio}"),
+    ]
+}
+
+#[test]
+fn image_is_small_and_check_prints_the_seed_configuration() {
+    let lab = DockerLab::new();
+    let size: u64 = must(&["image", "inspect", "-f", "{{.Size}}", &lab.image]).parse().unwrap();
+    eprintln!("image size {size} bytes");
+    assert!(size <= 3 * 1024 * 1024, "image is {size} bytes, over 3 MiB");
+    // The seed's exact -e values.
+    let mut args = vec!["run", "--rm", "--network", &lab.network];
+    let seed = [
+        "KEEPALIVED_UNICAST_PEERS=#PYTHON2BASH:['192.168.4.1', '192.168.4.2']",
+        "KEEPALIVED_VIRTUAL_IPS=192.168.4.3",
+        "KEEPALIVED_PRIORITY=200",
+    ];
+    for e in &seed {
+        args.extend(["-e", e]);
+    }
+    args.extend([lab.image.as_str(), "--loglevel", "debug", "--check"]);
+    let j: serde_json::Value = serde_json::from_str(&must(&args)).unwrap();
+    assert_eq!(j["priority"], 200);
+    assert_eq!(j["interface"], "eth0");
+    assert_eq!(j["virtual_ips"][0]["address"], "192.168.4.3");
+    assert_eq!(j["unicast_peers"], serde_json::json!(["192.168.4.1", "192.168.4.2"]));
+    let labels =
+        must(&["image", "inspect", "-f", "{{json .Config.Labels}} {{json .Config.Healthcheck.Test}}", &lab.image]);
+    assert!(labels.contains("org.opencontainers.image.title") && labels.contains("--health"), "{labels}");
+}
+
+#[test]
+fn seed_cluster_in_containers_fails_over_restarts_clean_and_hands_over() {
+    let mut lab = DockerLab::new();
+    let (ip_a, ip_b, vip) = (lab.ip(11), lab.ip(12), lab.ip(100));
+    let peers = [ip_a.clone(), ip_b.clone()];
+    let node_a = lab.holder("node-a", &ip_a);
+    let node_b = lab.holder("node-b", &ip_b);
+    let client = lab.holder("client", &lab.ip(50));
+    let image = lab.image.clone();
+    let start = |lab: &mut DockerLab, what: &str, node: &str, prio: u32| {
+        let net = format!("container:{node}");
+        let mut args: Vec<String> = vec!["--restart=always".into()];
+        args.extend(CAPS.iter().map(|s| s.to_string()));
+        args.extend(["--network".into(), net]);
+        args.extend(seed_args(&peers, &vip, prio));
+        let a: Vec<&str> = args.iter().map(String::as_str).collect();
+        lab.run(what, &a, &image, &[])
+    };
+    let kv_a = start(&mut lab, "kv-a", &node_a, 200);
+    let _kv_b = start(&mut lab, "kv-b", &node_b, 100);
+    assert!(wait_until(Duration::from_secs(6), || lab.has_addr(&node_a, &vip)), "VIP never on the 200 node");
+    assert!(!lab.has_addr(&node_b, &vip));
+
+    // docker kill → the backup takes over within Master_Down_Interval (+ slack).
+    must(&["update", "--restart=no", &kv_a]);
+    must(&["kill", &kv_a]);
+    assert!(wait_until(Duration::from_millis(4100), || lab.has_addr(&node_b, &vip)), "no takeover after docker kill");
+    // docker start → the stale VIP goes, no duplicate; nopreempt keeps B master.
+    must(&["start", &kv_a]);
+    assert!(wait_until(Duration::from_secs(5), || !lab.has_addr(&node_a, &vip)), "stale VIP not removed");
+    assert!(!wait_until(Duration::from_secs(4), || lab.has_addr(&node_a, &vip)));
+    assert!(lab.logs(&kv_a).contains("removing stale VIP"));
+
+    // docker stop the master (B) while the client pings every 10 ms.
+    let kv_b = lab.name("kv-b");
+    let ping = lab.run(
+        "ping",
+        &["--network", &format!("container:{client}")],
+        &lab.client_image.clone(),
+        &["ping", "-i", "0.01", &vip],
+    );
+    let replies = |lab: &DockerLab| -> Vec<u32> {
+        lab.logs(&ping)
+            .lines()
+            .filter_map(|l| l.split("seq=").nth(1)?.split_whitespace().next()?.parse().ok())
+            .collect()
+    };
+    assert!(wait_until(Duration::from_secs(5), || replies(&lab).len() >= 50));
+    must(&["stop", &kv_b]);
+    assert_eq!(lab.exit_code(&kv_b), "0", "{}", lab.logs(&kv_b));
+    assert!(lab.has_addr(&node_a, &vip) && !lab.has_addr(&node_b, &vip));
+    let n = replies(&lab).len();
+    assert!(wait_until(Duration::from_secs(5), || replies(&lab).len() >= n + 50));
+    let mut seqs = replies(&lab);
+    seqs.sort_unstable();
+    seqs.dedup();
+    let lost: u32 = seqs.windows(2).map(|w| w[1] - w[0] - 1).sum();
+    assert!(lost <= 2, "lost {lost} pings during docker stop");
+}
+
+#[test]
+fn deployment_files_validate() {
+    let compose = repo_file("docker-compose.yml");
+    let env = repo_file(".env.example");
+    let o = std::process::Command::new("docker-compose")
+        .args(["--env-file", &env, "-f", &compose, "config"])
+        .output()
+        .expect("docker-compose");
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(out.contains("network_mode: host") && out.contains("NET_RAW") && out.contains("192.168.4.3"), "{out}");
+    let o = docker(&["stack", "config", "-c", &repo_file("deploy/stack.yml")]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("mode: global"));
+    // Kubernetes: a schema-free syntax check of the YAML.
+    let o = std::process::Command::new("/usr/bin/python3")
+        .args(["-c", "import sys, yaml; d = yaml.safe_load(open(sys.argv[1])); assert d['kind'] == 'DaemonSet'; assert d['spec']['template']['spec']['hostNetwork'] is True", &repo_file("deploy/daemonset.yaml")])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+}
