@@ -270,3 +270,17 @@ impl Drop for Pinger {
 pub fn next_id() -> u32 {
     NEXT.fetch_add(1, Ordering::SeqCst)
 }
+
+impl Host {
+    /// Start any program in the namespace; stdout and stderr go to a log file.
+    pub fn spawn(&self, args: &[&str]) -> Proc {
+        let log = self.dir.join(format!("{}-{}.log", self.ns, NEXT.fetch_add(1, Ordering::SeqCst)));
+        let file = fs::File::create(&log).unwrap();
+        let child = self.cmd(args).stdout(file.try_clone().unwrap()).stderr(file).spawn().unwrap();
+        Proc { child, log }
+    }
+
+    pub fn dir(&self) -> &std::path::Path {
+        &self.dir
+    }
+}

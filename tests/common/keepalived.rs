@@ -1,0 +1,88 @@
+//! Real keepalived (Debian's package) as a peer, configured as osixia 2.0.20 renders
+//! keepalived.conf from the same environment that drives keepvip.
+
+use std::collections::HashMap;
+
+use super::netns::{Host, Proc};
+
+/// osixia's template, filled from `env` (list variables in `#PYTHON2BASH:` form).
+pub fn render(env: &[(String, String)]) -> String {
+    let e: HashMap<&str, &str> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let get = |k: &str, d: &'static str| e.get(k).copied().unwrap_or(d).to_string();
+    let list = |k: &str| -> Vec<String> {
+        let v = e.get(k).copied().unwrap_or("");
+        match v.strip_prefix("#PYTHON2BASH:") {
+            Some(lit) => keepvip::config::pylist::parse(lit).expect("test env is valid"),
+            None if v.is_empty() => vec![],
+            None => vec![v.to_string()],
+        }
+    };
+    let v3 = get("KEEPALIVED_VRRP_VERSION", "2") == "3";
+    let peers = list("KEEPALIVED_UNICAST_PEERS");
+    let mut c = format!(
+        "global_defs {{\n  default_interface eth0\n}}\nvrrp_instance VI_1 {{\n  interface eth0\n  state {}\n  virtual_router_id {}\n  priority {}\n  nopreempt\n",
+        get("KEEPALIVED_STATE", "BACKUP"),
+        get("KEEPALIVED_ROUTER_ID", "51"),
+        get("KEEPALIVED_PRIORITY", "150"),
+    );
+    // Extensions map to the keepalived keywords they are named after.
+    if v3 {
+        c += "  version 3\n";
+    }
+    if let Some(i) = e.get("KEEPALIVED_ADVERT_INT") {
+        c += &format!("  advert_int {i}\n");
+    }
+    if !peers.is_empty() {
+        c += "  unicast_peer {\n";
+        for p in &peers {
+            c += &format!("    {p}\n");
+        }
+        c += "  }\n";
+    }
+    c += "  virtual_ipaddress {\n";
+    for v in list("KEEPALIVED_VIRTUAL_IPS") {
+        c += &format!("    {v}\n");
+    }
+    c += "  }\n";
+    if !v3 {
+        c += &format!(
+            "  authentication {{\n    auth_type PASS\n    auth_pass {}\n  }}\n",
+            get("KEEPALIVED_PASSWORD", "d0cker")
+        );
+    }
+    c + "}\n"
+}
+
+/// Start keepalived in `host` as osixia does (`-n -l -D`), with its own pid files.
+pub fn spawn(host: &Host, env: &[(String, String)]) -> Proc {
+    let tag = format!("{}-ka{}", host.ns, super::netns::next_id());
+    let dir = host.dir();
+    let conf = dir.join(format!("{tag}.conf"));
+    std::fs::write(&conf, render(env)).unwrap();
+    let p = |s: &str| dir.join(format!("{tag}.{s}")).display().to_string();
+    host.spawn(&[
+        "keepalived",
+        "-n",
+        "-l",
+        "-D",
+        "--vrrp",
+        "-f",
+        conf.to_str().unwrap(),
+        "-p",
+        &p("pid"),
+        "-r",
+        &p("vrrp.pid"),
+        "-c",
+        &p("checkers.pid"),
+    ])
+}
+
+/// Lines where keepalived complains about packets from `from` (its own-address quirk aside).
+pub fn complaints(log: &str, from: &str) -> Vec<String> {
+    const WORDS: [&str; 8] = ["checksum", "TTL", "auth", "interval", "version", "invalid", "mismatch", "bogus"];
+    log.lines()
+        .filter(|l| l.contains(from))
+        .filter(|l| WORDS.iter().any(|w| l.to_lowercase().contains(&w.to_lowercase())))
+        .map(str::to_string)
+        .collect()
+}

@@ -1,0 +1,178 @@
+//! A mixed cluster during a rolling migration: keepvip and real keepalived 2.2.7 (rendered
+//! from the same environment as osixia does), in every role.
+
+mod common;
+
+use std::time::Duration;
+
+use common::keepalived;
+use common::netns::{Lab, Proc};
+use common::{seed_env, wait_until};
+use nix::sys::signal::Signal;
+
+const VIP: &str = "198.18.0.100";
+const PEERS: [&str; 2] = ["198.18.0.1", "198.18.0.2"];
+
+#[derive(Clone, Copy, PartialEq, Debug)]
+enum Impl {
+    Keepvip,
+    Keepalived,
+}
+
+struct Variant {
+    extra: &'static [(&'static str, &'static str)],
+    multicast: bool,
+    /// Master_Down_Interval of the priority-100 node.
+    mdi: Duration,
+}
+
+const V2: Variant = Variant { extra: &[], multicast: false, mdi: Duration::from_micros(3_609_375) };
+const V3_1S: Variant =
+    Variant { extra: &[("KEEPALIVED_VRRP_VERSION", "3")], multicast: false, mdi: Duration::from_micros(3_609_375) };
+const V3_100MS: Variant = Variant {
+    extra: &[("KEEPALIVED_VRRP_VERSION", "3"), ("KEEPALIVED_ADVERT_INT", "0.1")],
+    multicast: false,
+    mdi: Duration::from_micros(360_937),
+};
+const MULTICAST: Variant = Variant { extra: &[], multicast: true, mdi: Duration::from_micros(3_609_375) };
+
+fn env(v: &Variant, prio: u32) -> Vec<(String, String)> {
+    let mut e = seed_env(&PEERS, VIP, prio);
+    if v.multicast {
+        e.retain(|(k, _)| k != "KEEPALIVED_UNICAST_PEERS");
+    }
+    e.extend(v.extra.iter().map(|(k, val)| (k.to_string(), val.to_string())));
+    e
+}
+
+fn start(lab: &Lab, i: usize, which: Impl, v: &Variant, prio: u32) -> Proc {
+    match which {
+        Impl::Keepvip => lab.host(i).spawn_keepvip(&env(v, prio)),
+        Impl::Keepalived => keepalived::spawn(lab.host(i), &env(v, prio)),
+    }
+}
+
+fn holds(lab: &Lab, i: usize) -> bool {
+    lab.host(i).has_addr(VIP)
+}
+
+fn assert_no_complaints(ka: &Proc, keepvip_host: usize) {
+    let from = PEERS[keepvip_host];
+    let c = keepalived::complaints(&ka.log(), from);
+    assert!(c.is_empty(), "keepalived complained about keepvip's packets: {c:#?}");
+}
+
+/// Node 0 has priority 200 and runs `high`; node 1 has 100 and runs `low`.
+fn election_failover_restart(high: Impl, low: Impl, v: &Variant) {
+    let lab = Lab::new(2);
+    let mut a = start(&lab, 0, high, v, 200);
+    let b = start(&lab, 1, low, v, 100);
+    // 1. Election, stable for 5 s.
+    assert!(wait_until(Duration::from_secs(6), || holds(&lab, 0)), "{high:?}(200) never took the VIP");
+    assert!(!wait_until(Duration::from_secs(5), || holds(&lab, 1) || !holds(&lab, 0)), "election not stable");
+    let ka_idx = if high == Impl::Keepalived { 0 } else { 1 };
+    let ka = if ka_idx == 0 { &a } else { &b };
+    assert_no_complaints(ka, 1 - ka_idx);
+    // 2. SIGKILL the master and cut its link.
+    a.signal(Signal::SIGKILL);
+    a.wait_exit(Duration::from_secs(2));
+    lab.cut(0);
+    assert!(wait_until(v.mdi + Duration::from_millis(500), || holds(&lab, 1)), "{low:?} did not take over in time");
+    if high == Impl::Keepalived {
+        // A killed keepalived leaves its VIP, as keepvip does; osixia's start-up removes it.
+        lab.host(0).must(&["ip", "addr", "flush", "dev", "eth0", "to", &format!("{VIP}/32")]);
+    }
+    // 4. Restart of the old master: stays backup (nopreempt), no duplicate VIP.
+    lab.heal(0);
+    let a2 = start(&lab, 0, high, v, 200);
+    // keepvip removes its stale VIP at start, before it advertises.
+    assert!(wait_until(Duration::from_secs(2), || !holds(&lab, 0)), "stale VIP left on the restarted node");
+    assert!(!wait_until(Duration::from_secs(6), || holds(&lab, 0)), "restarted node took the VIP despite nopreempt");
+    assert!(holds(&lab, 1));
+    let ka = match (high, low) {
+        (Impl::Keepalived, _) => &a2,
+        _ => &b,
+    };
+    assert_no_complaints(ka, if high == Impl::Keepalived { 1 } else { 0 });
+}
+
+/// Pings lost while the priority-200 master gets SIGTERM.
+fn planned_handover_loss(high: Impl, low: Impl, v: &Variant) -> u32 {
+    let lab = Lab::new(3);
+    let mut a = start(&lab, 0, high, v, 200);
+    let _b = start(&lab, 1, low, v, 100);
+    assert!(wait_until(Duration::from_secs(6), || holds(&lab, 0)));
+    let ping = lab.host(2).ping(VIP);
+    assert!(ping.wait_replies(50, Duration::from_secs(5)));
+    a.signal(Signal::SIGTERM);
+    assert!(a.wait_exit(Duration::from_secs(10)).is_some(), "{high:?} did not stop");
+    assert!(wait_until(Duration::from_secs(5), || holds(&lab, 1)), "{low:?} did not take over");
+    let n = ping.replies().len();
+    assert!(ping.wait_replies(n + 50, Duration::from_secs(5)));
+    let (lost, _) = ping.stop();
+    eprintln!("{high:?} -> {low:?}: {lost} pings lost");
+    lost
+}
+
+fn handover_no_worse_than_keepalived(v: &Variant) {
+    let baseline = planned_handover_loss(Impl::Keepalived, Impl::Keepalived, v);
+    for (h, l) in [(Impl::Keepvip, Impl::Keepalived), (Impl::Keepalived, Impl::Keepvip)] {
+        let lost = planned_handover_loss(h, l, v);
+        assert!(lost <= baseline.max(2), "{h:?} -> {l:?} lost {lost} pings, keepalived -> keepalived {baseline}");
+    }
+}
+
+#[test]
+fn v2_keepvip_master_keepalived_backup() {
+    election_failover_restart(Impl::Keepvip, Impl::Keepalived, &V2);
+}
+
+#[test]
+fn v2_keepalived_master_keepvip_backup() {
+    election_failover_restart(Impl::Keepalived, Impl::Keepvip, &V2);
+}
+
+#[test]
+fn v2_planned_handover() {
+    handover_no_worse_than_keepalived(&V2);
+}
+
+#[test]
+fn v3_1s_both_directions() {
+    election_failover_restart(Impl::Keepvip, Impl::Keepalived, &V3_1S);
+    election_failover_restart(Impl::Keepalived, Impl::Keepvip, &V3_1S);
+}
+
+#[test]
+fn v3_100ms_both_directions() {
+    election_failover_restart(Impl::Keepvip, Impl::Keepalived, &V3_100MS);
+    election_failover_restart(Impl::Keepalived, Impl::Keepvip, &V3_100MS);
+}
+
+#[test]
+fn v3_planned_handover() {
+    handover_no_worse_than_keepalived(&V3_1S);
+    handover_no_worse_than_keepalived(&V3_100MS);
+}
+
+#[test]
+fn multicast_both_directions() {
+    for (h, l) in [(Impl::Keepvip, Impl::Keepalived), (Impl::Keepalived, Impl::Keepvip)] {
+        let lab = Lab::new(2);
+        let mut a = start(&lab, 0, h, &MULTICAST, 200);
+        let _b = start(&lab, 1, l, &MULTICAST, 100);
+        assert!(wait_until(Duration::from_secs(6), || holds(&lab, 0)), "{h:?} never master");
+        assert!(!wait_until(Duration::from_secs(5), || holds(&lab, 1)));
+        a.signal(Signal::SIGKILL);
+        a.wait_exit(Duration::from_secs(2));
+        lab.cut(0);
+        assert!(wait_until(MULTICAST.mdi + Duration::from_millis(500), || holds(&lab, 1)), "{l:?} no takeover");
+    }
+}
+
+#[test]
+fn osixia_rendering_matches_the_template() {
+    let c = keepalived::render(&seed_env(&PEERS, VIP, 200));
+    assert!(c.contains("  priority 200\n  nopreempt\n  unicast_peer {\n    198.18.0.1\n    198.18.0.2\n  }\n"), "{c}");
+    assert!(c.contains("auth_type PASS\n    auth_pass d0cker"));
+}
