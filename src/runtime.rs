@@ -181,7 +181,8 @@ impl Runtime {
     }
 
     fn serve(&mut self, signals: &mut Signals) -> Result<()> {
-        let mut buf = vec![0u8; 65536];
+        // An advert is at most one MTU; bigger datagrams are truncated and then fail to parse.
+        let mut buf = [0u8; 4096];
         let mut terms = 0;
         while !self.core.is_stopped() {
             let deadline = self.core.next_deadline().map_or(self.next_status, |d| d.min(self.next_status));

@@ -74,9 +74,7 @@ fn election_failover_restart(high: Impl, low: Impl, v: &Variant) {
     let ka = if ka_idx == 0 { &a } else { &b };
     assert_no_complaints(ka, 1 - ka_idx);
     // 2. SIGKILL the master and cut its link.
-    a.signal(Signal::SIGKILL);
-    a.wait_exit(Duration::from_secs(2));
-    lab.cut(0);
+    lab.crash(0, &mut a);
     assert!(wait_until(v.mdi + Duration::from_millis(500), || holds(&lab, 1)), "{low:?} did not take over in time");
     if high == Impl::Keepalived {
         // A killed keepalived leaves its VIP, as keepvip does; osixia's start-up removes it.
@@ -163,9 +161,7 @@ fn multicast_both_directions() {
         let _b = start(&lab, 1, l, &MULTICAST, 100);
         assert!(wait_until(Duration::from_secs(6), || holds(&lab, 0)), "{h:?} never master");
         assert!(!wait_until(Duration::from_secs(5), || holds(&lab, 1)));
-        a.signal(Signal::SIGKILL);
-        a.wait_exit(Duration::from_secs(2));
-        lab.cut(0);
+        lab.crash(0, &mut a);
         assert!(wait_until(MULTICAST.mdi + Duration::from_millis(500), || holds(&lab, 1)), "{l:?} no takeover");
     }
 }

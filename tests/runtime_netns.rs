@@ -56,9 +56,7 @@ fn sigkill_and_cut_master_backup_takes_over_within_bound_and_pings_resume() {
     let (mut a, _b) = pair(&lab, &[]);
     let ping = lab.host(2).ping(VIP);
     assert!(ping.wait_replies(20, Duration::from_secs(5)));
-    a.signal(Signal::SIGKILL);
-    a.wait_exit(Duration::from_secs(2));
-    lab.cut(0);
+    lab.crash(0, &mut a);
     let t = std::time::Instant::now();
     assert!(wait_until(MDI_100 + Duration::from_millis(500), || holds(&lab, 1)), "backup did not take over in time");
     let took = t.elapsed();
@@ -90,9 +88,7 @@ fn with_preempt_the_restarted_higher_node_takes_the_vip_back() {
     let lab = Lab::new(2);
     let pre = [("KEEPALIVED_PREEMPT", "true")];
     let (mut a, _b) = pair(&lab, &pre);
-    a.signal(Signal::SIGKILL);
-    a.wait_exit(Duration::from_secs(2));
-    lab.cut(0);
+    lab.crash(0, &mut a);
     assert!(wait_until(MDI_100 + Duration::from_millis(500), || holds(&lab, 1)));
     lab.heal(0);
     let _a2 = lab.host(0).spawn_keepvip(&env_with(200, &pre));
@@ -164,9 +160,7 @@ fn three_nodes_with_preempt_fail_over_in_priority_order() {
         .collect();
     assert!(wait_until(Duration::from_secs(5), || holds(&lab, 0)));
     for (dead, next) in [(0, 1), (1, 2)] {
-        procs[dead].signal(Signal::SIGKILL);
-        procs[dead].wait_exit(Duration::from_secs(2));
-        lab.cut(dead);
+        lab.crash(dead, &mut procs[dead]);
         assert!(wait_until(Duration::from_secs(5), || holds(&lab, next)), "node {next} did not take over");
         assert_eq!((dead + 1..3).filter(|i| holds(&lab, *i)).count(), 1, "one live master");
     }
@@ -195,9 +189,7 @@ fn vrrpv3_at_100ms_fails_over_within_half_a_second() {
     let lab = Lab::new(2);
     let v3 = [("KEEPALIVED_VRRP_VERSION", "3"), ("KEEPALIVED_ADVERT_INT", "0.1")];
     let (mut a, _b) = pair(&lab, &v3);
-    a.signal(Signal::SIGKILL);
-    a.wait_exit(Duration::from_secs(2));
-    lab.cut(0);
+    lab.crash(0, &mut a);
     let t = std::time::Instant::now();
     assert!(wait_until(Duration::from_millis(500), || holds(&lab, 1)), "no takeover within 0.5 s");
     eprintln!("v3 takeover after {:?}", t.elapsed());

@@ -284,3 +284,12 @@ impl Host {
         &self.dir
     }
 }
+
+impl Lab {
+    /// An unplanned failure: SIGKILL the process and unplug host `i`.
+    pub fn crash(&self, i: usize, p: &mut Proc) {
+        p.signal(nix::sys::signal::Signal::SIGKILL);
+        p.wait_exit(Duration::from_secs(2));
+        self.cut(i);
+    }
+}
