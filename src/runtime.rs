@@ -429,3 +429,25 @@ impl Runtime {
         self.write_status();
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{from_env, HostIface};
+
+    #[test]
+    fn vips_beyond_255_are_managed_but_not_advertised() {
+        let host = HostView {
+            interfaces: vec![HostIface { index: 2, name: "eth0".into(), addrs: vec!["198.18.0.1".parse().unwrap()] }],
+            default_route_ifindex: None,
+        };
+        let vips: Vec<String> = (0..300).map(|i| format!("'198.19.{}.{}'", i / 250, i % 250 + 1)).collect();
+        let env = [("KEEPALIVED_VIRTUAL_IPS".to_string(), format!("#PYTHON2BASH:[{}]", vips.join(", ")))].into();
+        let cfg = from_env(&env, &host).unwrap().config;
+        assert_eq!(cfg.virtual_ips.len(), 300);
+        let p = params(&cfg, &host);
+        assert_eq!(p.advertised.len(), 255 * 4);
+        assert_eq!(p.own, vec!["198.18.0.1".parse::<IpAddr>().unwrap()]);
+        assert_eq!(p.auth, Auth::pass("d0cker"));
+    }
+}
