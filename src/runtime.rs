@@ -397,7 +397,7 @@ impl Runtime {
             "pid": std::process::id(),
             "state": self.core.state().name(),
             "interface": self.cfg.interface,
-            "interface_present": self.core.state() != State::Fault || self.iface_exists(),
+            "interface_present": self.iface_exists(),
             "priority": self.cfg.priority,
             "master": self.core.last_master().map(|m| m.to_string()),
             "peers": self.cfg.unicast_peers.iter().map(ToString::to_string).collect::<Vec<_>>(),
