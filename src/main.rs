@@ -35,8 +35,9 @@ fn main() -> ExitCode {
     for a in &cli.ignored {
         log::debug!("container argument {a} accepted for osixia compatibility; no effect");
     }
-    let host = match Netlink::open().and_then(|mut nl| nl.host_view()) {
-        Ok(h) => h,
+    // One rtnetlink socket: read the host here, then hand it to the runtime.
+    let (nl, host) = match Netlink::open().and_then(|mut nl| nl.host_view().map(|h| (nl, h))) {
+        Ok(pair) => pair,
         Err(e) => {
             log::error!("cannot read the host's interfaces: {e:#}");
             return ExitCode::from(1);
@@ -66,7 +67,7 @@ fn main() -> ExitCode {
     if cfg.dump_conf {
         log::info!("configuration: {}", cfg.to_json());
     }
-    match Runtime::new(cfg, &host).and_then(Runtime::run) {
+    match Runtime::new(cfg, &host, nl).and_then(Runtime::run) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             log::error!("{e:#}");

@@ -125,9 +125,8 @@ pub struct Runtime {
 }
 
 impl Runtime {
-    pub fn new(cfg: Config, host: &HostView) -> Result<Self> {
+    pub fn new(cfg: Config, host: &HostView, mut nl: Netlink) -> Result<Self> {
         socket::check_family(cfg.ipv6())?;
-        let mut nl = Netlink::open()?;
         remove_stale(&mut nl, &cfg.virtual_ips).context("removing stale VIPs")?;
         if let Some(w) = crate::net::ipvs::ensure_loaded() {
             log::warn!("{w}");
