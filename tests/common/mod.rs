@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 pub mod docker;
+pub mod inject;
 pub mod keepalived;
 pub mod netns;
 

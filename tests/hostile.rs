@@ -1,0 +1,288 @@
+//! Forged and hostile VRRP packets from an injector host on the same link, while a client
+//! pings the VIP: every packet is dropped for the right reason, counted, logged at most once
+//! per reason per second, and nothing moves.
+
+mod common;
+
+use std::collections::HashMap;
+use std::net::Ipv4Addr;
+use std::time::{Duration, Instant};
+
+use common::inject::{fix_v2_checksum, Advert, Injector};
+use common::netns::{Lab, Proc};
+use common::{seed_env, wait_until};
+use nix::sys::signal::Signal;
+
+const VIP: &str = "198.18.0.100";
+const PEERS: [&str; 2] = ["198.18.0.1", "198.18.0.2"];
+const MASTER: Ipv4Addr = Ipv4Addr::new(198, 18, 0, 1);
+const BACKUP: Ipv4Addr = Ipv4Addr::new(198, 18, 0, 2);
+const STRANGER: Ipv4Addr = Ipv4Addr::new(198, 18, 0, 4);
+
+/// The daemon's live status: SIGUSR1 makes it log one `status: {json}` line.
+fn status(p: &Proc) -> serde_json::Value {
+    let before = p.log().matches("status: {").count();
+    p.signal(Signal::SIGUSR1);
+    assert!(wait_until(Duration::from_secs(2), || p.log().matches("status: {").count() > before), "no status line");
+    let log = p.log();
+    let line = log.lines().rev().find(|l| l.contains("status: {")).unwrap();
+    serde_json::from_str(&line[line.find('{').unwrap()..]).unwrap()
+}
+
+fn dropped(p: &Proc, kind: &str) -> u64 {
+    status(p)["dropped"][kind].as_u64().unwrap_or(0)
+}
+
+fn vm_rss_kib(p: &Proc) -> u64 {
+    let s = std::fs::read_to_string(format!("/proc/{}/status", p.pid())).unwrap();
+    let line = s.lines().find(|l| l.starts_with("VmRSS:")).unwrap();
+    line.split_whitespace().nth(1).unwrap().parse().unwrap()
+}
+
+/// One forged packet: a name, the drop kind it must be counted under, and how to build it
+/// from `(src, dst)`. `ttl` is the IP TTL the injector uses.
+struct Case {
+    name: &'static str,
+    kind: &'static str,
+    from_stranger: bool,
+    ttl: u8,
+    build: fn(Ipv4Addr, Ipv4Addr) -> Vec<u8>,
+}
+
+fn v2_255(src: Ipv4Addr, dst: Ipv4Addr) -> Vec<u8> {
+    Advert::seed(255, VIP).bytes(src, dst)
+}
+
+fn cases_for_v2() -> Vec<Case> {
+    vec![
+        Case { name: "priority 255 from a non-peer", kind: "not_peer", from_stranger: true, ttl: 255, build: v2_255 },
+        Case {
+            name: "priority 255 from a peer with TTL 64",
+            kind: "ttl",
+            from_stranger: false,
+            ttl: 64,
+            build: v2_255,
+        },
+        Case {
+            name: "bad checksum",
+            kind: "checksum",
+            from_stranger: false,
+            ttl: 255,
+            build: |s, d| {
+                let mut b = v2_255(s, d);
+                b[6] ^= 0x55;
+                b
+            },
+        },
+        Case {
+            name: "wrong password",
+            kind: "password",
+            from_stranger: false,
+            ttl: 255,
+            build: |s, d| Advert { password: Some("letmein"), ..Advert::seed(255, VIP) }.bytes(s, d),
+        },
+        Case {
+            name: "auth type none",
+            kind: "auth_type",
+            from_stranger: false,
+            ttl: 255,
+            build: |s, d| Advert { password: None, ..Advert::seed(255, VIP) }.bytes(s, d),
+        },
+        Case {
+            name: "auth type AH",
+            kind: "auth_type",
+            from_stranger: false,
+            ttl: 255,
+            build: |s, d| {
+                let mut b = v2_255(s, d);
+                b[4] = 2;
+                fix_v2_checksum(&mut b);
+                b
+            },
+        },
+        Case {
+            name: "wrong virtual router id",
+            kind: "other_vrid",
+            from_stranger: false,
+            ttl: 255,
+            build: |s, d| Advert { vrid: 52, ..Advert::seed(255, VIP) }.bytes(s, d),
+        },
+        Case {
+            name: "VRRPv3 to a v2 instance",
+            kind: "version",
+            from_stranger: false,
+            ttl: 255,
+            build: |s, d| Advert { version: 3, password: None, ..Advert::seed(255, VIP) }.bytes(s, d),
+        },
+        Case {
+            name: "wrong interval",
+            kind: "interval",
+            from_stranger: false,
+            ttl: 255,
+            build: |s, d| Advert { interval_cs: 200, ..Advert::seed(255, VIP) }.bytes(s, d),
+        },
+        Case {
+            name: "truncated",
+            kind: "malformed",
+            from_stranger: false,
+            ttl: 255,
+            build: |s, d| v2_255(s, d)[..10].to_vec(),
+        },
+        Case {
+            name: "count larger than the packet",
+            kind: "malformed",
+            from_stranger: false,
+            ttl: 255,
+            build: |s, d| {
+                let mut b = v2_255(s, d);
+                b[3] = 40;
+                fix_v2_checksum(&mut b);
+                b
+            },
+        },
+        Case { name: "0 bytes", kind: "malformed", from_stranger: false, ttl: 255, build: |_, _| vec![] },
+        Case { name: "1480 bytes of garbage", kind: "", from_stranger: false, ttl: 255, build: |_, _| garbage(1480) },
+    ]
+}
+
+/// Deterministic junk (xorshift), so a failure can be replayed.
+fn garbage(n: usize) -> Vec<u8> {
+    let mut x: u32 = 0x9e37_79b9;
+    (0..n)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 17;
+            x ^= x << 5;
+            x as u8
+        })
+        .collect()
+}
+
+/// Where a forged packet goes: to each node, claiming to come from the other (or a stranger).
+fn routes(c: &Case) -> [(Ipv4Addr, Ipv4Addr); 2] {
+    if c.from_stranger {
+        [(STRANGER, MASTER), (STRANGER, BACKUP)]
+    } else {
+        [(BACKUP, MASTER), (MASTER, BACKUP)]
+    }
+}
+
+fn transitions(p: &Proc) -> u64 {
+    status(p)["transitions"].as_u64().unwrap()
+}
+
+#[test]
+fn every_forged_packet_is_dropped_for_its_reason_and_counted() {
+    let lab = Lab::new(4);
+    let a = lab.host(0).spawn_keepvip(&seed_env(&PEERS, VIP, 200));
+    let b = lab.host(1).spawn_keepvip(&seed_env(&PEERS, VIP, 100));
+    assert!(wait_until(Duration::from_secs(5), || lab.host(0).has_addr(VIP)));
+    let ping = lab.host(2).ping(VIP);
+    assert!(ping.wait_replies(20, Duration::from_secs(5)));
+    let inj = Injector::open(&lab.host(3).ns);
+    let (ta, tb) = (transitions(&a), transitions(&b));
+    for c in cases_for_v2().iter().filter(|c| !c.kind.is_empty()) {
+        let before = [dropped(&a, c.kind), dropped(&b, c.kind)];
+        for _ in 0..3 {
+            for (src, dst) in routes(c) {
+                inj.send(src, dst, c.ttl, &(c.build)(src, dst));
+            }
+        }
+        for (i, p) in [&a, &b].into_iter().enumerate() {
+            let mut now = 0;
+            let ok = wait_until(Duration::from_secs(2), || {
+                now = dropped(p, c.kind);
+                now >= before[i] + 3
+            });
+            assert!(ok, "{}: node {i} counted {} {:?} drops, expected {}", c.name, now - before[i], c.kind, 3);
+            assert_eq!(now, before[i] + 3, "{}: node {i}", c.name);
+        }
+    }
+    assert_eq!((transitions(&a), transitions(&b)), (ta, tb), "a forged packet changed a state");
+    assert!(lab.host(0).has_addr(VIP) && !lab.host(1).has_addr(VIP));
+    let (lost, _) = ping.stop();
+    assert_eq!(lost, 0, "pings to the VIP were lost");
+    let log = a.log();
+    assert!(log.contains("source is not a configured unicast peer"), "{log}");
+    assert!(!log.contains("virtual router id 52"), "another VRID on the link is normal and not logged");
+}
+
+#[test]
+fn a_flood_of_10000_packets_per_second_moves_nothing_and_logs_little() {
+    let lab = Lab::new(4);
+    let a = lab.host(0).spawn_keepvip(&seed_env(&PEERS, VIP, 200));
+    let b = lab.host(1).spawn_keepvip(&seed_env(&PEERS, VIP, 100));
+    assert!(wait_until(Duration::from_secs(5), || lab.host(0).has_addr(VIP)));
+    let ping = lab.host(2).ping(VIP);
+    assert!(ping.wait_replies(20, Duration::from_secs(5)));
+    let inj = Injector::open(&lab.host(3).ns);
+    let (ta, tb) = (transitions(&a), transitions(&b));
+    let rx_before = status(&b)["adverts_received"].as_u64().unwrap();
+    let rss_before = vm_rss_kib(&a);
+    // Every hostile kind, round robin, 10 000 packets/s for 10 s, paced in 10 ms slices.
+    let packets: Vec<(u8, Ipv4Addr, Ipv4Addr, Vec<u8>)> =
+        cases_for_v2().iter().flat_map(|c| routes(c).map(|(s, d)| (c.ttl, s, d, (c.build)(s, d)))).collect();
+    let start = Instant::now();
+    let mut sent = 0usize;
+    for slice in 0..1000u32 {
+        while sent < (slice as usize + 1) * 100 {
+            let (ttl, src, dst, p) = &packets[sent % packets.len()];
+            inj.send(*src, *dst, *ttl, p);
+            sent += 1;
+        }
+        let next = start + Duration::from_millis(10) * (slice + 1);
+        std::thread::sleep(next.saturating_duration_since(Instant::now()));
+    }
+    let took = start.elapsed();
+    eprintln!("sent {sent} packets in {took:?}");
+    assert!(took < Duration::from_secs(12), "the injector could not keep 10 000 packets/s ({took:?})");
+
+    assert_eq!((transitions(&a), transitions(&b)), (ta, tb), "the flood changed a state");
+    assert!(lab.host(0).has_addr(VIP) && !lab.host(1).has_addr(VIP));
+    // The backup kept hearing the master once a second (it never timed out).
+    let rx = status(&b)["adverts_received"].as_u64().unwrap() - rx_before;
+    assert!(rx >= took.as_secs() - 1, "backup heard only {rx} adverts in {took:?}");
+    let (lost, worst) = ping.stop();
+    assert_eq!(lost, 0, "pings lost during the flood (longest run {worst})");
+    let rss_after = vm_rss_kib(&a);
+    assert!(rss_after <= rss_before + 128, "RSS grew from {rss_before} KiB to {rss_after} KiB");
+    // Counted: most of the flood reached the master, and every kind shows up.
+    let d = &status(&a)["dropped"];
+    let total: u64 = d.as_object().unwrap().values().filter_map(|v| v.as_u64()).sum();
+    assert!(total as usize >= sent / 4, "master counted only {total} drops of {sent}/2 sent to it: {d}");
+    for kind in
+        ["not_peer", "ttl", "checksum", "password", "auth_type", "other_vrid", "version", "interval", "malformed"]
+    {
+        assert!(d[kind].as_u64().unwrap_or(0) > 100, "{kind} not counted: {d}");
+    }
+    for (name, p) in [("master", &a), ("backup", &b)] {
+        assert_rate_limited(name, &p.log());
+    }
+}
+
+/// At most one "dropped" line per reason per wall-clock second.
+fn assert_rate_limited(name: &str, log: &str) {
+    let reasons = [
+        "TTL",
+        "malformed",
+        "VRRP version",
+        "bad checksum",
+        "authentication type",
+        "wrong password",
+        "advert interval",
+        "not a configured unicast peer",
+    ];
+    let mut seen: HashMap<(String, &str), u32> = HashMap::new();
+    let mut lines = 0;
+    for l in log.lines().filter(|l| l.contains("dropped VRRP packet")) {
+        lines += 1;
+        let second = l.get(1..20).unwrap_or("").to_string();
+        let reason = reasons.iter().find(|r| l.contains(*r)).unwrap_or_else(|| panic!("unknown reason in {l}"));
+        *seen.entry((second, reason)).or_default() += 1;
+    }
+    assert!(lines > 0, "{name}: drops must be logged");
+    assert!(lines <= 8 * 14, "{name}: {lines} drop lines for a 10 s flood");
+    for ((second, reason), n) in seen {
+        assert!(n <= 1, "{name}: {n} lines for {reason:?} within {second}");
+    }
+}
