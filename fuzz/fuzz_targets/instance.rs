@@ -1,0 +1,78 @@
+//! The state machine fed by whatever a raw socket could deliver: a sequence of IPv4
+//! datagrams at increasing times, each then timers. Never panics, and VIPs are only ever
+//! held by a master.
+#![no_main]
+
+use std::time::{Duration, Instant};
+
+use keepvip::net::socket::parse_ipv4;
+use keepvip::vrrp::{Action, Event, Instance, Params, Received, State};
+use keepvip::wire::vrrp::{encode_addrs, Auth, Family};
+use libfuzzer_sys::fuzz_target;
+
+fn params(sel: u8) -> Params {
+    let v3 = sel & 1 == 1;
+    Params {
+        version: if v3 { 3 } else { 2 },
+        vrid: 51,
+        priority: [100, 200, 255][usize::from(sel >> 1) % 3],
+        advert_int_cs: if v3 { 10 } else { 100 },
+        preempt: sel & 8 != 0,
+        preempt_delay: Duration::from_millis(u64::from(sel & 16) * 10),
+        start_as_master: sel & 32 != 0,
+        auth: if v3 { Auth::None } else { Auth::pass("d0cker") },
+        family: Family::V4,
+        primary: Some("198.18.0.1".parse().unwrap()),
+        // Unicast peers or multicast, and the source check on or off, so forged packets
+        // from anywhere reach the election code.
+        peers: if sel & 64 != 0 { vec!["198.18.0.2".parse().unwrap()] } else { vec![] },
+        check_unicast_src: sel & 128 != 0,
+        unicast_min_ttl: 1,
+        own: vec!["198.18.0.1".parse().unwrap()],
+        advertised: encode_addrs(["198.18.0.100".parse().unwrap()]),
+    }
+}
+
+fuzz_target!(|data: &[u8]| {
+    let Some((&sel, mut rest)) = data.split_first() else { return };
+    let mut inst = Instance::new(params(sel));
+    let mut now = Instant::now();
+    let mut holding = false;
+    let mut step = |inst: &mut Instance, holding: &mut bool| {
+        while let Some(a) = inst.poll_action() {
+            match a {
+                Action::AddVips => *holding = true,
+                Action::RemoveVips => *holding = false,
+                _ => {}
+            }
+        }
+        if *holding {
+            assert_eq!(inst.state(), State::Master, "VIPs held outside MASTER");
+        }
+    };
+    inst.handle(Event::Start, now);
+    step(&mut inst, &mut holding);
+    // Each record: 2 bytes of milliseconds to advance, 2 bytes of length, the datagram.
+    while rest.len() >= 4 {
+        let ms = u16::from_be_bytes([rest[0], rest[1]]);
+        let len = usize::from(u16::from_be_bytes([rest[2], rest[3]])).min(rest.len() - 4);
+        let (dgram, tail) = rest[4..].split_at(len);
+        rest = tail;
+        now += Duration::from_millis(u64::from(ms));
+        while let Some(d) = inst.next_deadline().filter(|d| *d <= now) {
+            inst.handle(Event::Timeout, d);
+            step(&mut inst, &mut holding);
+        }
+        match ms % 97 {
+            0 => inst.handle(Event::LinkDown, now),
+            1 => inst.handle(Event::LinkUp, now),
+            2 => inst.handle(Event::Shutdown, now),
+            _ => {}
+        }
+        step(&mut inst, &mut holding);
+        if let Some(d) = parse_ipv4(dgram) {
+            let _ = inst.receive(Received { src: d.src, dst: d.dst, ttl: d.ttl, payload: d.payload }, now);
+            step(&mut inst, &mut holding);
+        }
+    }
+});
