@@ -67,6 +67,10 @@ fn main() -> ExitCode {
     if cfg.dump_conf {
         log::info!("configuration: {}", cfg.to_json());
     }
+    if let Some(e) = keepvip::net::caps::check() {
+        log::error!("{e}");
+        return ExitCode::from(1);
+    }
     match Runtime::new(cfg, &host, nl).and_then(Runtime::run) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

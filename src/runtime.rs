@@ -291,6 +291,7 @@ impl Runtime {
                         *ix = l.index;
                     }
                     self.iface = Iface { index: l.index, mac: l.mac };
+                    self.announce_source();
                 }
                 self.core.handle(Event::LinkUp, now);
             }
@@ -387,6 +388,19 @@ impl Runtime {
                     }
                 }
             }
+        }
+    }
+
+    /// A re-created interface has a new MAC, and peers still send our adverts' replies and
+    /// their own adverts to the old one until their ARP entry expires (tens of seconds):
+    /// long enough to time out and take a duplicate VIP. One gratuitous ARP for our source
+    /// address updates their entries at once (what the kernel's `arp_notify=1` would do).
+    fn announce_source(&mut self) {
+        let (Some(g), Some(mac), Some(IpAddr::V4(src))) = (&self.garp, self.iface.mac, self.cfg.unicast_src_ip) else {
+            return;
+        };
+        if let Err(e) = g.send(self.iface.index, mac, src) {
+            log::debug!("gratuitous ARP for {src}: {e}");
         }
     }
 

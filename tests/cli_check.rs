@@ -77,6 +77,69 @@ fn bad_environment_exits_2_naming_each_variable_and_touches_nothing() {
     assert_eq!(h.addrs(), before, "a bad configuration must not touch addresses");
 }
 
+/// One bad value per row, on top of the seed's valid environment: (variable, value, what the
+/// one error line must say after `VAR="value": `).
+const BAD: &[(&str, &str, &str)] = &[
+    ("KEEPALIVED_PRIORITY", "0", "expected an integer 1..255"),
+    ("KEEPALIVED_PRIORITY", "high", "expected an integer 1..255"),
+    ("KEEPALIVED_ROUTER_ID", "256", "expected an integer 1..255"),
+    ("KEEPALIVED_STATE", "LEADER", "expected MASTER or BACKUP"),
+    ("KEEPALIVED_ADVERT_INT", "0.5", "expected whole seconds 1..255 for VRRPv2"),
+    ("KEEPALIVED_ADVERT_INT", "1s", "expected whole seconds 1..255 for VRRPv2"),
+    ("KEEPALIVED_VRRP_VERSION", "4", "expected 2 or 3"),
+    ("KEEPALIVED_PREEMPT", "maybe", "expected true or false"),
+    ("KEEPALIVED_PREEMPT_DELAY", "-1", "expected seconds 0..1000"),
+    ("KEEPALIVED_PASSWORD", "", "expected 1..8 characters"),
+    ("KEEPALIVED_V3_CHECKSUM_AS_V2", "2", "expected true or false"),
+    ("KEEPALIVED_UNICAST_MIN_TTL", "0", "expected an integer 1..255"),
+    ("KEEPALIVED_CHECK_UNICAST_SRC", "yes please", "expected true or false"),
+    ("KEEPALIVED_UNICAST_SRC_IP", "198.18.0", "expected an IPv4 or IPv6 address"),
+    ("KEEPALIVED_INTERFACE", "eth7", "no such interface; this host has: lo, eth0"),
+    ("KEEPALIVED_UNICAST_PEERS", "#PYTHON2BASH:['198.18.0.300']", "is not an IPv4 or IPv6 address"),
+    ("KEEPALIVED_UNICAST_PEERS", "#PYTHON2BASH:['198.18.0.2'", "not a Python list of strings"),
+    ("KEEPALIVED_UNICAST_PEERS", "#PYTHON2BASH:[198.18.0.2]", "write #PYTHON2BASH:['198.18.0.2']"),
+    ("KEEPALIVED_UNICAST_PEERS", "#JSON2BASH:[\"198.18.0.2\",]", "invalid JSON"),
+    ("KEEPALIVED_UNICAST_PEERS", "198.18.0.2, 198.18.0.3", "#PYTHON2BASH:['198.18.0.2', '198.18.0.3']"),
+    ("KEEPALIVED_VIRTUAL_IPS", "", "required"),
+    ("KEEPALIVED_VIRTUAL_IPS", "198.18.0.300", "is not an IPv4 or IPv6 address"),
+    ("KEEPALIVED_VIRTUAL_IPS", "198.18.0.100/33", "expected 1..32"),
+    ("KEEPALIVED_VIRTUAL_IPS", "198.18.0.100/x", "expected 1..32"),
+    ("KEEPALIVED_VIRTUAL_IPS", "198.18.0.100 brd 198.18.0.255", "unknown keyword 'brd'"),
+    ("KEEPALIVED_VIRTUAL_IPS", "198.18.0.100 label", "keyword 'label' needs a value"),
+    ("KEEPALIVED_VIRTUAL_IPS", "198.18.0.100 dev eth7", "no interface 'eth7'"),
+    ("KEEPALIVED_VIRTUAL_IPS", "#PYTHON2BASH:['198.18.0.100', '198.18.0.100']", "198.18.0.100 is listed twice"),
+    ("KEEPALIVED_VIRTUAL_IPS", "198.18.0.2", "198.18.0.2 is also a unicast peer"),
+    ("KEEPALIVED_VIRTUAL_IPS", "224.0.0.18", "cannot be a virtual IP"),
+    ("KEEPALIVED_VIRTUAL_IPS", "#JSON2BASH:{\"a\": 1}", "expected a JSON array of strings"),
+];
+
+#[test]
+fn every_bad_value_exits_2_with_one_line_naming_it_and_touches_nothing() {
+    let lab = Lab::new(1);
+    let h = lab.host(0);
+    let before = h.addrs();
+    for (var, value, want) in BAD {
+        let mut env = seed_env(&["198.18.0.1", "198.18.0.2"], "198.18.0.100", 200);
+        env.retain(|(k, _)| k != var);
+        env.push((var.to_string(), value.to_string()));
+        // Both a check and a real start: neither may touch the namespace.
+        for args in [&["--check"][..], &[][..]] {
+            let out = h.run_keepvip(&env, args);
+            let err = String::from_utf8_lossy(&out.stderr);
+            assert_eq!(out.status.code(), Some(2), "{var}={value:?} {args:?}: {err}");
+            let problems: Vec<&str> = err.lines().filter(|l| l.starts_with("keepvip: KEEPALIVED_")).collect();
+            assert_eq!(problems.len(), 1, "{var}={value:?}: one line per problem:\n{err}");
+            let head = format!("keepvip: {var}={value:?}: ");
+            assert!(problems[0].starts_with(&head), "{var}={value:?}: {:?} should start {head:?}", problems[0]);
+            assert!(problems[0].contains(want), "{var}={value:?}: {:?} should say {want:?}", problems[0]);
+            assert!(err.contains("1 configuration problem(s); nothing was changed"), "{err}");
+            assert!(!err.contains("panicked"), "{err}");
+            assert!(out.stdout.is_empty());
+        }
+    }
+    assert_eq!(h.addrs(), before, "a bad configuration must not touch addresses");
+}
+
 #[test]
 fn container_arguments_and_help() {
     let lab = Lab::new(1);

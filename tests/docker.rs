@@ -130,3 +130,58 @@ fn deployment_files_validate() {
         .unwrap();
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
 }
+
+#[test]
+fn net_admin_and_net_raw_suffice_and_a_missing_capability_is_named() {
+    let mut lab = DockerLab::new();
+    let (ip_a, vip) = (lab.ip(11), lab.ip(100));
+    let node = lab.holder("node", &ip_a);
+    let client = lab.holder("client", &lab.ip(50));
+    let env: Vec<String> = seed_args(&[ip_a.clone(), lab.ip(12)], &vip, 255);
+    let image = lab.image.clone();
+    let net = format!("container:{node}");
+    let with_caps = |caps: &[&str]| {
+        let mut a: Vec<String> = vec!["--cap-drop=ALL".into()];
+        a.extend(caps.iter().map(|c| format!("--cap-add={c}")));
+        a.extend(["--network".into(), net.clone()]);
+        a.extend(env.iter().cloned());
+        a
+    };
+    // Without one of the two: exit 1 at once, naming it and the flag, nothing changed.
+    for (caps, missing) in [(&["NET_ADMIN"][..], "NET_RAW"), (&["NET_RAW", "NET_BROADCAST"][..], "NET_ADMIN")] {
+        let mut a: Vec<String> = vec!["run".into(), "--rm".into()];
+        a.extend(with_caps(caps));
+        a.push(image.clone());
+        let o = docker(&a.iter().map(String::as_str).collect::<Vec<_>>());
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(1), "{caps:?}: {err}");
+        assert!(err.contains("missing capabilities: ") && err.contains(&format!("--cap-add={missing}")), "{err}");
+        assert!(!lab.has_addr(&node, &vip));
+    }
+    // With exactly NET_ADMIN and NET_RAW (no NET_BROADCAST): master, VIP, gratuitous ARP.
+    let pid = lab.pid(&client);
+    let arp_out = std::env::temp_dir().join(format!("{}-arp.txt", lab.id));
+    let mut tcpdump = std::process::Command::new("nsenter")
+        .args(["-t", &pid, "-n", "tcpdump", "-l", "-n", "-c", "1", "-i", "eth0", &format!("arp and host {vip}")])
+        .stdout(std::fs::File::create(&arp_out).unwrap())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    // tcpdump needs a moment to attach; its own "listening" banner is on stderr, so wait
+    // for the capture socket instead: poll until the process has opened a packet socket.
+    assert!(wait_until(Duration::from_secs(5), || {
+        std::fs::read_to_string(format!("/proc/{}/net/packet", tcpdump.id())).is_ok_and(|t| t.lines().count() > 1)
+    }));
+    let a: Vec<String> = with_caps(&["NET_ADMIN", "NET_RAW"]);
+    let kv = lab.run("kv", &a.iter().map(String::as_str).collect::<Vec<_>>(), &image, &[]);
+    assert!(wait_until(Duration::from_secs(3), || lab.has_addr(&node, &vip)), "{}", lab.logs(&kv));
+    let got = wait_until(Duration::from_secs(3), || tcpdump.try_wait().ok().flatten().is_some());
+    let _ = tcpdump.kill();
+    let _ = tcpdump.wait();
+    let text = std::fs::read_to_string(&arp_out).unwrap_or_default();
+    let _ = std::fs::remove_file(&arp_out);
+    assert!(got, "no gratuitous ARP for {vip} seen by the client");
+    assert!(text.contains(&format!("who-has {vip}")) && text.contains(&format!("tell {vip}")), "{text}");
+    let logs = lab.logs(&kv);
+    assert!(logs.lines().all(|l| !l.contains("WARN") || l.contains("ip_vs")), "{logs}");
+}

@@ -5,31 +5,9 @@ mod common;
 use std::time::Duration;
 
 use common::netns::{Lab, Proc};
+use common::seed::{env_with, holds, pair, MDI_100, PEERS, VIP};
 use common::{seed_env, wait_until};
 use nix::sys::signal::Signal;
-
-const VIP: &str = "198.18.0.100";
-const PEERS: [&str; 2] = ["198.18.0.1", "198.18.0.2"];
-/// VRRPv2, 1 s adverts, priority 100: 3 + 156/256 s.
-const MDI_100: Duration = Duration::from_micros(3_609_375);
-
-fn env_with(prio: u32, extra: &[(&str, &str)]) -> Vec<(String, String)> {
-    let mut e = seed_env(&PEERS, VIP, prio);
-    e.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
-    e
-}
-
-fn holds(lab: &Lab, i: usize) -> bool {
-    lab.host(i).has_addr(VIP)
-}
-
-/// Two nodes in the seed's shape; returns once node 0 (priority 200) holds the VIP.
-fn pair(lab: &Lab, extra: &[(&str, &str)]) -> (Proc, Proc) {
-    let a = lab.host(0).spawn_keepvip(&env_with(200, extra));
-    let b = lab.host(1).spawn_keepvip(&env_with(100, extra));
-    assert!(wait_until(Duration::from_secs(5), || holds(lab, 0)), "the priority-200 node never took the VIP");
-    (a, b)
-}
 
 #[test]
 fn highest_priority_gets_the_vip_and_keeps_it() {
@@ -114,21 +92,6 @@ fn sigterm_hands_over_losing_at_most_2_pings() {
     let (lost, worst) = ping.stop();
     assert!(lost <= 2, "lost {lost} pings (longest run {worst}) during a planned handover");
     assert!(b.log().contains("resigned (priority 0)"), "{}", b.log());
-}
-
-#[test]
-fn partition_then_heal_leaves_exactly_one_master() {
-    let lab = Lab::new(2);
-    let (_a, _b) = pair(&lab, &[]);
-    lab.isolate(0, true);
-    lab.isolate(1, true);
-    assert!(wait_until(MDI_100 + Duration::from_millis(500), || holds(&lab, 1)), "both should be master while split");
-    assert!(holds(&lab, 0));
-    lab.isolate(0, false);
-    lab.isolate(1, false);
-    // Within two advert intervals the lower one hears the higher and steps down.
-    assert!(wait_until(Duration::from_secs(2), || holds(&lab, 0) ^ holds(&lab, 1)), "still two masters after heal");
-    assert!(holds(&lab, 0), "the 200 node should win");
 }
 
 #[test]

@@ -336,6 +336,8 @@ fn read_vips(r: &mut Reader, peers: &[IpAddr]) -> Vec<Vip> {
             Err(_) if looks_like_several(&item, |s| vip::parse(s).is_ok()) => {
                 r.fail(var, &raw, format!("a plain value is one VIP; for a list write {}", list::suggest_split(&item)))
             }
+            // Name the item only when the value holds several.
+            Err(e) if item == raw => r.fail(var, &raw, e),
             Err(e) => r.fail(var, &raw, format!("'{item}': {e}")),
         }
     }

@@ -1,5 +1,6 @@
 //! The IO shell's kernel side: each function maps to one kernel operation.
 
+pub mod caps;
 pub mod garp;
 pub mod ipvs;
 pub mod netlink;

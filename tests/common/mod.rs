@@ -7,6 +7,7 @@ pub mod docker;
 pub mod inject;
 pub mod keepalived;
 pub mod netns;
+pub mod seed;
 
 use std::time::{Duration, Instant};
 

@@ -58,17 +58,42 @@ impl Lab {
             lab.hosts.push(Host {
                 ns: ns.clone(),
                 ip: format!("198.18.0.{}", i + 1),
-                port: port.clone(),
+                port,
                 switch: switch.clone(),
                 dir: dir.clone(),
             });
-            must(&["ip", "-n", &switch, "link", "add", &port, "type", "veth", "peer", "name", "eth0", "netns", &ns]);
-            must(&["ip", "-n", &switch, "link", "set", &port, "master", "br0", "up"]);
-            must(&["ip", "-n", &ns, "addr", "add", &format!("198.18.0.{}/24", i + 1), "dev", "eth0"]);
-            must(&["ip", "-n", &ns, "link", "set", "eth0", "up"]);
+            lab.plug(i);
             must(&["ip", "-n", &ns, "link", "set", "lo", "up"]);
         }
         lab
+    }
+
+    /// Create host `i`'s eth0 and its bridge port, addressed and up.
+    pub fn plug(&self, i: usize) {
+        let h = &self.hosts[i];
+        must(&[
+            "ip",
+            "-n",
+            &self.switch,
+            "link",
+            "add",
+            &h.port,
+            "type",
+            "veth",
+            "peer",
+            "name",
+            "eth0",
+            "netns",
+            &h.ns,
+        ]);
+        must(&["ip", "-n", &self.switch, "link", "set", &h.port, "master", "br0", "up"]);
+        must(&["ip", "-n", &h.ns, "addr", "add", &format!("{}/24", h.ip), "dev", "eth0"]);
+        must(&["ip", "-n", &h.ns, "link", "set", "eth0", "up"]);
+    }
+
+    /// Delete host `i`'s eth0 (and with it the bridge port): the interface is gone.
+    pub fn unplug(&self, i: usize) {
+        must(&["ip", "-n", &self.hosts[i].ns, "link", "del", "eth0"]);
     }
 
     pub fn host(&self, i: usize) -> &Host {

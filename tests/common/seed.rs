@@ -1,0 +1,29 @@
+//! The seed's two-node shape on a lab: same peer list on both, priorities 200 and 100, one VIP.
+
+use std::time::Duration;
+
+use super::netns::{Lab, Proc};
+use super::{seed_env, wait_until};
+
+pub const VIP: &str = "198.18.0.100";
+pub const PEERS: [&str; 2] = ["198.18.0.1", "198.18.0.2"];
+/// VRRPv2, 1 s adverts, priority 100: 3 + 156/256 s.
+pub const MDI_100: Duration = Duration::from_micros(3_609_375);
+
+pub fn env_with(prio: u32, extra: &[(&str, &str)]) -> Vec<(String, String)> {
+    let mut e = seed_env(&PEERS, VIP, prio);
+    e.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+    e
+}
+
+pub fn holds(lab: &Lab, i: usize) -> bool {
+    lab.host(i).has_addr(VIP)
+}
+
+/// Two nodes in the seed's shape; returns once node 0 (priority 200) holds the VIP.
+pub fn pair(lab: &Lab, extra: &[(&str, &str)]) -> (Proc, Proc) {
+    let a = lab.host(0).spawn_keepvip(&env_with(200, extra));
+    let b = lab.host(1).spawn_keepvip(&env_with(100, extra));
+    assert!(wait_until(Duration::from_secs(5), || holds(lab, 0)), "the priority-200 node never took the VIP");
+    (a, b)
+}
