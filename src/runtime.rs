@@ -15,7 +15,7 @@ use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 
 use crate::config::{Config, HostView, InitialState, Version, Vip};
 use crate::net::garp::Garp;
-use crate::net::netlink::{Events, Netlink};
+use crate::net::netlink::{AddrChange, Events, Netlink};
 use crate::net::socket::{self, VrrpSocket};
 use crate::notify::Notifier;
 use crate::status;
@@ -59,20 +59,22 @@ pub fn params(cfg: &Config, host: &HostView) -> Params {
 /// Remove configured VIPs found on any interface (left by a crash or SIGKILL). Exact
 /// address match only: nothing else is touched.
 pub fn remove_stale(nl: &mut Netlink, vips: &[Vip]) -> Result<usize> {
-    let mut removed = 0;
+    let mut stale = vec![];
     for a in nl.addrs()? {
-        if let Some(v) = vips.iter().find(|v| v.addr == a.addr) {
+        if vips.iter().any(|v| v.addr == a.addr) {
             log::info!(
                 "removing stale VIP {} (prefix /{}) from interface #{} before starting",
-                v.addr,
+                a.addr,
                 a.prefix,
                 a.ifindex
             );
-            nl.del_addr(a.ifindex, a.addr, a.prefix)?;
-            removed += 1;
+            stale.push(AddrChange { ifindex: a.ifindex, addr: a.addr, prefix: a.prefix, label: None });
         }
     }
-    Ok(removed)
+    for r in nl.del_addrs(&stale) {
+        r?;
+    }
+    Ok(stale.len())
 }
 
 struct Signals {
@@ -302,9 +304,11 @@ impl Runtime {
             let present: Vec<IpAddr> = self.nl.addrs()?.into_iter().map(|a| a.addr).collect();
             let missing: Vec<usize> =
                 (0..self.cfg.virtual_ips.len()).filter(|i| !present.contains(&self.cfg.virtual_ips[*i].addr)).collect();
-            for i in missing {
-                log::warn!("VIP {} was removed while we are master; adding it back", self.cfg.virtual_ips[i]);
-                self.add_vip(i);
+            for i in &missing {
+                log::warn!("VIP {} was removed while we are master; adding it back", self.cfg.virtual_ips[*i]);
+            }
+            if !missing.is_empty() {
+                self.add_vips(&missing);
             }
         }
         Ok(())
@@ -315,9 +319,8 @@ impl Runtime {
             match a {
                 Action::SendAdvert { priority } => self.send_advert(priority),
                 Action::AddVips => {
-                    for i in 0..self.cfg.virtual_ips.len() {
-                        self.add_vip(i);
-                    }
+                    let all: Vec<usize> = (0..self.cfg.virtual_ips.len()).collect();
+                    self.add_vips(&all);
                 }
                 Action::RemoveVips => self.remove_vips(),
                 Action::Gratuitous => self.gratuitous(),
@@ -361,20 +364,38 @@ impl Runtime {
         }
     }
 
-    fn add_vip(&mut self, i: usize) {
+    fn vip_change(&self, i: usize) -> AddrChange {
         let v = &self.cfg.virtual_ips[i];
-        match self.nl.add_addr(self.vip_ifindex[i], v.addr, v.prefix, v.label.as_deref()) {
-            Ok(()) => log::info!("added VIP {v}"),
-            Err(e) => log::error!("{e:#}"),
-        }
+        AddrChange { ifindex: self.vip_ifindex[i], addr: v.addr, prefix: v.prefix, label: v.label.clone() }
+    }
+
+    /// Add VIPs `which` in one batch, then log (after, so logging never slows a takeover).
+    fn add_vips(&mut self, which: &[usize]) {
+        let changes: Vec<AddrChange> = which.iter().map(|i| self.vip_change(*i)).collect();
+        let results = self.nl.add_addrs(&changes);
+        self.log_changes("added", which, results);
     }
 
     fn remove_vips(&mut self) {
-        for (i, v) in self.cfg.virtual_ips.iter().enumerate() {
-            match self.nl.del_addr(self.vip_ifindex[i], v.addr, v.prefix) {
-                Ok(()) => log::info!("removed VIP {v}"),
+        let all: Vec<usize> = (0..self.cfg.virtual_ips.len()).collect();
+        let changes: Vec<AddrChange> = all.iter().map(|i| self.vip_change(*i)).collect();
+        let results = self.nl.del_addrs(&changes);
+        self.log_changes("removed", &all, results);
+    }
+
+    /// One line for the VIPs that changed, one per failure.
+    fn log_changes(&self, verb: &str, which: &[usize], results: Vec<Result<()>>) {
+        let mut done = vec![];
+        for (i, r) in which.iter().zip(results) {
+            match r {
+                Ok(()) => done.push(self.cfg.virtual_ips[*i].to_string()),
                 Err(e) => log::error!("{e:#}"),
             }
+        }
+        match done.len() {
+            0 => {}
+            1 => log::info!("{verb} VIP {}", done[0]),
+            n => log::info!("{verb} {n} VIPs: {}", done.join(", ")),
         }
     }
 

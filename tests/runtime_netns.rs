@@ -236,3 +236,20 @@ fn status_and_health_read_the_state_file() {
     assert_eq!(h.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&h.stderr).contains("is not running"));
 }
+
+#[test]
+fn three_hundred_vips_go_on_and_off_in_batches() {
+    let lab = Lab::new(2);
+    // 300 VIPs: several netlink batches, and more than an advert can carry (255).
+    let vips: Vec<String> = (0..300).map(|i| format!("'198.19.{}.{}'", i / 200, i % 200 + 1)).collect();
+    let mut e = seed_env(&PEERS, VIP, 255);
+    e.retain(|(k, _)| k != "KEEPALIVED_VIRTUAL_IPS");
+    e.push(("KEEPALIVED_VIRTUAL_IPS".into(), format!("#PYTHON2BASH:[{}]", vips.join(", "))));
+    let mut a = lab.host(0).spawn_keepvip(&e);
+    let count = || lab.host(0).addrs().matches(" inet 198.19.").count();
+    assert!(wait_until(Duration::from_secs(3), || count() == 300), "{} of 300 VIPs\n{}", count(), a.log());
+    assert!(a.log().contains("added 300 VIPs: 198.19.0.1/32, "), "{}", a.log());
+    a.signal(Signal::SIGTERM);
+    assert!(a.wait_exit(Duration::from_secs(10)).is_some_and(|s| s.success()));
+    assert_eq!(count(), 0, "VIPs left after stop");
+}

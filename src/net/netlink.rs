@@ -226,25 +226,112 @@ impl Netlink {
             .map_err(|e| anyhow!("{e}"))
     }
 
-    /// Add an address; already present is success.
-    pub fn add_addr(&mut self, ifindex: u32, ip: IpAddr, prefix: u8, label: Option<&str>) -> Result<()> {
-        let msg = Self::addr_msg(ifindex, ip, prefix, label)?;
-        match self.request(Rtm::Newaddr, NlmF::ACK | NlmF::CREATE | NlmF::EXCL, msg, |_| Some(())) {
-            Ok(_) => Ok(()),
-            Err(e) if e.raw_os_error() == Some(libc_errno::EEXIST) => Ok(()),
-            Err(e) => Err(anyhow!("adding {ip}/{prefix} on interface #{ifindex}: {e}")),
-        }
+    /// Add addresses, one result per item in order; already present is success.
+    pub fn add_addrs(&mut self, items: &[AddrChange]) -> Vec<Result<()>> {
+        let flags = NlmF::ACK | NlmF::CREATE | NlmF::EXCL;
+        self.batch(Rtm::Newaddr, flags, items)
+            .into_iter()
+            .zip(items)
+            .map(|(r, a)| match r {
+                Err(e) if e.raw_os_error() == Some(libc_errno::EEXIST) => Ok(()),
+                Err(e) => Err(anyhow!("adding {}/{} on interface #{}: {e}", a.addr, a.prefix, a.ifindex)),
+                Ok(()) => Ok(()),
+            })
+            .collect()
     }
 
-    /// Remove an address; already absent is success.
-    pub fn del_addr(&mut self, ifindex: u32, ip: IpAddr, prefix: u8) -> Result<()> {
-        let msg = Self::addr_msg(ifindex, ip, prefix, None)?;
-        match self.request(Rtm::Deladdr, NlmF::ACK, msg, |_| Some(())) {
-            Ok(_) => Ok(()),
-            Err(e) if matches!(e.raw_os_error(), Some(libc_errno::EADDRNOTAVAIL | libc_errno::ENODEV)) => Ok(()),
-            Err(e) => Err(anyhow!("removing {ip}/{prefix} from interface #{ifindex}: {e}")),
-        }
+    /// Remove addresses, one result per item in order; already absent is success.
+    pub fn del_addrs(&mut self, items: &[AddrChange]) -> Vec<Result<()>> {
+        self.batch(Rtm::Deladdr, NlmF::ACK, items)
+            .into_iter()
+            .zip(items)
+            .map(|(r, a)| match r {
+                Err(e) if matches!(e.raw_os_error(), Some(libc_errno::EADDRNOTAVAIL | libc_errno::ENODEV)) => Ok(()),
+                Err(e) => Err(anyhow!("removing {}/{} from interface #{}: {e}", a.addr, a.prefix, a.ifindex)),
+                Ok(()) => Ok(()),
+            })
+            .collect()
     }
+
+    /// Many address requests in one `sendmsg` per chunk, then their ACKs: the kernel runs
+    /// rtnetlink requests inside `sendmsg`, so this saves a system call pair per address
+    /// (256 VIPs go on in one go on takeover).
+    fn batch(&mut self, ty: Rtm, flags: NlmF, items: &[AddrChange]) -> Vec<io::Result<()>> {
+        // Stay far below the socket buffers: each ACK echoes its request.
+        const CHUNK: usize = 64;
+        let mut results = Vec::with_capacity(items.len());
+        for chunk in items.chunks(CHUNK) {
+            let first = self.seq.wrapping_add(1);
+            let mut buf = io::Cursor::new(Vec::new());
+            let mut out: Vec<Option<io::Result<()>>> = Vec::with_capacity(chunk.len());
+            for a in chunk {
+                self.seq = self.seq.wrapping_add(1);
+                let built = Self::addr_msg(a.ifindex, a.addr, a.prefix, a.label.as_deref())
+                    .map_err(|e| io::Error::other(e.to_string()))
+                    .and_then(|m| {
+                        NlmsghdrBuilder::default()
+                            .nl_type(ty)
+                            .nl_flags(flags | NlmF::REQUEST)
+                            .nl_seq(self.seq)
+                            .nl_payload(NlPayload::Payload(m))
+                            .build()
+                            .map_err(|e| io::Error::other(e.to_string()))
+                    })
+                    .and_then(|msg| msg.to_bytes(&mut buf).map_err(|e| io::Error::other(e.to_string())));
+                // Messages in one datagram start on 4-byte boundaries (NLMSG_ALIGN).
+                while buf.get_ref().len() % 4 != 0 {
+                    buf.get_mut().push(0);
+                }
+                buf.set_position(buf.get_ref().len() as u64);
+                // A request that could not be built is answered here; the others by the kernel.
+                out.push(built.err().map(Err));
+            }
+            let pending = out.iter().filter(|o| o.is_none()).count();
+            if pending > 0 {
+                if let Err(e) = self.send_all(buf.get_ref()).and_then(|()| self.acks(first, &mut out)) {
+                    for o in out.iter_mut().filter(|o| o.is_none()) {
+                        *o = Some(Err(io::Error::new(e.kind(), e.to_string())));
+                    }
+                }
+            }
+            results.extend(out.into_iter().map(|o| o.unwrap_or(Ok(()))));
+        }
+        results
+    }
+
+    fn send_all(&self, bytes: &[u8]) -> io::Result<()> {
+        let n = nix::sys::socket::send(self.sock.as_raw_fd(), bytes, nix::sys::socket::MsgFlags::empty())?;
+        if n != bytes.len() {
+            return Err(io::Error::other(format!("netlink sent {n} of {} bytes", bytes.len())));
+        }
+        Ok(())
+    }
+
+    /// Read ACKs for sequence numbers `first..` until every slot of `out` is answered.
+    fn acks(&mut self, first: u32, out: &mut [Option<io::Result<()>>]) -> io::Result<()> {
+        while out.iter().any(Option::is_none) {
+            let (iter, _) = self.sock.recv::<Rtm, Ifaddrmsg>().map_err(|e| io::Error::other(e.to_string()))?;
+            for m in iter {
+                let m: Nlmsghdr<Rtm, Ifaddrmsg> = m.map_err(|e| io::Error::other(e.to_string()))?;
+                let slot = m.nl_seq().wrapping_sub(first) as usize;
+                let Some(o) = out.get_mut(slot).filter(|o| o.is_none()) else { continue };
+                *o = Some(match m.nl_payload() {
+                    NlPayload::Err(e) => Err(io::Error::from_raw_os_error(-*e.error())),
+                    _ => Ok(()),
+                });
+            }
+        }
+        Ok(())
+    }
+}
+
+/// One address to add or remove.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AddrChange {
+    pub ifindex: u32,
+    pub addr: IpAddr,
+    pub prefix: u8,
+    pub label: Option<String>,
 }
 
 mod libc_errno {

@@ -4,12 +4,13 @@
 
 use std::fs::File;
 use std::net::{IpAddr, Ipv4Addr, SocketAddrV4};
-use std::os::fd::OwnedFd;
+use std::os::fd::{FromRawFd, OwnedFd};
 
 use keepvip::wire::checksum;
 use keepvip::wire::vrrp::{encode_addrs, AddrList, Auth, Family, Pseudo, Repr, PROTOCOL};
+use nix::libc;
 use nix::sched::{setns, CloneFlags};
-use nix::sys::socket::{sendto, socket, AddressFamily, MsgFlags, SockFlag, SockProtocol, SockType, SockaddrIn};
+use nix::sys::socket::{sendto, MsgFlags, SockaddrIn};
 
 pub struct Injector {
     fd: OwnedFd,
@@ -19,16 +20,8 @@ impl Injector {
     /// A socket lives in the namespace it was created in, so create it from a thread that
     /// joined the namespace; the test thread keeps its own.
     pub fn open(ns: &str) -> Injector {
-        let path = format!("/var/run/netns/{ns}");
-        let fd = std::thread::spawn(move || {
-            let nsfd = File::open(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
-            setns(&nsfd, CloneFlags::CLONE_NEWNET).expect("setns");
-            // IPPROTO_RAW implies IP_HDRINCL: we write the IP header ourselves.
-            socket(AddressFamily::Inet, SockType::Raw, SockFlag::empty(), SockProtocol::Raw).expect("raw socket")
-        })
-        .join()
-        .unwrap();
-        Injector { fd }
+        // IPPROTO_RAW implies IP_HDRINCL: we write the IP header ourselves.
+        Injector { fd: raw_socket_in(ns, libc::IPPROTO_RAW) }
     }
 
     /// Send `payload` as IP protocol 112 from `src` (spoofed at will) to `dst` with `ttl`.
@@ -46,6 +39,22 @@ impl Injector {
         // A full socket buffer under the flood is fine: the flood is best effort.
         let _ = sendto(std::os::fd::AsRawFd::as_raw_fd(&self.fd), &pkt, &to, MsgFlags::empty());
     }
+}
+
+/// A raw IPv4 socket created inside namespace `ns` (by a thread that joined it; the socket
+/// stays in that namespace whoever uses it).
+pub fn raw_socket_in(ns: &str, proto: i32) -> OwnedFd {
+    let path = format!("/var/run/netns/{ns}");
+    std::thread::spawn(move || {
+        let nsfd = File::open(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+        setns(&nsfd, CloneFlags::CLONE_NEWNET).expect("setns");
+        // SAFETY: socket(2); the descriptor is owned from here on.
+        let fd = unsafe { libc::socket(libc::AF_INET, libc::SOCK_RAW | libc::SOCK_CLOEXEC, proto) };
+        assert!(fd >= 0, "raw socket: {}", std::io::Error::last_os_error());
+        unsafe { OwnedFd::from_raw_fd(fd) }
+    })
+    .join()
+    .unwrap()
 }
 
 /// An advert as keepalived/keepvip would build it; callers then corrupt what they test.

@@ -34,8 +34,11 @@ pub fn require_root() {
     );
 }
 
+/// The binary under test: cargo's build, or `KEEPVIP_BIN` (the bench uses the static
+/// release binary the image ships).
 pub fn keepvip_bin() -> &'static str {
-    env!("CARGO_BIN_EXE_keepvip")
+    static BIN: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    BIN.get_or_init(|| std::env::var("KEEPVIP_BIN").unwrap_or_else(|_| env!("CARGO_BIN_EXE_keepvip").to_string()))
 }
 
 /// The seed's environment for one node, with this lab's addresses.

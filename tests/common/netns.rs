@@ -121,11 +121,7 @@ impl Drop for Lab {
     fn drop(&mut self) {
         for h in &self.hosts {
             // Kill whatever still runs in the namespace before removing it.
-            if let Ok(o) = Command::new("ip").args(["netns", "pids", &h.ns]).output() {
-                for pid in String::from_utf8_lossy(&o.stdout).split_whitespace() {
-                    let _ = Command::new("kill").args(["-9", pid]).status();
-                }
-            }
+            h.kill_all();
             let _ = run(&["ip", "netns", "del", &h.ns]);
         }
         let _ = run(&["ip", "netns", "del", &self.switch]);
@@ -136,6 +132,19 @@ impl Drop for Lab {
 }
 
 impl Host {
+    /// Processes running in this host's namespace.
+    pub fn pids(&self) -> Vec<i32> {
+        let o = run(&["ip", "netns", "pids", &self.ns]);
+        String::from_utf8_lossy(&o.stdout).split_whitespace().filter_map(|p| p.parse().ok()).collect()
+    }
+
+    /// SIGKILL everything in the namespace (a node crash, whatever runs there).
+    pub fn kill_all(&self) {
+        for pid in self.pids() {
+            let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), nix::sys::signal::Signal::SIGKILL);
+        }
+    }
+
     pub fn cmd(&self, args: &[&str]) -> Command {
         let mut c = Command::new("ip");
         c.args(["netns", "exec", &self.ns]).args(args);
@@ -180,10 +189,13 @@ impl Host {
 
     /// Start keepvip in the background; its stderr goes to a log file.
     pub fn spawn_keepvip(&self, env: &[(String, String)]) -> Proc {
+        self.spawn_keepvip_with(env, &["--loglevel", "debug"])
+    }
+
+    pub fn spawn_keepvip_with(&self, env: &[(String, String)], args: &[&str]) -> Proc {
         let log = self.dir.join(format!("{}-{}.log", self.ns, NEXT.fetch_add(1, Ordering::SeqCst)));
         let file = fs::File::create(&log).unwrap();
-        let child =
-            self.keepvip_cmd(env, &["--loglevel", "debug"], "run").stdout(Stdio::null()).stderr(file).spawn().unwrap();
+        let child = self.keepvip_cmd(env, args, "run").stdout(Stdio::null()).stderr(file).spawn().unwrap();
         Proc { child, log }
     }
 }
@@ -241,7 +253,7 @@ impl Host {
     pub fn ping(&self, target: &str) -> Pinger {
         let out = self.dir.join(format!("{}-ping-{}.txt", self.ns, NEXT.fetch_add(1, Ordering::SeqCst)));
         let child = self
-            .cmd(&["ping", "-n", "-i", "0.01", "-W", "1", target])
+            .cmd(&["ping", "-D", "-n", "-i", "0.01", "-W", "1", target])
             .stdout(fs::File::create(&out).unwrap())
             .stderr(Stdio::null())
             .spawn()
@@ -260,17 +272,26 @@ impl Pinger {
             .collect()
     }
 
+    /// (receive time as Unix seconds, sequence number) of each reply so far (`ping -D`).
+    pub fn times(&self) -> Vec<(f64, u32)> {
+        fs::read_to_string(&self.out)
+            .unwrap_or_default()
+            .lines()
+            .filter_map(|l| {
+                let t = l.strip_prefix('[')?.split(']').next()?.parse().ok()?;
+                let seq = l.split("icmp_seq=").nth(1)?.split_whitespace().next()?.parse().ok()?;
+                Some((t, seq))
+            })
+            .collect()
+    }
+
     pub fn wait_replies(&self, n: usize, timeout: Duration) -> bool {
         wait_until(timeout, || self.replies().len() >= n)
     }
 
     /// Stop and return (lost between the first and last reply, longest run of losses).
     pub fn stop(mut self) -> (u32, u32) {
-        let _ = nix::sys::signal::kill(
-            nix::unistd::Pid::from_raw(self.child.id() as i32),
-            nix::sys::signal::Signal::SIGINT,
-        );
-        let _ = self.child.wait();
+        self.interrupt();
         let mut seqs = self.replies();
         seqs.sort_unstable();
         seqs.dedup();
@@ -281,6 +302,17 @@ impl Pinger {
             worst = worst.max(gap);
         }
         (lost, worst)
+    }
+}
+
+impl Pinger {
+    /// Stop pinging; the replies stay readable.
+    pub fn interrupt(&mut self) {
+        let _ = nix::sys::signal::kill(
+            nix::unistd::Pid::from_raw(self.child.id() as i32),
+            nix::sys::signal::Signal::SIGINT,
+        );
+        let _ = self.child.wait();
     }
 }
 

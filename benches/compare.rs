@@ -1,0 +1,433 @@
+//! keepvip beside keepalived 2.2.7, same namespaces, same environment, same run.
+//! `cargo bench --bench compare -- [--runs N] [--out DIR]` (root; scripts/bench wraps it).
+//! Under `cargo test` it runs one quick scenario per implementation so the harness itself is
+//! tested in CI.
+
+#[path = "../tests/common/mod.rs"]
+mod common;
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::fs;
+use std::os::fd::AsRawFd;
+use std::path::PathBuf;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use common::netns::{Host, Lab, Proc};
+use common::{keepalived, seed_env, wait_until};
+use nix::sys::signal::Signal;
+
+const VIP: &str = "198.18.0.100";
+const PEERS: [&str; 2] = ["198.18.0.1", "198.18.0.2"];
+
+#[derive(Clone, Copy, PartialEq, Debug)]
+enum Impl {
+    Keepvip,
+    Keepalived,
+}
+
+impl Impl {
+    fn name(self) -> &'static str {
+        match self {
+            Impl::Keepvip => "keepvip",
+            Impl::Keepalived => "keepalived",
+        }
+    }
+
+    fn spawn(self, h: &Host, env: &[(String, String)]) -> Proc {
+        match self {
+            // As shipped: default log level.
+            Impl::Keepvip => h.spawn_keepvip_with(env, &[]),
+            Impl::Keepalived => keepalived::spawn(h, env),
+        }
+    }
+}
+
+const IMPLS: [Impl; 2] = [Impl::Keepvip, Impl::Keepalived];
+
+fn env(prio: u32, extra: &[(&str, &str)]) -> Vec<(String, String)> {
+    let mut e = seed_env(&PEERS, VIP, prio);
+    e.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+    e
+}
+
+fn unix_now() -> f64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs_f64()
+}
+
+/// One measurement series: values, and the client's replies around the event of the first run.
+#[derive(Default)]
+struct Series {
+    values: Vec<f64>,
+    timeline: Vec<f64>,
+}
+
+impl Series {
+    fn stats(&self) -> (f64, f64) {
+        let mut v = self.values.clone();
+        v.sort_by(|a, b| a.total_cmp(b));
+        let n = v.len();
+        if n == 0 {
+            return (f64::NAN, f64::NAN);
+        }
+        let median = if n % 2 == 1 { v[n / 2] } else { (v[n / 2 - 1] + v[n / 2]) / 2.0 };
+        (median, v[n - 1])
+    }
+}
+
+/// Two nodes in the seed's shape plus a client; returns the processes once exactly one
+/// node holds the VIP, and which one.
+fn cluster(lab: &Lab, imp: Impl, prios: [u32; 2], extra: &[(&str, &str)]) -> (Vec<Proc>, usize) {
+    let procs: Vec<Proc> = (0..2).map(|i| imp.spawn(lab.host(i), &env(prios[i], extra))).collect();
+    let one = || lab.host(0).has_addr(VIP) ^ lab.host(1).has_addr(VIP);
+    assert!(wait_until(Duration::from_secs(8), one), "{}: no master", imp.name());
+    let master = if lab.host(0).has_addr(VIP) { 0 } else { 1 };
+    (procs, master)
+}
+
+/// Longest gap between two replies (ms), and reply times relative to `event`.
+fn gap(times: &[(f64, u32)], event: f64) -> (f64, Vec<f64>) {
+    let t: Vec<f64> = times.iter().map(|(t, _)| *t).collect();
+    let worst = t.windows(2).filter(|w| w[1] >= event - 0.05).map(|w| w[1] - w[0]).fold(0.0, f64::max);
+    (worst * 1000.0, t.iter().map(|x| x - event).filter(|x| (-0.5..5.0).contains(x)).collect())
+}
+
+#[derive(Clone, Copy)]
+enum Stop {
+    /// SIGKILL everything on the node and unplug it.
+    Crash,
+    /// SIGTERM (docker stop).
+    Graceful,
+}
+
+/// The client's longest reply gap when the master goes away.
+fn failover(
+    imp: Impl,
+    prios: [u32; 2],
+    extra: &[(&str, &str)],
+    stop: Stop,
+    rss: Option<&mut Vec<f64>>,
+) -> (f64, Vec<f64>) {
+    let lab = Lab::new(3);
+    let (procs, m) = cluster(&lab, imp, prios, extra);
+    if let Some(r) = rss {
+        r.push(node_rss_kib(lab.host(m)) as f64);
+    }
+    let ping = lab.host(2).ping(VIP);
+    assert!(ping.wait_replies(50, Duration::from_secs(5)), "{}: no replies from the VIP", imp.name());
+    let event = unix_now();
+    match stop {
+        Stop::Crash => {
+            lab.host(m).kill_all();
+            lab.cut(m);
+        }
+        Stop::Graceful => procs[m].signal(Signal::SIGTERM),
+    }
+    let other = 1 - m;
+    assert!(wait_until(Duration::from_secs(8), || lab.host(other).has_addr(VIP)), "{}: no takeover", imp.name());
+    let n = ping.replies().len();
+    assert!(ping.wait_replies(n + 50, Duration::from_secs(5)), "{}: replies did not resume", imp.name());
+    let mut ping = ping;
+    ping.interrupt();
+    gap(&ping.times(), event)
+}
+
+fn node_rss_kib(h: &Host) -> u64 {
+    h.pids().iter().filter_map(|p| status_field(*p, "VmRSS:")).sum()
+}
+
+fn status_field(pid: i32, field: &str) -> Option<u64> {
+    let s = fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    s.lines().find(|l| l.starts_with(field))?.split_whitespace().nth(1)?.parse().ok()
+}
+
+/// CPU time (ns) of every process on the node: /proc/PID/schedstat's first field.
+fn node_cpu_ns(h: &Host) -> u64 {
+    h.pids()
+        .iter()
+        .filter_map(|p| {
+            fs::read_to_string(format!("/proc/{p}/schedstat")).ok()?.split_whitespace().next()?.parse::<u64>().ok()
+        })
+        .sum()
+}
+
+/// From exec to the first advert seen by the peer (ms), priority 255 so it starts as master.
+fn first_advert(imp: Impl) -> f64 {
+    let lab = Lab::new(2);
+    let sock = common::inject::raw_socket_in(&lab.host(1).ns, 112);
+    let tv = nix::sys::time::TimeVal::new(5, 0);
+    nix::sys::socket::setsockopt(&sock, nix::sys::socket::sockopt::ReceiveTimeout, &tv).unwrap();
+    let t0 = Instant::now();
+    let _p = imp.spawn(lab.host(0), &env(255, &[]));
+    let mut buf = [0u8; 2048];
+    loop {
+        let n = nix::sys::socket::recv(sock.as_raw_fd(), &mut buf, nix::sys::socket::MsgFlags::empty())
+            .unwrap_or_else(|e| panic!("{}: no advert within 5 s: {e}", imp.name()));
+        // The IPv4 header then a VRRP advert from node 0.
+        if n >= 28 && buf[12..16] == [198, 18, 0, 1] {
+            return t0.elapsed().as_secs_f64() * 1000.0;
+        }
+    }
+}
+
+/// 256 VIPs: on takeover, from the first VIP added to the last (ms), from `ip -ts monitor`.
+fn vip_scale(imp: Impl) -> f64 {
+    let vips: Vec<String> = (1..=256).map(|i| format!("'198.19.{}.{}'", i / 256, i % 256)).collect();
+    let list = format!("#PYTHON2BASH:[{}]", vips.join(", "));
+    let lab = Lab::new(2);
+    let mk = |prio: u32| {
+        let mut e = seed_env(&PEERS, "x", prio);
+        e.retain(|(k, _)| k != "KEEPALIVED_VIRTUAL_IPS");
+        e.push(("KEEPALIVED_VIRTUAL_IPS".into(), list.clone()));
+        e
+    };
+    let _a = imp.spawn(lab.host(0), &mk(200));
+    let _b = imp.spawn(lab.host(1), &mk(100));
+    let count = |h: &Host| h.addrs().matches(" inet 198.19.").count();
+    assert!(wait_until(Duration::from_secs(8), || count(lab.host(0)) == 256), "{}: 256 VIPs never up", imp.name());
+    let out = lab.dir.join("monitor.txt");
+    let h1 = lab.host(1);
+    let mut mon = h1.cmd(&["ip", "-ts", "monitor", "address"]);
+    let mut mon = mon.stdout(fs::File::create(&out).unwrap()).spawn().unwrap();
+    // Ready when it reports a marker address we add and remove on the node's loopback.
+    let marked = wait_until(Duration::from_secs(5), || {
+        h1.sh(&["ip", "addr", "add", "198.18.255.1/32", "dev", "lo"]);
+        h1.sh(&["ip", "addr", "del", "198.18.255.1/32", "dev", "lo"]);
+        fs::read_to_string(&out).unwrap_or_default().contains("198.18.255.1")
+    });
+    assert!(marked, "ip monitor did not start");
+    lab.host(0).kill_all();
+    lab.cut(0);
+    assert!(wait_until(Duration::from_secs(8), || count(h1) == 256), "{}: no takeover of 256 VIPs", imp.name());
+    let _ = mon.kill();
+    let _ = mon.wait();
+    let text = fs::read_to_string(&out).unwrap();
+    let stamps: Vec<f64> = text
+        .lines()
+        .filter(|l| l.contains(" inet 198.19.") && !l.contains("Deleted"))
+        .filter_map(|l| {
+            // [2026-11-25T12:00:00.123456] ...: seconds of the day are enough for a span.
+            let ts = l.strip_prefix('[')?.split(']').next()?;
+            let hms = ts.split('T').nth(1)?;
+            let mut it = hms.split(':');
+            let (h, m, s): (f64, f64, f64) =
+                (it.next()?.parse().ok()?, it.next()?.parse().ok()?, it.next()?.parse().ok()?);
+            Some(h * 3600.0 + m * 60.0 + s)
+        })
+        .collect();
+    assert_eq!(stamps.len(), 256, "{}: monitor saw {} VIP additions", imp.name(), stamps.len());
+    (stamps[255] - stamps[0]) * 1000.0
+}
+
+/// Idle CPU as master, both implementations at once: % of one core per 10 s window.
+fn idle_cpu(seconds: u64) -> BTreeMap<&'static str, Series> {
+    let labs: Vec<(Impl, Lab)> = IMPLS.iter().map(|i| (*i, Lab::new(2))).collect();
+    let clusters: Vec<(Vec<Proc>, usize)> = labs.iter().map(|(i, l)| cluster(l, *i, [200, 100], &[])).collect();
+    let mut out: BTreeMap<&'static str, Series> = BTreeMap::new();
+    let windows = (seconds / 10).max(1);
+    for _ in 0..windows {
+        let start: Vec<u64> = labs.iter().zip(&clusters).map(|((_, l), (_, m))| node_cpu_ns(l.host(*m))).collect();
+        let t = Instant::now();
+        std::thread::sleep(Duration::from_secs(10));
+        let el = t.elapsed().as_nanos() as f64;
+        for (k, ((imp, l), (_, m))) in labs.iter().zip(&clusters).enumerate() {
+            let used = node_cpu_ns(l.host(*m)) - start[k];
+            out.entry(imp.name()).or_default().values.push(used as f64 / el * 100.0);
+        }
+    }
+    out
+}
+
+fn image_size() -> Option<u64> {
+    let o = std::process::Command::new("docker")
+        .args(["image", "inspect", "-f", "{{.Size}}", "keepvip:bench"])
+        .output()
+        .ok()?;
+    String::from_utf8_lossy(&o.stdout).trim().parse().ok()
+}
+
+struct Row {
+    key: &'static str,
+    figure: &'static str,
+    unit: &'static str,
+    goal: &'static str,
+}
+
+const ROWS: [Row; 8] = [
+    Row {
+        key: "failover_v2",
+        figure: "unplanned failover gap, VRRPv2 1 s",
+        unit: "ms",
+        goal: "≤ keepalived, bound 3609",
+    },
+    Row {
+        key: "failover_v3",
+        figure: "unplanned failover gap, VRRPv3 0.1 s",
+        unit: "ms",
+        goal: "≤ keepalived, bound 361",
+    },
+    Row { key: "handover_100", figure: "planned handover gap (backup 100)", unit: "ms", goal: "≤ 20" },
+    Row { key: "handover_200", figure: "planned handover gap (backup 200)", unit: "ms", goal: "≤ 20" },
+    Row { key: "rss", figure: "memory: RSS of one node as master", unit: "KiB", goal: "≤ 1536" },
+    Row { key: "idle_cpu", figure: "idle CPU as master, 1 s adverts", unit: "% core", goal: "≤ 0.02" },
+    Row { key: "first_advert", figure: "exec to first advert on the wire", unit: "ms", goal: "report" },
+    Row { key: "vip_scale", figure: "256 VIPs: first → last added on takeover", unit: "ms", goal: "≤ 5" },
+];
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    if !args.iter().any(|a| a == "--bench") {
+        // cargo test: one quick measurement per implementation proves the harness works.
+        for imp in IMPLS {
+            let ms = first_advert(imp);
+            assert!(ms > 0.0 && ms < 5000.0, "{}: {ms} ms", imp.name());
+            eprintln!("harness check: {} first advert after {ms:.1} ms", imp.name());
+        }
+        return;
+    }
+    let opt = |name: &str| args.iter().position(|a| a == name).and_then(|i| args.get(i + 1)).cloned();
+    let runs: usize = opt("--runs").and_then(|v| v.parse().ok()).unwrap_or(5);
+    let cpu_secs: u64 = opt("--cpu-seconds").and_then(|v| v.parse().ok()).unwrap_or(60);
+    let out = PathBuf::from(opt("--out").unwrap_or_else(|| "bench".into()));
+    fs::create_dir_all(&out).unwrap();
+    let started = Instant::now();
+
+    let mut res: BTreeMap<(&str, &str), Series> = BTreeMap::new();
+    let v3: &[(&str, &str)] = &[("KEEPALIVED_VRRP_VERSION", "3"), ("KEEPALIVED_ADVERT_INT", "0.1")];
+    for run in 0..runs {
+        for imp in IMPLS {
+            let n = imp.name();
+            eprintln!("run {}/{runs}: {n}", run + 1);
+            let mut rss = vec![];
+            let (g, tl) = failover(imp, [200, 100], &[], Stop::Crash, Some(&mut rss));
+            push(&mut res, n, "failover_v2", g, tl);
+            res.entry((n, "rss")).or_default().values.extend(rss);
+            let (g, tl) = failover(imp, [200, 100], v3, Stop::Crash, None);
+            push(&mut res, n, "failover_v3", g, tl);
+            let (g, tl) = failover(imp, [200, 100], &[], Stop::Graceful, None);
+            push(&mut res, n, "handover_100", g, tl);
+            let (g, tl) = failover(imp, [200, 200], &[], Stop::Graceful, None);
+            push(&mut res, n, "handover_200", g, tl);
+            push(&mut res, n, "first_advert", first_advert(imp), vec![]);
+            push(&mut res, n, "vip_scale", vip_scale(imp), vec![]);
+        }
+    }
+    eprintln!("idle CPU: {cpu_secs} s");
+    for (n, s) in idle_cpu(cpu_secs) {
+        res.insert((n, "idle_cpu"), s);
+    }
+    let image = image_size();
+
+    // Table, JSON, timelines.
+    let mut table = String::from(
+        "| figure | keepvip median (worst) | keepalived median (worst) | ratio | goal |\n|---|---|---|---|---|\n",
+    );
+    let mut json_rows = serde_json::Map::new();
+    for r in &ROWS {
+        let (kvm, kvw) = res.get(&("keepvip", r.key)).map(Series::stats).unwrap_or((f64::NAN, f64::NAN));
+        let (kam, kaw) = res.get(&("keepalived", r.key)).map(Series::stats).unwrap_or((f64::NAN, f64::NAN));
+        let prec = if r.key == "idle_cpu" { 4 } else { 1 };
+        let _ = writeln!(
+            table,
+            "| {} | {kvm:.prec$} ({kvw:.prec$}) {} | {kam:.prec$} ({kaw:.prec$}) {} | {} | {} |",
+            r.figure,
+            r.unit,
+            r.unit,
+            ratio(kvm, kam),
+            r.goal
+        );
+        let mut o = serde_json::Map::new();
+        for imp in IMPLS {
+            let s = res.get(&(imp.name(), r.key));
+            let (m, w) = s.map(Series::stats).unwrap_or((f64::NAN, f64::NAN));
+            o.insert(
+                imp.name().into(),
+                serde_json::json!({"median": m, "worst": w, "values": s.map(|s| s.values.clone()).unwrap_or_default()}),
+            );
+        }
+        o.insert("unit".into(), r.unit.into());
+        o.insert("goal".into(), r.goal.into());
+        json_rows.insert(r.key.into(), o.into());
+    }
+    let img = image.map_or("not built".to_string(), |b| format!("{:.2} MB", b as f64 / 1e6));
+    let _ = writeln!(
+        table,
+        "| image size | {img} | osixia/keepalived:2.0.20: tens of MB (no registry here to measure) | | ≤ 3 MB |"
+    );
+    let date = String::from_utf8_lossy(
+        &std::process::Command::new("date").arg("-u").arg("+%Y-%m-%d").output().unwrap().stdout,
+    )
+    .trim()
+    .to_string();
+    let json = serde_json::json!({
+        "date": date,
+        "runs": runs,
+        "cpu_seconds": cpu_secs,
+        "machine": machine(),
+        "versions": {"keepvip": env!("CARGO_PKG_VERSION"), "keepalived": keepalived_version()},
+        "image_bytes": image,
+        "figures": json_rows,
+        "took_s": started.elapsed().as_secs(),
+    });
+    fs::write(out.join("results.json"), serde_json::to_string_pretty(&json).unwrap()).unwrap();
+    for ((imp, key), s) in &res {
+        if !s.timeline.is_empty() {
+            let text: String = s.timeline.iter().map(|t| format!("{t:.4}\n")).collect();
+            fs::write(out.join(format!("timeline-{key}-{imp}.dat")), text).unwrap();
+        }
+    }
+    let header =
+        format!("Measured {date} on {} ({runs} runs; median and worst):\n\n", machine()["cpu"].as_str().unwrap_or("?"));
+    fs::write(out.join("table.md"), format!("{header}{table}")).unwrap();
+    println!("{header}{table}");
+    println!("took {} s", started.elapsed().as_secs());
+}
+
+fn push(
+    res: &mut BTreeMap<(&'static str, &'static str), Series>,
+    imp: &'static str,
+    key: &'static str,
+    v: f64,
+    tl: Vec<f64>,
+) {
+    let s = res.entry((imp, key)).or_default();
+    s.values.push(v);
+    if s.timeline.is_empty() {
+        s.timeline = tl;
+    }
+}
+
+fn ratio(kv: f64, ka: f64) -> String {
+    if kv.is_finite() && ka.is_finite() && kv > 0.0 {
+        if ka >= kv {
+            format!("{:.1}× better", ka / kv)
+        } else {
+            format!("{:.2}× keepalived's", kv / ka)
+        }
+    } else {
+        String::new()
+    }
+}
+
+fn machine() -> serde_json::Value {
+    let cpu = fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|c| {
+            c.lines()
+                .find(|l| l.starts_with("model name"))
+                .map(|l| l.split(':').nth(1).unwrap_or("").trim().to_string())
+        })
+        .unwrap_or_default();
+    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
+    let kernel = fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default().trim().to_string();
+    serde_json::json!({"cpu": format!("{cores} × {cpu}"), "kernel": kernel})
+}
+
+fn keepalived_version() -> String {
+    let o = std::process::Command::new("keepalived").arg("--version").output();
+    o.map(|o| {
+        let t = String::from_utf8_lossy(&o.stderr).into_owned() + &String::from_utf8_lossy(&o.stdout);
+        t.lines().next().unwrap_or("").to_string()
+    })
+    .unwrap_or_default()
+}
