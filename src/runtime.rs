@@ -123,6 +123,7 @@ pub struct Runtime {
     notifier: Notifier,
     last_log: HashMap<&'static str, Instant>,
     next_status: Instant,
+    state_file: status::Writer,
     started: Instant,
 }
 
@@ -160,6 +161,7 @@ impl Runtime {
             notifier: Notifier::new(cfg.notify.clone()),
             last_log: HashMap::new(),
             next_status: now,
+            state_file: status::Writer::new(&cfg.state_file),
             started: now,
             cfg,
         })
@@ -186,7 +188,13 @@ impl Runtime {
         let mut buf = [0u8; 4096];
         let mut terms = 0;
         while !self.core.is_stopped() {
-            let deadline = self.core.next_deadline().map_or(self.next_status, |d| d.min(self.next_status));
+            // The state file rides on the wake-ups the protocol needs anyway (`--health` allows
+            // three refresh periods); it only gets a wake-up of its own when none is due soon.
+            let deadline = match self.core.next_deadline() {
+                Some(d) if d <= self.next_status + status::REFRESH => d,
+                Some(d) => d.min(self.next_status),
+                None => self.next_status,
+            };
             let wait = deadline.saturating_duration_since(Instant::now());
             // Round up so we never wake a hair early and spin.
             let ms = wait.as_micros().div_ceil(1000).min(i32::MAX as u128) as i32;
@@ -451,7 +459,8 @@ impl Runtime {
 
     fn write_status(&mut self) {
         self.next_status = Instant::now() + status::REFRESH;
-        if let Err(e) = status::write(&self.cfg.state_file, &self.status_json()) {
+        let value = self.status_json();
+        if let Err(e) = self.state_file.write(&value) {
             if self.may_log("status", Instant::now()) {
                 log::debug!("state file {}: {e}", self.cfg.state_file.display());
             }

@@ -13,19 +13,54 @@ pub fn now_unix() -> f64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs_f64()).unwrap_or(0.0)
 }
 
-/// Write via a temporary file and rename, so readers never see half a file.
-pub fn write(path: &Path, value: &serde_json::Value) -> std::io::Result<()> {
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir)?;
-    }
-    let tmp = path.with_extension("tmp");
-    std::fs::write(&tmp, value.to_string())?;
-    std::fs::rename(&tmp, path)
+/// The state file, kept open and rewritten in place: the refresh runs every few seconds
+/// and a rename per refresh (path lookups, directory journaling) was a third of keepvip's idle
+/// CPU. A reader can catch a half-written file; [`read`] then tries again.
+pub struct Writer {
+    path: std::path::PathBuf,
+    file: Option<std::fs::File>,
 }
 
+impl Writer {
+    pub fn new(path: &Path) -> Writer {
+        Writer { path: path.to_path_buf(), file: None }
+    }
+
+    pub fn write(&mut self, value: &serde_json::Value) -> std::io::Result<()> {
+        use std::os::unix::fs::FileExt;
+        let file = match &mut self.file {
+            Some(f) => f,
+            None => {
+                if let Some(dir) = self.path.parent() {
+                    std::fs::create_dir_all(dir)?;
+                }
+                let f = std::fs::OpenOptions::new().create(true).write(true).truncate(false).open(&self.path)?;
+                self.file.insert(f)
+            }
+        };
+        let text = value.to_string();
+        let written = file.write_all_at(text.as_bytes(), 0).and_then(|()| file.set_len(text.len() as u64));
+        if written.is_err() {
+            self.file = None; // reopen next time (the file may have been removed)
+        }
+        written
+    }
+}
+
+/// Read the state file; a read that races the daemon's rewrite is retried.
 pub fn read(path: &Path) -> Result<serde_json::Value> {
-    let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-    serde_json::from_str(&text).with_context(|| format!("parsing {}", path.display()))
+    let mut tries = 0;
+    loop {
+        let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+        match serde_json::from_str(&text) {
+            Ok(v) => return Ok(v),
+            Err(_) if tries < 5 => {
+                tries += 1;
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            Err(e) => return Err(e).with_context(|| format!("parsing {}", path.display())),
+        }
+    }
 }
 
 /// Healthy: the daemon is alive, refreshed the file recently and its interface exists.
@@ -43,4 +78,24 @@ pub fn health(path: &Path) -> Result<String> {
         bail!("interface {} does not exist", s["interface"]);
     }
     Ok(format!("{} {}", s["state"].as_str().unwrap_or("?"), s["interface"].as_str().unwrap_or("?")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rewrites_in_place_and_reads_back() {
+        let dir = std::env::temp_dir().join(format!("kvstatus{}", std::process::id()));
+        let path = dir.join("sub/state.json");
+        let mut w = Writer::new(&path);
+        w.write(&serde_json::json!({"state": "BACKUP", "padding": "x".repeat(100)})).unwrap();
+        w.write(&serde_json::json!({"state": "MASTER"})).unwrap();
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), r#"{"state":"MASTER"}"#);
+        assert_eq!(read(&path).unwrap()["state"], "MASTER");
+        // A file that stays torn is an error after the retries, not a panic or a hang.
+        std::fs::write(&path, r#"{"state":"MAS"#).unwrap();
+        assert!(format!("{:#}", read(&path).unwrap_err()).contains("parsing"));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 }
