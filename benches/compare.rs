@@ -13,35 +13,11 @@ use std::os::fd::AsRawFd;
 use std::path::PathBuf;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+use common::keepalived::Impl;
 use common::netns::{Host, Lab, Proc};
-use common::{keepalived, seed_env, wait_until};
+use common::seed::{PEERS, VIP};
+use common::{seed_env, wait_until};
 use nix::sys::signal::Signal;
-
-const VIP: &str = "198.18.0.100";
-const PEERS: [&str; 2] = ["198.18.0.1", "198.18.0.2"];
-
-#[derive(Clone, Copy, PartialEq, Debug)]
-enum Impl {
-    Keepvip,
-    Keepalived,
-}
-
-impl Impl {
-    fn name(self) -> &'static str {
-        match self {
-            Impl::Keepvip => "keepvip",
-            Impl::Keepalived => "keepalived",
-        }
-    }
-
-    fn spawn(self, h: &Host, env: &[(String, String)]) -> Proc {
-        match self {
-            // As shipped: default log level.
-            Impl::Keepvip => h.spawn_keepvip_with(env, &[]),
-            Impl::Keepalived => keepalived::spawn(h, env),
-        }
-    }
-}
 
 const IMPLS: [Impl; 2] = [Impl::Keepvip, Impl::Keepalived];
 
@@ -78,7 +54,7 @@ impl Series {
 /// Two nodes in the seed's shape plus a client; returns the processes once exactly one
 /// node holds the VIP, and which one.
 fn cluster(lab: &Lab, imp: Impl, prios: [u32; 2], extra: &[(&str, &str)]) -> (Vec<Proc>, usize) {
-    let procs: Vec<Proc> = (0..2).map(|i| imp.spawn(lab.host(i), &env(prios[i], extra))).collect();
+    let procs: Vec<Proc> = (0..2).map(|i| imp.spawn(lab.host(i), &env(prios[i], extra), &[])).collect();
     let one = || lab.host(0).has_addr(VIP) ^ lab.host(1).has_addr(VIP);
     assert!(wait_until(Duration::from_secs(8), one), "{}: no master", imp.name());
     let master = if lab.host(0).has_addr(VIP) { 0 } else { 1 };
@@ -158,7 +134,7 @@ fn first_advert(imp: Impl) -> f64 {
     let tv = nix::sys::time::TimeVal::new(5, 0);
     nix::sys::socket::setsockopt(&sock, nix::sys::socket::sockopt::ReceiveTimeout, &tv).unwrap();
     let t0 = Instant::now();
-    let _p = imp.spawn(lab.host(0), &env(255, &[]));
+    let _p = imp.spawn(lab.host(0), &env(255, &[]), &[]);
     let mut buf = [0u8; 2048];
     loop {
         let n = nix::sys::socket::recv(sock.as_raw_fd(), &mut buf, nix::sys::socket::MsgFlags::empty())
@@ -181,8 +157,8 @@ fn vip_scale(imp: Impl) -> f64 {
         e.push(("KEEPALIVED_VIRTUAL_IPS".into(), list.clone()));
         e
     };
-    let _a = imp.spawn(lab.host(0), &mk(200));
-    let _b = imp.spawn(lab.host(1), &mk(100));
+    let _a = imp.spawn(lab.host(0), &mk(200), &[]);
+    let _b = imp.spawn(lab.host(1), &mk(100), &[]);
     let count = |h: &Host| h.addrs().matches(" inet 198.19.").count();
     assert!(wait_until(Duration::from_secs(8), || count(lab.host(0)) == 256), "{}: 256 VIPs never up", imp.name());
     let out = lab.dir.join("monitor.txt");
@@ -399,7 +375,9 @@ fn push(
 
 fn ratio(kv: f64, ka: f64) -> String {
     if kv.is_finite() && ka.is_finite() && kv > 0.0 {
-        if ka >= kv {
+        if (kv / ka - 1.0).abs() < 0.03 {
+            "same (±3 %)".to_string()
+        } else if ka >= kv {
             format!("{:.1}× better", ka / kv)
         } else {
             format!("{:.2}× keepalived's", kv / ka)

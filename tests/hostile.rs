@@ -9,12 +9,11 @@ use std::net::Ipv4Addr;
 use std::time::{Duration, Instant};
 
 use common::inject::{fix_v2_checksum, Advert, Injector};
-use common::netns::{Lab, Proc};
-use common::{seed_env, wait_until};
+use common::netns::{Lab, Pinger, Proc};
+use common::seed::{pair, VIP};
+use common::wait_until;
 use nix::sys::signal::Signal;
 
-const VIP: &str = "198.18.0.100";
-const PEERS: [&str; 2] = ["198.18.0.1", "198.18.0.2"];
 const MASTER: Ipv4Addr = Ipv4Addr::new(198, 18, 0, 1);
 const BACKUP: Ipv4Addr = Ipv4Addr::new(198, 18, 0, 2);
 const STRANGER: Ipv4Addr = Ipv4Addr::new(198, 18, 0, 4);
@@ -51,6 +50,13 @@ struct Case {
 
 fn v2_255(src: Ipv4Addr, dst: Ipv4Addr) -> Vec<u8> {
     Advert::seed(255, VIP).bytes(src, dst)
+}
+
+/// The advert with byte `at` set to `v` and a valid checksum again.
+fn patched(mut b: Vec<u8>, at: usize, v: u8) -> Vec<u8> {
+    b[at] = v;
+    fix_v2_checksum(&mut b);
+    b
 }
 
 fn cases_for_v2() -> Vec<Case> {
@@ -93,12 +99,7 @@ fn cases_for_v2() -> Vec<Case> {
             kind: "auth_type",
             from_stranger: false,
             ttl: 255,
-            build: |s, d| {
-                let mut b = v2_255(s, d);
-                b[4] = 2;
-                fix_v2_checksum(&mut b);
-                b
-            },
+            build: |s, d| patched(v2_255(s, d), 4, 2),
         },
         Case {
             name: "wrong virtual router id",
@@ -133,12 +134,7 @@ fn cases_for_v2() -> Vec<Case> {
             kind: "malformed",
             from_stranger: false,
             ttl: 255,
-            build: |s, d| {
-                let mut b = v2_255(s, d);
-                b[3] = 40;
-                fix_v2_checksum(&mut b);
-                b
-            },
+            build: |s, d| patched(v2_255(s, d), 3, 40),
         },
         Case { name: "0 bytes", kind: "malformed", from_stranger: false, ttl: 255, build: |_, _| vec![] },
         Case { name: "1480 bytes of garbage", kind: "", from_stranger: false, ttl: 255, build: |_, _| garbage(1480) },
@@ -171,15 +167,18 @@ fn transitions(p: &Proc) -> u64 {
     status(p)["transitions"].as_u64().unwrap()
 }
 
+/// The seed's pair (node 0 master), a client pinging the VIP (node 2), an injector (node 3).
+fn under_attack(lab: &Lab) -> (Proc, Proc, Pinger, Injector) {
+    let (a, b) = pair(lab, &[]);
+    let ping = lab.host(2).ping(VIP);
+    assert!(ping.wait_replies(20, Duration::from_secs(5)));
+    (a, b, ping, Injector::open(&lab.host(3).ns))
+}
+
 #[test]
 fn every_forged_packet_is_dropped_for_its_reason_and_counted() {
     let lab = Lab::new(4);
-    let a = lab.host(0).spawn_keepvip(&seed_env(&PEERS, VIP, 200));
-    let b = lab.host(1).spawn_keepvip(&seed_env(&PEERS, VIP, 100));
-    assert!(wait_until(Duration::from_secs(5), || lab.host(0).has_addr(VIP)));
-    let ping = lab.host(2).ping(VIP);
-    assert!(ping.wait_replies(20, Duration::from_secs(5)));
-    let inj = Injector::open(&lab.host(3).ns);
+    let (a, b, ping, inj) = under_attack(&lab);
     let (ta, tb) = (transitions(&a), transitions(&b));
     for c in cases_for_v2().iter().filter(|c| !c.kind.is_empty()) {
         let before = [dropped(&a, c.kind), dropped(&b, c.kind)];
@@ -210,12 +209,7 @@ fn every_forged_packet_is_dropped_for_its_reason_and_counted() {
 #[test]
 fn a_flood_of_10000_packets_per_second_moves_nothing_and_logs_little() {
     let lab = Lab::new(4);
-    let a = lab.host(0).spawn_keepvip(&seed_env(&PEERS, VIP, 200));
-    let b = lab.host(1).spawn_keepvip(&seed_env(&PEERS, VIP, 100));
-    assert!(wait_until(Duration::from_secs(5), || lab.host(0).has_addr(VIP)));
-    let ping = lab.host(2).ping(VIP);
-    assert!(ping.wait_replies(20, Duration::from_secs(5)));
-    let inj = Injector::open(&lab.host(3).ns);
+    let (a, b, ping, inj) = under_attack(&lab);
     let (ta, tb) = (transitions(&a), transitions(&b));
     let rx_before = status(&b)["adverts_received"].as_u64().unwrap();
     let rss_before = vm_rss_kib(&a);

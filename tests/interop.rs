@@ -5,19 +5,11 @@ mod common;
 
 use std::time::Duration;
 
-use common::keepalived;
+use common::keepalived::{self, Impl};
 use common::netns::{Lab, Proc};
+use common::seed::{PEERS, VIP};
 use common::{seed_env, wait_until};
 use nix::sys::signal::Signal;
-
-const VIP: &str = "198.18.0.100";
-const PEERS: [&str; 2] = ["198.18.0.1", "198.18.0.2"];
-
-#[derive(Clone, Copy, PartialEq, Debug)]
-enum Impl {
-    Keepvip,
-    Keepalived,
-}
 
 struct Variant {
     extra: &'static [(&'static str, &'static str)],
@@ -46,10 +38,7 @@ fn env(v: &Variant, prio: u32) -> Vec<(String, String)> {
 }
 
 fn start(lab: &Lab, i: usize, which: Impl, v: &Variant, prio: u32) -> Proc {
-    match which {
-        Impl::Keepvip => lab.host(i).spawn_keepvip(&env(v, prio)),
-        Impl::Keepalived => keepalived::spawn(lab.host(i), &env(v, prio)),
-    }
+    which.spawn(lab.host(i), &env(v, prio), &["--loglevel", "debug"])
 }
 
 fn holds(lab: &Lab, i: usize) -> bool {

@@ -86,3 +86,27 @@ pub fn complaints(log: &str, from: &str) -> Vec<String> {
         .map(str::to_string)
         .collect()
 }
+
+/// The two implementations that must interoperate (and are benchmarked side by side).
+#[derive(Clone, Copy, PartialEq, Debug)]
+pub enum Impl {
+    Keepvip,
+    Keepalived,
+}
+
+impl Impl {
+    pub fn name(self) -> &'static str {
+        match self {
+            Impl::Keepvip => "keepvip",
+            Impl::Keepalived => "keepalived",
+        }
+    }
+
+    /// Start it on `host` from the same environment; keepvip with `keepvip_args`.
+    pub fn spawn(self, host: &Host, env: &[(String, String)], keepvip_args: &[&str]) -> Proc {
+        match self {
+            Impl::Keepvip => host.spawn_keepvip_with(env, keepvip_args),
+            Impl::Keepalived => spawn(host, env),
+        }
+    }
+}
