@@ -52,6 +52,12 @@ fn v2_255(src: Ipv4Addr, dst: Ipv4Addr) -> Vec<u8> {
     Advert::seed(255, VIP).bytes(src, dst)
 }
 
+/// The advert with bits of byte `at` flipped and the checksum left as it was.
+fn flipped(mut b: Vec<u8>, at: usize, mask: u8) -> Vec<u8> {
+    b[at] ^= mask;
+    b
+}
+
 /// The advert with byte `at` set to `v` and a valid checksum again.
 fn patched(mut b: Vec<u8>, at: usize, v: u8) -> Vec<u8> {
     b[at] = v;
@@ -74,11 +80,7 @@ fn cases_for_v2() -> Vec<Case> {
             kind: "checksum",
             from_stranger: false,
             ttl: 255,
-            build: |s, d| {
-                let mut b = v2_255(s, d);
-                b[6] ^= 0x55;
-                b
-            },
+            build: |s, d| flipped(v2_255(s, d), 6, 0x55),
         },
         Case {
             name: "wrong password",
@@ -141,6 +143,51 @@ fn cases_for_v2() -> Vec<Case> {
     ]
 }
 
+/// The seed's advert as VRRPv3 (no authentication), priority 255.
+fn v3_advert() -> Advert {
+    Advert { version: 3, password: None, ..Advert::seed(255, VIP) }
+}
+
+fn v3_255(src: Ipv4Addr, dst: Ipv4Addr) -> Vec<u8> {
+    v3_advert().bytes(src, dst)
+}
+
+/// Against a VRRPv3 instance (1 s adverts): v2 adverts and forged v3 ones.
+fn cases_for_v3() -> Vec<Case> {
+    vec![
+        Case { name: "VRRPv2 to a v3 instance", kind: "version", from_stranger: false, ttl: 255, build: v2_255 },
+        Case {
+            name: "v3 priority 255 from a non-peer",
+            kind: "not_peer",
+            from_stranger: true,
+            ttl: 255,
+            build: v3_255,
+        },
+        Case { name: "v3 from a peer with TTL 64", kind: "ttl", from_stranger: false, ttl: 64, build: v3_255 },
+        Case {
+            name: "v3 bad checksum",
+            kind: "checksum",
+            from_stranger: false,
+            ttl: 255,
+            build: |s, d| flipped(v3_255(s, d), 7, 0x0f),
+        },
+        Case {
+            name: "v3 other virtual router id",
+            kind: "other_vrid",
+            from_stranger: false,
+            ttl: 255,
+            build: |s, d| Advert { vrid: 52, ..v3_advert() }.bytes(s, d),
+        },
+        Case {
+            name: "v3 truncated",
+            kind: "malformed",
+            from_stranger: false,
+            ttl: 255,
+            build: |s, d| v3_255(s, d)[..6].to_vec(),
+        },
+    ]
+}
+
 /// Deterministic junk (xorshift), so a failure can be replayed.
 fn garbage(n: usize) -> Vec<u8> {
     let mut x: u32 = 0x9e37_79b9;
@@ -168,8 +215,8 @@ fn transitions(p: &Proc) -> u64 {
 }
 
 /// The seed's pair (node 0 master), a client pinging the VIP (node 2), an injector (node 3).
-fn under_attack(lab: &Lab) -> (Proc, Proc, Pinger, Injector) {
-    let (a, b) = pair(lab, &[]);
+fn under_attack(lab: &Lab, extra: &[(&str, &str)]) -> (Proc, Proc, Pinger, Injector) {
+    let (a, b) = pair(lab, extra);
     let ping = lab.host(2).ping(VIP);
     assert!(ping.wait_replies(20, Duration::from_secs(5)));
     (a, b, ping, Injector::open(&lab.host(3).ns))
@@ -177,10 +224,21 @@ fn under_attack(lab: &Lab) -> (Proc, Proc, Pinger, Injector) {
 
 #[test]
 fn every_forged_packet_is_dropped_for_its_reason_and_counted() {
+    forged_packets_are_counted(&[], cases_for_v2());
+}
+
+#[test]
+fn a_vrrpv3_pair_drops_v2_and_forged_v3_adverts() {
+    forged_packets_are_counted(&[("KEEPALIVED_VRRP_VERSION", "3")], cases_for_v3());
+}
+
+/// Each case 3 times to each node: each node counts exactly 3 under the case's reason,
+/// and nothing moves.
+fn forged_packets_are_counted(extra: &[(&str, &str)], cases: Vec<Case>) {
     let lab = Lab::new(4);
-    let (a, b, ping, inj) = under_attack(&lab);
+    let (a, b, ping, inj) = under_attack(&lab, extra);
     let (ta, tb) = (transitions(&a), transitions(&b));
-    for c in cases_for_v2().iter().filter(|c| !c.kind.is_empty()) {
+    for c in cases.iter().filter(|c| !c.kind.is_empty()) {
         let before = [dropped(&a, c.kind), dropped(&b, c.kind)];
         for _ in 0..3 {
             for (src, dst) in routes(c) {
@@ -209,7 +267,7 @@ fn every_forged_packet_is_dropped_for_its_reason_and_counted() {
 #[test]
 fn a_flood_of_10000_packets_per_second_moves_nothing_and_logs_little() {
     let lab = Lab::new(4);
-    let (a, b, ping, inj) = under_attack(&lab);
+    let (a, b, ping, inj) = under_attack(&lab, &[]);
     let (ta, tb) = (transitions(&a), transitions(&b));
     let rx_before = status(&b)["adverts_received"].as_u64().unwrap();
     let rss_before = vm_rss_kib(&a);
