@@ -31,23 +31,124 @@ fn demo_tour_elects_fails_over_hands_over_and_cleans_up() {
     assert_eq!(row("cut nodes apart")[1], "2 masters while split", "{text}");
     assert!(row("heal")[1].starts_with("one master (n1)"), "{text}");
     // Nothing left: no namespaces, no processes, no files.
-    let ns = String::from_utf8_lossy(&Command::new("ip").args(["netns", "list"]).output().unwrap().stdout).into_owned();
-    assert!(!ns.contains(&id), "namespaces left: {ns}");
-    let marker = format!("KEEPVIP_DEMO={id}");
-    let left: Vec<String> = std::fs::read_dir("/proc")
-        .unwrap()
-        .filter_map(|e| e.ok())
-        .filter(|e| e.file_name().to_string_lossy().chars().all(|c| c.is_ascii_digit()))
-        .filter(|e| {
-            std::fs::read(e.path().join("environ")).is_ok_and(|b| String::from_utf8_lossy(&b).contains(&marker))
-        })
-        .map(|e| e.file_name().to_string_lossy().into_owned())
-        .collect();
-    assert!(left.is_empty(), "processes left: {left:?}");
+    assert_eq!(leftovers(&id), (String::new(), 0), "namespaces or processes left");
     let tmp: Vec<_> = std::fs::read_dir("/tmp")
         .unwrap()
         .filter_map(|e| e.ok())
         .filter(|e| e.file_name().to_string_lossy().starts_with(&id))
         .collect();
     assert!(tmp.is_empty(), "files left in /tmp");
+}
+
+/// Run a command in a detached tmux session (the demo's live view needs a terminal).
+struct Tmux {
+    session: String,
+}
+
+impl Tmux {
+    fn start(session: &str, cmd: &str) -> Tmux {
+        let ok = Command::new("tmux")
+            .args(["new-session", "-d", "-s", session, "-x", "120", "-y", "30", cmd])
+            .status()
+            .unwrap()
+            .success();
+        assert!(ok, "tmux new-session failed");
+        Tmux { session: session.to_string() }
+    }
+
+    fn screen(&self) -> String {
+        let o = Command::new("tmux").args(["capture-pane", "-p", "-t", &self.session]).output().unwrap();
+        String::from_utf8_lossy(&o.stdout).into_owned()
+    }
+
+    fn keys(&self, keys: &str) {
+        assert!(Command::new("tmux").args(["send-keys", "-t", &self.session, keys]).status().unwrap().success());
+    }
+
+    fn alive(&self) -> bool {
+        let o = Command::new("tmux").args(["has-session", "-t", &self.session]).output().unwrap();
+        o.status.success()
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        let _ = Command::new("tmux").args(["kill-session", "-t", &self.session]).status();
+    }
+}
+
+fn leftovers(id: &str) -> (String, usize) {
+    let ns = String::from_utf8_lossy(&Command::new("ip").args(["netns", "list"]).output().unwrap().stdout).into_owned();
+    let marker = format!("KEEPVIP_DEMO={id}");
+    let procs = std::fs::read_dir("/proc")
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .filter(|e| {
+            std::fs::read(e.path().join("environ")).is_ok_and(|b| String::from_utf8_lossy(&b).contains(&marker))
+        })
+        .count();
+    (ns.lines().filter(|l| l.contains(id)).collect::<Vec<_>>().join(","), procs)
+}
+
+#[test]
+fn live_view_shows_state_reacts_to_keys_and_q_tears_down() {
+    common::require_root();
+    let id = format!("kvdemo{}l", std::process::id());
+    let cmd = format!(
+        "KEEPVIP_BIN={} KEEPVIP_DEMO_ID={id} {}",
+        common::keepvip_bin(),
+        common::docker::repo_file("scripts/demo")
+    );
+    let t = Tmux::start(&id, &cmd);
+    // The view redraws twice a second: wait for a whole screen that shows all of it.
+    let screen_has = |want: &[&str]| {
+        common::wait_until(std::time::Duration::from_secs(10), || {
+            let screen = t.screen();
+            want.iter().all(|w| screen.contains(w))
+        })
+    };
+    assert!(screen_has(&["n1       MASTER", "n2       BACKUP"]), "{}", t.screen());
+    t.keys("k");
+    assert!(
+        screen_has(&["kill master: n2 took over from n1 (VIP unreachable", "n1       stopped", "n2       MASTER"]),
+        "{}",
+        t.screen()
+    );
+    t.keys("q");
+    assert!(common::wait_until(std::time::Duration::from_secs(10), || !t.alive()), "q did not quit");
+    assert_eq!(leftovers(&id), (String::new(), 0), "namespaces or processes left after q");
+}
+
+#[test]
+fn ctrl_c_tears_down_too() {
+    common::require_root();
+    let id = format!("kvdemo{}c", std::process::id());
+    let cmd = format!(
+        "KEEPVIP_BIN={} KEEPVIP_DEMO_ID={id} {}",
+        common::keepvip_bin(),
+        common::docker::repo_file("scripts/demo")
+    );
+    let t = Tmux::start(&id, &cmd);
+    assert!(common::wait_until(std::time::Duration::from_secs(10), || t.screen().contains("keepvip demo")));
+    assert_ne!(leftovers(&id).1, 0, "the demo's processes should be running");
+    t.keys("C-c");
+    assert!(common::wait_until(std::time::Duration::from_secs(10), || !t.alive()), "Ctrl-C did not quit");
+    assert_eq!(leftovers(&id), (String::new(), 0), "namespaces or processes left after Ctrl-C");
+}
+
+#[test]
+fn a_failing_tour_exits_non_zero_and_still_cleans_up() {
+    common::require_root();
+    let id = format!("kvdemo{}f", std::process::id());
+    // A "keepvip" that exits at once: no master is ever elected.
+    let out = Command::new(common::docker::repo_file("scripts/demo"))
+        .arg("--tour")
+        .env("KEEPVIP_BIN", "/bin/false")
+        .env("KEEPVIP_DEMO_ID", &id)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(text.contains("FAILED: no single master"), "{text}");
+    assert_eq!(leftovers(&id), (String::new(), 0), "namespaces or processes left after a failure");
 }
