@@ -5,16 +5,22 @@ mod common;
 
 use std::process::Command;
 
-#[test]
-fn demo_tour_elects_fails_over_hands_over_and_cleans_up() {
+/// `scripts/demo --tour` with `bin` as keepvip; returns the lab id and the output.
+fn tour(suffix: &str, bin: &str) -> (String, std::process::Output) {
     common::require_root();
-    let id = format!("kvdemo{}t", std::process::id());
+    let id = format!("kvdemo{}{suffix}", std::process::id());
     let out = Command::new(common::docker::repo_file("scripts/demo"))
         .arg("--tour")
-        .env("KEEPVIP_BIN", common::keepvip_bin())
+        .env("KEEPVIP_BIN", bin)
         .env("KEEPVIP_DEMO_ID", &id)
         .output()
         .unwrap();
+    (id, out)
+}
+
+#[test]
+fn demo_tour_elects_fails_over_hands_over_and_cleans_up() {
+    let (id, out) = tour("t", common::keepvip_bin());
     let text = String::from_utf8_lossy(&out.stdout);
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "exit {:?}\n{text}\n{err}", out.status);
@@ -90,16 +96,29 @@ fn leftovers(id: &str) -> (String, usize) {
     (ns.lines().filter(|l| l.contains(id)).collect::<Vec<_>>().join(","), procs)
 }
 
-#[test]
-fn live_view_shows_state_reacts_to_keys_and_q_tears_down() {
+/// `scripts/demo` in its live mode inside tmux; `suffix` keeps the lab's names unique.
+fn live_demo(suffix: &str) -> (String, Tmux) {
     common::require_root();
-    let id = format!("kvdemo{}l", std::process::id());
+    let id = format!("kvdemo{}{suffix}", std::process::id());
     let cmd = format!(
         "KEEPVIP_BIN={} KEEPVIP_DEMO_ID={id} {}",
         common::keepvip_bin(),
         common::docker::repo_file("scripts/demo")
     );
     let t = Tmux::start(&id, &cmd);
+    (id, t)
+}
+
+/// Press `key`: the demo must end and leave no namespace or process behind.
+fn quits_cleanly(t: &Tmux, id: &str, key: &str) {
+    t.keys(key);
+    assert!(common::wait_until(std::time::Duration::from_secs(10), || !t.alive()), "{key} did not quit");
+    assert_eq!(leftovers(id), (String::new(), 0), "namespaces or processes left after {key}");
+}
+
+#[test]
+fn live_view_shows_state_reacts_to_keys_and_q_tears_down() {
+    let (id, t) = live_demo("l");
     // The view redraws twice a second: wait for a whole screen that shows all of it.
     let screen_has = |want: &[&str]| {
         common::wait_until(std::time::Duration::from_secs(10), || {
@@ -114,39 +133,21 @@ fn live_view_shows_state_reacts_to_keys_and_q_tears_down() {
         "{}",
         t.screen()
     );
-    t.keys("q");
-    assert!(common::wait_until(std::time::Duration::from_secs(10), || !t.alive()), "q did not quit");
-    assert_eq!(leftovers(&id), (String::new(), 0), "namespaces or processes left after q");
+    quits_cleanly(&t, &id, "q");
 }
 
 #[test]
 fn ctrl_c_tears_down_too() {
-    common::require_root();
-    let id = format!("kvdemo{}c", std::process::id());
-    let cmd = format!(
-        "KEEPVIP_BIN={} KEEPVIP_DEMO_ID={id} {}",
-        common::keepvip_bin(),
-        common::docker::repo_file("scripts/demo")
-    );
-    let t = Tmux::start(&id, &cmd);
+    let (id, t) = live_demo("c");
     assert!(common::wait_until(std::time::Duration::from_secs(10), || t.screen().contains("keepvip demo")));
     assert_ne!(leftovers(&id).1, 0, "the demo's processes should be running");
-    t.keys("C-c");
-    assert!(common::wait_until(std::time::Duration::from_secs(10), || !t.alive()), "Ctrl-C did not quit");
-    assert_eq!(leftovers(&id), (String::new(), 0), "namespaces or processes left after Ctrl-C");
+    quits_cleanly(&t, &id, "C-c");
 }
 
 #[test]
 fn a_failing_tour_exits_non_zero_and_still_cleans_up() {
-    common::require_root();
-    let id = format!("kvdemo{}f", std::process::id());
     // A "keepvip" that exits at once: no master is ever elected.
-    let out = Command::new(common::docker::repo_file("scripts/demo"))
-        .arg("--tour")
-        .env("KEEPVIP_BIN", "/bin/false")
-        .env("KEEPVIP_DEMO_ID", &id)
-        .output()
-        .unwrap();
+    let (id, out) = tour("f", "/bin/false");
     let text = String::from_utf8_lossy(&out.stdout);
     assert_eq!(out.status.code(), Some(1), "{text}");
     assert!(text.contains("FAILED: no single master"), "{text}");
