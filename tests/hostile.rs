@@ -48,6 +48,21 @@ struct Case {
     build: fn(Ipv4Addr, Ipv4Addr) -> Vec<u8>,
 }
 
+impl Case {
+    /// From a peer's address with TTL 255; `stranger` and `ttl` change that.
+    fn new(name: &'static str, kind: &'static str, build: fn(Ipv4Addr, Ipv4Addr) -> Vec<u8>) -> Case {
+        Case { name, kind, from_stranger: false, ttl: 255, build }
+    }
+
+    fn stranger(self) -> Case {
+        Case { from_stranger: true, ..self }
+    }
+
+    fn ttl(self, ttl: u8) -> Case {
+        Case { ttl, ..self }
+    }
+}
+
 fn v2_255(src: Ipv4Addr, dst: Ipv4Addr) -> Vec<u8> {
     Advert::seed(255, VIP).bytes(src, dst)
 }
@@ -67,79 +82,28 @@ fn patched(mut b: Vec<u8>, at: usize, v: u8) -> Vec<u8> {
 
 fn cases_for_v2() -> Vec<Case> {
     vec![
-        Case { name: "priority 255 from a non-peer", kind: "not_peer", from_stranger: true, ttl: 255, build: v2_255 },
-        Case {
-            name: "priority 255 from a peer with TTL 64",
-            kind: "ttl",
-            from_stranger: false,
-            ttl: 64,
-            build: v2_255,
-        },
-        Case {
-            name: "bad checksum",
-            kind: "checksum",
-            from_stranger: false,
-            ttl: 255,
-            build: |s, d| flipped(v2_255(s, d), 6, 0x55),
-        },
-        Case {
-            name: "wrong password",
-            kind: "password",
-            from_stranger: false,
-            ttl: 255,
-            build: |s, d| Advert { password: Some("letmein"), ..Advert::seed(255, VIP) }.bytes(s, d),
-        },
-        Case {
-            name: "auth type none",
-            kind: "auth_type",
-            from_stranger: false,
-            ttl: 255,
-            build: |s, d| Advert { password: None, ..Advert::seed(255, VIP) }.bytes(s, d),
-        },
-        Case {
-            name: "auth type AH",
-            kind: "auth_type",
-            from_stranger: false,
-            ttl: 255,
-            build: |s, d| patched(v2_255(s, d), 4, 2),
-        },
-        Case {
-            name: "wrong virtual router id",
-            kind: "other_vrid",
-            from_stranger: false,
-            ttl: 255,
-            build: |s, d| Advert { vrid: 52, ..Advert::seed(255, VIP) }.bytes(s, d),
-        },
-        Case {
-            name: "VRRPv3 to a v2 instance",
-            kind: "version",
-            from_stranger: false,
-            ttl: 255,
-            build: |s, d| Advert { version: 3, password: None, ..Advert::seed(255, VIP) }.bytes(s, d),
-        },
-        Case {
-            name: "wrong interval",
-            kind: "interval",
-            from_stranger: false,
-            ttl: 255,
-            build: |s, d| Advert { interval_cs: 200, ..Advert::seed(255, VIP) }.bytes(s, d),
-        },
-        Case {
-            name: "truncated",
-            kind: "malformed",
-            from_stranger: false,
-            ttl: 255,
-            build: |s, d| v2_255(s, d)[..10].to_vec(),
-        },
-        Case {
-            name: "count larger than the packet",
-            kind: "malformed",
-            from_stranger: false,
-            ttl: 255,
-            build: |s, d| patched(v2_255(s, d), 3, 40),
-        },
-        Case { name: "0 bytes", kind: "malformed", from_stranger: false, ttl: 255, build: |_, _| vec![] },
-        Case { name: "1480 bytes of garbage", kind: "", from_stranger: false, ttl: 255, build: |_, _| garbage(1480) },
+        Case::new("priority 255 from a non-peer", "not_peer", v2_255).stranger(),
+        Case::new("priority 255 from a peer with TTL 64", "ttl", v2_255).ttl(64),
+        Case::new("bad checksum", "checksum", |s, d| flipped(v2_255(s, d), 6, 0x55)),
+        Case::new("wrong password", "password", |s, d| {
+            Advert { password: Some("letmein"), ..Advert::seed(255, VIP) }.bytes(s, d)
+        }),
+        Case::new("auth type none", "auth_type", |s, d| {
+            Advert { password: None, ..Advert::seed(255, VIP) }.bytes(s, d)
+        }),
+        Case::new("auth type AH", "auth_type", |s, d| patched(v2_255(s, d), 4, 2)),
+        Case::new("wrong virtual router id", "other_vrid", |s, d| {
+            Advert { vrid: 52, ..Advert::seed(255, VIP) }.bytes(s, d)
+        }),
+        Case::new("VRRPv3 to a v2 instance", "version", v3_255),
+        Case::new("wrong interval", "interval", |s, d| {
+            Advert { interval_cs: 200, ..Advert::seed(255, VIP) }.bytes(s, d)
+        }),
+        Case::new("truncated", "malformed", |s, d| v2_255(s, d)[..10].to_vec()),
+        Case::new("count larger than the packet", "malformed", |s, d| patched(v2_255(s, d), 3, 40)),
+        Case::new("0 bytes", "malformed", |_, _| vec![]),
+        // Counted under whichever check its first bytes fail; it must just be dropped.
+        Case::new("1480 bytes of garbage", "", |_, _| garbage(1480)),
     ]
 }
 
@@ -155,36 +119,12 @@ fn v3_255(src: Ipv4Addr, dst: Ipv4Addr) -> Vec<u8> {
 /// Against a VRRPv3 instance (1 s adverts): v2 adverts and forged v3 ones.
 fn cases_for_v3() -> Vec<Case> {
     vec![
-        Case { name: "VRRPv2 to a v3 instance", kind: "version", from_stranger: false, ttl: 255, build: v2_255 },
-        Case {
-            name: "v3 priority 255 from a non-peer",
-            kind: "not_peer",
-            from_stranger: true,
-            ttl: 255,
-            build: v3_255,
-        },
-        Case { name: "v3 from a peer with TTL 64", kind: "ttl", from_stranger: false, ttl: 64, build: v3_255 },
-        Case {
-            name: "v3 bad checksum",
-            kind: "checksum",
-            from_stranger: false,
-            ttl: 255,
-            build: |s, d| flipped(v3_255(s, d), 7, 0x0f),
-        },
-        Case {
-            name: "v3 other virtual router id",
-            kind: "other_vrid",
-            from_stranger: false,
-            ttl: 255,
-            build: |s, d| Advert { vrid: 52, ..v3_advert() }.bytes(s, d),
-        },
-        Case {
-            name: "v3 truncated",
-            kind: "malformed",
-            from_stranger: false,
-            ttl: 255,
-            build: |s, d| v3_255(s, d)[..6].to_vec(),
-        },
+        Case::new("VRRPv2 to a v3 instance", "version", v2_255),
+        Case::new("v3 priority 255 from a non-peer", "not_peer", v3_255).stranger(),
+        Case::new("v3 from a peer with TTL 64", "ttl", v3_255).ttl(64),
+        Case::new("v3 bad checksum", "checksum", |s, d| flipped(v3_255(s, d), 7, 0x0f)),
+        Case::new("v3 other virtual router id", "other_vrid", |s, d| Advert { vrid: 52, ..v3_advert() }.bytes(s, d)),
+        Case::new("v3 truncated", "malformed", |s, d| v3_255(s, d)[..6].to_vec()),
     ]
 }
 
