@@ -89,7 +89,7 @@ fn failover(
     if let Some(r) = rss {
         r.push(node_rss_kib(lab.host(m)) as f64);
     }
-    let ping = lab.host(2).ping(VIP);
+    let mut ping = lab.host(2).ping(VIP);
     assert!(ping.wait_replies(50, Duration::from_secs(5)), "{}: no replies from the VIP", imp.name());
     let event = unix_now();
     match stop {
@@ -103,7 +103,6 @@ fn failover(
     assert!(wait_until(Duration::from_secs(8), || lab.host(other).has_addr(VIP)), "{}: no takeover", imp.name());
     let n = ping.replies().len();
     assert!(ping.wait_replies(n + 50, Duration::from_secs(5)), "{}: replies did not resume", imp.name());
-    let mut ping = ping;
     ping.interrupt();
     gap(&ping.times(), event)
 }

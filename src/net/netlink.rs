@@ -229,25 +229,32 @@ impl Netlink {
     /// Add addresses, one result per item in order; already present is success.
     pub fn add_addrs(&mut self, items: &[AddrChange]) -> Vec<Result<()>> {
         let flags = NlmF::ACK | NlmF::CREATE | NlmF::EXCL;
-        self.batch(Rtm::Newaddr, flags, items)
-            .into_iter()
-            .zip(items)
-            .map(|(r, a)| match r {
-                Err(e) if e.raw_os_error() == Some(libc_errno::EEXIST) => Ok(()),
-                Err(e) => Err(anyhow!("adding {}/{} on interface #{}: {e}", a.addr, a.prefix, a.ifindex)),
-                Ok(()) => Ok(()),
-            })
-            .collect()
+        self.change(Rtm::Newaddr, flags, items, &[libc_errno::EEXIST], ("adding", "on"))
     }
 
     /// Remove addresses, one result per item in order; already absent is success.
     pub fn del_addrs(&mut self, items: &[AddrChange]) -> Vec<Result<()>> {
-        self.batch(Rtm::Deladdr, NlmF::ACK, items)
+        let gone = [libc_errno::EADDRNOTAVAIL, libc_errno::ENODEV];
+        self.change(Rtm::Deladdr, NlmF::ACK, items, &gone, ("removing", "from"))
+    }
+
+    /// `batch`, with the errnos that mean "already done" counted as success and the rest
+    /// named by address and interface.
+    fn change(
+        &mut self,
+        ty: Rtm,
+        flags: NlmF,
+        items: &[AddrChange],
+        done: &[i32],
+        words: (&str, &str),
+    ) -> Vec<Result<()>> {
+        let (verb, prep) = words;
+        self.batch(ty, flags, items)
             .into_iter()
             .zip(items)
             .map(|(r, a)| match r {
-                Err(e) if matches!(e.raw_os_error(), Some(libc_errno::EADDRNOTAVAIL | libc_errno::ENODEV)) => Ok(()),
-                Err(e) => Err(anyhow!("removing {}/{} from interface #{}: {e}", a.addr, a.prefix, a.ifindex)),
+                Err(e) if e.raw_os_error().is_some_and(|n| done.contains(&n)) => Ok(()),
+                Err(e) => Err(anyhow!("{verb} {}/{} {prep} interface #{}: {e}", a.addr, a.prefix, a.ifindex)),
                 Ok(()) => Ok(()),
             })
             .collect()
@@ -286,8 +293,7 @@ impl Netlink {
                 // A request that could not be built is answered here; the others by the kernel.
                 out.push(built.err().map(Err));
             }
-            let pending = out.iter().filter(|o| o.is_none()).count();
-            if pending > 0 {
+            if out.iter().any(Option::is_none) {
                 if let Err(e) = self.send_all(buf.get_ref()).and_then(|()| self.acks(first, &mut out)) {
                     for o in out.iter_mut().filter(|o| o.is_none()) {
                         *o = Some(Err(io::Error::new(e.kind(), e.to_string())));
