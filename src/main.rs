@@ -71,6 +71,11 @@ fn main() -> ExitCode {
         log::error!("{e}");
         return ExitCode::from(1);
     }
+    if let Err(e) = status::probe(&cfg.state_file) {
+        eprintln!("keepvip: {e}");
+        eprintln!("keepvip: 1 configuration problem(s); nothing was changed");
+        return ExitCode::from(2);
+    }
     match Runtime::new(cfg, &host, nl).and_then(Runtime::run) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

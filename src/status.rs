@@ -63,8 +63,28 @@ pub fn read(path: &Path) -> Result<serde_json::Value> {
     }
 }
 
+/// Write a first state before anything is changed on the host: a path keepvip cannot
+/// write (`docker run --read-only`) is a configuration error, not a failing healthcheck
+/// later (which would make Swarm replace a healthy master again and again).
+pub fn probe(path: &Path) -> std::result::Result<(), String> {
+    Writer::new(path).write(&serde_json::json!({"state": "INIT", "pid": std::process::id(), "updated_unix": now_unix()})).map_err(
+        |e| {
+            format!(
+                "KEEPVIP_STATE_FILE={:?}: cannot write it ({e}); with `docker run --read-only` add `--tmpfs /run`, or set KEEPVIP_STATE_FILE to a writable path (the same for `keepvip --health`)",
+                path.display().to_string()
+            )
+        },
+    )
+}
+
 /// Healthy: the daemon is alive, refreshed the file recently and its interface exists.
 pub fn health(path: &Path) -> Result<String> {
+    if !path.exists() {
+        bail!(
+            "no state file at {}: keepvip is not running, or runs with another KEEPVIP_STATE_FILE (it refuses to start when it cannot write this file; see its log)",
+            path.display()
+        );
+    }
     let s = read(path)?;
     let pid = s["pid"].as_i64().unwrap_or(0);
     if pid <= 0 || !Path::new(&format!("/proc/{pid}")).exists() {
@@ -72,7 +92,10 @@ pub fn health(path: &Path) -> Result<String> {
     }
     let age = now_unix() - s["updated_unix"].as_f64().unwrap_or(0.0);
     if age > 3.0 * REFRESH.as_secs_f64() {
-        bail!("the loop has not refreshed its state for {age:.0} s");
+        bail!(
+            "the loop has not refreshed {} for {age:.0} s (if writing it fails, keepvip's log says why)",
+            path.display()
+        );
     }
     if s["interface_present"] != true {
         bail!("interface {} does not exist", s["interface"]);

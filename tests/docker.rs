@@ -185,3 +185,36 @@ fn net_admin_and_net_raw_suffice_and_a_missing_capability_is_named() {
     let logs = lab.logs(&kv);
     assert!(logs.lines().all(|l| !l.contains("WARN") || l.contains("ip_vs")), "{logs}");
 }
+
+/// `docker run --read-only`: keepvip cannot write its state file, so it refuses to start and
+/// says how to fix it (before: it ran, and the HEALTHCHECK failed forever); with
+/// `--tmpfs /run` it runs and `--health` passes.
+#[test]
+fn read_only_root_needs_tmpfs_run_and_says_so() {
+    let mut lab = DockerLab::new();
+    let (ip_a, vip) = (lab.ip(11), lab.ip(100));
+    let node = lab.holder("node", &ip_a);
+    let image = lab.image.clone();
+    let net = format!("container:{node}");
+    let env: Vec<String> = seed_args(&[ip_a.clone(), lab.ip(12)], &vip, 255);
+    let mut a: Vec<String> = ["run", "--rm", "--read-only", "--network", &net].iter().map(|s| s.to_string()).collect();
+    a.extend(CAPS.iter().map(|s| s.to_string()));
+    a.extend(env.iter().cloned());
+    a.push(image.clone());
+    let o = docker(&a.iter().map(String::as_str).collect::<Vec<_>>());
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(err.contains("KEEPVIP_STATE_FILE=\"/run/keepvip/state.json\": cannot write it"), "{err}");
+    assert!(err.contains("--tmpfs /run"), "{err}");
+    assert!(!lab.has_addr(&node, &vip), "nothing may change before the error");
+    let mut args: Vec<String> = vec!["--read-only".into(), "--tmpfs".into(), "/run".into(), "--network".into(), net];
+    args.extend(CAPS.iter().map(|s| s.to_string()));
+    args.extend(env);
+    let kv = lab.run("ro", &args.iter().map(String::as_str).collect::<Vec<_>>(), &image, &[]);
+    assert!(wait_until(Duration::from_secs(5), || lab.has_addr(&node, &vip)), "{}", lab.logs(&kv));
+    assert!(
+        wait_until(Duration::from_secs(5), || docker(&["exec", &kv, "/keepvip", "--health"]).status.success()),
+        "{}",
+        lab.logs(&kv)
+    );
+}

@@ -26,6 +26,10 @@ const V3_100MS: Variant = Variant {
     multicast: false,
     mdi: Duration::from_micros(360_937),
 };
+/// VRRPv2 with auth type 0: keepvip's `KEEPALIVED_PASSWORD=` (set, empty) against keepalived
+/// with no `authentication` block.
+const V2_NO_AUTH: Variant =
+    Variant { extra: &[("KEEPALIVED_PASSWORD", "")], multicast: false, mdi: Duration::from_micros(3_609_375) };
 const MULTICAST: Variant = Variant { extra: &[], multicast: true, mdi: Duration::from_micros(3_609_375) };
 
 fn env(v: &Variant, prio: u32) -> Vec<(String, String)> {
@@ -130,6 +134,12 @@ fn v2_keepalived_master_keepvip_backup() {
 }
 
 #[test]
+fn v2_without_authentication_both_directions() {
+    election_failover_restart(Impl::Keepvip, Impl::Keepalived, &V2_NO_AUTH);
+    election_failover_restart(Impl::Keepalived, Impl::Keepvip, &V2_NO_AUTH);
+}
+
+#[test]
 fn v2_planned_handover() {
     handover_no_worse_than_keepalived(&V2);
 }
@@ -170,4 +180,7 @@ fn osixia_rendering_matches_the_template() {
     let c = keepalived::render(&seed_env(&PEERS, VIP, 200));
     assert!(c.contains("  priority 200\n  nopreempt\n  unicast_peer {\n    198.18.0.1\n    198.18.0.2\n  }\n"), "{c}");
     assert!(c.contains("auth_type PASS\n    auth_pass d0cker"));
+    let mut e = seed_env(&PEERS, VIP, 200);
+    e.push(("KEEPALIVED_PASSWORD".into(), String::new()));
+    assert!(!keepalived::render(&e).contains("authentication"));
 }

@@ -6,7 +6,7 @@
 use std::time::{Duration, Instant};
 
 use keepvip::net::socket::parse_ipv4;
-use keepvip::vrrp::{Action, Event, Instance, Params, Received, State};
+use keepvip::vrrp::{Action, Event, Fault, Instance, Params, Received, State};
 use keepvip::wire::vrrp::{encode_addrs, Auth, Family};
 use libfuzzer_sys::fuzz_target;
 
@@ -38,10 +38,14 @@ fuzz_target!(|data: &[u8]| {
     let mut inst = Instance::new(params(sel));
     let mut now = Instant::now();
     let mut holding = false;
-    let mut step = |inst: &mut Instance, holding: &mut bool| {
+    let mut closing = false;
+    let mut step = |inst: &mut Instance, holding: &mut bool, closing: bool| {
         while let Some(a) = inst.poll_action() {
             match a {
-                Action::AddVips => *holding = true,
+                Action::AddVips => {
+                    assert!(!closing, "AddVips after Shutdown");
+                    *holding = true
+                }
                 Action::RemoveVips => *holding = false,
                 _ => {}
             }
@@ -49,9 +53,12 @@ fuzz_target!(|data: &[u8]| {
         if *holding {
             assert_eq!(inst.state(), State::Master, "VIPs held outside MASTER");
         }
+        if closing {
+            assert!(matches!(inst.state(), State::Master | State::Stopped), "back to {} after Shutdown", inst.state());
+        }
     };
     inst.handle(Event::Start, now);
-    step(&mut inst, &mut holding);
+    step(&mut inst, &mut holding, closing);
     // Each record: 2 bytes of milliseconds to advance, 2 bytes of length, the datagram.
     while rest.len() >= 4 {
         let ms = u16::from_be_bytes([rest[0], rest[1]]);
@@ -61,18 +68,22 @@ fuzz_target!(|data: &[u8]| {
         now += Duration::from_millis(u64::from(ms));
         while let Some(d) = inst.next_deadline().filter(|d| *d <= now) {
             inst.handle(Event::Timeout, d);
-            step(&mut inst, &mut holding);
+            step(&mut inst, &mut holding, closing);
         }
         match ms % 97 {
-            0 => inst.handle(Event::LinkDown, now),
-            1 => inst.handle(Event::LinkUp, now),
-            2 => inst.handle(Event::Shutdown, now),
+            0 => inst.handle(Event::Fault(Fault::LinkDown), now),
+            1 => inst.handle(Event::Recovered, now),
+            2 => {
+                closing = true;
+                inst.handle(Event::Shutdown, now)
+            }
+            3 => inst.handle(Event::Fault(Fault::NoAddress), now),
             _ => {}
         }
-        step(&mut inst, &mut holding);
+        step(&mut inst, &mut holding, closing);
         if let Some(d) = parse_ipv4(dgram) {
             let _ = inst.receive(Received { src: d.src, dst: d.dst, ttl: d.ttl, payload: d.payload }, now);
-            step(&mut inst, &mut holding);
+            step(&mut inst, &mut holding, closing);
         }
     }
 });

@@ -147,7 +147,10 @@ pub fn from_env(env: &HashMap<String, String>, host: &HostView) -> Result<Loaded
     let password = r.raw("KEEPALIVED_PASSWORD").unwrap_or("d0cker").to_string();
     if version == Version::V2 {
         if password.is_empty() {
-            r.fail("KEEPALIVED_PASSWORD", "", "expected 1..8 characters (auth_type PASS)");
+            // Deviation: osixia renders `auth_pass` without a value, which keepalived refuses.
+            // Set and empty means VRRPv2 without authentication (auth type 0), as keepalived
+            // runs without an `authentication` block and as other VRRP stacks often speak.
+            r.info.push("KEEPALIVED_PASSWORD is set empty: VRRPv2 without authentication (auth type 0)".into());
         } else if password.len() > 8 {
             r.warnings.push(format!(
                 "KEEPALIVED_PASSWORD is {} bytes long; only the first 8 are used, as keepalived does",
@@ -176,6 +179,10 @@ pub fn from_env(env: &HashMap<String, String>, host: &HostView) -> Result<Loaded
     for item in r.list(peers_var) {
         match item.trim().parse::<IpAddr>() {
             Ok(ip) if peers.contains(&ip) => r.fail(peers_var, &peer_raw, format!("peer {ip} is listed twice")),
+            Ok(ip) if not_a_peer(ip, host).is_some() => {
+                let why = not_a_peer(ip, host).unwrap_or_default();
+                r.fail(peers_var, &peer_raw, format!("{ip} {why}; a unicast peer is another node's own address (leave {peers_var} unset for multicast)"))
+            }
             Ok(ip) => peers.push(ip),
             Err(_) if looks_like_several(&item, |s| s.parse::<IpAddr>().is_ok()) => r.fail(
                 peers_var,
@@ -217,6 +224,13 @@ pub fn from_env(env: &HashMap<String, String>, host: &HostView) -> Result<Loaded
     for v in &vips {
         let dev = v.dev.as_deref().unwrap_or(&interface);
         let vips_raw = r.raw("KEEPALIVED_VIRTUAL_IPS").unwrap_or("").to_string();
+        if let Some(why) = host_owns_vip(host, v, &interface) {
+            r.fail(
+                "KEEPALIVED_VIRTUAL_IPS",
+                &vips_raw,
+                format!("{v}: {why}; a VIP must be an address no node holds permanently (keepalived's address owner: remove it from the interface and give this node KEEPALIVED_PRIORITY=255)"),
+            );
+        }
         if v.dev.is_some() && host.iface(dev).is_none() {
             r.fail(
                 "KEEPALIVED_VIRTUAL_IPS",
@@ -261,7 +275,9 @@ pub fn from_env(env: &HashMap<String, String>, host: &HostView) -> Result<Loaded
     let src_var = "KEEPALIVED_UNICAST_SRC_IP";
     // RFC 5798 §5.1.2.1: an IPv6 advert's source is the link-local address.
     let primary = host.iface(&interface).and_then(|i| {
-        let mut fam = i.addrs.iter().copied().filter(|a| a.is_ipv6() == ipv6);
+        // Not a VIP: after a crash a stale VIP may still be on the interface.
+        let mut fam =
+            i.addrs.iter().map(|a| a.addr).filter(|a| a.is_ipv6() == ipv6 && !vips.iter().any(|v| v.addr == *a));
         if ipv6 {
             fam.clone().find(|a| is_link_local(*a)).or_else(|| fam.next())
         } else {
@@ -275,8 +291,9 @@ pub fn from_env(env: &HashMap<String, String>, host: &HostView) -> Result<Loaded
     });
     if let Some(ip) = unicast_src_ip {
         if r.raw(src_var).is_some() && !host.owns(ip) {
-            r.warnings
-                .push(format!("{src_var}={ip} is not an address of this host; the kernel may refuse to send from it"));
+            r.warnings.push(format!(
+                "{src_var}={ip} is not an address of this host; adverts go from {interface}'s own address until it is"
+            ));
         }
     }
 
@@ -292,7 +309,7 @@ pub fn from_env(env: &HashMap<String, String>, host: &HostView) -> Result<Loaded
         preempt_delay,
         advert_int_cs,
         version,
-        password: (version == Version::V2).then_some(password),
+        password: (version == Version::V2 && !password.is_empty()).then_some(password),
         unicast_src_ip,
         unicast_peers: peers,
         virtual_ips: vips,
@@ -304,6 +321,54 @@ pub fn from_env(env: &HashMap<String, String>, host: &HostView) -> Result<Loaded
         state_file,
     };
     Ok(Loaded { config, info: r.info, warnings: r.warnings })
+}
+
+/// Why `ip` cannot be a unicast peer, if it cannot.
+fn not_a_peer(ip: IpAddr, host: &HostView) -> Option<String> {
+    if ip.is_unspecified() {
+        return Some("is the unspecified address".into());
+    }
+    if ip.is_multicast() {
+        return Some("is a multicast address".into());
+    }
+    if ip.is_loopback() {
+        return Some("is a loopback address".into());
+    }
+    let IpAddr::V4(v4) = ip else { return None };
+    if v4.is_broadcast() {
+        return Some("is the broadcast address".into());
+    }
+    // The directed broadcast of a subnet this host is on.
+    for (i, a) in host.interfaces.iter().flat_map(|i| i.addrs.iter().map(move |a| (i, a))) {
+        if let IpAddr::V4(mine) = a.addr {
+            if a.prefix < 31 {
+                let mask = u32::MAX << (32 - u32::from(a.prefix));
+                if u32::from(mine) & mask == u32::from(v4) & mask && u32::from(v4) | mask == u32::MAX {
+                    return Some(format!("is the broadcast address of {}/{} on {}", mine, a.prefix, i.name));
+                }
+            }
+        }
+    }
+    None
+}
+
+/// Why VIP `v` is one of this host's own addresses rather than a VIP left by a crash: the
+/// host has the address with another prefix, or it is the advert interface's primary
+/// address (keepvip adds VIPs after it, so a stale one is never first). Same address and
+/// prefix elsewhere is a stale VIP: removed at start.
+fn host_owns_vip(host: &HostView, v: &Vip, interface: &str) -> Option<String> {
+    for i in &host.interfaces {
+        for a in i.addrs.iter().filter(|a| a.addr == v.addr) {
+            if a.prefix != v.prefix {
+                return Some(format!("this host has {}/{} on {}", a.addr, a.prefix, i.name));
+            }
+            let primary = i.addrs.iter().find(|o| o.addr.is_ipv6() == a.addr.is_ipv6());
+            if i.name == interface && primary == Some(a) {
+                return Some(format!("{}/{} is the primary address of {}", a.addr, a.prefix, i.name));
+            }
+        }
+    }
+    None
 }
 
 fn is_link_local(a: IpAddr) -> bool {
@@ -371,7 +436,7 @@ fn choose_interface(host: &HostView, peers: &[IpAddr]) -> Option<(String, &'stat
     if host.iface("eth0").is_some() {
         return Some(("eth0".into(), "default"));
     }
-    if let Some(i) = host.interfaces.iter().find(|i| peers.iter().any(|p| i.addrs.contains(p))) {
+    if let Some(i) = host.interfaces.iter().find(|i| peers.iter().any(|p| i.has(*p))) {
         return Some((i.name.clone(), "it holds this host's address from KEEPALIVED_UNICAST_PEERS"));
     }
     let idx = host.default_route_ifindex?;
@@ -405,9 +470,9 @@ mod tests {
     fn host() -> HostView {
         HostView {
             interfaces: vec![
-                HostIface { index: 1, name: "lo".into(), addrs: vec!["127.0.0.1".parse().unwrap()] },
-                HostIface { index: 2, name: "eth0".into(), addrs: vec!["192.168.4.1".parse().unwrap()] },
-                HostIface { index: 3, name: "eth1".into(), addrs: vec![] },
+                HostIface { index: 1, name: "lo".into(), addrs: vec!["127.0.0.1/8".parse().unwrap()] },
+                HostIface { index: 2, name: "eth0".into(), addrs: vec!["192.168.4.1/24".parse().unwrap()] },
+                HostIface { index: 3, name: "eth1".into(), addrs: vec!["10.0.0.5/16".parse().unwrap()] },
             ],
             default_route_ifindex: Some(2),
         }
@@ -495,7 +560,12 @@ mod tests {
             ("KEEPALIVED_VIRTUAL_IPS", "192.168.4.3 label vip", "starting with the interface name 'eth0'"),
             ("KEEPALIVED_VIRTUAL_IPS", "", "required"),
             ("KEEPALIVED_VIRTUAL_IPS", "2001:db8::1", "VRRPv2 is IPv4 only; set KEEPALIVED_VRRP_VERSION=3"),
-            ("KEEPALIVED_PASSWORD", "", "expected 1..8 characters"),
+            ("KEEPALIVED_UNICAST_PEERS", "#PYTHON2BASH:['224.0.0.18']", "224.0.0.18 is a multicast address"),
+            ("KEEPALIVED_UNICAST_PEERS", "0.0.0.0", "is the unspecified address"),
+            ("KEEPALIVED_UNICAST_PEERS", "255.255.255.255", "is the broadcast address"),
+            ("KEEPALIVED_UNICAST_PEERS", "192.168.4.255", "broadcast address of 192.168.4.1/24 on eth0"),
+            ("KEEPALIVED_UNICAST_PEERS", "127.0.0.2", "is a loopback address"),
+            ("KEEPALIVED_VIRTUAL_IPS", "10.0.0.5", "this host has 10.0.0.5/16 on eth1"),
             ("KEEPALIVED_UNICAST_SRC_IP", "nope", "expected an IPv4 or IPv6 address"),
             ("KEEPALIVED_COMMAND_LINE_ARGUMENTS", "--log-detail 'x", "unbalanced quotes"),
         ];
@@ -506,6 +576,33 @@ mod tests {
                 "{var}={value:?}: wanted {want:?}, got {p:?}"
             );
         }
+    }
+
+    #[test]
+    fn a_vip_that_is_a_host_address_is_refused_but_a_stale_vip_is_not() {
+        let e = |v: &str| env(&[("KEEPALIVED_VIRTUAL_IPS", v)]);
+        // The interface's primary address, even with its exact prefix.
+        let p = from_env(&e("192.168.4.1/24"), &host()).unwrap_err();
+        assert!(p[0].msg.contains("is the primary address of eth0") && p[0].msg.contains("PRIORITY=255"), "{p:?}");
+        // Same address and prefix, not first: a VIP a crash left behind (removed at start).
+        let mut h = host();
+        h.interfaces[1].addrs.push("192.168.4.3/32".parse().unwrap());
+        let c = from_env(&e("192.168.4.3"), &h).unwrap().config;
+        assert_eq!(c.unicast_src_ip, Some("192.168.4.1".parse().unwrap()));
+        // A stale VIP is never chosen as the advert source.
+        h.interfaces[1].addrs.swap(0, 1);
+        let p = from_env(&e("192.168.4.3"), &h).unwrap_err();
+        assert!(p[0].msg.contains("primary address"), "{p:?}");
+    }
+
+    #[test]
+    fn an_empty_password_is_vrrpv2_without_authentication() {
+        let mut e = env(SEED);
+        e.insert("KEEPALIVED_PASSWORD".into(), String::new());
+        let l = from_env(&e, &host()).unwrap();
+        assert_eq!(l.config.password, None);
+        assert_eq!(l.config.to_json()["auth_type"], "NONE");
+        assert!(l.info.iter().any(|i| i.contains("auth type 0")));
     }
 
     #[test]
@@ -546,7 +643,7 @@ mod tests {
     fn interface_choice_without_eth0() {
         let mut h = host();
         h.interfaces.retain(|i| i.name != "eth0");
-        h.interfaces.push(HostIface { index: 7, name: "ens3".into(), addrs: vec!["192.168.4.1".parse().unwrap()] });
+        h.interfaces.push(HostIface { index: 7, name: "ens3".into(), addrs: vec!["192.168.4.1/24".parse().unwrap()] });
         let l = from_env(&env(SEED), &h).unwrap();
         assert_eq!(l.config.interface, "ens3");
         assert!(l.info.iter().any(|i| i.contains("using ens3")));

@@ -2,6 +2,7 @@
 //! built by hand in tests, so that config stays a pure function.
 
 use std::net::IpAddr;
+use std::str::FromStr;
 
 #[derive(Debug, Clone, Default)]
 pub struct HostView {
@@ -15,7 +16,29 @@ pub struct HostIface {
     pub index: u32,
     pub name: String,
     /// In kernel order: the first of a family is the primary address.
-    pub addrs: Vec<IpAddr>,
+    pub addrs: Vec<HostAddr>,
+}
+
+/// An address on an interface, with its prefix: a VIP is ours only with the same prefix.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HostAddr {
+    pub addr: IpAddr,
+    pub prefix: u8,
+}
+
+/// `198.18.0.1/24` (tests build host views by hand).
+impl FromStr for HostAddr {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        let (a, p) = s.split_once('/').ok_or("expected ADDR/PREFIX")?;
+        Ok(HostAddr { addr: a.parse().map_err(|_| "bad address")?, prefix: p.parse().map_err(|_| "bad prefix")? })
+    }
+}
+
+impl HostIface {
+    pub fn has(&self, ip: IpAddr) -> bool {
+        self.addrs.iter().any(|a| a.addr == ip)
+    }
 }
 
 impl HostView {
@@ -24,7 +47,7 @@ impl HostView {
     }
 
     pub fn owns(&self, ip: IpAddr) -> bool {
-        self.interfaces.iter().any(|i| i.addrs.contains(&ip))
+        self.interfaces.iter().any(|i| i.has(ip))
     }
 
     pub fn names(&self) -> String {

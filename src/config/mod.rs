@@ -13,7 +13,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 pub use env::from_env;
-pub use host::{HostIface, HostView};
+pub use host::{HostAddr, HostIface, HostView};
 pub use vip::Vip;
 
 /// osixia's default notify script: absent from our image, and that is normal.

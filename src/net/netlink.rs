@@ -16,7 +16,7 @@ use neli::types::{Buffer, RtBuffer};
 use neli::utils::Groups;
 use neli::{FromBytesWithInput, Size, ToBytes};
 
-use crate::config::{HostIface, HostView};
+use crate::config::{HostAddr, HostIface, HostView};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Link {
@@ -196,7 +196,11 @@ impl Netlink {
             .into_iter()
             .map(|l| HostIface {
                 index: l.index,
-                addrs: addrs.iter().filter(|a| a.ifindex == l.index).map(|a| a.addr).collect(),
+                addrs: addrs
+                    .iter()
+                    .filter(|a| a.ifindex == l.index)
+                    .map(|a| HostAddr { addr: a.addr, prefix: a.prefix })
+                    .collect(),
                 name: l.name,
             })
             .collect();

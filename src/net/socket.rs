@@ -11,9 +11,22 @@ use nix::sys::socket::{self, sockopt, ControlMessage, MsgFlags, SockaddrIn};
 
 use crate::wire::vrrp::{MULTICAST_V4, PROTOCOL};
 
+pub const TOS_INTERNETWORK_CONTROL: u8 = 0xc0;
+
 pub struct VrrpSocket {
     fd: OwnedFd,
     ifindex: u32,
+}
+
+/// What one read from the socket gave.
+pub enum Recv<'a> {
+    /// Nothing queued.
+    Empty,
+    Packet(Datagram<'a>),
+    /// A datagram whose IPv4 header does not parse; counted as such, never guessed at.
+    BadHeader {
+        len: usize,
+    },
 }
 
 /// A packet as received, with the IP header fields the core checks.
@@ -57,6 +70,9 @@ impl VrrpSocket {
             .with_context(|| format!("binding the VRRP socket to {ifname}"))?;
         // RFC 3768/5798: adverts leave with TTL 255 so receivers can tell they are on-link.
         socket::setsockopt(&fd, sockopt::Ipv4Ttl, &255).context("IP_TTL")?;
+        // IP precedence "internetwork control", as keepalived and router VRRP stacks send it,
+        // so QoS networks do not treat adverts as best effort.
+        setsockopt_raw(&fd, libc::IPPROTO_IP, libc::IP_TOS, &i32::from(TOS_INTERNETWORK_CONTROL)).context("IP_TOS")?;
         if multicast {
             let mreq = libc::ip_mreqn {
                 imr_multiaddr: libc::in_addr { s_addr: u32::from(MULTICAST_V4).to_be() },
@@ -92,25 +108,27 @@ impl VrrpSocket {
             .map_err(io::Error::from)
     }
 
-    /// Next packet, or `None` when the queue is empty. Malformed IP headers are skipped.
-    pub fn recv<'b>(&self, buf: &'b mut [u8]) -> io::Result<Option<Datagram<'b>>> {
+    /// The next datagram, if any.
+    pub fn recv<'b>(&self, buf: &'b mut [u8]) -> io::Result<Recv<'b>> {
         let n = match socket::recv(self.fd.as_raw_fd(), buf, MsgFlags::MSG_DONTWAIT) {
             Ok(n) => n,
-            Err(nix::errno::Errno::EAGAIN) => return Ok(None),
+            Err(nix::errno::Errno::EAGAIN) => return Ok(Recv::Empty),
             Err(e) => return Err(e.into()),
         };
-        Ok(Some(parse_ipv4(&buf[..n]).unwrap_or(Datagram {
-            src: IpAddr::V4(Ipv4Addr::UNSPECIFIED),
-            dst: IpAddr::V4(Ipv4Addr::UNSPECIFIED),
-            ttl: 0,
-            payload: &[],
-        })))
+        Ok(classify(&buf[..n]))
     }
 }
 
 impl AsFd for VrrpSocket {
     fn as_fd(&self) -> BorrowedFd<'_> {
         self.fd.as_fd()
+    }
+}
+
+fn classify(b: &[u8]) -> Recv<'_> {
+    match parse_ipv4(b) {
+        Some(d) => Recv::Packet(d),
+        None => Recv::BadHeader { len: b.len() },
     }
 }
 
@@ -155,5 +173,8 @@ mod tests {
         assert!(parse_ipv4(&b).is_none(), "total length beyond the buffer");
         assert!(parse_ipv4(&b[..10]).is_none());
         assert!(parse_ipv4(&[0x44; 30]).is_none());
+        // A bad header is reported as such, not as a packet from 0.0.0.0 with TTL 0.
+        assert!(matches!(classify(&[0x44; 30]), Recv::BadHeader { len: 30 }));
+        assert!(matches!(classify(&b[..10]), Recv::BadHeader { len: 10 }));
     }
 }

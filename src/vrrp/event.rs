@@ -49,13 +49,37 @@ pub enum Event {
     Start,
     /// The timer returned by `next_deadline` has passed.
     Timeout,
-    LinkUp,
-    LinkDown,
-    /// SIGTERM/SIGINT: hand over and stop.
+    /// Something the instance needs is missing: FAULT (a master removes its VIPs).
+    Fault(Fault),
+    /// Every fault cleared: FAULT → BACKUP.
+    Recovered,
+    /// SIGTERM/SIGINT/SIGQUIT: hand over and stop. Sticky: nothing after it brings the
+    /// instance back to MASTER or BACKUP.
     Shutdown,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Why an instance cannot run (keepalived's FAULT causes).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Fault {
+    /// The advert interface is down, has no carrier or is gone.
+    LinkDown,
+    /// The advert interface has no address of the instance's family to send from.
+    NoAddress,
+    /// An interface a VIP lives on (`dev`) is down or gone.
+    VipInterface,
+}
+
+impl fmt::Display for Fault {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Fault::LinkDown => "interface down",
+            Fault::NoAddress => "no address to send adverts from",
+            Fault::VipInterface => "an interface of the VIPs is down or gone",
+        })
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Action {
     /// Send one advert (to every peer, or to the group) with this priority.
     SendAdvert {
@@ -73,6 +97,14 @@ pub enum Action {
     /// Something worth one log line that changes nothing (keepalived logs it too).
     AddressListMismatch {
         from: IpAddr,
+        vrid: u8,
+        theirs: Vec<IpAddr>,
+    },
+    /// A lower-priority master appeared (a split brain healed): we stay master, answer it,
+    /// and re-announce our VIPs (the `Gratuitous` that follows) so clients leave its MAC.
+    ForcedElection {
+        from: IpAddr,
+        priority: u8,
     },
 }
 
@@ -95,8 +127,8 @@ pub enum Reason {
         from: IpAddr,
         priority: u8,
     },
-    LinkDown,
-    LinkUp,
+    Fault(Fault),
+    Recovered,
     Shutdown,
     /// While resigning: the successor's advert arrived.
     SuccessorTookOver {
@@ -121,8 +153,8 @@ impl fmt::Display for Reason {
             Reason::HigherPriority { from, priority } => {
                 write!(f, "advert from {from} with higher priority {priority} (or equal and higher address)")
             }
-            Reason::LinkDown => write!(f, "interface down"),
-            Reason::LinkUp => write!(f, "interface up"),
+            Reason::Fault(c) => write!(f, "{c}"),
+            Reason::Recovered => write!(f, "fault cleared"),
             Reason::Shutdown => write!(f, "shutdown"),
             Reason::SuccessorTookOver { from } => write!(f, "{from} took over after our priority-0 advert"),
             Reason::NoSuccessor => write!(f, "no successor advertised within the bound"),
@@ -133,6 +165,8 @@ impl fmt::Display for Reason {
 /// Why a received packet was dropped. Each one is counted; most are logged (rate-limited).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Drop {
+    /// The IP header around the advert did not parse (length fields, version).
+    IpHeader,
     Ttl(u8),
     Malformed(wire::Error),
     Version(u8),
@@ -158,6 +192,7 @@ impl Drop {
     /// A stable name per kind, for counters.
     pub fn kind(&self) -> &'static str {
         match self {
+            Drop::IpHeader => "ip_header",
             Drop::Ttl(_) => "ttl",
             Drop::Malformed(_) => "malformed",
             Drop::Version(_) => "version",
@@ -175,6 +210,7 @@ impl Drop {
 impl fmt::Display for Drop {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
+            Drop::IpHeader => write!(f, "malformed IP header"),
             Drop::Ttl(t) => write!(f, "TTL/hop limit {t} is below the minimum (255 on the link)"),
             Drop::Malformed(e) => write!(f, "malformed ({e:?})"),
             Drop::Version(v) => write!(f, "VRRP version {v} is not ours"),

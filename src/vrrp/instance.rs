@@ -1,5 +1,15 @@
 //! One VRRP instance (keepalived's `VI_1`): the RFC 3768 / 5798 state machine.
-
+//!
+//! Call contract (the runtime's side of it):
+//! 1. Feed it: [`Instance::handle`] for events, [`Instance::receive`] for each datagram from
+//!    the VRRP socket, with the current `Instant`. Feed `Event::Timeout` once
+//!    [`Instance::next_deadline`] has passed (early calls are harmless no-ops).
+//! 2. After every call, drain [`Instance::poll_action`] until `None` and carry the actions out
+//!    in order (advert before VIPs before announcements is deliberate).
+//! 3. Sleep until `next_deadline()` or the next datagram or event.
+//! 4. After `Event::Shutdown` the instance reaches `State::Stopped` within
+//!    `MAX_RESIGN_WAIT` of timeouts, whatever else is fed in; it never asks for VIPs again.
+//!    Once `is_stopped()`, carry out the last actions and exit.
 use std::collections::{HashMap, VecDeque};
 use std::net::IpAddr;
 use std::time::{Duration, Instant};
@@ -9,7 +19,7 @@ use super::timers;
 use crate::wire::vrrp::{self as wire, Auth, Family, Packet, Repr};
 
 /// Most a planned handover waits for a successor's advert: well inside Docker's 10 s stop.
-const MAX_RESIGN_WAIT: Duration = Duration::from_secs(4);
+pub const MAX_RESIGN_WAIT: Duration = Duration::from_secs(4);
 /// keepalived's defaults: 5 gratuitous ARPs at once, 5 more 5 s later.
 const GARP_REPEAT_AFTER: Duration = Duration::from_secs(5);
 
@@ -38,14 +48,18 @@ pub struct Params {
     pub advertised: Vec<u8>,
 }
 
-/// Drop counters by kind, and adverts accepted.
+/// Drop counters by kind, adverts accepted and transitions. Adverts sent are counted by
+/// the runtime, which knows whether the datagram left.
 #[derive(Debug, Clone, Default)]
 pub struct Counters {
     pub received: u64,
     pub dropped: HashMap<&'static str, u64>,
-    pub sent: u64,
     pub transitions: u64,
 }
+
+/// A split brain heals by adverts alone, but clients keep the loser's MAC until their ARP
+/// entry expires unless the winner re-announces: at most once per this, against floods.
+const REANNOUNCE_MIN_GAP: Duration = Duration::from_secs(1);
 
 pub struct Instance {
     p: Params,
@@ -64,6 +78,10 @@ pub struct Instance {
     /// keepalived's preempt_time: lower-priority adverts are accepted until then.
     preempt_at: Option<Instant>,
     mismatch_reported: bool,
+    /// Shutdown was requested: sticky, never back to BACKUP or MASTER.
+    closing: bool,
+    /// Last re-announcement after a forced election.
+    reannounced_at: Option<Instant>,
     actions: VecDeque<Action>,
     counters: Counters,
 }
@@ -82,6 +100,8 @@ impl Instance {
             last_heard: None,
             preempt_at: None,
             mismatch_reported: false,
+            closing: false,
+            reannounced_at: None,
             actions: VecDeque::new(),
             counters: Counters::default(),
         }
@@ -128,38 +148,56 @@ impl Instance {
         self.resign_until.is_some()
     }
 
+    /// The advert source changed (the old one was removed from the interface): it is the
+    /// tie-breaker between equal priorities and marks our own looped-back adverts.
+    pub fn set_primary(&mut self, primary: Option<IpAddr>) {
+        if let Some(ip) = self.p.primary.filter(|ip| !self.p.own.contains(ip)) {
+            self.p.own.push(ip); // a late advert from the old source is still ours
+        }
+        self.p.primary = primary;
+    }
+
+    /// Count a datagram the runtime dropped before it reached [`Instance::receive`].
+    pub fn count_drop(&mut self, d: Drop) {
+        *self.counters.dropped.entry(d.kind()).or_default() += 1;
+    }
+
     pub fn handle(&mut self, ev: Event, now: Instant) {
         match ev {
             Event::Start => self.start(now),
             Event::Timeout => self.timeout(now),
-            Event::LinkDown => match self.state {
+            Event::Fault(cause) => match self.state {
                 State::Master => {
                     self.send(0);
                     self.actions.push_back(Action::RemoveVips);
-                    self.enter(State::Fault, Reason::LinkDown);
+                    self.enter(if self.closing { State::Stopped } else { State::Fault }, Reason::Fault(cause));
                 }
-                State::Backup | State::Init => self.enter(State::Fault, Reason::LinkDown),
+                State::Backup | State::Init if self.closing => self.enter(State::Stopped, Reason::Shutdown),
+                State::Backup | State::Init => self.enter(State::Fault, Reason::Fault(cause)),
                 State::Fault | State::Stopped => {}
             },
-            Event::LinkUp => {
-                if self.state == State::Fault {
-                    self.enter(State::Backup, Reason::LinkUp);
+            Event::Recovered => {
+                if self.state == State::Fault && !self.closing {
+                    self.enter(State::Backup, Reason::Recovered);
                     self.down_at = Some(now + self.master_down_interval());
                     self.last_heard = Some(now);
                 }
             }
-            Event::Shutdown => match self.state {
-                State::Master if self.resign_until.is_none() => {
-                    // Make before break: say we are leaving, keep the VIPs until the
-                    // successor advertises (then traffic has somewhere to go).
-                    self.send(0);
-                    self.garp_at = None;
-                    self.advert_at = Some(now + timers::centis(self.p.advert_int_cs));
-                    self.resign_until = Some(now + self.master_down_interval().min(MAX_RESIGN_WAIT));
+            Event::Shutdown => {
+                self.closing = true;
+                match self.state {
+                    State::Master if self.resign_until.is_none() => {
+                        // Make before break: say we are leaving, keep the VIPs until the
+                        // successor advertises (then traffic has somewhere to go).
+                        self.send(0);
+                        self.garp_at = None;
+                        self.advert_at = Some(now + timers::centis(self.p.advert_int_cs));
+                        self.resign_until = Some(now + self.master_down_interval().min(MAX_RESIGN_WAIT));
+                    }
+                    State::Master | State::Stopped => {}
+                    _ => self.enter(State::Stopped, Reason::Shutdown),
                 }
-                State::Master | State::Stopped => {}
-                _ => self.enter(State::Stopped, Reason::Shutdown),
-            },
+            }
         }
     }
 
@@ -223,6 +261,9 @@ impl Instance {
     }
 
     fn become_master(&mut self, now: Instant, reason: Reason) {
+        if self.closing {
+            return; // unreachable by the transitions above; the invariant is checked by tests
+        }
         self.enter(State::Master, reason);
         // Advert first so backups hold off, then the addresses, then tell the neighbours.
         self.send(self.p.priority);
@@ -239,12 +280,11 @@ impl Instance {
     }
 
     fn send(&mut self, priority: u8) {
-        self.counters.sent += 1;
         self.actions.push_back(Action::SendAdvert { priority });
     }
 
     fn drop(&mut self, d: Drop) -> Result<(), Drop> {
-        *self.counters.dropped.entry(d.kind()).or_default() += 1;
+        self.count_drop(d);
         Err(d)
     }
 
@@ -297,7 +337,8 @@ impl Instance {
         if adv.priority != 0 && adv.addrs.bytes() != self.p.advertised.as_slice() && !self.mismatch_reported {
             // keepalived logs this and carries on; so do we, once.
             self.mismatch_reported = true;
-            self.actions.push_back(Action::AddressListMismatch { from: rx.src });
+            let theirs = adv.addrs.iter().collect();
+            self.actions.push_back(Action::AddressListMismatch { from: rx.src, vrid: self.p.vrid, theirs });
         }
         match self.state {
             State::Backup => self.backup_rx(rx.src, &adv, now),
@@ -365,9 +406,16 @@ impl Instance {
             self.down_at = Some(now + self.master_down_interval());
         } else {
             // Lower priority (or equal, lower address) claims master: answer at once so it
-            // steps down (RFC 9568; keepalived without lower_prio_no_advert).
+            // steps down (RFC 9568; keepalived without lower_prio_no_advert), and re-announce:
+            // clients that followed the other master's gratuitous ARP would otherwise keep
+            // sending to it until their ARP entry expires (keepalived: "forcing a new election").
             self.send(self.p.priority);
             self.advert_at = Some(now + timers::centis(self.p.advert_int_cs));
+            if self.reannounced_at.is_none_or(|t| now >= t + REANNOUNCE_MIN_GAP) {
+                self.reannounced_at = Some(now);
+                self.actions.push_back(Action::ForcedElection { from: src, priority: adv.priority });
+                self.actions.push_back(Action::Gratuitous);
+            }
         }
     }
 }

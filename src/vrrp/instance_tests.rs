@@ -1,6 +1,7 @@
 //! Every RFC / keepalived rule on a simulated clock, then a simulated network of 2–5 nodes.
 
 use super::*;
+use crate::vrrp::Fault;
 use crate::wire::vrrp::{encode_addrs, AddrList, Pseudo};
 use proptest::prelude::*;
 
@@ -351,7 +352,7 @@ fn link_down_is_fault_and_up_is_backup() {
     let t0 = Instant::now();
     let mut i = master(params(200), t0);
     drain(&mut i);
-    i.handle(Event::LinkDown, t0 + Duration::from_secs(5));
+    i.handle(Event::Fault(Fault::LinkDown), t0 + Duration::from_secs(5));
     let a = drain(&mut i);
     assert_eq!(&a[..2], &[Action::SendAdvert { priority: 0 }, Action::RemoveVips]);
     assert_eq!(i.state(), State::Fault);
@@ -360,9 +361,70 @@ fn link_down_is_fault_and_up_is_backup() {
     rx(&mut i, &peer_advert(100), PEER, t0 + Duration::from_secs(6)).unwrap();
     assert_eq!(i.state(), State::Fault);
     let t2 = t0 + Duration::from_secs(7);
-    i.handle(Event::LinkUp, t2);
+    i.handle(Event::Recovered, t2);
     assert_eq!(i.state(), State::Backup);
     assert_eq!(i.next_deadline(), Some(t2 + Duration::from_micros(3_218_750)));
+}
+
+#[test]
+fn shutdown_is_sticky_through_fault_and_recovery() {
+    // Resigning master, then the link drops, then it comes back: STOPPED, never BACKUP again.
+    let t0 = Instant::now();
+    let mut i = master(params(200), t0);
+    drain(&mut i);
+    i.handle(Event::Shutdown, t0 + Duration::from_secs(5));
+    assert_eq!(sends(&drain(&mut i)), [0]);
+    i.handle(Event::Fault(Fault::LinkDown), t0 + Duration::from_secs(6));
+    let a = drain(&mut i);
+    assert!(a.contains(&Action::RemoveVips), "{a:?}");
+    assert!(i.is_stopped());
+    i.handle(Event::Recovered, t0 + Duration::from_secs(7));
+    assert!(i.is_stopped());
+    assert!(drain(&mut i).is_empty());
+
+    // A backup in FAULT asked to shut down stops; recovery does not restart it.
+    let mut i = started(params(100), t0);
+    i.handle(Event::Fault(Fault::NoAddress), t0);
+    i.handle(Event::Shutdown, t0);
+    i.handle(Event::Recovered, t0);
+    assert!(i.is_stopped());
+}
+
+#[test]
+fn a_lower_priority_master_is_answered_and_vips_reannounced() {
+    // Split brain healing: we are master at 200, the other side (100) still claims master.
+    let t0 = Instant::now();
+    let mut i = master(params(200), t0);
+    drain(&mut i);
+    let t1 = t0 + Duration::from_secs(10);
+    rx(&mut i, &peer_advert(100), PEER, t1).unwrap();
+    let a = drain(&mut i);
+    assert_eq!(
+        a,
+        [
+            Action::SendAdvert { priority: 200 },
+            Action::ForcedElection { from: ip(PEER), priority: 100 },
+            Action::Gratuitous
+        ]
+    );
+    // A flood of them re-announces at most once a second (the advert answer always goes).
+    rx(&mut i, &peer_advert(100), PEER, t1 + Duration::from_millis(10)).unwrap();
+    assert_eq!(drain(&mut i), [Action::SendAdvert { priority: 200 }]);
+    rx(&mut i, &peer_advert(100), PEER, t1 + Duration::from_secs(1)).unwrap();
+    assert!(drain(&mut i).contains(&Action::Gratuitous));
+    assert_eq!(i.state(), State::Master);
+}
+
+#[test]
+fn a_new_source_is_the_tie_breaker_and_the_old_one_stays_ours() {
+    let t0 = Instant::now();
+    let mut p = params(100);
+    p.own = vec![];
+    let mut i = started(p, t0);
+    i.set_primary(Some(ip("198.18.0.11")));
+    assert_eq!(i.params().primary, Some(ip("198.18.0.11")));
+    // A late advert from the old source is our own, not a peer's.
+    assert_eq!(rx(&mut i, &peer_advert(200), ME, t0), Err(Drop::Own));
 }
 
 #[test]
@@ -432,7 +494,7 @@ fn address_list_mismatch_is_reported_once_and_accepted() {
     rx(&mut i, &b, PEER, t0).unwrap();
     rx(&mut i, &b, PEER, t0).unwrap();
     let a = drain(&mut i);
-    assert_eq!(a, [Action::AddressListMismatch { from: ip(PEER) }]);
+    assert_eq!(a, [Action::AddressListMismatch { from: ip(PEER), vrid: 51, theirs: vec![ip("198.18.0.200")] }]);
 }
 
 #[test]
@@ -580,6 +642,40 @@ impl Net {
 
 fn distinct_prios() -> impl Strategy<Value = Vec<u8>> {
     proptest::collection::btree_set(1u8..=254, 2..=5).prop_map(|s| s.into_iter().collect()).prop_shuffle()
+}
+
+proptest! {
+    /// Whatever arrives after Shutdown (adverts of any priority, faults, recoveries,
+    /// timeouts), the instance never asks for VIPs again and is STOPPED within the resign bound.
+    #[test]
+    fn shutdown_is_final(
+        prio in 1u8..255,
+        start_master in any::<bool>(),
+        events in proptest::collection::vec((0u8..6, 0u8..=255, 1u16..2000), 0..40),
+    ) {
+        let t0 = Instant::now();
+        let mut i = if start_master { master(params(prio), t0) } else { started(params(prio), t0) };
+        drain(&mut i);
+        let mut now = t0 + Duration::from_secs(5);
+        i.handle(Event::Shutdown, now);
+        let deadline = now + MAX_RESIGN_WAIT;
+        let mut actions = drain(&mut i);
+        for (kind, theirs, ms) in events {
+            now += Duration::from_millis(u64::from(ms));
+            actions.extend(run_until(&mut i, now));
+            match kind {
+                0 => i.handle(Event::Fault(Fault::LinkDown), now),
+                1 => i.handle(Event::Recovered, now),
+                2 => i.handle(Event::Shutdown, now),
+                _ => { let _ = rx(&mut i, &peer_advert(theirs), PEER, now); }
+            }
+            actions.extend(drain(&mut i));
+            prop_assert!(matches!(i.state(), State::Master | State::Stopped), "{:?}", i.state());
+        }
+        actions.extend(run_until(&mut i, deadline));
+        prop_assert!(i.is_stopped(), "not stopped {:?} after the resign bound", i.state());
+        prop_assert!(!actions.contains(&Action::AddVips), "{actions:?}");
+    }
 }
 
 proptest! {

@@ -95,6 +95,9 @@ impl DockerLab {
             &self.network,
             "--ip",
             ip,
+            // No routing on nodes: a forwarding loser would hide ARP faults.
+            "--sysctl",
+            "net.ipv4.ip_forward=0",
             &self.client_image,
             "sleep",
             "3600",

@@ -44,7 +44,9 @@ pub fn render(env: &[(String, String)]) -> String {
         c += &format!("    {v}\n");
     }
     c += "  }\n";
-    if !v3 {
+    // osixia renders `auth_pass` with no value for an empty password, which keepalived refuses;
+    // keepvip's meaning of empty (VRRPv2 without authentication) is keepalived without the block.
+    if !v3 && e.get("KEEPALIVED_PASSWORD") != Some(&"") {
         c += &format!(
             "  authentication {{\n    auth_type PASS\n    auth_pass {}\n  }}\n",
             get("KEEPALIVED_PASSWORD", "d0cker")

@@ -62,6 +62,18 @@ impl Lab {
                 switch: switch.clone(),
                 dir: dir.clone(),
             });
+            // New namespaces here inherit ip_forward=1: a losing node that still routes
+            // would forward the client's packets to the winner and hide ARP/ND faults.
+            must(&[
+                "ip",
+                "netns",
+                "exec",
+                &ns,
+                "sysctl",
+                "-qw",
+                "net.ipv4.ip_forward=0",
+                "net.ipv6.conf.all.forwarding=0",
+            ]);
             lab.plug(i);
             must(&["ip", "-n", &ns, "link", "set", "lo", "up"]);
         }
