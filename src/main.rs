@@ -2,16 +2,33 @@ use std::collections::HashMap;
 use std::process::ExitCode;
 
 use keepvip::cli::{self, Mode};
-use keepvip::config;
+use keepvip::config::{self, envfiles};
 use keepvip::net::netlink::Netlink;
+use keepvip::notify;
 use keepvip::runtime::Runtime;
 use keepvip::status;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 fn main() -> ExitCode {
     let env: HashMap<String, String> =
         std::env::vars_os().filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?))).collect();
     let args: Vec<String> = std::env::args().skip(1).collect();
+    // osixia's environment files, unless `run --skip-env-files` (kept for compatibility).
+    let files = if args.iter().any(|a| a == "--skip-env-files") {
+        Ok(vec![])
+    } else {
+        envfiles::read(Path::new(envfiles::DIR)).map_err(|e| vec![e])
+    };
+    let (env, sources) = match files.and_then(|f| envfiles::merge(&env, &f)) {
+        Ok(pair) => pair,
+        Err(problems) => {
+            for p in &problems {
+                eprintln!("keepvip: {p}");
+            }
+            eprintln!("keepvip: {} problem(s) in osixia's environment files; nothing was changed", problems.len());
+            return ExitCode::from(2);
+        }
+    };
     let cli = match cli::parse(&args, &env) {
         Ok(c) => c,
         Err(e) => {
@@ -43,9 +60,17 @@ fn main() -> ExitCode {
             return ExitCode::from(1);
         }
     };
+    let unknown = config::unknown_variables(&env);
+    let custom_conf = Path::new(config::OSIXIA_CONF).exists();
     let loaded = match config::from_env(&env, &host) {
         Ok(l) => l,
         Err(problems) => {
+            for u in &unknown {
+                eprintln!("keepvip: {u}");
+            }
+            if custom_conf {
+                eprintln!("keepvip: {}", config::CONF_NOT_READ);
+            }
             for p in &problems {
                 eprintln!("keepvip: {p}");
             }
@@ -53,6 +78,12 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    for u in &unknown {
+        log::warn!("{u}");
+    }
+    if custom_conf {
+        log::warn!("{}", config::CONF_NOT_READ);
+    }
     for w in &loaded.warnings {
         log::warn!("{w}");
     }
@@ -60,8 +91,28 @@ fn main() -> ExitCode {
         log::info!("{i}");
     }
     let cfg = loaded.config;
+    if let Some(w) = cfg.notify.as_deref().and_then(notify::unrunnable) {
+        log::warn!("{w}");
+    }
     if cli.mode == Mode::Check {
-        println!("{}", cfg.to_json());
+        let mut j = cfg.to_json();
+        // Where each value came from: `-e`, an osixia environment file, or the default.
+        let from: serde_json::Map<String, serde_json::Value> = config::KNOWN
+            .iter()
+            .chain(["KEEPVIP_STATE_FILE"].iter())
+            .map(|k| {
+                let src = sources.get(*k).cloned().unwrap_or_else(|| {
+                    if env.contains_key(*k) {
+                        "environment".into()
+                    } else {
+                        "default".into()
+                    }
+                });
+                (k.to_string(), serde_json::Value::String(src))
+            })
+            .collect();
+        j["sources"] = serde_json::Value::Object(from);
+        println!("{j}");
         return ExitCode::SUCCESS;
     }
     if cfg.dump_conf {

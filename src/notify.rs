@@ -6,6 +6,20 @@ use std::process::{Child, Command, Stdio};
 
 use crate::config::OSIXIA_NOTIFY;
 
+/// Why a notify script that exists cannot run in this image, said once at start: osixia's
+/// `notify.sh` is a bash script, and the image has no shell (see the README).
+pub fn unrunnable(script: &Path) -> Option<String> {
+    let head = std::fs::read(script).ok()?;
+    let first = head.split(|b| *b == b'\n').next()?;
+    let interp = std::str::from_utf8(first.strip_prefix(b"#!")?).ok()?.split_whitespace().next()?.to_string();
+    (!Path::new(&interp).exists()).then(|| {
+        format!(
+            "KEEPALIVED_NOTIFY={}: the script needs {interp}, which this image does not have, so it will not run; keepvip logs every transition itself (README: notify scripts)",
+            script.display()
+        )
+    })
+}
+
 pub struct Notifier {
     script: Option<PathBuf>,
     children: Vec<Child>,

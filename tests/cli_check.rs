@@ -83,7 +83,9 @@ const BAD: &[(&str, &str, &str)] = &[
     ("KEEPALIVED_PRIORITY", "0", "expected an integer 1..255"),
     ("KEEPALIVED_PRIORITY", "high", "expected an integer 1..255"),
     ("KEEPALIVED_ROUTER_ID", "256", "expected an integer 1..255"),
-    ("KEEPALIVED_STATE", "LEADER", "expected MASTER or BACKUP"),
+    ("KEEPALIVED_PRIORITY", "#PYTHON2BASH:[200]", "expected one value, found a list"),
+    ("KEEPALIVED_PASSWORD", "a|b", "an osixia node would not start"),
+    ("KEEPALIVED_VIRTUAL_IPS", "#PYTHON2BASH:[]", "required"),
     ("KEEPALIVED_ADVERT_INT", "0.5", "expected whole seconds 1..255 for VRRPv2"),
     ("KEEPALIVED_ADVERT_INT", "1s", "expected whole seconds 1..255 for VRRPv2"),
     ("KEEPALIVED_VRRP_VERSION", "4", "expected 2 or 3"),
@@ -141,6 +143,37 @@ fn every_bad_value_exits_2_with_one_line_naming_it_and_touches_nothing() {
         }
     }
     assert_eq!(h.addrs(), before, "a bad configuration must not touch addresses");
+}
+
+#[test]
+fn a_typo_is_named_even_when_the_configuration_fails() {
+    let lab = Lab::new(1);
+    let h = lab.host(0);
+    let env = vec![("KEEPALIVED_VIRTUAL_IP".to_string(), "198.18.0.100".to_string())];
+    let out = h.run_keepvip(&env, &["--check"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains(
+            "KEEPALIVED_VIRTUAL_IP is not a variable keepvip knows; ignored (did you mean KEEPALIVED_VIRTUAL_IPS?)"
+        ),
+        "{err}"
+    );
+    assert!(err.contains("KEEPALIVED_VIRTUAL_IPS=\"\": required"), "{err}");
+}
+
+#[test]
+fn a_notify_script_this_image_cannot_run_is_named_at_start() {
+    let lab = Lab::new(1);
+    let h = lab.host(0);
+    let script = lab.dir.join("notify.sh");
+    std::fs::write(&script, "#!/nonexistent/bash\necho $@\n").unwrap();
+    let mut env = seed_env(&["198.18.0.1", "198.18.0.2"], "198.18.0.100", 200);
+    env.push(("KEEPALIVED_NOTIFY".into(), script.display().to_string()));
+    let out = h.run_keepvip(&env, &["--check"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(err.contains("needs /nonexistent/bash, which this image does not have, so it will not run"), "{err}");
 }
 
 #[test]

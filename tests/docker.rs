@@ -111,15 +111,24 @@ fn seed_cluster_in_containers_fails_over_restarts_clean_and_hands_over() {
 
 #[test]
 fn deployment_files_validate() {
-    let compose = repo_file("docker-compose.yml");
-    let env = repo_file(".env.example");
+    // The compose file as a user runs it: beside their .env (the example plus any variable).
+    let dir = std::env::temp_dir().join(format!("kvcompose{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::copy(repo_file("docker-compose.yml"), dir.join("docker-compose.yml")).unwrap();
+    let example = std::fs::read_to_string(repo_file(".env.example")).unwrap();
+    std::fs::write(dir.join(".env"), example + "KEEPALIVED_ROUTER_ID=77\nKEEPALIVED_VRRP_VERSION=3\n").unwrap();
     let o = std::process::Command::new("docker-compose")
-        .args(["--env-file", &env, "-f", &compose, "config"])
+        .args(["-f", dir.join("docker-compose.yml").to_str().unwrap(), "config"])
         .output()
         .expect("docker-compose");
+    let _ = std::fs::remove_dir_all(&dir);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let out = String::from_utf8_lossy(&o.stdout);
     assert!(out.contains("network_mode: host") && out.contains("NET_RAW") && out.contains("192.168.4.3"), "{out}");
+    // Every variable of .env reaches the container, not only the ones the file names.
+    for want in ["KEEPALIVED_ROUTER_ID: '77'", "KEEPALIVED_VRRP_VERSION: '3'", "KEEPALIVED_PRIORITY: '200'"] {
+        assert!(out.contains(want), "{want} missing:\n{out}");
+    }
     let o = docker(&["stack", "config", "-c", &repo_file("deploy/stack.yml")]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     assert!(String::from_utf8_lossy(&o.stdout).contains("mode: global"));
@@ -217,4 +226,59 @@ fn read_only_root_needs_tmpfs_run_and_says_so() {
         "{}",
         lab.logs(&kv)
     );
+}
+
+/// osixia's environment files: an env.yaml mounted at the README's path configures keepvip
+/// (`-e` still wins), `--check` names each value's source, and a mounted keepalived.conf is
+/// reported as not read.
+#[test]
+fn env_yaml_at_osixias_path_configures_the_node() {
+    let mut lab = DockerLab::new();
+    let (ip_a, vip) = (lab.ip(11), lab.ip(100));
+    let node = lab.holder("node", &ip_a);
+    let dir = std::env::temp_dir().join(format!("{}-envfiles", lab.id));
+    std::fs::create_dir_all(&dir).unwrap();
+    let yaml = dir.join("env.yaml");
+    std::fs::write(
+        &yaml,
+        format!("KEEPALIVED_ROUTER_ID: 77\nKEEPALIVED_PRIORITY: 100\nKEEPALIVED_VIRTUAL_IPS:\n  - {vip}\nKEEPALIVED_UNICAST_PEERS:\n  - {ip_a}\n  - {}\n", lab.ip(12)),
+    )
+    .unwrap();
+    let conf = dir.join("keepalived.conf");
+    std::fs::write(&conf, "vrrp_instance VI_1 {\n}\n").unwrap();
+    let mount = format!("{}:/container/environment/01-custom/env.yaml:ro", yaml.display());
+    let net = format!("container:{node}");
+    let image = lab.image.clone();
+    let check = |extra: &[&str]| {
+        let mut a = vec!["run", "--rm", "--network", &net, "-v", &mount];
+        a.extend_from_slice(extra);
+        a.push(&image);
+        a.push("--check");
+        docker(&a)
+    };
+    let o = check(&["-e", "KEEPALIVED_PRIORITY=200"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let j: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(j["router_id"], 77);
+    assert_eq!(j["priority"], 200, "-e wins over the file");
+    assert_eq!(j["virtual_ips"][0]["address"], vip.as_str());
+    assert_eq!(j["sources"]["KEEPALIVED_ROUTER_ID"], "/container/environment/01-custom/env.yaml");
+    assert_eq!(j["sources"]["KEEPALIVED_PRIORITY"], "environment");
+    assert_eq!(j["sources"]["KEEPALIVED_PASSWORD"], "default");
+    // A mounted keepalived.conf is not read yet: said at start, and with an incomplete
+    // environment it is named beside the error.
+    let conf_mount = format!("{}:/container/service/keepalived/assets/keepalived.conf:ro", conf.display());
+    let o = check(&["-v", &conf_mount]);
+    assert!(String::from_utf8_lossy(&o.stderr).contains("does not read keepalived.conf yet"));
+    let o = docker(&["run", "--rm", "--network", &net, "-v", &conf_mount, &image, "--check"]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(err.contains("does not read keepalived.conf yet") && err.contains("KEEPALIVED_VIRTUAL_IPS"), "{err}");
+    // A real start from the file: the node takes the file's VIP.
+    let mut args: Vec<String> = vec!["--network".into(), net.clone(), "-v".into(), mount.clone()];
+    args.extend(CAPS.iter().map(|s| s.to_string()));
+    args.extend(["-e".into(), "KEEPALIVED_PRIORITY=255".into()]);
+    let kv = lab.run("kv", &args.iter().map(String::as_str).collect::<Vec<_>>(), &image, &[]);
+    assert!(wait_until(Duration::from_secs(5), || lab.has_addr(&node, &vip)), "{}", lab.logs(&kv));
+    let _ = std::fs::remove_dir_all(&dir);
 }

@@ -4,11 +4,18 @@
 
 use std::collections::HashMap;
 
-use keepvip::config::{from_env, list, vip, HostIface, HostView};
+use keepvip::config::{from_env, list, vip, yaml, HostIface, HostView};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
     let Ok(text) = std::str::from_utf8(data) else { return };
+    // osixia's environment files: any text is a value list or an error naming a line.
+    if let Ok(pairs) = yaml::parse(text) {
+        for (_, v) in pairs {
+            let _ = v.to_env();
+        }
+    }
+    let _ = list::scalar(text);
     if let Ok(items) = list::items(text) {
         for item in &items {
             if let Ok(v) = vip::parse(item) {
@@ -22,7 +29,7 @@ fuzz_target!(|data: &[u8]| {
         default_route_ifindex: None,
     };
     // The same text in each variable that takes a list or free text.
-    for var in ["KEEPALIVED_VIRTUAL_IPS", "KEEPALIVED_UNICAST_PEERS", "KEEPALIVED_ADVERT_INT", "KEEPALIVED_PRIORITY"] {
+    for var in ["KEEPALIVED_VIRTUAL_IPS", "KEEPALIVED_UNICAST_PEERS", "KEEPALIVED_ADVERT_INT", "KEEPALIVED_PRIORITY", "KEEPALIVED_PASSWORD"] {
         let mut env: HashMap<String, String> = HashMap::new();
         env.insert("KEEPALIVED_VIRTUAL_IPS".into(), "198.18.0.100".into());
         env.insert(var.into(), text.into());

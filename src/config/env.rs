@@ -5,7 +5,7 @@ use std::net::IpAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use super::{list, vip, Config, HostView, InitialState, Loaded, Problem, Version, Vip};
+use super::{list, rendered, vip, Config, HostView, InitialState, Loaded, Problem, Version, Vip};
 use super::{DEFAULT_STATE_FILE, OSIXIA_NOTIFY};
 
 /// Every variable keepvip reads; any other `KEEPALIVED_*` is probably a typo.
@@ -98,15 +98,64 @@ fn centis(v: &str) -> Option<u32> {
     Some(w * 100 + f)
 }
 
-pub fn from_env(env: &HashMap<String, String>, host: &HostView) -> Result<Loaded, Vec<Problem>> {
-    let mut r = Reader { env, problems: vec![], info: vec![], warnings: vec![] };
-
+/// `KEEPALIVED_*` variables keepvip does not know, each with the nearest known name: named
+/// whether or not the configuration is valid (a typo is often why it is not).
+pub fn unknown_variables(env: &HashMap<String, String>) -> Vec<String> {
     let mut unknown: Vec<&String> =
         env.keys().filter(|k| k.starts_with("KEEPALIVED_") && !KNOWN.contains(&k.as_str())).collect();
     unknown.sort();
-    for k in unknown {
-        r.warnings.push(format!("{k} is not a variable keepvip knows; ignored (typo?)"));
+    unknown
+        .into_iter()
+        .map(|k| {
+            let near = KNOWN.iter().map(|n| (distance(k, n), *n)).min().filter(|(d, _)| *d <= 3);
+            match near {
+                Some((_, n)) => format!("{k} is not a variable keepvip knows; ignored (did you mean {n}?)"),
+                None => format!("{k} is not a variable keepvip knows; ignored (typo?)"),
+            }
+        })
+        .collect()
+}
+
+/// Edit distance (insertions, deletions, substitutions).
+fn distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut prev = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let cur = row[j + 1];
+            row[j + 1] = (prev + usize::from(ca != *cb)).min(row[j] + 1).min(cur + 1);
+            prev = cur;
+        }
     }
+    row[b.len()]
+}
+
+/// Variables that hold lists; every other one is a single value.
+const LISTS: &[&str] = &["KEEPALIVED_UNICAST_PEERS", "KEEPALIVED_VIRTUAL_IPS"];
+
+pub fn from_env(env: &HashMap<String, String>, host: &HostView) -> Result<Loaded, Vec<Problem>> {
+    // osixia decodes `#JSON2BASH:` / `#PYTHON2BASH:` on every variable, not only lists.
+    let mut problems = vec![];
+    // A variable that fails here is reported once, then treated as unset.
+    let decoded: HashMap<String, String> = env
+        .iter()
+        .filter_map(|(k, v)| {
+            let scalar = (k.starts_with("KEEPALIVED_") || k.starts_with("KEEPVIP_")) && !LISTS.contains(&k.as_str());
+            match list::scalar(v) {
+                Ok(d) if scalar => Some((k.clone(), d)),
+                Err(e) if scalar => {
+                    let msg = format!("expected one value, found {e}");
+                    problems.push(Problem { var: k.clone(), value: v.clone(), msg });
+                    None
+                }
+                _ => Some((k.clone(), v.clone())),
+            }
+        })
+        .collect();
+    let env = &decoded;
+    let mut r = Reader { env, problems, info: vec![], warnings: vec![] };
 
     let version = r.get("KEEPALIVED_VRRP_VERSION", Version::V2, |v| match v {
         "2" => Ok(Version::V2),
@@ -114,11 +163,18 @@ pub fn from_env(env: &HashMap<String, String>, host: &HostView) -> Result<Loaded
         _ => Err("expected 2 or 3".into()),
     });
     let router_id = r.get("KEEPALIVED_ROUTER_ID", 51, int_in(1, 255)) as u8;
-    let state = r.get("KEEPALIVED_STATE", InitialState::Backup, |v| match v.to_ascii_uppercase().as_str() {
-        "MASTER" => Ok(InitialState::Master),
-        "BACKUP" => Ok(InitialState::Backup),
-        _ => Err("expected MASTER or BACKUP".into()),
-    });
+    // keepalived knows exactly MASTER and BACKUP; anything else (even `master`) is BACKUP.
+    let state = match r.raw("KEEPALIVED_STATE").map(str::trim) {
+        None | Some("" | "BACKUP") => InitialState::Backup,
+        Some("MASTER") => InitialState::Master,
+        Some(other) => {
+            r.warnings.push(format!(
+                "KEEPALIVED_STATE={other:?}: keepalived knows only MASTER and BACKUP (upper case) and starts as BACKUP; so does keepvip{}",
+                if other.eq_ignore_ascii_case("master") { " (write MASTER to start as master)" } else { "" }
+            ));
+            InitialState::Backup
+        }
+    };
     let advert_int_cs = r.get("KEEPALIVED_ADVERT_INT", 100u32, |v| {
         let cs = centis(v);
         match version {
@@ -135,7 +191,8 @@ pub fn from_env(env: &HashMap<String, String>, host: &HostView) -> Result<Loaded
             },
         }
     }) as u16;
-    let preempt = r.get("KEEPALIVED_PREEMPT", false, boolean);
+    let preempt_set = r.raw("KEEPALIVED_PREEMPT").is_some_and(|v| !v.trim().is_empty());
+    let mut preempt = r.get("KEEPALIVED_PREEMPT", false, boolean);
     let preempt_delay = r.get("KEEPALIVED_PREEMPT_DELAY", Duration::ZERO, |v| match centis(v) {
         Some(cs) if cs <= 100_000 => Ok(Duration::from_millis(u64::from(cs) * 10)),
         _ => Err("expected seconds 0..1000 (decimal allowed)".into()),
@@ -144,7 +201,28 @@ pub fn from_env(env: &HashMap<String, String>, host: &HostView) -> Result<Loaded
         r.warnings.push("KEEPALIVED_PREEMPT_DELAY has no effect without KEEPALIVED_PREEMPT=true".into());
     }
 
-    let password = r.raw("KEEPALIVED_PASSWORD").unwrap_or("d0cker").to_string();
+    let mut password = r.raw("KEEPALIVED_PASSWORD").unwrap_or("d0cker").to_string();
+    if version == Version::V2 && !password.is_empty() {
+        // What an osixia node sends is what keepalived reads back from the file osixia's sed
+        // wrote: use that on the wire, so a mixed cluster agrees, and say how to make it plain.
+        match rendered::auth_pass(&password) {
+            Ok(word) if word != password => {
+                r.warnings.push(format!(
+                    "KEEPALIVED_PASSWORD={password:?}: an osixia node sends {word:?} (its startup.sh pastes the value into keepalived.conf, which keepalived reads as a word); keepvip sends {word:?} too so both can join: set KEEPALIVED_PASSWORD={word:?} to say so"
+                ));
+                password = word;
+            }
+            Ok(_) => {}
+            Err(e) => {
+                let raw = password.clone();
+                r.fail(
+                    "KEEPALIVED_PASSWORD",
+                    &raw,
+                    format!("{e}; use letters, digits and punctuation other than | & \\ # ! \" {{ }}"),
+                );
+            }
+        }
+    }
     if version == Version::V2 {
         if password.is_empty() {
             // Deviation: osixia renders `auth_pass` without a value, which keepalived refuses.
@@ -195,6 +273,19 @@ pub fn from_env(env: &HashMap<String, String>, host: &HostView) -> Result<Loaded
 
     let vips = read_vips(&mut r, &peers);
     let priority = read_priority(&mut r, &peers, host);
+    // osixia always renders `nopreempt`; keepalived drops it at priority 255 ("incompatible
+    // with priority 255") and with `state MASTER` ("will not work with initial state MASTER").
+    if !preempt && (priority == 255 || state == InitialState::Master) {
+        preempt = true;
+        let why = if priority == 255 { "KEEPALIVED_PRIORITY=255" } else { "KEEPALIVED_STATE=MASTER" };
+        let msg =
+            format!("{why}: keepalived ignores osixia's nopreempt here, so this node preempts (as keepalived does)");
+        if preempt_set {
+            r.warnings.push(format!("{msg}; KEEPALIVED_PREEMPT=false has no effect"));
+        } else {
+            r.info.push(msg);
+        }
+    }
 
     // Interface: explicit, else eth0, else the one holding our peer-list address, else the default route's.
     let iface_var = "KEEPALIVED_INTERFACE";
@@ -258,12 +349,16 @@ pub fn from_env(env: &HashMap<String, String>, host: &HostView) -> Result<Loaded
             r.fail(peers_var, &peer_raw, format!("peer {p} is not of the first VIP's address family"));
         }
     }
-    if peers.len() > 1 || vips.len() > 1 {
-        let other = vips.iter().filter(|v| v.addr.is_ipv6() != ipv6).count();
-        if other > 0 {
-            r.warnings.push(format!("{other} VIP(s) of the other address family are managed but not advertised (keepalived's excluded VIPs)"));
-        }
+    // keepalived ignores a VIP of the other family ("address family must match VRRP
+    // instance"): so does keepvip, so both kinds of node hold the same addresses.
+    let other: Vec<String> = vips.iter().filter(|v| v.addr.is_ipv6() != ipv6).map(ToString::to_string).collect();
+    if !other.is_empty() {
+        r.warnings.push(format!(
+            "KEEPALIVED_VIRTUAL_IPS: {} not of the first VIP's address family: ignored, as keepalived ignores it (IPv4 and IPv6 need an instance each)",
+            other.join(", ")
+        ));
     }
+    let vips: Vec<Vip> = vips.into_iter().filter(|v| v.addr.is_ipv6() == ipv6).collect();
 
     let own: Vec<IpAddr> = peers.iter().copied().filter(|p| host.owns(*p)).collect();
     if !own.is_empty() {
@@ -406,6 +501,10 @@ fn read_vips(r: &mut Reader, peers: &[IpAddr]) -> Vec<Vip> {
             Err(e) => r.fail(var, &raw, format!("'{item}': {e}")),
         }
     }
+    if vips.is_empty() && r.problems.iter().all(|p| p.var != var) {
+        // `#PYTHON2BASH:[]` is as empty as unset.
+        r.fail(var, &raw, "required: an empty list manages no address; give at least one VIP");
+    }
     vips
 }
 
@@ -526,7 +625,6 @@ mod tests {
             ("KEEPALIVED_PRIORITY", "high", "expected an integer 1..255"),
             ("KEEPALIVED_PRIORITY", "0", "expected an integer 1..255"),
             ("KEEPALIVED_ROUTER_ID", "256", r#"KEEPALIVED_ROUTER_ID="256": expected an integer 1..255"#),
-            ("KEEPALIVED_STATE", "LEADER", "expected MASTER or BACKUP"),
             ("KEEPALIVED_VRRP_VERSION", "4", "expected 2 or 3"),
             ("KEEPALIVED_ADVERT_INT", "0.5", "whole seconds 1..255 for VRRPv2"),
             ("KEEPALIVED_ADVERT_INT", "abc", "whole seconds"),
@@ -557,7 +655,8 @@ mod tests {
             ("KEEPALIVED_VIRTUAL_IPS", "#PYTHON2BASH:['192.168.4.3', '192.168.4.3/24']", "192.168.4.3 is listed twice"),
             ("KEEPALIVED_VIRTUAL_IPS", "192.168.4.2", "also a unicast peer"),
             ("KEEPALIVED_VIRTUAL_IPS", "192.168.4.3 dev eth7", "no interface 'eth7'"),
-            ("KEEPALIVED_VIRTUAL_IPS", "192.168.4.3 label vip", "starting with the interface name 'eth0'"),
+            ("KEEPALIVED_VIRTUAL_IPS", "192.168.4.3 label 0123456789abcdef", "at most 15 characters"),
+            ("KEEPALIVED_PRIORITY", "#PYTHON2BASH:[200]", "expected one value, found a list"),
             ("KEEPALIVED_VIRTUAL_IPS", "", "required"),
             ("KEEPALIVED_VIRTUAL_IPS", "2001:db8::1", "VRRPv2 is IPv4 only; set KEEPALIVED_VRRP_VERSION=3"),
             ("KEEPALIVED_UNICAST_PEERS", "#PYTHON2BASH:['224.0.0.18']", "224.0.0.18 is a multicast address"),
@@ -605,9 +704,47 @@ mod tests {
         assert!(l.info.iter().any(|i| i.contains("auth type 0")));
     }
 
+    /// What osixia 2.0.20 + keepalived 2.2.7 do with the same environment (startup.sh's
+    /// rendering, run's decoding, keepalived's parser), as keepvip's effective values.
+    #[test]
+    fn osixia_semantics() {
+        let cfg = |pairs: &[(&str, &str)]| {
+            let mut e = env(SEED);
+            e.extend(pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+            from_env(&e, &host()).unwrap()
+        };
+        // Prefixes on single values.
+        let l = cfg(&[
+            ("KEEPALIVED_PRIORITY", "#PYTHON2BASH:199"),
+            ("KEEPALIVED_ROUTER_ID", "#JSON2BASH:77"),
+            ("KEEPALIVED_INTERFACE", "#JSON2BASH:\"eth1\""),
+        ]);
+        assert_eq!((l.config.priority, l.config.router_id, l.config.interface.as_str()), (199, 77, "eth1"));
+        assert_eq!(cfg(&[("KEEPALIVED_STATE", "#PYTHON2BASH:'MASTER'")]).config.state, InitialState::Master);
+        // State spelling: keepalived takes only upper case; anything else is BACKUP.
+        for s in ["master", "Master", "LEADER"] {
+            let l = cfg(&[("KEEPALIVED_STATE", s)]);
+            assert_eq!(l.config.state, InitialState::Backup, "{s}");
+            assert!(l.warnings.iter().any(|w| w.contains("starts as BACKUP")), "{s}: {:?}", l.warnings);
+        }
+        // nopreempt is dropped by keepalived at priority 255 and with state MASTER.
+        assert!(!cfg(&[]).config.preempt);
+        assert!(cfg(&[("KEEPALIVED_PRIORITY", "255")]).config.preempt);
+        assert!(cfg(&[("KEEPALIVED_STATE", "MASTER")]).config.preempt);
+        let l = cfg(&[("KEEPALIVED_STATE", "MASTER"), ("KEEPALIVED_PREEMPT", "false")]);
+        assert!(l.config.preempt && l.warnings.iter().any(|w| w.contains("has no effect")));
+        // Labels need not start with the interface name.
+        let l = cfg(&[("KEEPALIVED_VIRTUAL_IPS", "192.168.4.3 label vip1")]);
+        assert_eq!(l.config.virtual_ips[0].label.as_deref(), Some("vip1"));
+    }
+
     #[test]
     fn all_problems_at_once() {
-        let p = problems(&[("KEEPALIVED_PRIORITY", "300"), ("KEEPALIVED_ROUTER_ID", "x"), ("KEEPALIVED_STATE", "y")]);
+        let p = problems(&[
+            ("KEEPALIVED_PRIORITY", "300"),
+            ("KEEPALIVED_ROUTER_ID", "x"),
+            ("KEEPALIVED_VRRP_VERSION", "9"),
+        ]);
         assert_eq!(p.len(), 3, "{p:?}");
     }
 
@@ -628,7 +765,13 @@ mod tests {
         assert_eq!(l.config.preempt_delay, Duration::from_millis(2500));
         assert!(!l.config.dump_conf);
         let w = l.warnings.join("\n");
-        assert!(w.contains("KEEPALIVED_PRIORTY is not a variable"), "{w}");
+        let u = unknown_variables(&e).join("\n");
+        assert!(
+            u.contains(
+                "KEEPALIVED_PRIORTY is not a variable keepvip knows; ignored (did you mean KEEPALIVED_PRIORITY?)"
+            ),
+            "{u}"
+        );
         assert!(w.contains("'--snmp'"), "{w}");
         assert!(!w.contains("first 8"), "v3 has no password: {w}");
 

@@ -40,6 +40,54 @@ pub fn items(value: &str) -> Result<Vec<String>, String> {
     Ok(if v.is_empty() { vec![] } else { vec![v.to_string()] })
 }
 
+/// A single-value variable as osixia's light-baseimage decodes it: `#JSON2BASH:` is JSON (a
+/// string, number, `true`/`false` as Python prints them, `null` as empty), `#PYTHON2BASH:` a
+/// Python literal; a decoded string is evaluated once more as a Python literal, and text that
+/// does not parse is kept without its prefix (all as `run` does). A list is an error here:
+/// osixia would paste a table name into keepalived.conf.
+pub fn scalar(value: &str) -> Result<String, String> {
+    if let Some(json) = value.strip_prefix(JSON) {
+        return match serde_json::from_str::<serde_json::Value>(json) {
+            Ok(serde_json::Value::String(s)) => py_scalar(&s),
+            Ok(serde_json::Value::Number(n)) => Ok(n.to_string()),
+            Ok(serde_json::Value::Bool(b)) => Ok(if b { "True" } else { "False" }.into()),
+            Ok(serde_json::Value::Null) => Ok(String::new()),
+            Ok(_) => Err("a JSON list or object".into()),
+            Err(_) => Ok(json.to_string()),
+        };
+    }
+    match value.strip_prefix(PY) {
+        Some(lit) => py_scalar(lit),
+        None => Ok(value.to_string()),
+    }
+}
+
+/// `ast.literal_eval` on one value, printed back as `str()` would: quoted strings lose their
+/// quotes, numbers and `True`/`False` stay, `None` is empty, anything else is kept as is.
+fn py_scalar(lit: &str) -> Result<String, String> {
+    let t = lit.trim();
+    match t {
+        "None" => return Ok(String::new()),
+        "True" | "False" => return Ok(t.to_string()),
+        _ => {}
+    }
+    if t.starts_with('[') && t.ends_with(']') || t.starts_with('(') && t.ends_with(')') || t.starts_with('{') {
+        return Err("a list".into());
+    }
+    if t.starts_with(['\'', '"']) {
+        if let Ok(mut v) = pylist::parse(t) {
+            if v.len() == 1 {
+                return Ok(v.remove(0));
+            }
+        }
+    }
+    let int = t.strip_prefix(['+', '-']).unwrap_or(t);
+    if !int.is_empty() && int.bytes().all(|b| b.is_ascii_digit()) && (int == "0" || !int.starts_with('0')) {
+        return Ok(t.trim_start_matches('+').to_string());
+    }
+    Ok(lit.to_string())
+}
+
 /// For a plain value that holds several items: the `#PYTHON2BASH:` form to use instead.
 pub fn suggest_split(value: &str) -> String {
     let parts: Vec<String> =
@@ -50,6 +98,34 @@ pub fn suggest_split(value: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Expected values are what light-baseimage's `run` exports for each input (its
+    /// decode_json_envvars / decode_python_envvars: json.loads or ast.literal_eval, then str()).
+    #[test]
+    fn scalars_as_osixia_decodes_them() {
+        let ok = [
+            ("200", "200"),
+            ("#PYTHON2BASH:200", "200"),
+            ("#PYTHON2BASH:'MASTER'", "MASTER"),
+            ("#PYTHON2BASH:\"eth1\"", "eth1"),
+            ("#PYTHON2BASH:MASTER", "MASTER"),
+            ("#PYTHON2BASH:True", "True"),
+            ("#PYTHON2BASH:None", ""),
+            ("#PYTHON2BASH:0200", "0200"),
+            ("#JSON2BASH:\"eth1\"", "eth1"),
+            ("#JSON2BASH:77", "77"),
+            ("#JSON2BASH:true", "True"),
+            ("#JSON2BASH:null", ""),
+            ("#JSON2BASH:\"'x'\"", "x"),
+            ("#JSON2BASH:eth1", "eth1"),
+        ];
+        for (input, want) in ok {
+            assert_eq!(scalar(input).as_deref(), Ok(want), "{input}");
+        }
+        for bad in ["#PYTHON2BASH:['a']", "#JSON2BASH:[\"a\"]", "#JSON2BASH:{}"] {
+            assert!(scalar(bad).unwrap_err().starts_with("a "), "{bad}");
+        }
+    }
 
     #[test]
     fn table() {

@@ -2,23 +2,29 @@
 //! returns a config plus log lines, or every problem at once.
 
 mod env;
+pub mod envfiles;
 pub mod host;
 pub mod list;
 pub mod pylist;
+mod rendered;
 pub mod vip;
+pub mod yaml;
 
 use std::fmt;
 use std::net::IpAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
-pub use env::from_env;
+pub use env::{from_env, unknown_variables, KNOWN};
 pub use host::{HostAddr, HostIface, HostView};
 pub use vip::Vip;
 
 /// osixia's default notify script: absent from our image, and that is normal.
 pub const OSIXIA_NOTIFY: &str = "/container/service/keepalived/assets/notify.sh";
 pub const DEFAULT_STATE_FILE: &str = "/run/keepvip/state.json";
+/// Where osixia users mount their own keepalived.conf.
+pub const OSIXIA_CONF: &str = "/container/service/keepalived/assets/keepalived.conf";
+pub const CONF_NOT_READ: &str = "/container/service/keepalived/assets/keepalived.conf is mounted, but keepvip does not read keepalived.conf yet: it runs from the KEEPALIVED_* variables alone";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Version {

@@ -84,10 +84,10 @@ pub fn check_label(vip: &Vip, dev: &str) -> Result<(), String> {
     if vip.addr.is_ipv6() {
         return Err(format!("label '{label}': labels exist only for IPv4 addresses"));
     }
-    if label.len() > 15 || !label.starts_with(dev) {
-        return Err(format!(
-            "label '{label}': expected at most 15 characters starting with the interface name '{dev}' (e.g. '{dev}:vip')"
-        ));
+    // keepalived and current kernels take any label; older kernels wanted the interface
+    // name first (e.g. 'eth0:vip'), which is still the safe spelling.
+    if label.len() > 15 || label.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err(format!("label '{label}': expected at most 15 characters without spaces (e.g. '{dev}:vip')"));
     }
     Ok(())
 }
@@ -133,7 +133,10 @@ mod tests {
     fn labels() {
         let v = parse("1.2.3.4 label eth0:1").unwrap();
         assert!(check_label(&v, "eth0").is_ok());
-        assert!(check_label(&v, "eth1").unwrap_err().contains("starting with the interface name"));
+        // keepalived and current kernels take a label that does not start with the interface.
+        assert!(check_label(&v, "eth1").is_ok());
+        let long = parse("1.2.3.4 label eth0:0123456789ab").unwrap();
+        assert!(check_label(&long, "eth0").unwrap_err().contains("at most 15"));
         let v6 = parse("2001:db8::1 label eth0:1").unwrap();
         assert!(check_label(&v6, "eth0").unwrap_err().contains("IPv4"));
     }

@@ -47,20 +47,43 @@ pub fn render(env: &[(String, String)]) -> String {
     // osixia renders `auth_pass` with no value for an empty password, which keepalived refuses;
     // keepvip's meaning of empty (VRRPv2 without authentication) is keepalived without the block.
     if !v3 && e.get("KEEPALIVED_PASSWORD") != Some(&"") {
-        c += &format!(
-            "  authentication {{\n    auth_type PASS\n    auth_pass {}\n  }}\n",
-            get("KEEPALIVED_PASSWORD", "d0cker")
-        );
+        c += "  authentication {\n    auth_type PASS\n    auth_pass {{ KEEPALIVED_PASSWORD }}\n  }\n";
     }
-    c + "}\n"
+    sed_password(&(c + "}\n"), &get("KEEPALIVED_PASSWORD", "d0cker"))
+}
+
+/// osixia's startup.sh substitution, run for real: `sed -i "s|{{ KEEPALIVED_PASSWORD }}|$KEEPALIVED_PASSWORD|g"`.
+/// `None` when sed fails (an osixia node would not start).
+pub fn try_sed_password(template: &str, password: &str) -> Option<String> {
+    use std::io::Write;
+    let mut child = std::process::Command::new("bash")
+        .args(["-c", "sed \"s|{{ KEEPALIVED_PASSWORD }}|$KEEPALIVED_PASSWORD|g\""])
+        .env("KEEPALIVED_PASSWORD", password)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(template.as_bytes()).unwrap();
+    let out = child.wait_with_output().unwrap();
+    out.status.success().then(|| String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+fn sed_password(template: &str, password: &str) -> String {
+    try_sed_password(template, password).expect("osixia's sed accepts the test password")
 }
 
 /// Start keepalived in `host` as osixia does (`-n -l -D`), with its own pid files.
 pub fn spawn(host: &Host, env: &[(String, String)]) -> Proc {
+    spawn_conf(host, &render(env))
+}
+
+/// Start keepalived in `host` with this keepalived.conf.
+pub fn spawn_conf(host: &Host, text: &str) -> Proc {
     let tag = format!("{}-ka{}", host.ns, super::netns::next_id());
     let dir = host.dir();
     let conf = dir.join(format!("{tag}.conf"));
-    std::fs::write(&conf, render(env)).unwrap();
+    std::fs::write(&conf, text).unwrap();
     let p = |s: &str| dir.join(format!("{tag}.{s}")).display().to_string();
     host.spawn(&[
         "keepalived",
