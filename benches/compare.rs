@@ -194,23 +194,40 @@ fn vip_scale(imp: Impl) -> f64 {
     (stamps[255] - stamps[0]) * 1000.0
 }
 
-/// Idle CPU as master, both implementations at once: % of one core per 10 s window.
-fn idle_cpu(seconds: u64) -> BTreeMap<&'static str, Series> {
-    let labs: Vec<(Impl, Lab)> = IMPLS.iter().map(|i| (*i, Lab::new(2))).collect();
-    let clusters: Vec<(Vec<Proc>, usize)> = labs.iter().map(|(i, l)| cluster(l, *i, [200, 100], &[])).collect();
+/// Idle CPU as master, both implementations at once and keepvip with its metrics scraped
+/// every second (key "metrics"): % of one core per 10 s window, and that node's RSS.
+fn idle_cpu(seconds: u64) -> (BTreeMap<&'static str, Series>, Series) {
+    let mut labs: Vec<(&'static str, Impl, Lab)> = IMPLS.iter().map(|i| (i.name(), *i, Lab::new(2))).collect();
+    labs.push(("metrics", Impl::Keepvip, Lab::new(3)));
+    let clusters: Vec<(Vec<Proc>, usize)> = labs
+        .iter()
+        .map(|(key, i, l)| {
+            let extra: &[(&str, &str)] = if *key == "metrics" { &[("KEEPVIP_METRICS_ADDR", ":9650")] } else { &[] };
+            cluster(l, *i, [200, 100], extra)
+        })
+        .collect();
+    // A scraper on the third host of the metrics lab, as Prometheus would, every second.
+    let (_, _, ml) = &labs[2];
+    let master_ip = ml.host(clusters[2].1).ip.clone();
+    let _scraper = ml.host(2).spawn(&[
+        "bash",
+        "-c",
+        &format!("while true; do curl -s -o /dev/null http://{master_ip}:9650/metrics; sleep 1; done"),
+    ]);
     let mut out: BTreeMap<&'static str, Series> = BTreeMap::new();
     let windows = (seconds / 10).max(1);
     for _ in 0..windows {
-        let start: Vec<u64> = labs.iter().zip(&clusters).map(|((_, l), (_, m))| node_cpu_ns(l.host(*m))).collect();
+        let start: Vec<u64> = labs.iter().zip(&clusters).map(|((_, _, l), (_, m))| node_cpu_ns(l.host(*m))).collect();
         let t = Instant::now();
         std::thread::sleep(Duration::from_secs(10));
         let el = t.elapsed().as_nanos() as f64;
-        for (k, ((imp, l), (_, m))) in labs.iter().zip(&clusters).enumerate() {
+        for (k, ((key, _, l), (_, m))) in labs.iter().zip(&clusters).enumerate() {
             let used = node_cpu_ns(l.host(*m)) - start[k];
-            out.entry(imp.name()).or_default().values.push(used as f64 / el * 100.0);
+            out.entry(*key).or_default().values.push(used as f64 / el * 100.0);
         }
     }
-    out
+    let rss = Series { values: vec![node_rss_kib(ml.host(clusters[2].1)) as f64], timeline: vec![] };
+    (out, rss)
 }
 
 fn image_size() -> Option<u64> {
@@ -228,7 +245,7 @@ struct Row {
     goal: &'static str,
 }
 
-const ROWS: [Row; 8] = [
+const ROWS: [Row; 10] = [
     Row {
         key: "failover_v2",
         figure: "unplanned failover gap, VRRPv2 1 s",
@@ -245,6 +262,13 @@ const ROWS: [Row; 8] = [
     Row { key: "handover_200", figure: "planned handover gap (backup 200)", unit: "ms", goal: "≤ 20" },
     Row { key: "rss", figure: "memory: RSS of one node as master", unit: "KiB", goal: "≤ 1536" },
     Row { key: "idle_cpu", figure: "idle CPU as master, 1 s adverts", unit: "% core", goal: "≤ 0.02" },
+    Row {
+        key: "idle_cpu_metrics",
+        figure: "idle CPU as master, metrics scraped every 1 s",
+        unit: "% core",
+        goal: "≤ 0.02",
+    },
+    Row { key: "rss_metrics", figure: "RSS as master, metrics scraped every 1 s", unit: "KiB", goal: "≤ 1536" },
     Row { key: "first_advert", figure: "exec to first advert on the wire", unit: "ms", goal: "report" },
     Row { key: "vip_scale", figure: "256 VIPs: first → last added on takeover", unit: "ms", goal: "≤ 5" },
 ];
@@ -288,9 +312,14 @@ fn main() {
         }
     }
     eprintln!("idle CPU: {cpu_secs} s");
-    for (n, s) in idle_cpu(cpu_secs) {
-        res.insert((n, "idle_cpu"), s);
+    let (cpu, rss_metrics) = idle_cpu(cpu_secs);
+    for (n, s) in cpu {
+        match n {
+            "metrics" => res.insert(("keepvip", "idle_cpu_metrics"), s),
+            n => res.insert((n, "idle_cpu"), s),
+        };
     }
+    res.insert(("keepvip", "rss_metrics"), rss_metrics);
     let image = image_size();
 
     // Table, JSON, timelines.
@@ -301,12 +330,13 @@ fn main() {
     for r in &ROWS {
         let (kvm, kvw) = res.get(&("keepvip", r.key)).map(Series::stats).unwrap_or((f64::NAN, f64::NAN));
         let (kam, kaw) = res.get(&("keepalived", r.key)).map(Series::stats).unwrap_or((f64::NAN, f64::NAN));
-        let prec = if r.key == "idle_cpu" { 4 } else { 1 };
+        let prec = if r.key.starts_with("idle_cpu") { 4 } else { 1 };
+        // keepalived has no metrics endpoint: those rows are keepvip's alone.
+        let theirs = if kam.is_finite() { format!("{kam:.prec$} ({kaw:.prec$}) {}", r.unit) } else { "—".into() };
         let _ = writeln!(
             table,
-            "| {} | {kvm:.prec$} ({kvw:.prec$}) {} | {kam:.prec$} ({kaw:.prec$}) {} | {} | {} |",
+            "| {} | {kvm:.prec$} ({kvw:.prec$}) {} | {theirs} | {} | {} |",
             r.figure,
-            r.unit,
             r.unit,
             ratio(kvm, kam),
             r.goal

@@ -16,6 +16,8 @@ pub enum Mode {
 pub struct Cli {
     pub mode: Mode,
     pub log_level: Option<log::LevelFilter>,
+    /// `--status --json`: the state file as JSON instead of the table.
+    pub json: bool,
     /// osixia flags that were accepted but do nothing here, for a debug line.
     pub ignored: Vec<String>,
 }
@@ -26,7 +28,7 @@ keepvip: one highly available virtual IP with VRRP, configured like osixia/keepa
 Usage: keepvip [--check | --status | --health] [--loglevel LEVEL]
 
   --check            validate the environment, print the effective configuration as JSON
-  --status           print the running daemon's state file
+  --status [--json]  print the running daemon's state (a table, or the state file's JSON)
   --health           exit 0 if the running daemon is healthy (Docker HEALTHCHECK)
   -l, --loglevel L   none|error|warning|info|debug|trace (or CONTAINER_LOG_LEVEL 0..5)
   -h, --help / -V, --version
@@ -71,7 +73,7 @@ pub fn level(name: &str) -> Option<log::LevelFilter> {
 }
 
 pub fn parse(args: &[String], env: &HashMap<String, String>) -> Result<Cli, String> {
-    let mut cli = Cli { mode: Mode::Run, log_level: None, ignored: vec![] };
+    let mut cli = Cli { mode: Mode::Run, log_level: None, json: false, ignored: vec![] };
     if let Some(v) = env.get("CONTAINER_LOG_LEVEL").filter(|v| !v.is_empty()) {
         cli.log_level = Some(level(v).ok_or_else(|| {
             format!("CONTAINER_LOG_LEVEL={v:?}: expected none|error|warning|info|debug|trace or 0..5")
@@ -88,6 +90,7 @@ pub fn parse(args: &[String], env: &HashMap<String, String>) -> Result<Cli, Stri
             "--check" => cli.mode = Mode::Check,
             "--health" => cli.mode = Mode::Health,
             "--status" => cli.mode = Mode::Status,
+            "--json" => cli.json = true,
             "-h" | "--help" => cli.mode = Mode::Help,
             "-V" | "--version" => cli.mode = Mode::Version,
             "-l" | "--loglevel" => {

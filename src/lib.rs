@@ -4,6 +4,7 @@
 
 pub mod cli;
 pub mod config;
+pub mod metrics;
 pub mod net;
 pub mod notify;
 pub mod runtime;

@@ -46,7 +46,7 @@ fn main() -> ExitCode {
             println!("keepvip {}", env!("CARGO_PKG_VERSION"));
             return ExitCode::SUCCESS;
         }
-        Mode::Status | Mode::Health => return state_file_mode(cli.mode, &env),
+        Mode::Status | Mode::Health => return state_file_mode(&cli, &env),
         _ => {}
     }
     for a in &cli.ignored {
@@ -116,7 +116,7 @@ fn main() -> ExitCode {
         return ExitCode::SUCCESS;
     }
     if cfg.dump_conf {
-        log::info!("configuration: {}", cfg.to_json());
+        log::info!("configuration: {}", cfg.summary());
     }
     if let Some(e) = keepvip::net::caps::check() {
         log::error!("{e}");
@@ -137,12 +137,12 @@ fn main() -> ExitCode {
 }
 
 /// `--status` / `--health` read the daemon's state file; they need no configuration.
-fn state_file_mode(mode: Mode, env: &HashMap<String, String>) -> ExitCode {
+fn state_file_mode(cli: &cli::Cli, env: &HashMap<String, String>) -> ExitCode {
     let path = PathBuf::from(env.get("KEEPVIP_STATE_FILE").map_or(config::DEFAULT_STATE_FILE, String::as_str));
-    let result = if mode == Mode::Health {
-        status::health(&path)
-    } else {
-        status::read(&path).map(|v| serde_json::to_string_pretty(&v).unwrap_or_default())
+    let result = match (cli.mode, cli.json) {
+        (Mode::Health, _) => status::health(&path),
+        (_, true) => status::read(&path).map(|v| serde_json::to_string_pretty(&v).unwrap_or_default()),
+        (_, false) => status::read(&path).map(|v| status::table(&v, status::now_unix())),
     };
     match result {
         Ok(text) => {

@@ -103,9 +103,88 @@ pub fn health(path: &Path) -> Result<String> {
     Ok(format!("{} {}", s["state"].as_str().unwrap_or("?"), s["interface"].as_str().unwrap_or("?")))
 }
 
+/// `--status`: the state file as a short table for people.
+pub fn table(s: &serde_json::Value, now: f64) -> String {
+    let text = |k: &str| s[k].as_str().unwrap_or("-").to_string();
+    let list = |k: &str| {
+        let v: Vec<String> =
+            s[k].as_array().into_iter().flatten().filter_map(|x| x.as_str().map(str::to_string)).collect();
+        if v.is_empty() {
+            "-".to_string()
+        } else {
+            v.join(", ")
+        }
+    };
+    let num = |k: &str| s[k].as_u64().unwrap_or(0);
+    let since = s["last_transition_unix"].as_f64().map_or(String::new(), |t| format!(" for {}", ago(now - t)));
+    let master = match (s["state"].as_str(), s["master"].as_str()) {
+        (Some("MASTER"), _) => "this node".to_string(),
+        (_, Some(m)) => m.to_string(),
+        _ => "none heard".to_string(),
+    };
+    let mut dropped: Vec<String> = s["dropped"]
+        .as_object()
+        .into_iter()
+        .flatten()
+        .map(|(k, v)| format!("{k} {}", v.as_u64().unwrap_or(0)))
+        .collect();
+    dropped.sort();
+    let rows = [
+        ("state", format!("{}{since}", text("state"))),
+        ("last change", text("last_transition")),
+        ("fault", s["fault"].as_str().unwrap_or("none").to_string()),
+        ("priority", s["priority"].to_string()),
+        ("master", master),
+        ("VIPs", list("virtual_ips")),
+        ("interface", format!("{} (adverts from {})", text("interface"), text("source"))),
+        ("peers", list("peers")),
+        (
+            "adverts",
+            format!(
+                "sent {}, received {}, send errors {}",
+                num("adverts_sent"),
+                num("adverts_received"),
+                num("send_errors")
+            ),
+        ),
+        ("dropped", if dropped.is_empty() { "none".to_string() } else { dropped.join(", ") }),
+    ];
+    rows.iter().map(|(k, v)| format!("{k:<12}{v}\n")).collect()
+}
+
+fn ago(secs: f64) -> String {
+    let s = secs.max(0.0) as u64;
+    match s {
+        0..=119 => format!("{s} s"),
+        120..=7199 => format!("{} min", s / 60),
+        _ => format!("{} h", s / 3600),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn table_for_people() {
+        let s = serde_json::json!({
+            "state": "BACKUP", "priority": 100, "master": "198.18.0.1", "interface": "eth0",
+            "source": "198.18.0.2", "virtual_ips": ["198.18.0.100/32"], "peers": ["198.18.0.1"],
+            "adverts_sent": 0, "adverts_received": 42, "send_errors": 0, "dropped": {"ttl": 2},
+            "last_transition": "INIT -> BACKUP: start-up", "last_transition_unix": 1000.0, "fault": null,
+        });
+        let t = table(&s, 1185.0);
+        for want in [
+            "state       BACKUP for 3 min\n",
+            "master      198.18.0.1\n",
+            "VIPs        198.18.0.100/32\n",
+            "adverts     sent 0, received 42, send errors 0\n",
+            "dropped     ttl 2\n",
+            "last change INIT -> BACKUP: start-up\n",
+        ] {
+            assert!(t.contains(want), "{want:?} in\n{t}");
+        }
+    }
 
     #[test]
     fn rewrites_in_place_and_reads_back() {

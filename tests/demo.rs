@@ -136,6 +136,55 @@ fn live_view_shows_state_reacts_to_keys_and_q_tears_down() {
     quits_cleanly(&t, &id, "q");
 }
 
+/// k→s, k→k and c→h in the live view: every step line tells what happened, and none claims
+/// a takeover that did not happen (a killed node keeps a stale VIP until it restarts).
+#[test]
+fn live_view_never_claims_a_takeover_that_did_not_happen() {
+    let (id, t) = live_demo("x");
+    let wait_screen = |want: &[&str]| {
+        let ok = common::wait_until(std::time::Duration::from_secs(15), || {
+            let screen = t.screen();
+            want.iter().all(|w| screen.contains(w))
+        });
+        assert!(ok, "wanted {want:?}:\n{}", t.screen());
+    };
+    let one_master = || {
+        let ok = common::wait_until(std::time::Duration::from_secs(15), || {
+            let s = t.screen();
+            s.matches("MASTER").count() == 1 && s.contains("BACKUP")
+        });
+        assert!(ok, "{}", t.screen());
+    };
+    wait_screen(&["n1       MASTER", "n2       BACKUP"]);
+    // Every line of the view fits 80 columns.
+    assert!(t.screen().lines().all(|l| l.trim_end().chars().count() <= 80), "{}", t.screen());
+    // k then s: n2 takes over, then n2 stops with nobody left to take over.
+    t.keys("k");
+    wait_screen(&["kill master: n2 took over from n1 (VIP unreachable"]);
+    wait_screen(&["n1       stopped    200       stale copy (killed; removed at restart)"]);
+    t.keys("s");
+    wait_screen(&["stop master: n2 stopped; no other node runs: VIP down until r"]);
+    assert!(!t.screen().contains("took over from n2"), "{}", t.screen());
+    t.keys("r");
+    one_master();
+    // k then k: the second kill leaves nobody; it must not claim a takeover by the dead node.
+    t.keys("k");
+    wait_screen(&["kill master: n"]);
+    assert!(t.screen().contains("took over from"), "{}", t.screen());
+    t.keys("k");
+    wait_screen(&["stopped; no other node runs: VIP down until r"]);
+    t.keys("r");
+    one_master();
+    // c then h: two masters while cut, one after the heal, and the heal line has no gap.
+    t.keys("c");
+    wait_screen(&["nodes cut apart"]);
+    assert!(common::wait_until(std::time::Duration::from_secs(10), || t.screen().matches("MASTER").count() == 2));
+    t.keys("h");
+    wait_screen(&["heal: one master ("]);
+    assert!(!t.screen().contains("unreachable - ms"), "{}", t.screen());
+    quits_cleanly(&t, &id, "q");
+}
+
 #[test]
 fn ctrl_c_tears_down_too() {
     let (id, t) = live_demo("c");

@@ -282,3 +282,30 @@ fn env_yaml_at_osixias_path_configures_the_node() {
     assert!(wait_until(Duration::from_secs(5), || lab.has_addr(&node, &vip)), "{}", lab.logs(&kv));
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// The README's first commands, run as written where a test can: `scripts/build-image` builds
+/// the image (with this test's own tag, not the user's keepvip:latest), and the example .env
+/// configures it. (`sudo scripts/demo` runs in tests/demo.rs; `docker compose up -d` would
+/// take a VIP on this machine's own network, which no test does: its file is checked in
+/// `deployment_files_validate`.)
+#[test]
+fn readme_walkthrough_commands_work_as_written() {
+    let readme = std::fs::read_to_string(repo_file("README.md")).unwrap();
+    let block = readme.split("```sh\n").nth(1).unwrap().split("```").next().unwrap();
+    let cmds: Vec<&str> =
+        block.lines().map(|l| l.split('#').next().unwrap().trim()).filter(|l| !l.is_empty()).collect();
+    assert_eq!(cmds, ["sudo scripts/demo", "scripts/build-image", "cp .env.example .env", "docker compose up -d"]);
+    let lab = DockerLab::new();
+    let tag = format!("keepvip-readme:{}", lab.id);
+    let o = std::process::Command::new(repo_file("scripts/build-image")).arg(&tag).output().unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let size: u64 = must(&["image", "inspect", "-f", "{{.Size}}", &tag]).parse().unwrap();
+    assert!(size <= 3 * 1024 * 1024, "{size}");
+    let env = repo_file(".env.example");
+    let o = docker(&["run", "--rm", "--network", &lab.network, "--env-file", &env, &tag, "--check"]);
+    let _ = docker(&["rmi", "-f", &tag]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let j: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!((j["priority"].as_u64(), j["virtual_ips"][0]["address"].as_str()), (Some(200), Some("192.168.4.3")));
+    assert_eq!(j["sources"]["KEEPALIVED_PRIORITY"], "environment");
+}

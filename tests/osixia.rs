@@ -13,25 +13,9 @@ use common::{seed_env, wait_until};
 
 /// The 8 authentication bytes of the first VRRPv2 advert host `observer` sees.
 fn first_advert_auth(lab: &Lab, observer: usize, start: impl FnOnce() -> Proc) -> (Option<Vec<u8>>, Proc) {
-    let out = lab.dir.join(format!("auth-{}.txt", common::netns::next_id()));
-    let mut dump = lab
-        .host(observer)
-        .cmd(&["tcpdump", "-l", "-n", "-x", "-c", "1", "-i", "eth0", "ip proto 112"])
-        .stdout(std::fs::File::create(&out).unwrap())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    assert!(wait_until(Duration::from_secs(5), || {
-        std::fs::read_to_string(format!("/proc/{}/net/packet", dump.id())).is_ok_and(|t| t.lines().count() > 1)
-    }));
+    let capture = lab.host(observer).capture_one(&["-x"], "ip proto 112");
     let p = start();
-    let got = wait_until(Duration::from_secs(6), || dump.try_wait().ok().flatten().is_some());
-    let _ = dump.kill();
-    let _ = dump.wait();
-    if !got {
-        return (None, p);
-    }
-    let text = std::fs::read_to_string(&out).unwrap_or_default();
+    let Some(text) = capture.wait(Duration::from_secs(6)) else { return (None, p) };
     let bytes: Vec<u8> = text
         .lines()
         .filter_map(|l| l.trim().strip_prefix("0x")?.split_once(':').map(|(_, hex)| hex.to_string()))

@@ -340,21 +340,11 @@ fn different_vips_on_one_vrid_are_named_with_both_lists() {
 #[test]
 fn adverts_leave_with_tos_internetwork_control() {
     let lab = Lab::new(2);
-    let out = lab.dir.join("tos.txt");
-    let mut dump = lab.host(1).cmd(&["tcpdump", "-l", "-n", "-v", "-c", "1", "-i", "eth0", "ip proto 112"]);
-    let mut dump =
-        dump.stdout(std::fs::File::create(&out).unwrap()).stderr(std::process::Stdio::null()).spawn().unwrap();
-    assert!(wait_until(Duration::from_secs(5), || {
-        std::fs::read_to_string(format!("/proc/{}/net/packet", dump.id())).is_ok_and(|t| t.lines().count() > 1)
-    }));
+    let capture = lab.host(1).capture_one(&["-v"], "ip proto 112");
     // Multicast: the other host sees the advert without being a peer.
     let a = lab
         .host(0)
         .spawn_keepvip(&[("KEEPALIVED_VIRTUAL_IPS".into(), VIP.into()), ("KEEPALIVED_PRIORITY".into(), "255".into())]);
-    let got = wait_until(Duration::from_secs(5), || dump.try_wait().ok().flatten().is_some());
-    let _ = dump.kill();
-    let _ = dump.wait();
-    let text = std::fs::read_to_string(&out).unwrap_or_default();
-    assert!(got, "no advert captured:\n{}", a.log());
+    let text = capture.wait(Duration::from_secs(5)).unwrap_or_else(|| panic!("no advert captured:\n{}", a.log()));
     assert!(text.contains("tos 0xc0"), "{text}");
 }

@@ -144,7 +144,7 @@ fn multicast_without_peers_elects_one_master_among_three() {
         .collect();
     assert!(wait_until(Duration::from_secs(5), || holds(&lab, 1)));
     assert!(!wait_until(Duration::from_secs(3), || holds(&lab, 0) || holds(&lab, 2) || !holds(&lab, 1)));
-    assert!(procs[0].log().contains("\"mode\":\"multicast\""));
+    assert!(procs[0].log().contains("to multicast 224.0.0.18"), "{}", procs[0].log());
 }
 
 #[test]
@@ -226,8 +226,18 @@ fn status_and_health_read_the_state_file() {
     let run = |args: &[&str]| {
         std::process::Command::new(common::keepvip_bin()).args(args).env_clear().envs(env.clone()).output().unwrap()
     };
-    assert!(wait_until(Duration::from_secs(2), || String::from_utf8_lossy(&run(&["--status"]).stdout)
+    assert!(wait_until(Duration::from_secs(2), || String::from_utf8_lossy(&run(&["--status", "--json"]).stdout)
         .contains("\"state\": \"MASTER\"")));
+    // For people: a table.
+    let t = String::from_utf8_lossy(&run(&["--status"]).stdout).into_owned();
+    for want in [
+        "state       MASTER for ",
+        "master      this node",
+        "VIPs        198.18.0.100/32",
+        "last change BACKUP -> MASTER: ",
+    ] {
+        assert!(t.contains(want), "{want:?} in\n{t}");
+    }
     let h = run(&["--health"]);
     assert!(h.status.success(), "{}", String::from_utf8_lossy(&h.stderr));
     a.signal(Signal::SIGKILL);

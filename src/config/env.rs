@@ -241,6 +241,14 @@ pub fn from_env(env: &HashMap<String, String>, host: &HostView) -> Result<Loaded
     let unicast_min_ttl = r.get("KEEPALIVED_UNICAST_MIN_TTL", 255, int_in(1, 255)) as u8;
     let check_unicast_src = r.get("KEEPALIVED_CHECK_UNICAST_SRC", true, boolean);
     let state_file = PathBuf::from(r.raw("KEEPVIP_STATE_FILE").unwrap_or(DEFAULT_STATE_FILE));
+    // `:9650` is every address (IPv6 and IPv4); `ADDR:PORT` one (`[v6]:PORT`).
+    let metrics_addr = r.get("KEEPVIP_METRICS_ADDR", None, |v| {
+        let v = if v.starts_with(':') { format!("[::]{v}") } else { v.to_string() };
+        match v.parse::<std::net::SocketAddr>() {
+            Ok(a) if a.port() != 0 => Ok(Some(a)),
+            _ => Err("expected :PORT (every address) or ADDR:PORT, e.g. :9650 or 198.18.0.1:9650".into()),
+        }
+    });
 
     let notify = match r.raw("KEEPALIVED_NOTIFY") {
         None => Some(PathBuf::from(OSIXIA_NOTIFY)),
@@ -414,6 +422,7 @@ pub fn from_env(env: &HashMap<String, String>, host: &HostView) -> Result<Loaded
         check_unicast_src,
         dump_conf,
         state_file,
+        metrics_addr,
     };
     Ok(Loaded { config, info: r.info, warnings: r.warnings })
 }
@@ -605,6 +614,10 @@ mod tests {
         assert!(c.dump_conf);
         assert!(l.info.iter().any(|i| i.contains("192.168.4.1 is this host's own address")));
         assert!(l.warnings.is_empty(), "{:?}", l.warnings);
+        assert_eq!(
+            c.summary(),
+            "(VI_1) VRRPv2 virtual router 51, priority 200, nopreempt, starts as BACKUP; adverts every 1 s on eth0 from 192.168.4.1 to 192.168.4.2, password; VIPs 192.168.4.3/32"
+        );
     }
 
     fn problems(pairs: &[(&str, &str)]) -> Vec<String> {
@@ -666,6 +679,8 @@ mod tests {
             ("KEEPALIVED_UNICAST_PEERS", "127.0.0.2", "is a loopback address"),
             ("KEEPALIVED_VIRTUAL_IPS", "10.0.0.5", "this host has 10.0.0.5/16 on eth1"),
             ("KEEPALIVED_UNICAST_SRC_IP", "nope", "expected an IPv4 or IPv6 address"),
+            ("KEEPVIP_METRICS_ADDR", "9650", "expected :PORT (every address) or ADDR:PORT"),
+            ("KEEPVIP_METRICS_ADDR", ":0", "expected :PORT"),
             ("KEEPALIVED_COMMAND_LINE_ARGUMENTS", "--log-detail 'x", "unbalanced quotes"),
         ];
         for (var, value, want) in cases {

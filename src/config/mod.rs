@@ -61,6 +61,8 @@ pub struct Config {
     pub check_unicast_src: bool,
     pub dump_conf: bool,
     pub state_file: PathBuf,
+    /// `KEEPVIP_METRICS_ADDR`: where to serve `GET /metrics`; `None` is off.
+    pub metrics_addr: Option<std::net::SocketAddr>,
 }
 
 impl Config {
@@ -75,6 +77,39 @@ impl Config {
 
     pub fn advert_int(&self) -> Duration {
         Duration::from_millis(u64::from(self.advert_int_cs) * 10)
+    }
+
+    /// One readable line for the start-up log (`--check` prints the whole JSON).
+    pub fn summary(&self) -> String {
+        let v = match self.version {
+            Version::V2 => 2,
+            Version::V3 => 3,
+        };
+        let preempt = match (self.preempt, self.preempt_delay.is_zero()) {
+            (false, _) => "nopreempt".to_string(),
+            (true, true) => "preempt".to_string(),
+            (true, false) => format!("preempt after {} s", self.preempt_delay.as_secs_f64()),
+        };
+        let start = match self.state {
+            InitialState::Master => "MASTER",
+            InitialState::Backup => "BACKUP",
+        };
+        let src = self.unicast_src_ip.map_or("its address".to_string(), |s| s.to_string());
+        let to = if self.multicast() {
+            "multicast 224.0.0.18".to_string()
+        } else {
+            self.unicast_peers.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ")
+        };
+        let auth = if self.password.is_some() { "password" } else { "no authentication" };
+        let vips: Vec<String> = self.virtual_ips.iter().map(ToString::to_string).collect();
+        format!(
+            "(VI_1) VRRPv{v} virtual router {}, priority {}, {preempt}, starts as {start}; adverts every {} s on {} from {src} to {to}, {auth}; VIPs {}",
+            self.router_id,
+            self.priority,
+            f64::from(self.advert_int_cs) / 100.0,
+            self.interface,
+            vips.join(", ")
+        )
     }
 
     /// The effective configuration as one JSON object (`--check`, `--dump-conf`); never the password.
@@ -108,6 +143,7 @@ impl Config {
             "v3_checksum_as_v2": self.v3_checksum_as_v2,
             "unicast_min_ttl": self.unicast_min_ttl,
             "check_unicast_src": self.check_unicast_src,
+            "metrics_addr": self.metrics_addr.map(|a| a.to_string()),
         })
     }
 }

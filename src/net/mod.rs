@@ -2,6 +2,7 @@
 
 pub mod caps;
 pub mod garp;
+pub mod http;
 pub mod ipvs;
 pub mod netlink;
 pub mod socket;

@@ -258,7 +258,7 @@ impl Netlink {
             .zip(items)
             .map(|(r, a)| match r {
                 Err(e) if e.raw_os_error().is_some_and(|n| done.contains(&n)) => Ok(()),
-                Err(e) => Err(anyhow!("{verb} {}/{} {prep} interface #{}: {e}", a.addr, a.prefix, a.ifindex)),
+                Err(e) => Err(anyhow!("{verb} {}/{} {prep} {}: {e}", a.addr, a.prefix, a.ifname)),
                 Ok(()) => Ok(()),
             })
             .collect()
@@ -339,6 +339,8 @@ impl Netlink {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AddrChange {
     pub ifindex: u32,
+    /// For messages only.
+    pub ifname: String,
     pub addr: IpAddr,
     pub prefix: u8,
     pub label: Option<String>,

@@ -4,7 +4,7 @@
 mod signals;
 mod vips;
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::net::IpAddr;
 use std::os::fd::AsFd;
 use std::time::{Duration, Instant};
@@ -13,7 +13,9 @@ use anyhow::{Context, Result};
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 
 use crate::config::{Config, HostView, InitialState, Version};
+use crate::metrics;
 use crate::net::garp::Garp;
+use crate::net::http;
 use crate::net::netlink::{Addr, Events, Link, Netlink};
 use crate::net::socket::{self, Recv, VrrpSocket};
 use crate::notify::Notifier;
@@ -102,6 +104,12 @@ pub struct Runtime {
     /// After an error syncing with the kernel: when to try again, and the next backoff.
     resync_at: Option<Instant>,
     backoff: Duration,
+    /// `GET /metrics`, when configured.
+    metrics: Option<http::Server>,
+    transitions: BTreeMap<(&'static str, &'static str), u64>,
+    last_transition: Instant,
+    /// The last transition's log line and wall-clock time, for `--status`.
+    last_change: Option<(String, f64)>,
 }
 
 impl Runtime {
@@ -132,6 +140,10 @@ impl Runtime {
             };
             vip_ifindex.push(ix);
         }
+        let metrics = match cfg.metrics_addr {
+            None => None,
+            Some(addr) => Some(listen(addr).with_context(|| format!("KEEPVIP_METRICS_ADDR={addr}: cannot listen"))?),
+        };
         let p = params(&cfg, host);
         let advertised = p.advertised.clone();
         let now = Instant::now();
@@ -144,7 +156,7 @@ impl Runtime {
             iface: Tracked { name: cfg.interface.clone(), index: link.index },
             mac: link.mac,
             vip_ifaces,
-            vips: VipSet::new(cfg.virtual_ips.clone(), vip_ifindex),
+            vips: VipSet::new(cfg.virtual_ips.clone(), vip_ifindex, &cfg.interface),
             source: cfg.unicast_src_ip,
             fault: None,
             announce_pending: false,
@@ -159,6 +171,10 @@ impl Runtime {
             send_errors: 0,
             resync_at: None,
             backoff: RETRY_MIN,
+            metrics,
+            transitions: BTreeMap::new(),
+            last_transition: now,
+            last_change: None,
             cfg,
         })
     }
@@ -208,15 +224,22 @@ impl Runtime {
                 None => self.next_status,
             };
             let deadline = self.resync_at.map_or(deadline, |r| r.min(deadline));
+            let deadline =
+                self.metrics.as_ref().and_then(http::Server::next_deadline).map_or(deadline, |d| d.min(deadline));
             let wait = deadline.saturating_duration_since(Instant::now());
             // Round up so we never wake a hair early and spin.
             let ms = wait.as_micros().div_ceil(1000).min(i32::MAX as u128) as i32;
             let (sock_ready, nl_ready, sig_ready) = {
-                let mut fds = [
+                let mut fds = vec![
                     PollFd::new(self.sock.as_fd(), PollFlags::POLLIN),
                     PollFd::new(self.events.as_fd_borrowed(), PollFlags::POLLIN),
                     PollFd::new(signals.pipe.as_fd(), PollFlags::POLLIN),
                 ];
+                // The metrics listener and its connections only wake the loop; `service` below
+                // does what can be done without blocking.
+                for (fd, write) in self.metrics.iter().flat_map(http::Server::fds) {
+                    fds.push(PollFd::new(fd, if write { PollFlags::POLLOUT } else { PollFlags::POLLIN }));
+                }
                 match poll(&mut fds, PollTimeout::try_from(ms).unwrap_or(PollTimeout::MAX)) {
                     Ok(_) | Err(nix::errno::Errno::EINTR) => {}
                     Err(e) => return Err(e).context("poll"),
@@ -261,11 +284,35 @@ impl Runtime {
                 self.core.handle(Event::Timeout, now);
             }
             self.execute();
+            if let Some(mut server) = self.metrics.take() {
+                let scrapes = server.served;
+                server.service(now, || self.metrics_text(scrapes));
+                self.metrics = Some(server);
+            }
             if now >= self.next_status {
                 self.write_status();
             }
         }
         Ok(())
+    }
+
+    fn metrics_text(&self, scrapes: u64) -> String {
+        let c = self.core.counters();
+        let dropped: BTreeMap<&'static str, u64> = c.dropped.iter().map(|(k, v)| (*k, *v)).collect();
+        metrics::render(&metrics::Snapshot {
+            instance: "VI_1",
+            state: self.core.state(),
+            priority: self.cfg.priority,
+            master: if self.core.state() == State::Master { self.source } else { self.core.last_master() },
+            transitions: &self.transitions,
+            adverts_sent: self.sent,
+            adverts_received: c.received,
+            send_errors: self.send_errors,
+            dropped: &dropped,
+            vips_held: if self.vips.held() { self.cfg.virtual_ips.len() } else { 0 },
+            since_transition: self.last_transition.elapsed(),
+            scrapes: scrapes + 1,
+        })
     }
 
     /// `sync_link` in the loop: an error (a failed netlink dump, a socket that cannot be
@@ -305,6 +352,7 @@ impl Runtime {
                 }
             };
             let rx = Received { src: dgram.src, dst: dgram.dst, ttl: dgram.ttl, payload: dgram.payload };
+            log::trace!("VRRP datagram from {} to {}: TTL {}, {} bytes", rx.src, rx.dst, rx.ttl, rx.payload.len());
             if let Err(d) = self.core.receive(rx, now) {
                 if !d.silent() && self.may_log(d.kind(), now) {
                     log::warn!(
@@ -459,6 +507,9 @@ impl Runtime {
                 Action::Gratuitous => self.gratuitous(),
                 Action::Transition { from, to, reason } => {
                     log::info!("(VI_1) {from} -> {to}: {reason}");
+                    *self.transitions.entry((from.name(), to.name())).or_default() += 1;
+                    self.last_transition = Instant::now();
+                    self.last_change = Some((format!("{from} -> {to}: {reason}"), status::now_unix()));
                     self.notifier.run(to.name(), self.cfg.priority);
                     self.write_status();
                 }
@@ -471,6 +522,7 @@ impl Runtime {
                         ours.join(", ")
                     )
                 }
+                Action::Decided(d) => log::debug!("(VI_1) {d}"),
                 Action::ForcedElection { from, priority } => log::info!(
                     "(VI_1) {from} also claims master, with lower priority {priority}: forcing a new election and re-announcing our VIPs"
                 ),
@@ -498,7 +550,10 @@ impl Runtime {
             let pseudo = if self.cfg.v3_checksum_as_v2 { Pseudo::None } else { Pseudo::Ip { src, dst } };
             let n = repr.emit(&mut buf, pseudo);
             match self.sock.send(&buf[..n], Some(src), dst) {
-                Ok(()) => self.sent += 1,
+                Ok(()) => {
+                    self.sent += 1;
+                    log::trace!("(VI_1) advert sent to {dst}: priority {priority}, {n} bytes");
+                }
                 Err(e) => {
                     self.send_errors += 1;
                     failed.push((dst, e));
@@ -562,6 +617,8 @@ impl Runtime {
             "peers": self.cfg.unicast_peers.iter().map(ToString::to_string).collect::<Vec<_>>(),
             "virtual_ips": self.cfg.virtual_ips.iter().map(ToString::to_string).collect::<Vec<_>>(),
             "uptime_s": self.started.elapsed().as_secs(),
+            "last_transition": self.last_change.as_ref().map(|c| c.0.clone()),
+            "last_transition_unix": self.last_change.as_ref().map(|c| c.1),
             "updated_unix": status::now_unix(),
         });
         if let (Some(o), serde_json::Value::Object(s)) = (v.as_object_mut(), self.stats_json()) {
@@ -597,6 +654,16 @@ impl Runtime {
     fn log_status(&mut self) {
         log::info!("status: {}", self.status_json());
         self.write_status();
+    }
+}
+
+/// `[::]:PORT` is every address; where IPv6 is off, the IPv4 wildcard is.
+fn listen(addr: std::net::SocketAddr) -> std::io::Result<http::Server> {
+    match http::Server::bind(addr) {
+        Err(e) if addr.ip().is_unspecified() && addr.is_ipv6() => {
+            http::Server::bind(std::net::SocketAddr::from(([0, 0, 0, 0], addr.port()))).map_err(|_| e)
+        }
+        r => r,
     }
 }
 

@@ -13,12 +13,14 @@ pub struct VipSet {
     vips: Vec<Vip>,
     /// Interface index per VIP (its `dev` or the instance's interface).
     ifindex: Vec<u32>,
+    /// The instance's interface, for VIPs without `dev`.
+    iface: String,
     held: bool,
 }
 
 impl VipSet {
-    pub fn new(vips: Vec<Vip>, ifindex: Vec<u32>) -> Self {
-        VipSet { vips, ifindex, held: false }
+    pub fn new(vips: Vec<Vip>, ifindex: Vec<u32>, iface: &str) -> Self {
+        VipSet { vips, ifindex, iface: iface.to_string(), held: false }
     }
 
     pub fn held(&self) -> bool {
@@ -38,7 +40,8 @@ impl VipSet {
 
     fn change(&self, i: usize) -> AddrChange {
         let v = &self.vips[i];
-        AddrChange { ifindex: self.ifindex[i], addr: v.addr, prefix: v.prefix, label: v.label.clone() }
+        let ifname = v.dev.clone().unwrap_or_else(|| self.iface.clone());
+        AddrChange { ifindex: self.ifindex[i], ifname, addr: v.addr, prefix: v.prefix, label: v.label.clone() }
     }
 
     pub fn add_all(&mut self, nl: &mut Netlink) {
@@ -95,11 +98,17 @@ impl VipSet {
 /// Addresses a crash or SIGKILL left behind: exactly what keepvip would have added (same
 /// address and prefix), never `keep` (the advert source, which config already refused as a
 /// VIP). A host address that only shares the VIP's address is not ours to remove.
-pub fn stale(present: &[Addr], vips: &[Vip], keep: Option<IpAddr>) -> Vec<AddrChange> {
+pub fn stale(present: &[Addr], vips: &[Vip], keep: Option<IpAddr>, name: impl Fn(u32) -> String) -> Vec<AddrChange> {
     present
         .iter()
         .filter(|a| Some(a.addr) != keep && vips.iter().any(|v| v.addr == a.addr && v.prefix == a.prefix))
-        .map(|a| AddrChange { ifindex: a.ifindex, addr: a.addr, prefix: a.prefix, label: None })
+        .map(|a| AddrChange {
+            ifindex: a.ifindex,
+            ifname: name(a.ifindex),
+            addr: a.addr,
+            prefix: a.prefix,
+            label: None,
+        })
         .collect()
 }
 
@@ -110,9 +119,9 @@ pub fn remove_stale(
     keep: Option<IpAddr>,
     name: impl Fn(u32) -> String,
 ) -> Result<usize> {
-    let stale = stale(&nl.addrs()?, vips, keep);
+    let stale = stale(&nl.addrs()?, vips, keep, name);
     for a in &stale {
-        log::info!("removing stale VIP {}/{} from {} before starting", a.addr, a.prefix, name(a.ifindex));
+        log::info!("removing stale VIP {}/{} from {} before starting", a.addr, a.prefix, a.ifname);
     }
     for r in nl.del_addrs(&stale) {
         r?;
@@ -134,11 +143,12 @@ mod tests {
         let vips =
             vec![crate::config::vip::parse("198.18.0.100").unwrap(), crate::config::vip::parse("198.18.0.1").unwrap()];
         let present = [addr(2, "198.18.0.1/24"), addr(2, "198.18.0.100/32"), addr(3, "198.18.0.100/24")];
-        let s = stale(&present, &vips, None);
+        let name = |ix: u32| format!("if{ix}");
+        let s = stale(&present, &vips, None, name);
         assert_eq!(s.len(), 1, "{s:?}");
         assert_eq!((s[0].addr.to_string(), s[0].prefix, s[0].ifindex), ("198.18.0.100".into(), 32, 2));
         // Never the advert source, even with the VIP's exact prefix.
         let vips = vec![crate::config::vip::parse("198.18.0.1/24").unwrap()];
-        assert!(stale(&present, &vips, Some("198.18.0.1".parse().unwrap())).is_empty());
+        assert!(stale(&present, &vips, Some("198.18.0.1".parse().unwrap()), name).is_empty());
     }
 }

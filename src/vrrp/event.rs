@@ -100,12 +100,54 @@ pub enum Action {
         vrid: u8,
         theirs: Vec<IpAddr>,
     },
+    /// A decision worth a debug line, with its numbers; changes nothing.
+    Decided(Decision),
     /// A lower-priority master appeared (a split brain healed): we stay master, answer it,
     /// and re-announce our VIPs (the `Gratuitous` that follows) so clients leave its MAC.
     ForcedElection {
         from: IpAddr,
         priority: u8,
     },
+}
+
+/// What the core decided and why, for debug logs (no effect of its own).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Decision {
+    /// Started as backup: master down after this unless a master is heard.
+    Waiting { master_down: Duration },
+    /// Backup: an advert from the master restarted the timer; with a preempt delay running,
+    /// the time left before a lower priority is ignored.
+    MasterHeard { from: IpAddr, priority: u8, master_down: Duration, preempt_in: Option<Duration> },
+    /// Backup with preempt: a lower-priority master is ignored, so our timer runs out.
+    Preempting { from: IpAddr, priority: u8, ours: u8 },
+    /// Backup: the master resigned; another node has Skew_Time to take over first.
+    ResignHeard { from: IpAddr, wait: Duration },
+}
+
+impl fmt::Display for Decision {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let ms = |d: &Duration| d.as_secs_f64() * 1000.0;
+        match self {
+            Decision::Waiting { master_down } => {
+                write!(f, "backup: master down in {:.1} ms unless a master advertises", ms(master_down))
+            }
+            Decision::MasterHeard { from, priority, master_down, preempt_in } => {
+                write!(f, "advert from {from} (priority {priority}): master down in {:.1} ms", ms(master_down))?;
+                match preempt_in {
+                    Some(p) => write!(f, "; preempt delay {:.1} ms left", ms(p)),
+                    None => Ok(()),
+                }
+            }
+            Decision::Preempting { from, priority, ours } => {
+                write!(f, "advert from {from} with priority {priority} < ours {ours}: ignored (preempt)")
+            }
+            Decision::ResignHeard { from, wait } => write!(
+                f,
+                "{from} resigned (priority 0): taking over in {:.1} ms (Skew_Time) unless another node does",
+                ms(wait)
+            ),
+        }
+    }
 }
 
 /// Why a transition happened, for the log line and the state file.
@@ -130,6 +172,10 @@ pub enum Reason {
     Fault(Fault),
     Recovered,
     Shutdown,
+    /// The master resigned and no other node took over within Skew_Time.
+    ResignedNoSuccessor {
+        from: IpAddr,
+    },
     /// While resigning: the successor's advert arrived.
     SuccessorTookOver {
         from: IpAddr,
@@ -150,6 +196,9 @@ impl fmt::Display for Reason {
                 write!(f, "no advert from any master for {:.1} s", silent.as_secs_f64())
             }
             Reason::MasterResigned { from } => write!(f, "{from} resigned (priority 0) and no other peer remains"),
+            Reason::ResignedNoSuccessor { from } => {
+                write!(f, "{from} resigned (priority 0) and no other node took over within Skew_Time")
+            }
             Reason::HigherPriority { from, priority } => {
                 write!(f, "advert from {from} with higher priority {priority} (or equal and higher address)")
             }

@@ -14,7 +14,7 @@ use std::collections::{HashMap, VecDeque};
 use std::net::IpAddr;
 use std::time::{Duration, Instant};
 
-use super::event::{Action, Drop, Event, Reason, Received, State};
+use super::event::{Action, Decision, Drop, Event, Reason, Received, State};
 use super::timers;
 use crate::wire::vrrp::{self as wire, Auth, Family, Packet, Repr};
 
@@ -80,6 +80,8 @@ pub struct Instance {
     mismatch_reported: bool,
     /// Shutdown was requested: sticky, never back to BACKUP or MASTER.
     closing: bool,
+    /// Backup: the master resigned (priority 0) and we wait Skew_Time for another node.
+    resigned_by: Option<IpAddr>,
     /// Last re-announcement after a forced election.
     reannounced_at: Option<Instant>,
     actions: VecDeque<Action>,
@@ -101,6 +103,7 @@ impl Instance {
             preempt_at: None,
             mismatch_reported: false,
             closing: false,
+            resigned_by: None,
             reannounced_at: None,
             actions: VecDeque::new(),
             counters: Counters::default(),
@@ -216,6 +219,7 @@ impl Instance {
         } else {
             self.master_down_interval()
         };
+        self.actions.push_back(Action::Decided(Decision::Waiting { master_down: wait }));
         self.down_at = Some(now + wait);
         self.last_heard = Some(now);
     }
@@ -238,7 +242,11 @@ impl Instance {
         }
         if self.state == State::Backup && self.down_at.is_some_and(|t| t <= now) {
             let silent = now - self.last_heard.unwrap_or(now);
-            self.become_master(now, Reason::MasterDown { last_master: self.last_master, silent });
+            let reason = match self.resigned_by.take() {
+                Some(from) => Reason::ResignedNoSuccessor { from },
+                None => Reason::MasterDown { last_master: self.last_master, silent },
+            };
+            self.become_master(now, reason);
         }
     }
 
@@ -361,14 +369,25 @@ impl Instance {
             if !self.p.peers.is_empty() && self.p.peers.iter().all(|p| *p == src) {
                 self.become_master(now, Reason::MasterResigned { from: src });
             } else {
-                self.down_at = Some(now + timers::skew_time(self.p.version, self.p.priority, self.master_adv_int_cs));
+                let wait = timers::skew_time(self.p.version, self.p.priority, self.master_adv_int_cs);
+                self.resigned_by = Some(src);
+                self.actions.push_back(Action::Decided(Decision::ResignHeard { from: src, wait }));
+                self.down_at = Some(now + wait);
             }
             return;
         }
         let delaying = !self.p.preempt_delay.is_zero() && self.preempt_at.is_none_or(|t| t > now);
         if !self.p.preempt || adv.priority >= self.p.priority || delaying {
             self.learn_interval(adv);
-            self.down_at = Some(now + self.master_down_interval());
+            self.resigned_by = None;
+            let master_down = self.master_down_interval();
+            self.actions.push_back(Action::Decided(Decision::MasterHeard {
+                from: src,
+                priority: adv.priority,
+                master_down,
+                preempt_in: if delaying { self.preempt_at.map(|t| t.saturating_duration_since(now)) } else { None },
+            }));
+            self.down_at = Some(now + master_down);
             self.last_master = Some(src);
             self.last_heard = Some(now);
             if self.p.preempt && !self.p.preempt_delay.is_zero() {
@@ -380,6 +399,10 @@ impl Instance {
             }
         }
         // Otherwise: preempt and a lower priority master — ignore it, so our timer runs out.
+        else {
+            let ours = self.p.priority;
+            self.actions.push_back(Action::Decided(Decision::Preempting { from: src, priority: adv.priority, ours }));
+        }
     }
 
     fn master_rx(&mut self, src: IpAddr, adv: &Repr, now: Instant) {

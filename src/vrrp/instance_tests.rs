@@ -1,7 +1,7 @@
 //! Every RFC / keepalived rule on a simulated clock, then a simulated network of 2–5 nodes.
 
 use super::*;
-use crate::vrrp::Fault;
+use crate::vrrp::{Decision, Fault};
 use crate::wire::vrrp::{encode_addrs, AddrList, Pseudo};
 use proptest::prelude::*;
 
@@ -58,8 +58,15 @@ fn rx(i: &mut Instance, bytes: &[u8], src: &str, now: Instant) -> Result<(), Dro
     i.receive(Received { src: ip(src), dst: ip(ME), ttl: 255, payload: bytes }, now)
 }
 
+/// The actions that do something (decisions are log lines; `decisions` checks those).
 fn drain(i: &mut Instance) -> Vec<Action> {
-    std::iter::from_fn(|| i.poll_action()).collect()
+    std::iter::from_fn(|| i.poll_action()).filter(|a| !matches!(a, Action::Decided(_))).collect()
+}
+
+fn decisions(i: &mut Instance) -> Vec<Decision> {
+    std::iter::from_fn(|| i.poll_action())
+        .filter_map(|a| if let Action::Decided(d) = a { Some(d) } else { None })
+        .collect()
 }
 
 fn started(p: Params, t0: Instant) -> Instance {
@@ -364,6 +371,28 @@ fn link_down_is_fault_and_up_is_backup() {
     i.handle(Event::Recovered, t2);
     assert_eq!(i.state(), State::Backup);
     assert_eq!(i.next_deadline(), Some(t2 + Duration::from_micros(3_218_750)));
+}
+
+#[test]
+fn decisions_carry_their_numbers_and_a_resign_takeover_says_so() {
+    let t0 = Instant::now();
+    let mut p = params(100);
+    p.peers = vec![ip(PEER), ip("198.18.0.3")];
+    let mut i = Instance::new(p);
+    i.handle(Event::Start, t0);
+    assert_eq!(decisions(&mut i), [Decision::Waiting { master_down: Duration::from_micros(3_609_375) }]);
+    rx(&mut i, &peer_advert(200), PEER, t0).unwrap();
+    let d = decisions(&mut i);
+    assert!(matches!(d[..], [Decision::MasterHeard { priority: 200, preempt_in: None, .. }]), "{d:?}");
+    assert_eq!(d[0].to_string(), "advert from 198.18.0.2 (priority 200): master down in 3609.4 ms");
+    rx(&mut i, &peer_advert(0), PEER, t0).unwrap();
+    let wait = Duration::from_micros(609_375);
+    assert_eq!(decisions(&mut i), [Decision::ResignHeard { from: ip(PEER), wait }]);
+    let a = run_until(&mut i, t0 + wait);
+    assert!(
+        matches!(a[0], Action::Transition { to: State::Master, reason: Reason::ResignedNoSuccessor { .. }, .. }),
+        "{a:?}"
+    );
 }
 
 #[test]

@@ -362,3 +362,44 @@ impl Lab {
         self.cut(i);
     }
 }
+
+/// `tcpdump -c 1` on a host's eth0: started and attached (its packet socket open) before
+/// `Host::capture_one` returns, so nothing sent afterwards is missed.
+pub struct Capture {
+    child: Child,
+    out: PathBuf,
+}
+
+impl Host {
+    /// Capture the first packet matching `filter`; `flags` such as `-v` or `-x` shape the text.
+    pub fn capture_one(&self, flags: &[&str], filter: &str) -> Capture {
+        let out = self.dir.join(format!("{}-capture-{}.txt", self.ns, NEXT.fetch_add(1, Ordering::SeqCst)));
+        let mut args = vec!["tcpdump", "-l", "-n", "-c", "1", "-i", "eth0"];
+        args.extend_from_slice(flags);
+        args.push(filter);
+        let child = self.cmd(&args).stdout(fs::File::create(&out).unwrap()).stderr(Stdio::null()).spawn().unwrap();
+        let pid = child.id();
+        assert!(
+            wait_until(Duration::from_secs(5), || {
+                fs::read_to_string(format!("/proc/{pid}/net/packet")).is_ok_and(|t| t.lines().count() > 1)
+            }),
+            "tcpdump did not attach"
+        );
+        Capture { child, out }
+    }
+}
+
+impl Capture {
+    /// The captured packet's text, or `None` if none came within `timeout`.
+    pub fn wait(mut self, timeout: Duration) -> Option<String> {
+        let got = wait_until(timeout, || self.child.try_wait().ok().flatten().is_some());
+        got.then(|| fs::read_to_string(&self.out).unwrap_or_default())
+    }
+}
+
+impl Drop for Capture {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

@@ -1,0 +1,134 @@
+//! Prometheus text exposition (format 0.0.4) of one instance's state and counters. Pure:
+//! the runtime gathers a [`Snapshot`], this writes the text.
+
+use std::collections::BTreeMap;
+use std::fmt::Write;
+use std::net::IpAddr;
+use std::time::Duration;
+
+use crate::vrrp::State;
+
+const STATES: [State; 5] = [State::Init, State::Backup, State::Master, State::Fault, State::Stopped];
+
+pub struct Snapshot<'a> {
+    pub instance: &'a str,
+    pub state: State,
+    pub priority: u8,
+    pub master: Option<IpAddr>,
+    /// Transitions by (from, to).
+    pub transitions: &'a BTreeMap<(&'static str, &'static str), u64>,
+    pub adverts_sent: u64,
+    pub adverts_received: u64,
+    pub send_errors: u64,
+    pub dropped: &'a BTreeMap<&'static str, u64>,
+    pub vips_held: usize,
+    pub since_transition: Duration,
+    pub scrapes: u64,
+}
+
+// The instance label is `vrrp_instance`: Prometheus sets `instance` to the scrape target
+// itself, and a scraped `instance` label would be renamed `exported_instance`.
+
+/// Label values are our own names and addresses, but escape as the format requires anyway.
+fn esc(v: &str) -> String {
+    v.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n")
+}
+
+fn family(out: &mut String, name: &str, kind: &str, help: &str) {
+    let _ = writeln!(out, "# HELP {name} {help}");
+    let _ = writeln!(out, "# TYPE {name} {kind}");
+}
+
+pub fn render(s: &Snapshot) -> String {
+    let i = esc(s.instance);
+    let mut o = String::with_capacity(2048);
+    family(&mut o, "keepvip_build_info", "gauge", "keepvip's version.");
+    let _ = writeln!(o, "keepvip_build_info{{version=\"{}\"}} 1", env!("CARGO_PKG_VERSION"));
+    family(&mut o, "keepvip_instance_state", "gauge", "1 for the instance's current VRRP state, 0 for the others.");
+    for st in STATES {
+        let _ = writeln!(
+            o,
+            "keepvip_instance_state{{vrrp_instance=\"{i}\",state=\"{}\"}} {}",
+            st.name(),
+            u8::from(st == s.state)
+        );
+    }
+    family(&mut o, "keepvip_instance_priority", "gauge", "The instance's effective VRRP priority.");
+    let _ = writeln!(o, "keepvip_instance_priority{{vrrp_instance=\"{i}\"}} {}", s.priority);
+    family(&mut o, "keepvip_instance_master_info", "gauge", "The master this instance last accepted an advert from.");
+    if let Some(m) = s.master {
+        let _ = writeln!(o, "keepvip_instance_master_info{{vrrp_instance=\"{i}\",master=\"{m}\"}} 1");
+    }
+    family(&mut o, "keepvip_instance_transitions_total", "counter", "State transitions by from and to state.");
+    for ((from, to), n) in s.transitions {
+        let _ =
+            writeln!(o, "keepvip_instance_transitions_total{{vrrp_instance=\"{i}\",from=\"{from}\",to=\"{to}\"}} {n}");
+    }
+    family(&mut o, "keepvip_instance_adverts_sent_total", "counter", "Adverts the kernel accepted for sending.");
+    let _ = writeln!(o, "keepvip_instance_adverts_sent_total{{vrrp_instance=\"{i}\"}} {}", s.adverts_sent);
+    family(&mut o, "keepvip_instance_advert_send_errors_total", "counter", "Adverts the kernel refused.");
+    let _ = writeln!(o, "keepvip_instance_advert_send_errors_total{{vrrp_instance=\"{i}\"}} {}", s.send_errors);
+    family(&mut o, "keepvip_instance_adverts_received_total", "counter", "Valid adverts received from peers.");
+    let _ = writeln!(o, "keepvip_instance_adverts_received_total{{vrrp_instance=\"{i}\"}} {}", s.adverts_received);
+    family(&mut o, "keepvip_instance_adverts_dropped_total", "counter", "Received packets dropped, by reason.");
+    for (reason, n) in s.dropped {
+        let _ = writeln!(
+            o,
+            "keepvip_instance_adverts_dropped_total{{vrrp_instance=\"{i}\",reason=\"{}\"}} {n}",
+            esc(reason)
+        );
+    }
+    family(&mut o, "keepvip_instance_vips_held", "gauge", "Virtual IPs this node holds for the instance.");
+    let _ = writeln!(o, "keepvip_instance_vips_held{{vrrp_instance=\"{i}\"}} {}", s.vips_held);
+    family(&mut o, "keepvip_instance_seconds_since_transition", "gauge", "Seconds since the last state transition.");
+    let _ = writeln!(
+        o,
+        "keepvip_instance_seconds_since_transition{{vrrp_instance=\"{i}\"}} {:.3}",
+        s.since_transition.as_secs_f64()
+    );
+    family(&mut o, "keepvip_metrics_scrapes_total", "counter", "Metrics requests answered.");
+    let _ = writeln!(o, "keepvip_metrics_scrapes_total {}", s.scrapes);
+    o
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn exposition() {
+        let transitions = [(("INIT", "BACKUP"), 1), (("BACKUP", "MASTER"), 2)].into_iter().collect();
+        let dropped = [("ttl", 3)].into_iter().collect();
+        let s = Snapshot {
+            instance: "VI_1",
+            state: State::Master,
+            priority: 200,
+            master: Some("198.18.0.1".parse().unwrap()),
+            transitions: &transitions,
+            adverts_sent: 10,
+            adverts_received: 4,
+            send_errors: 0,
+            dropped: &dropped,
+            vips_held: 1,
+            since_transition: Duration::from_millis(1500),
+            scrapes: 7,
+        };
+        let t = render(&s);
+        for want in [
+            "keepvip_instance_state{vrrp_instance=\"VI_1\",state=\"MASTER\"} 1\n",
+            "keepvip_instance_state{vrrp_instance=\"VI_1\",state=\"BACKUP\"} 0\n",
+            "keepvip_instance_master_info{vrrp_instance=\"VI_1\",master=\"198.18.0.1\"} 1\n",
+            "keepvip_instance_transitions_total{vrrp_instance=\"VI_1\",from=\"BACKUP\",to=\"MASTER\"} 2\n",
+            "keepvip_instance_adverts_dropped_total{vrrp_instance=\"VI_1\",reason=\"ttl\"} 3\n",
+            "keepvip_instance_seconds_since_transition{vrrp_instance=\"VI_1\"} 1.500\n",
+            "# TYPE keepvip_instance_adverts_sent_total counter\n",
+        ] {
+            assert!(t.contains(want), "{want:?} missing:\n{t}");
+        }
+        // Every sample's family is declared before it.
+        for line in t.lines().filter(|l| !l.starts_with('#')) {
+            let name = line.split(['{', ' ']).next().unwrap();
+            assert!(t.contains(&format!("# TYPE {name} ")), "{name}");
+        }
+    }
+}
