@@ -5,6 +5,8 @@
 
 #[path = "../tests/common/mod.rs"]
 mod common;
+#[path = "compare/scale.rs"]
+mod scale;
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -218,12 +220,19 @@ fn idle_cpu(seconds: u64) -> (BTreeMap<&'static str, Series>, Series) {
     let windows = (seconds / 10).max(1);
     for _ in 0..windows {
         let start: Vec<u64> = labs.iter().zip(&clusters).map(|((_, _, l), (_, m))| node_cpu_ns(l.host(*m))).collect();
+        let backup_start: Vec<u64> =
+            labs.iter().zip(&clusters).map(|((_, _, l), (_, m))| node_cpu_ns(l.host(1 - *m))).collect();
         let t = Instant::now();
         std::thread::sleep(Duration::from_secs(10));
         let el = t.elapsed().as_nanos() as f64;
         for (k, ((key, _, l), (_, m))) in labs.iter().zip(&clusters).enumerate() {
             let used = node_cpu_ns(l.host(*m)) - start[k];
             out.entry(*key).or_default().values.push(used as f64 / el * 100.0);
+            if k < 2 {
+                let used = node_cpu_ns(l.host(1 - *m)) - backup_start[k];
+                let name = if k == 0 { "keepvip-backup" } else { "keepalived-backup" };
+                out.entry(name).or_default().values.push(used as f64 / el * 100.0);
+            }
         }
     }
     let rss = Series { values: vec![node_rss_kib(ml.host(clusters[2].1)) as f64], timeline: vec![] };
@@ -245,7 +254,7 @@ struct Row {
     goal: &'static str,
 }
 
-const ROWS: [Row; 10] = [
+const ROWS: &[Row] = &[
     Row {
         key: "failover_v2",
         figure: "unplanned failover gap, VRRPv2 1 s",
@@ -271,6 +280,26 @@ const ROWS: [Row; 10] = [
     Row { key: "rss_metrics", figure: "RSS as master, metrics scraped every 1 s", unit: "KiB", goal: "≤ 1536" },
     Row { key: "first_advert", figure: "exec to first advert on the wire", unit: "ms", goal: "report" },
     Row { key: "vip_scale", figure: "256 VIPs: first → last added on takeover", unit: "ms", goal: "≤ 5" },
+    Row { key: "idle_cpu_backup", figure: "idle CPU per backup, 1 s adverts", unit: "% core", goal: "≤ keepalived" },
+    Row { key: "start_8", figure: "8 nodes: start → one master", unit: "ms", goal: "≤ 3369 (MDI + 150)" },
+    Row { key: "rank_8", figure: "8 nodes: rank elected at start (0 = top)", unit: "", goal: "0" },
+    Row { key: "failover_8", figure: "8 nodes: failover gap", unit: "ms", goal: "≤ 3369" },
+    Row { key: "start_64", figure: "64 nodes: start → one master", unit: "ms", goal: "≤ 3369 (MDI + 150)" },
+    Row { key: "rank_64", figure: "64 nodes: rank elected at start (0 = top)", unit: "", goal: "0" },
+    Row { key: "failover_64", figure: "64 nodes: failover gap", unit: "ms", goal: "≤ 3369" },
+    Row { key: "start_248", figure: "248 nodes: start → one master", unit: "ms", goal: "≤ 3369 (MDI + 150)" },
+    Row { key: "rank_248", figure: "248 nodes: rank elected at start (0 = top)", unit: "", goal: "0" },
+    Row { key: "failover_248", figure: "248 nodes: failover gap", unit: "ms", goal: "≤ 3369" },
+    Row { key: "vips_1024", figure: "1024 VIPs: first → last added on takeover", unit: "ms", goal: "≤ 40" },
+    Row { key: "silence_1024", figure: "1024 VIPs: new master's longest advert gap", unit: "ms", goal: "≤ 1100" },
+    Row { key: "failover_10ms", figure: "VRRPv3 10 ms adverts: failover gap", unit: "ms", goal: "≤ keepalived" },
+    Row {
+        key: "cpu_10ms",
+        figure: "VRRPv3 10 ms adverts: master CPU, cores saturated",
+        unit: "% core",
+        goal: "report",
+    },
+    Row { key: "false_10ms", figure: "VRRPv3 10 ms adverts: false takeovers, cores saturated", unit: "", goal: "0" },
 ];
 
 fn main() {
@@ -287,6 +316,9 @@ fn main() {
     let opt = |name: &str| args.iter().position(|a| a == name).and_then(|i| args.get(i + 1)).cloned();
     let runs: usize = opt("--runs").and_then(|v| v.parse().ok()).unwrap_or(5);
     let cpu_secs: u64 = opt("--cpu-seconds").and_then(|v| v.parse().ok()).unwrap_or(60);
+    // --long: a 248-node cluster too (each lab host is one of 198.18.0.1..254).
+    let sizes: &[usize] = if args.iter().any(|a| a == "--long") { &[8, 64, 248] } else { &[8, 64] };
+    let load_secs: u64 = opt("--load-seconds").and_then(|v| v.parse().ok()).unwrap_or(120);
     let out = PathBuf::from(opt("--out").unwrap_or_else(|| "bench".into()));
     fs::create_dir_all(&out).unwrap();
     let started = Instant::now();
@@ -316,10 +348,33 @@ fn main() {
     for (n, s) in cpu {
         match n {
             "metrics" => res.insert(("keepvip", "idle_cpu_metrics"), s),
+            "keepvip-backup" => res.insert(("keepvip", "idle_cpu_backup"), s),
+            "keepalived-backup" => res.insert(("keepalived", "idle_cpu_backup"), s),
             n => res.insert((n, "idle_cpu"), s),
         };
     }
     res.insert(("keepvip", "rss_metrics"), rss_metrics);
+    for imp in IMPLS {
+        let n = imp.name();
+        for &size in sizes {
+            eprintln!("{size} nodes: {n}");
+            let (start, rank, fail, _) = scale::cluster(imp, size);
+            let key = |what: &str| ROWS.iter().map(|r| r.key).find(|k| *k == format!("{what}_{size}")).unwrap();
+            push(&mut res, n, key("start"), start, vec![]);
+            push(&mut res, n, key("rank"), rank as f64, vec![]);
+            push(&mut res, n, key("failover"), fail, vec![]);
+        }
+        eprintln!("1024 VIPs: {n}");
+        let (span, silence) = scale::vips_1024(imp);
+        push(&mut res, n, "vips_1024", span, vec![]);
+        push(&mut res, n, "silence_1024", silence, vec![]);
+        push(&mut res, n, "failover_10ms", scale::v3_10ms_failover(imp), vec![]);
+    }
+    eprintln!("VRRPv3 10 ms adverts under load: {load_secs} s");
+    for (imp, cpu, false_takeovers) in scale::v3_10ms_under_load(load_secs) {
+        push(&mut res, imp.name(), "cpu_10ms", cpu, vec![]);
+        push(&mut res, imp.name(), "false_10ms", false_takeovers as f64, vec![]);
+    }
     let image = image_size();
 
     // Table, JSON, timelines.
@@ -327,10 +382,18 @@ fn main() {
         "| figure | keepvip median (worst) | keepalived median (worst) | ratio | goal |\n|---|---|---|---|---|\n",
     );
     let mut json_rows = serde_json::Map::new();
-    for r in &ROWS {
+    for r in ROWS {
         let (kvm, kvw) = res.get(&("keepvip", r.key)).map(Series::stats).unwrap_or((f64::NAN, f64::NAN));
         let (kam, kaw) = res.get(&("keepalived", r.key)).map(Series::stats).unwrap_or((f64::NAN, f64::NAN));
-        let prec = if r.key.starts_with("idle_cpu") { 4 } else { 1 };
+        let prec = match r.key {
+            k if k.starts_with("idle_cpu") => 4,
+            k if k.starts_with("rank") || k.starts_with("false") => 0,
+            k if k.starts_with("cpu") => 2,
+            _ => 1,
+        };
+        if !res.contains_key(&("keepvip", r.key)) {
+            continue; // not measured in this run (e.g. 248 nodes without --long)
+        }
         // keepalived has no metrics endpoint: those rows are keepvip's alone.
         let theirs = if kam.is_finite() { format!("{kam:.prec$} ({kaw:.prec$}) {}", r.unit) } else { "—".into() };
         let _ = writeln!(

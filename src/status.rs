@@ -19,11 +19,13 @@ pub fn now_unix() -> f64 {
 pub struct Writer {
     path: std::path::PathBuf,
     file: Option<std::fs::File>,
+    /// Length last written: the file is truncated only when the new text is shorter.
+    len: u64,
 }
 
 impl Writer {
     pub fn new(path: &Path) -> Writer {
-        Writer { path: path.to_path_buf(), file: None }
+        Writer { path: path.to_path_buf(), file: None, len: u64::MAX }
     }
 
     pub fn write(&mut self, value: &serde_json::Value) -> std::io::Result<()> {
@@ -39,9 +41,17 @@ impl Writer {
             }
         };
         let text = value.to_string();
-        let written = file.write_all_at(text.as_bytes(), 0).and_then(|()| file.set_len(text.len() as u64));
-        if written.is_err() {
-            self.file = None; // reopen next time (the file may have been removed)
+        let len = text.len() as u64;
+        // One pwrite per refresh; ftruncate only when the text got shorter (it rarely does).
+        let shorter = len < self.len;
+        let written =
+            file.write_all_at(text.as_bytes(), 0).and_then(|()| if shorter { file.set_len(len) } else { Ok(()) });
+        match written {
+            Ok(()) => self.len = len,
+            Err(_) => {
+                self.file = None; // reopen next time (the file may have been removed)
+                self.len = u64::MAX;
+            }
         }
         written
     }

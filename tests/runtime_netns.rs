@@ -264,3 +264,51 @@ fn three_hundred_vips_go_on_and_off_in_batches() {
     assert!(a.wait_exit(Duration::from_secs(10)).is_some_and(|s| s.success()));
     assert_eq!(count(), 0, "VIPs left after stop");
 }
+
+/// A takeover of many VIPs announces each one at once, then paces the four repeats (64
+/// frames every 5 ms) instead of one burst of 5 × N frames.
+#[test]
+fn gratuitous_arp_repeats_are_paced() {
+    let lab = Lab::new(2);
+    let vips: Vec<String> = (0..300).map(|i| format!("'198.19.{}.{}'", i / 200, i % 200 + 1)).collect();
+    let mut e = seed_env(&PEERS, VIP, 255);
+    e.retain(|(k, _)| k != "KEEPALIVED_VIRTUAL_IPS");
+    e.push(("KEEPALIVED_VIRTUAL_IPS".into(), format!("#PYTHON2BASH:[{}]", vips.join(", "))));
+    let out = lab.dir.join("garp.txt");
+    let mut dump = lab
+        .host(1)
+        .cmd(&["tcpdump", "-l", "-n", "-tt", "-i", "eth0", "arp"])
+        .stdout(std::fs::File::create(&out).unwrap())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let pid = dump.id();
+    assert!(wait_until(Duration::from_secs(5), || {
+        std::fs::read_to_string(format!("/proc/{pid}/net/packet")).is_ok_and(|t| t.lines().count() > 1)
+    }));
+    let a = lab.host(0).spawn_keepvip(&e);
+    // 300 announcements, then 4 × 300 repeats: 1500 frames in all.
+    let frames =
+        || std::fs::read_to_string(&out).unwrap_or_default().lines().filter(|l| l.contains("tell 198.19.")).count();
+    assert!(wait_until(Duration::from_secs(5), || frames() >= 1500), "{} frames\n{}", frames(), a.log());
+    let _ = dump.kill();
+    let _ = dump.wait();
+    let times: Vec<f64> = std::fs::read_to_string(&out)
+        .unwrap()
+        .lines()
+        .filter(|l| l.contains("tell 198.19."))
+        .filter_map(|l| l.split_whitespace().next()?.parse().ok())
+        .collect();
+    let t0 = times[0];
+    // Every VIP within the first 50 ms (the first round), and the repeats spread: never more
+    // than the first round plus one chunk in any 5 ms after it.
+    let first: usize = times.iter().filter(|t| **t - t0 < 0.05).count();
+    assert!(first >= 300, "only {first} frames in the first 50 ms");
+    let after: Vec<f64> = times.iter().copied().filter(|t| *t - t0 >= 0.05).collect();
+    let busiest =
+        after.iter().map(|s| after.iter().filter(|t| **t >= *s && **t < s + 0.005).count()).max().unwrap_or(0);
+    assert!(busiest <= 2 * 64, "{busiest} frames in 5 ms after the first round");
+    let span = times[times.len() - 1] - t0;
+    assert!(span > 0.05, "the repeats came in one burst ({:.1} ms)", span * 1000.0);
+    drop(a);
+}

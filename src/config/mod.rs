@@ -15,7 +15,7 @@ use std::net::IpAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
-pub use env::{from_env, unknown_variables, KNOWN};
+pub use env::{auto_priority, from_env, unknown_variables, KNOWN};
 pub use host::{HostAddr, HostIface, HostView};
 pub use vip::Vip;
 

@@ -1,6 +1,7 @@
 //! The blocking loop: one thread polls the VRRP socket, rtnetlink events and a signal
 //! pipe, with the core's next deadline as timeout, and carries out the core's actions.
 
+mod announce;
 mod signals;
 mod vips;
 
@@ -23,11 +24,11 @@ use crate::status;
 use crate::vrrp::{Action, Drop, Event, Fault, Instance, Params, Received, State};
 use crate::wire::vrrp::{self as wire, AddrList, Auth, Family, Pseudo, Repr};
 
+use announce::Announcer;
 use signals::{Meaning, Signals};
 use vips::VipSet;
 pub use vips::{remove_stale, stale};
 
-const GARP_BURST: usize = 5;
 const MTU: usize = 1500;
 /// Retrying after an error in the loop: from this, doubling, up to `RETRY_MAX`.
 const RETRY_MIN: Duration = Duration::from_millis(100);
@@ -106,6 +107,11 @@ pub struct Runtime {
     backoff: Duration,
     /// `GET /metrics`, when configured.
     metrics: Option<http::Server>,
+    pid: u32,
+    /// Gratuitous ARP repeats, paced.
+    announcer: Announcer,
+    /// Whether the advert interface exists (from the last look at the links).
+    iface_present: bool,
     transitions: BTreeMap<(&'static str, &'static str), u64>,
     last_transition: Instant,
     /// The last transition's log line and wall-clock time, for `--status`.
@@ -172,6 +178,9 @@ impl Runtime {
             resync_at: None,
             backoff: RETRY_MIN,
             metrics,
+            pid: std::process::id(),
+            announcer: Announcer::default(),
+            iface_present: true,
             transitions: BTreeMap::new(),
             last_transition: now,
             last_change: None,
@@ -223,9 +232,12 @@ impl Runtime {
                 Some(d) => d.min(self.next_status),
                 None => self.next_status,
             };
-            let deadline = self.resync_at.map_or(deadline, |r| r.min(deadline));
-            let deadline =
-                self.metrics.as_ref().and_then(http::Server::next_deadline).map_or(deadline, |d| d.min(deadline));
+            let others = [
+                self.resync_at,
+                self.metrics.as_ref().and_then(http::Server::next_deadline),
+                self.announcer.next_deadline(),
+            ];
+            let deadline = others.into_iter().flatten().fold(deadline, Instant::min);
             let wait = deadline.saturating_duration_since(Instant::now());
             // Round up so we never wake a hair early and spin.
             let ms = wait.as_micros().div_ceil(1000).min(i32::MAX as u128) as i32;
@@ -284,6 +296,9 @@ impl Runtime {
                 self.core.handle(Event::Timeout, now);
             }
             self.execute();
+            if let Some(due) = self.announcer.due(now) {
+                self.announce(due);
+            }
             if let Some(mut server) = self.metrics.take() {
                 let scrapes = server.served;
                 server.service(now, || self.metrics_text(scrapes));
@@ -382,6 +397,7 @@ impl Runtime {
         let addrs = self.nl.addrs()?;
         let find = |name: &str| links.iter().find(|l| l.name == name);
         let main = find(&self.iface.name).cloned();
+        self.iface_present = main.is_some();
         if let Some(l) = main.as_ref().filter(|l| l.index != self.iface.index) {
             // Deleted and re-created: a socket bound to the old index hears nothing.
             log::info!("interface {} was re-created (index {} → {})", l.name, self.iface.index, l.index);
@@ -503,8 +519,14 @@ impl Runtime {
             match a {
                 Action::SendAdvert { priority } => self.send_advert(priority),
                 Action::AddVips => self.vips.add_all(&mut self.nl),
-                Action::RemoveVips => self.vips.remove_all(&mut self.nl),
-                Action::Gratuitous => self.gratuitous(),
+                Action::RemoveVips => {
+                    self.announcer.stop();
+                    self.vips.remove_all(&mut self.nl);
+                }
+                Action::Gratuitous => {
+                    let all = self.announcer.start(self.cfg.virtual_ips.len(), Instant::now());
+                    self.announce(all);
+                }
                 Action::Transition { from, to, reason } => {
                     log::info!("(VI_1) {from} -> {to}: {reason}");
                     *self.transitions.entry((from.name(), to.name())).or_default() += 1;
@@ -567,14 +589,13 @@ impl Runtime {
         }
     }
 
-    fn gratuitous(&mut self) {
+    /// One gratuitous ARP for each VIP in `which` (indexes, as the announcer counts them).
+    fn announce(&mut self, which: std::ops::Range<usize>) {
         let (Some(g), Some(mac)) = (&self.garp, self.mac) else { return };
-        for _ in 0..GARP_BURST {
-            for (v, ifindex) in self.vips.iter() {
-                if let IpAddr::V4(a) = v.addr {
-                    if let Err(e) = g.send(ifindex, mac, a) {
-                        log::debug!("gratuitous ARP for {a}: {e}");
-                    }
+        for (v, ifindex) in self.vips.iter().skip(which.start).take(which.len()) {
+            if let IpAddr::V4(a) = v.addr {
+                if let Err(e) = g.send(ifindex, mac, a) {
+                    log::debug!("gratuitous ARP for {a}: {e}");
                 }
             }
         }
@@ -606,10 +627,10 @@ impl Runtime {
 
     fn status_json(&self) -> serde_json::Value {
         let mut v = serde_json::json!({
-            "pid": std::process::id(),
+            "pid": self.pid,
             "state": self.core.state().name(),
             "interface": self.cfg.interface,
-            "interface_present": self.iface_exists(),
+            "interface_present": self.iface_present,
             "fault": self.fault.as_ref().map(|f| f.1.clone()),
             "priority": self.cfg.priority,
             "source": self.source.map(|s| s.to_string()),
@@ -625,10 +646,6 @@ impl Runtime {
             o.extend(s);
         }
         v
-    }
-
-    fn iface_exists(&self) -> bool {
-        std::path::Path::new("/sys/class/net").join(&self.cfg.interface).exists()
     }
 
     fn write_status(&mut self) {

@@ -275,11 +275,12 @@ impl Host {
 }
 
 impl Pinger {
-    /// Sequence numbers answered so far.
+    /// Sequence numbers answered so far (not "Destination Host Unreachable" lines).
     pub fn replies(&self) -> Vec<u32> {
         fs::read_to_string(&self.out)
             .unwrap_or_default()
             .lines()
+            .filter(|l| l.contains(" bytes from "))
             .filter_map(|l| l.split("icmp_seq=").nth(1)?.split_whitespace().next()?.parse().ok())
             .collect()
     }
@@ -289,6 +290,7 @@ impl Pinger {
         fs::read_to_string(&self.out)
             .unwrap_or_default()
             .lines()
+            .filter(|l| l.contains(" bytes from "))
             .filter_map(|l| {
                 let t = l.strip_prefix('[')?.split(']').next()?.parse().ok()?;
                 let seq = l.split("icmp_seq=").nth(1)?.split_whitespace().next()?.parse().ok()?;
