@@ -162,38 +162,55 @@ fn vip_scale(imp: Impl) -> f64 {
     let _b = imp.spawn(lab.host(1), &mk(100), &[]);
     let count = |h: &Host| h.addrs().matches(" inet 198.19.").count();
     assert!(wait_until(Duration::from_secs(8), || count(lab.host(0)) == 256), "{}: 256 VIPs never up", imp.name());
-    let out = lab.dir.join("monitor.txt");
     let h1 = lab.host(1);
-    let mut mon = h1.cmd(&["ip", "-ts", "monitor", "address"]);
-    let mut mon = mon.stdout(fs::File::create(&out).unwrap()).spawn().unwrap();
-    // Ready when it reports a marker address we add and remove on the node's loopback.
-    let marked = wait_until(Duration::from_secs(5), || {
-        h1.sh(&["ip", "addr", "add", "198.18.255.1/32", "dev", "lo"]);
-        h1.sh(&["ip", "addr", "del", "198.18.255.1/32", "dev", "lo"]);
-        fs::read_to_string(&out).unwrap_or_default().contains("198.18.255.1")
-    });
-    assert!(marked, "ip monitor did not start");
+    let mon = AddressMonitor::start(h1, &lab.dir.join("monitor.txt"));
     lab.host(0).kill_all();
     lab.cut(0);
     assert!(wait_until(Duration::from_secs(8), || count(h1) == 256), "{}: no takeover of 256 VIPs", imp.name());
-    let _ = mon.kill();
-    let _ = mon.wait();
-    let text = fs::read_to_string(&out).unwrap();
-    let stamps: Vec<f64> = text
-        .lines()
-        .filter(|l| l.contains(" inet 198.19.") && !l.contains("Deleted"))
-        .filter_map(|l| {
-            // [2026-11-25T12:00:00.123456] ...: seconds of the day are enough for a span.
-            let ts = l.strip_prefix('[')?.split(']').next()?;
-            let hms = ts.split('T').nth(1)?;
-            let mut it = hms.split(':');
-            let (h, m, s): (f64, f64, f64) =
-                (it.next()?.parse().ok()?, it.next()?.parse().ok()?, it.next()?.parse().ok()?);
-            Some(h * 3600.0 + m * 60.0 + s)
-        })
-        .collect();
+    let stamps = mon.additions(" inet 198.19.");
     assert_eq!(stamps.len(), 256, "{}: monitor saw {} VIP additions", imp.name(), stamps.len());
     (stamps[255] - stamps[0]) * 1000.0
+}
+
+/// `ip -ts monitor address` on a host, attached before `start` returns.
+pub struct AddressMonitor {
+    child: std::process::Child,
+    out: PathBuf,
+}
+
+impl AddressMonitor {
+    pub fn start(h: &Host, out: &std::path::Path) -> AddressMonitor {
+        let child = h.cmd(&["ip", "-ts", "monitor", "address"]).stdout(fs::File::create(out).unwrap()).spawn().unwrap();
+        // Ready when it reports a marker address we add and remove on the node's loopback.
+        let marked = wait_until(Duration::from_secs(5), || {
+            h.sh(&["ip", "addr", "add", "198.18.255.1/32", "dev", "lo"]);
+            h.sh(&["ip", "addr", "del", "198.18.255.1/32", "dev", "lo"]);
+            fs::read_to_string(out).unwrap_or_default().contains("198.18.255.1")
+        });
+        assert!(marked, "ip monitor did not start");
+        AddressMonitor { child, out: out.to_path_buf() }
+    }
+
+    /// Seconds of the day at which addresses containing `needle` were added (a span needs
+    /// no more), then stop.
+    pub fn additions(mut self, needle: &str) -> Vec<f64> {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        fs::read_to_string(&self.out)
+            .unwrap_or_default()
+            .lines()
+            .filter(|l| l.contains(needle) && !l.contains("Deleted"))
+            // [2026-11-25T12:00:00.123456] ...
+            .filter_map(|l| seconds_of_day(l.strip_prefix('[')?.split(']').next()?.split('T').nth(1)?))
+            .collect()
+    }
+}
+
+/// `HH:MM:SS.ffffff` as seconds of the day.
+fn seconds_of_day(hms: &str) -> Option<f64> {
+    let mut it = hms.split(':');
+    let (h, m, s): (f64, f64, f64) = (it.next()?.parse().ok()?, it.next()?.parse().ok()?, it.next()?.parse().ok()?);
+    Some(h * 3600.0 + m * 60.0 + s)
 }
 
 /// Idle CPU as master, both implementations at once and keepvip with its metrics scraped

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use super::common::keepalived::Impl;
 use super::common::netns::{Host, Lab, Proc};
 use super::common::{seed_env, wait_until};
-use super::{gap, unix_now, Stop};
+use super::{gap, unix_now, AddressMonitor, Stop};
 
 const VIP: &str = "198.18.0.250";
 
@@ -55,13 +55,6 @@ pub fn cluster(imp: Impl, n: usize) -> (f64, usize, f64, usize) {
     (start_ms, first, failover_ms, h[0])
 }
 
-/// Seconds of the day from `ip -ts monitor`'s or tcpdump's `HH:MM:SS.ffffff` stamps.
-fn seconds_of_day(hms: &str) -> Option<f64> {
-    let mut it = hms.split(':');
-    let (h, m, s): (f64, f64, f64) = (it.next()?.parse().ok()?, it.next()?.parse().ok()?, it.next()?.parse().ok()?);
-    Some(h * 3600.0 + m * 60.0 + s)
-}
-
 /// 1024 VIPs on takeover: (first → last VIP added, ms; the new master's longest silence
 /// between adverts in the 5 s after it took over, ms).
 pub fn vips_1024(imp: Impl) -> (f64, f64) {
@@ -75,19 +68,11 @@ pub fn vips_1024(imp: Impl) -> (f64, f64) {
     let _a = imp.spawn(lab.host(0), &env(&peers, 200, &list, &[]), &[]);
     let count = |h: &Host| h.addrs().matches(" inet 198.19.").count();
     assert!(wait_until(Duration::from_secs(20), || count(lab.host(0)) == N), "{}: VIPs never up", imp.name());
-    let _b = imp.spawn(lab.host(1), &env(&peers, 100, &list, &[]), &[]);
-    // The backup must be listening before the crash.
-    std::thread::sleep(Duration::from_secs(2));
+    let b = imp.spawn(lab.host(1), &env(&peers, 100, &list, &[]), &[]);
+    let backup = if imp == Impl::Keepvip { "-> BACKUP" } else { "Entering BACKUP STATE" };
+    assert!(b.wait_log(backup, Duration::from_secs(10)), "{}: the backup did not start", imp.name());
     let h1 = lab.host(1);
-    let out = lab.dir.join("monitor.txt");
-    let mut mon = h1.cmd(&["ip", "-ts", "monitor", "address"]);
-    let mut mon = mon.stdout(fs::File::create(&out).unwrap()).spawn().unwrap();
-    let marked = wait_until(Duration::from_secs(5), || {
-        h1.sh(&["ip", "addr", "add", "198.18.255.1/32", "dev", "lo"]);
-        h1.sh(&["ip", "addr", "del", "198.18.255.1/32", "dev", "lo"]);
-        fs::read_to_string(&out).unwrap_or_default().contains("198.18.255.1")
-    });
-    assert!(marked, "ip monitor did not start");
+    let mon = AddressMonitor::start(h1, &lab.dir.join("monitor.txt"));
     let adverts = lab.dir.join("adverts.txt");
     let mut dump = lab
         .host(2)
@@ -105,16 +90,9 @@ pub fn vips_1024(imp: Impl) -> (f64, f64) {
     assert!(wait_until(Duration::from_secs(30), || count(h1) == N), "{}: no takeover of {N} VIPs", imp.name());
     std::thread::sleep(Duration::from_secs(5));
     let end = unix_now();
-    let _ = mon.kill();
-    let _ = mon.wait();
+    let stamps = mon.additions(" inet 198.19.");
     let _ = dump.kill();
     let _ = dump.wait();
-    let text = fs::read_to_string(&out).unwrap();
-    let stamps: Vec<f64> = text
-        .lines()
-        .filter(|l| l.contains(" inet 198.19.") && !l.contains("Deleted"))
-        .filter_map(|l| seconds_of_day(l.strip_prefix('[')?.split(']').next()?.split('T').nth(1)?))
-        .collect();
     assert_eq!(stamps.len(), N, "{}: monitor saw {} VIP additions", imp.name(), stamps.len());
     let times: Vec<f64> = fs::read_to_string(&adverts)
         .unwrap_or_default()
