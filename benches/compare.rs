@@ -7,6 +7,8 @@
 mod common;
 #[path = "compare/scale.rs"]
 mod scale;
+#[path = "compare/swarm.rs"]
+mod swarm;
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -331,6 +333,13 @@ fn main() {
         return;
     }
     let opt = |name: &str| args.iter().position(|a| a == name).and_then(|i| args.get(i + 1)).cloned();
+    if let Some(n) = opt("--swarm-deploys").and_then(|v| v.parse().ok()) {
+        // A separate run: it needs Docker and takes about 15 s per deploy.
+        let out = PathBuf::from(opt("--out").unwrap_or_else(|| "bench".into()));
+        let json = swarm::fresh_deploys(n);
+        fs::write(out.join("swarm.json"), serde_json::to_string_pretty(&json).unwrap()).unwrap();
+        return;
+    }
     let runs: usize = opt("--runs").and_then(|v| v.parse().ok()).unwrap_or(5);
     let cpu_secs: u64 = opt("--cpu-seconds").and_then(|v| v.parse().ok()).unwrap_or(60);
     // --long: a 248-node cluster too (each lab host is one of 198.18.0.1..254).

@@ -54,7 +54,8 @@ fn restarted_node_removes_stale_vip_and_stays_backup_without_preempt() {
     assert!(wait_until(MDI_100 + Duration::from_millis(500), || holds(&lab, 1)));
     lab.heal(0);
     let a2 = lab.host(0).spawn_keepvip(&env_with(200, &[]));
-    assert!(a2.wait_log("removing stale VIP 198.18.0.100", Duration::from_secs(5)), "{}", a2.log());
+    // Found where we would add it: kept until the master (node 1) is heard, then removed.
+    assert!(a2.wait_log("198.18.0.100/32 is still on eth0", Duration::from_secs(5)), "{}", a2.log());
     assert!(wait_until(Duration::from_secs(2), || !holds(&lab, 0)));
     // nopreempt (osixia's default): the 200 node stays backup.
     assert!(!wait_until(Duration::from_secs(6), || holds(&lab, 0)), "nopreempt violated:\n{}", a2.log());
@@ -311,4 +312,37 @@ fn gratuitous_arp_repeats_are_paced() {
     let span = times[times.len() - 1] - t0;
     assert!(span > 0.05, "the repeats came in one burst ({:.1} ms)", span * 1000.0);
     drop(a);
+}
+
+/// Two cards per node, the peer addresses on eth1 and an unrelated eth0 (osixia's default):
+/// with KEEPALIVED_INTERFACE unset each node adverts from eth1 and one master is elected
+/// (before: both bound eth0, dropped each other's adverts and both held the VIP); set to eth0
+/// it is an error that names eth1.
+#[test]
+fn peers_on_a_second_card_are_found_and_a_wrong_interface_is_named() {
+    let lab = Lab::new(2);
+    for (i, h) in lab.hosts.iter().enumerate() {
+        h.must(&["ip", "link", "set", "eth0", "down"]);
+        h.must(&["ip", "link", "set", "eth0", "name", "eth1"]);
+        h.must(&["ip", "link", "set", "eth1", "up"]);
+        h.must(&["ip", "link", "add", "eth0", "type", "veth", "peer", "name", "eth9"]);
+        h.must(&["ip", "addr", "add", &format!("198.19.9.{}/24", i + 1), "dev", "eth0"]);
+        h.must(&["ip", "link", "set", "eth0", "up"]);
+        h.must(&["ip", "link", "set", "eth9", "up"]);
+    }
+    let mut wrong = env_with(200, &[]);
+    wrong.push(("KEEPALIVED_INTERFACE".into(), "eth0".into()));
+    let out = lab.host(0).run_keepvip(&wrong, &["--check"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("KEEPALIVED_INTERFACE=\"eth0\"") && err.contains("set KEEPALIVED_INTERFACE=eth1"), "{err}");
+
+    let a = lab.host(0).spawn_keepvip(&env_with(200, &[]));
+    let b = lab.host(1).spawn_keepvip(&env_with(100, &[]));
+    assert!(wait_until(Duration::from_secs(6), || holds(&lab, 0)), "{}", a.log());
+    assert!(a.log().contains("KEEPALIVED_INTERFACE is unset: using eth1"), "{}", a.log());
+    assert!(b.wait_log("advert from 198.18.0.1", Duration::from_secs(3)), "the backup hears the master:\n{}", b.log());
+    assert!(!wait_until(Duration::from_secs(3), || holds(&lab, 1)), "two masters:\n{}", b.log());
+    let on_eth1 = lab.host(0).addrs().lines().any(|l| l.contains(" eth1 ") && l.contains(&format!(" {VIP}/")));
+    assert!(on_eth1, "the VIP is not on eth1:\n{}", lab.host(0).addrs());
 }

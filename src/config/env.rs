@@ -5,7 +5,7 @@ use std::net::IpAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use super::{list, rendered, vip, Config, HostView, InitialState, Loaded, Problem, Version, Vip};
+use super::{list, rendered, vip, Config, HostIface, HostView, InitialState, Loaded, Problem, Version, Vip};
 use super::{DEFAULT_STATE_FILE, OSIXIA_NOTIFY};
 
 /// Every variable keepvip reads; any other `KEEPALIVED_*` is probably a typo.
@@ -280,7 +280,7 @@ pub fn from_env(env: &HashMap<String, String>, host: &HostView) -> Result<Loaded
     }
 
     let vips = read_vips(&mut r, &peers);
-    let priority = read_priority(&mut r, &peers, host);
+    let (priority, auto_rank) = read_priority(&mut r, &peers, host);
     // osixia always renders `nopreempt`; keepalived drops it at priority 255 ("incompatible
     // with priority 255") and with `state MASTER` ("will not work with initial state MASTER").
     if !preempt && (priority == 255 || state == InitialState::Master) {
@@ -295,21 +295,31 @@ pub fn from_env(env: &HashMap<String, String>, host: &HostView) -> Result<Loaded
         }
     }
 
-    // Interface: explicit, else eth0, else the one holding our peer-list address, else the default route's.
+    // Interface: explicit, else the one holding our peer-list address, else eth0, else the
+    // default route's. osixia always takes eth0; with the peer addresses on another card that
+    // splits the cluster (each node drops the other's adverts as not from a peer).
     let iface_var = "KEEPALIVED_INTERFACE";
+    let peer_iface = host.interfaces.iter().find(|i| peers.iter().any(|p| i.has(*p)));
     let interface = match r.raw(iface_var).map(str::trim).filter(|s| !s.is_empty()) {
         Some(name) => {
             if let Err(e) = vip::check_ifname(name) {
                 r.fail(iface_var, name, e);
             } else if host.iface(name).is_none() {
                 r.fail(iface_var, name, format!("no such interface; this host has: {}", host.names()));
+            } else if let Some(other) = peer_iface.filter(|i| i.name != name) {
+                let ours = peers.iter().find(|p| other.has(**p)).map_or(String::new(), ToString::to_string);
+                r.fail(
+                    iface_var,
+                    name,
+                    format!("this host's address in KEEPALIVED_UNICAST_PEERS ({ours}) is on {}, not on {name}: adverts from {name} would come from another address and the peers would drop them; set KEEPALIVED_INTERFACE={} (or unset it)", other.name, other.name),
+                );
             }
             name.to_string()
         }
-        None => match choose_interface(host, &peers) {
+        None => match choose_interface(host, peer_iface) {
             Some((name, why)) => {
                 if name != "eth0" {
-                    r.info.push(format!("KEEPALIVED_INTERFACE is unset and there is no eth0: using {name} ({why})"));
+                    r.info.push(format!("KEEPALIVED_INTERFACE is unset: using {name} ({why})"));
                 }
                 name
             }
@@ -423,6 +433,7 @@ pub fn from_env(env: &HashMap<String, String>, host: &HostView) -> Result<Loaded
         dump_conf,
         state_file,
         metrics_addr,
+        first_hold: auto_rank.map_or(Duration::ZERO, first_hold),
     };
     Ok(Loaded { config, info: r.info, warnings: r.warnings })
 }
@@ -518,8 +529,8 @@ fn read_vips(r: &mut Reader, peers: &[IpAddr]) -> Vec<Vip> {
 }
 
 /// `auto` (for one stack file on every node): 200 for the first address of the peer list
-/// that belongs to this host, 190 for the second, and so on.
-fn read_priority(r: &mut Reader, peers: &[IpAddr], host: &HostView) -> u8 {
+/// that belongs to this host, 190 for the second, and so on; with auto, also the rank.
+fn read_priority(r: &mut Reader, peers: &[IpAddr], host: &HostView) -> (u8, Option<usize>) {
     let var = "KEEPALIVED_PRIORITY";
     match r.raw(var).map(str::trim) {
         Some(v) if v.eq_ignore_ascii_case("auto") => match peers.iter().position(|p| host.owns(*p)) {
@@ -530,22 +541,28 @@ fn read_priority(r: &mut Reader, peers: &[IpAddr], host: &HostView) -> u8 {
                         i + 1,
                         peers.len()
                     ));
-                    p
+                    return (p, Some(i));
                 }
                 None => {
                     let msg =
                         format!("auto gives distinct priorities to at most 254 peers; the list has {}", peers.len());
                     r.fail(var, v, msg);
-                    150
                 }
             },
-            None => {
-                r.fail(var, v, "auto needs one of this host's addresses in KEEPALIVED_UNICAST_PEERS; none is");
-                150
-            }
+            None => r.fail(var, v, "auto needs one of this host's addresses in KEEPALIVED_UNICAST_PEERS; none is"),
         },
-        _ => r.get(var, 150, int_in(1, 255)) as u8,
+        _ => return (r.get(var, 150, int_in(1, 255)) as u8, None),
     }
+    (150, None)
+}
+
+/// With `auto`, how much longer the node at `rank` (0 = first of the peer list) waits before
+/// its first takeover, until it hears any advert. Swarm tasks of one deploy start up to a few
+/// hundred ms apart and osixia's nopreempt keeps whoever becomes master first, so the skew
+/// (39 ms per 10 priority points) alone does not elect the top node: 1 s per rank does.
+/// Capped, so a node far down the list still starts within seconds when the others are absent.
+pub fn first_hold(rank: usize) -> Duration {
+    Duration::from_secs(rank.min(10) as u64)
 }
 
 /// `KEEPALIVED_PRIORITY=auto` for position `pos` (from 0) in a peer list of `n`: distinct
@@ -564,12 +581,12 @@ pub fn auto_priority(pos: usize, n: usize) -> Option<u8> {
     u8::try_from(p).ok()
 }
 
-fn choose_interface(host: &HostView, peers: &[IpAddr]) -> Option<(String, &'static str)> {
+fn choose_interface(host: &HostView, peer_iface: Option<&HostIface>) -> Option<(String, &'static str)> {
+    if let Some(i) = peer_iface {
+        return Some((i.name.clone(), "it holds this host's address from KEEPALIVED_UNICAST_PEERS"));
+    }
     if host.iface("eth0").is_some() {
         return Some(("eth0".into(), "default"));
-    }
-    if let Some(i) = host.interfaces.iter().find(|i| peers.iter().any(|p| i.has(*p))) {
-        return Some((i.name.clone(), "it holds this host's address from KEEPALIVED_UNICAST_PEERS"));
     }
     let idx = host.default_route_ifindex?;
     host.interfaces.iter().find(|i| i.index == idx).map(|i| (i.name.clone(), "it carries the default route"))
@@ -756,9 +773,9 @@ mod tests {
         let l = cfg(&[
             ("KEEPALIVED_PRIORITY", "#PYTHON2BASH:199"),
             ("KEEPALIVED_ROUTER_ID", "#JSON2BASH:77"),
-            ("KEEPALIVED_INTERFACE", "#JSON2BASH:\"eth1\""),
+            ("KEEPALIVED_INTERFACE", "#JSON2BASH:\"eth0\""),
         ]);
-        assert_eq!((l.config.priority, l.config.router_id, l.config.interface.as_str()), (199, 77, "eth1"));
+        assert_eq!((l.config.priority, l.config.router_id, l.config.interface.as_str()), (199, 77, "eth0"));
         assert_eq!(cfg(&[("KEEPALIVED_STATE", "#PYTHON2BASH:'MASTER'")]).config.state, InitialState::Master);
         // State spelling: keepalived takes only upper case; anything else is BACKUP.
         for s in ["master", "Master", "LEADER"] {
@@ -837,6 +854,42 @@ mod tests {
         h.default_route_ifindex = None;
         let p = from_env(&env(SEED), &h).unwrap_err();
         assert!(p[0].to_string().contains("KEEPALIVED_INTERFACE"), "{p:?}");
+    }
+
+    #[test]
+    fn the_interface_holding_our_peer_address_wins_over_eth0_and_a_wrong_one_is_named() {
+        // The seed's peers on eth1 of a two-card host (eth0 holds something else).
+        let mut h = host();
+        h.interfaces[1].addrs = vec!["10.9.0.1/24".parse().unwrap()];
+        h.interfaces[2].addrs = vec!["192.168.4.1/24".parse().unwrap()];
+        let l = from_env(&env(SEED), &h).unwrap();
+        assert_eq!(l.config.interface, "eth1");
+        assert!(l.info.iter().any(|i| i.contains("using eth1 (it holds this host's address")), "{:?}", l.info);
+        let mut e = env(SEED);
+        e.insert("KEEPALIVED_INTERFACE".into(), "eth0".into());
+        let p = from_env(&e, &h).unwrap_err();
+        assert_eq!(p[0].var, "KEEPALIVED_INTERFACE");
+        assert!(
+            p[0].msg.contains("(192.168.4.1) is on eth1, not on eth0")
+                && p[0].msg.contains("KEEPALIVED_INTERFACE=eth1"),
+            "{p:?}"
+        );
+        // eth0 holding our peer address stays silent, as osixia's default.
+        let l = from_env(&env(SEED), &host()).unwrap();
+        assert_eq!(l.config.interface, "eth0");
+        assert!(!l.info.iter().any(|i| i.contains("KEEPALIVED_INTERFACE")), "{:?}", l.info);
+    }
+
+    #[test]
+    fn auto_ranks_hold_back_the_first_takeover() {
+        let mut e = env(SEED);
+        e.insert("KEEPALIVED_PRIORITY".into(), "auto".into());
+        assert_eq!(from_env(&e, &host()).unwrap().config.first_hold, Duration::ZERO);
+        e.insert("KEEPALIVED_UNICAST_PEERS".into(), "#PYTHON2BASH:['192.168.4.2', '192.168.4.1']".into());
+        assert_eq!(from_env(&e, &host()).unwrap().config.first_hold, Duration::from_secs(1));
+        assert_eq!(first_hold(50), Duration::from_secs(10));
+        e.insert("KEEPALIVED_PRIORITY".into(), "190".into());
+        assert_eq!(from_env(&e, &host()).unwrap().config.first_hold, Duration::ZERO, "only auto ranks");
     }
 
     #[test]

@@ -63,6 +63,8 @@ pub struct Config {
     pub state_file: PathBuf,
     /// `KEEPVIP_METRICS_ADDR`: where to serve `GET /metrics`; `None` is off.
     pub metrics_addr: Option<std::net::SocketAddr>,
+    /// `KEEPALIVED_PRIORITY=auto`: extra wait before the first takeover after start, by rank.
+    pub first_hold: Duration,
 }
 
 impl Config {
@@ -102,8 +104,13 @@ impl Config {
         };
         let auth = if self.password.is_some() { "password" } else { "no authentication" };
         let vips: Vec<String> = self.virtual_ips.iter().map(ToString::to_string).collect();
+        let hold = if self.first_hold.is_zero() {
+            String::new()
+        } else {
+            format!(" (first takeover {} s later, by auto rank)", self.first_hold.as_secs_f64())
+        };
         format!(
-            "(VI_1) VRRPv{v} virtual router {}, priority {}, {preempt}, starts as {start}; adverts every {} s on {} from {src} to {to}, {auth}; VIPs {}",
+            "(VI_1) VRRPv{v} virtual router {}, priority {}{hold}, {preempt}, starts as {start}; adverts every {} s on {} from {src} to {to}, {auth}; VIPs {}",
             self.router_id,
             self.priority,
             f64::from(self.advert_int_cs) / 100.0,
@@ -144,6 +151,7 @@ impl Config {
             "unicast_min_ttl": self.unicast_min_ttl,
             "check_unicast_src": self.check_unicast_src,
             "metrics_addr": self.metrics_addr.map(|a| a.to_string()),
+            "first_takeover_hold": self.first_hold.as_secs_f64(),
         })
     }
 }

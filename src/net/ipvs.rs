@@ -14,8 +14,15 @@ pub fn ensure_loaded() -> Option<String> {
         Ok(()) => return None,
         Err(e) => e,
     };
+    // The seed loads ip_vs "to permit services to bind to non-local addresses"; what the
+    // kernel actually consults for that is net.ipv4.ip_nonlocal_bind, so name both.
+    let nonlocal = match std::fs::read_to_string("/proc/sys/net/ipv4/ip_nonlocal_bind") {
+        Ok(v) if v.trim() == "1" => "net.ipv4.ip_nonlocal_bind is already 1 here".to_string(),
+        Ok(_) => "or set net.ipv4.ip_nonlocal_bind=1 (sysctl, /etc/sysctl.d/)".to_string(),
+        Err(_) => "or set net.ipv4.ip_nonlocal_bind=1".to_string(),
+    };
     Some(format!(
-        "kernel module ip_vs is not loaded ({why}); keepvip works without it, but services that bind the VIP on a backup need it: run `modprobe ip_vs` on the host (and add ip_vs to /etc/modules)"
+        "kernel module ip_vs is not loaded ({why}); keepvip works without it. The recipe loads it so services on a backup can bind the VIP before it arrives: run `modprobe ip_vs` on the host (and add ip_vs to /etc/modules), {nonlocal}"
     ))
 }
 

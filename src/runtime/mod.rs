@@ -17,7 +17,7 @@ use crate::config::{Config, HostView, InitialState, Version};
 use crate::metrics;
 use crate::net::garp::Garp;
 use crate::net::http;
-use crate::net::netlink::{Addr, Events, Link, Netlink};
+use crate::net::netlink::{Addr, AddrChange, Events, Link, Netlink};
 use crate::net::socket::{self, Recv, VrrpSocket};
 use crate::notify::Notifier;
 use crate::status;
@@ -62,6 +62,7 @@ pub fn params(cfg: &Config, host: &HostView) -> Params {
         unicast_min_ttl: cfg.unicast_min_ttl,
         own: host.interfaces.iter().flat_map(|i| i.addrs.iter().map(|a| a.addr)).collect(),
         advertised,
+        first_hold: cfg.first_hold,
     }
 }
 
@@ -116,6 +117,8 @@ pub struct Runtime {
     last_transition: Instant,
     /// The last transition's log line and wall-clock time, for `--status`.
     last_change: Option<(String, f64)>,
+    /// Our VIPs found on the host at start, where we would add them: resume or remove.
+    found_in_place: Vec<AddrChange>,
 }
 
 impl Runtime {
@@ -123,7 +126,6 @@ impl Runtime {
         socket::check_family(cfg.ipv6())?;
         let name =
             |ix: u32| host.interfaces.iter().find(|i| i.index == ix).map_or(format!("#{ix}"), |i| i.name.clone());
-        remove_stale(&mut nl, &cfg.virtual_ips, cfg.unicast_src_ip, name).context("removing stale VIPs")?;
         if let Some(w) = crate::net::ipvs::ensure_loaded() {
             log::warn!("{w}");
         }
@@ -146,6 +148,12 @@ impl Runtime {
             };
             vip_ifindex.push(ix);
         }
+        let vips = VipSet::new(cfg.virtual_ips.clone(), vip_ifindex, &cfg.interface);
+        // Stale VIPs exactly where we would add them may be ours from a moment ago: `start`
+        // decides. Anything else goes now.
+        let found = stale(&nl.addrs().context("reading addresses")?, &cfg.virtual_ips, cfg.unicast_src_ip, name);
+        let (found_in_place, elsewhere): (Vec<_>, Vec<_>) = found.into_iter().partition(|a| vips.in_place(a));
+        remove_stale(&mut nl, &elsewhere).context("removing stale VIPs")?;
         let metrics = match cfg.metrics_addr {
             None => None,
             Some(addr) => Some(listen(addr).with_context(|| format!("KEEPVIP_METRICS_ADDR={addr}: cannot listen"))?),
@@ -162,7 +170,8 @@ impl Runtime {
             iface: Tracked { name: cfg.interface.clone(), index: link.index },
             mac: link.mac,
             vip_ifaces,
-            vips: VipSet::new(cfg.virtual_ips.clone(), vip_ifindex, &cfg.interface),
+            vips,
+            found_in_place,
             source: cfg.unicast_src_ip,
             fault: None,
             announce_pending: false,
@@ -194,7 +203,19 @@ impl Runtime {
     pub fn start(&mut self) -> Result<()> {
         let now = Instant::now();
         self.sync_link(now)?;
-        self.core.handle(Event::Start, now);
+        let found = std::mem::take(&mut self.found_in_place);
+        if !found.is_empty() && self.core.state() == State::Init {
+            // A crash and a quick restart (Docker's restart policy): if no master is heard
+            // the VIPs never left, so the restart costs no failover and no lost packet.
+            for a in &found {
+                log::info!("VIP {}/{} is still on {}: kept while listening for a master", a.addr, a.prefix, a.ifname);
+            }
+            self.vips.mark_held();
+            self.core.handle(Event::Resume, now);
+        } else {
+            remove_stale(&mut self.nl, &found).context("removing stale VIPs")?;
+            self.core.handle(Event::Start, now);
+        }
         self.execute();
         Ok(())
     }

@@ -27,6 +27,17 @@ impl VipSet {
         self.held
     }
 
+    /// Resuming with VIPs found at start: they are ours to remove from now on.
+    pub fn mark_held(&mut self) {
+        self.held = true;
+    }
+
+    /// A VIP found on the host exactly where this set would add it (address, prefix and
+    /// interface): our own, left by a crash.
+    pub fn in_place(&self, a: &AddrChange) -> bool {
+        self.iter().any(|(v, ix)| v.addr == a.addr && v.prefix == a.prefix && ix == a.ifindex)
+    }
+
     pub fn iter(&self) -> impl Iterator<Item = (&Vip, u32)> {
         self.vips.iter().zip(self.ifindex.iter().copied())
     }
@@ -112,21 +123,12 @@ pub fn stale(present: &[Addr], vips: &[Vip], keep: Option<IpAddr>, name: impl Fn
         .collect()
 }
 
-/// Remove stale VIPs before starting, with one log line each.
-pub fn remove_stale(
-    nl: &mut Netlink,
-    vips: &[Vip],
-    keep: Option<IpAddr>,
-    name: impl Fn(u32) -> String,
-) -> Result<usize> {
-    let stale = stale(&nl.addrs()?, vips, keep, name);
-    for a in &stale {
+/// Remove stale VIPs, with one log line each.
+pub fn remove_stale(nl: &mut Netlink, stale: &[AddrChange]) -> Result<()> {
+    for a in stale {
         log::info!("removing stale VIP {}/{} from {} before starting", a.addr, a.prefix, a.ifname);
     }
-    for r in nl.del_addrs(&stale) {
-        r?;
-    }
-    Ok(stale.len())
+    nl.del_addrs(stale).into_iter().collect()
 }
 
 #[cfg(test)]

@@ -47,6 +47,9 @@ pub struct Received<'a> {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Event {
     Start,
+    /// Start, finding our VIPs still on the host (a crash and a quick restart): listen for
+    /// a master before resuming as master with them (see [`crate::vrrp::Instance`]).
+    Resume,
     /// The timer returned by `next_deadline` has passed.
     Timeout,
     /// Something the instance needs is missing: FAULT (a master removes its VIPs).
@@ -122,6 +125,8 @@ pub enum Decision {
     Preempting { from: IpAddr, priority: u8, ours: u8 },
     /// Backup: the master resigned; another node has Skew_Time to take over first.
     ResignHeard { from: IpAddr, wait: Duration },
+    /// Started with our VIPs on the host and heard a master: they are stale, remove them.
+    StaleVipsDropped { from: IpAddr },
 }
 
 impl fmt::Display for Decision {
@@ -146,6 +151,9 @@ impl fmt::Display for Decision {
                 "{from} resigned (priority 0): taking over in {:.1} ms (Skew_Time) unless another node does",
                 ms(wait)
             ),
+            Decision::StaleVipsDropped { from } => {
+                write!(f, "{from} is master: the VIPs found at start are stale and removed")
+            }
         }
     }
 }
@@ -154,6 +162,14 @@ impl fmt::Display for Decision {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Reason {
     Startup,
+    /// Started with our VIPs still on the host: listening this long for a master.
+    StartupHolding {
+        listen: Duration,
+    },
+    /// No master heard after a start with our VIPs on the host: they are kept.
+    Resumed {
+        listened: Duration,
+    },
     /// Priority 255: the address owner is master at once.
     Owner,
     /// No advert for the Master_Down_Interval; `silent` since the last one (or since start).
@@ -188,6 +204,16 @@ impl fmt::Display for Reason {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Reason::Startup => write!(f, "start-up"),
+            Reason::StartupHolding { listen } => write!(
+                f,
+                "start-up with our VIPs still on the host (a restart after a crash?): listening {:.0} ms for a master before resuming",
+                listen.as_secs_f64() * 1000.0
+            ),
+            Reason::Resumed { listened } => write!(
+                f,
+                "no master heard within {:.0} ms of start: resuming with the VIPs kept (no failover)",
+                listened.as_secs_f64() * 1000.0
+            ),
             Reason::Owner => write!(f, "priority 255 (address owner)"),
             Reason::MasterDown { last_master: Some(m), silent } => {
                 write!(f, "no advert from {m} for {:.1} s", silent.as_secs_f64())

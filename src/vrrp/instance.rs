@@ -10,6 +10,11 @@
 //! 4. After `Event::Shutdown` the instance reaches `State::Stopped` within
 //!    `MAX_RESIGN_WAIT` of timeouts, whatever else is fed in; it never asks for VIPs again.
 //!    Once `is_stopped()`, carry out the last actions and exit.
+//! 5. Start with `Event::Start`, or `Event::Resume` when the VIPs are already on the host
+//!    (left by a crash moments ago). Resuming, the instance is a backup that holds the VIPs
+//!    for one advert interval plus Skew_Time: a master heard meanwhile means they are stale
+//!    (`RemoveVips`, then an ordinary backup); silence means we were the master, so it
+//!    resumes as master without a failover (`AddVips` then finds them present).
 use std::collections::{HashMap, VecDeque};
 use std::net::IpAddr;
 use std::time::{Duration, Instant};
@@ -44,6 +49,11 @@ pub struct Params {
     pub unicast_min_ttl: u8,
     /// Addresses of this host: adverts from them are ours.
     pub own: Vec<IpAddr>,
+    /// Until the first advert is heard after start, a backup's first takeover waits this
+    /// much longer: `KEEPALIVED_PRIORITY=auto` ranks nodes by it, so the top node wins a
+    /// fresh deploy whose nodes start a few hundred ms apart (osixia's nopreempt would
+    /// otherwise keep whoever started first).
+    pub first_hold: Duration,
     /// The addresses we advertise, encoded as on the wire (for the mismatch check).
     pub advertised: Vec<u8>,
 }
@@ -84,6 +94,8 @@ pub struct Instance {
     resigned_by: Option<IpAddr>,
     /// Last re-announcement after a forced election.
     reannounced_at: Option<Instant>,
+    /// Started with the VIPs on the host and listening for a master: how long.
+    resuming: Option<Duration>,
     actions: VecDeque<Action>,
     counters: Counters,
 }
@@ -105,6 +117,7 @@ impl Instance {
             closing: false,
             resigned_by: None,
             reannounced_at: None,
+            resuming: None,
             actions: VecDeque::new(),
             counters: Counters::default(),
         }
@@ -168,6 +181,7 @@ impl Instance {
     pub fn handle(&mut self, ev: Event, now: Instant) {
         match ev {
             Event::Start => self.start(now),
+            Event::Resume => self.resume(now),
             Event::Timeout => self.timeout(now),
             Event::Fault(cause) => match self.state {
                 State::Master => {
@@ -175,8 +189,11 @@ impl Instance {
                     self.actions.push_back(Action::RemoveVips);
                     self.enter(if self.closing { State::Stopped } else { State::Fault }, Reason::Fault(cause));
                 }
-                State::Backup | State::Init if self.closing => self.enter(State::Stopped, Reason::Shutdown),
-                State::Backup | State::Init => self.enter(State::Fault, Reason::Fault(cause)),
+                State::Backup | State::Init => {
+                    self.drop_stale_vips();
+                    let to = if self.closing { State::Stopped } else { State::Fault };
+                    self.enter(to, if self.closing { Reason::Shutdown } else { Reason::Fault(cause) });
+                }
                 State::Fault | State::Stopped => {}
             },
             Event::Recovered => {
@@ -198,7 +215,10 @@ impl Instance {
                         self.resign_until = Some(now + self.master_down_interval().min(MAX_RESIGN_WAIT));
                     }
                     State::Master | State::Stopped => {}
-                    _ => self.enter(State::Stopped, Reason::Shutdown),
+                    _ => {
+                        self.drop_stale_vips();
+                        self.enter(State::Stopped, Reason::Shutdown);
+                    }
                 }
             }
         }
@@ -217,11 +237,37 @@ impl Instance {
         let wait = if self.p.start_as_master {
             timers::centis(self.p.advert_int_cs) + timers::skew_min(self.p.version, self.p.advert_int_cs)
         } else {
-            self.master_down_interval()
+            self.master_down_interval() + self.p.first_hold
         };
         self.actions.push_back(Action::Decided(Decision::Waiting { master_down: wait }));
         self.down_at = Some(now + wait);
         self.last_heard = Some(now);
+    }
+
+    /// Start with the VIPs already on the host. An existing master advertises within one
+    /// interval; the Skew_Time on top is for its jitter. A backup that lost our adverts
+    /// times out only after three intervals, so resuming after one is in time.
+    fn resume(&mut self, now: Instant) {
+        if self.state != State::Init {
+            return;
+        }
+        if self.p.priority == 255 {
+            self.become_master(now, Reason::Owner);
+            return;
+        }
+        let listen = timers::centis(self.p.advert_int_cs)
+            + timers::skew_time(self.p.version, self.p.priority, self.p.advert_int_cs);
+        self.enter(State::Backup, Reason::StartupHolding { listen });
+        self.resuming = Some(listen);
+        self.down_at = Some(now + listen);
+        self.last_heard = Some(now);
+    }
+
+    /// Resuming and told otherwise (a master, a fault, a shutdown): the VIPs found at start go.
+    fn drop_stale_vips(&mut self) {
+        if self.resuming.take().is_some() {
+            self.actions.push_back(Action::RemoveVips);
+        }
     }
 
     fn timeout(&mut self, now: Instant) {
@@ -242,9 +288,10 @@ impl Instance {
         }
         if self.state == State::Backup && self.down_at.is_some_and(|t| t <= now) {
             let silent = now - self.last_heard.unwrap_or(now);
-            let reason = match self.resigned_by.take() {
-                Some(from) => Reason::ResignedNoSuccessor { from },
-                None => Reason::MasterDown { last_master: self.last_master, silent },
+            let reason = match (self.resigned_by.take(), self.resuming.take()) {
+                (Some(from), _) => Reason::ResignedNoSuccessor { from },
+                (None, Some(listened)) => Reason::Resumed { listened },
+                (None, None) => Reason::MasterDown { last_master: self.last_master, silent },
             };
             self.become_master(now, reason);
         }
@@ -272,6 +319,7 @@ impl Instance {
         if self.closing {
             return; // unreachable by the transitions above; the invariant is checked by tests
         }
+        self.resuming = None;
         self.enter(State::Master, reason);
         // Advert first so backups hold off, then the addresses, then tell the neighbours.
         self.send(self.p.priority);
@@ -363,6 +411,10 @@ impl Instance {
     }
 
     fn backup_rx(&mut self, src: IpAddr, adv: &Repr, now: Instant) {
+        if adv.priority != 0 && self.resuming.is_some() {
+            self.drop_stale_vips();
+            self.actions.push_back(Action::Decided(Decision::StaleVipsDropped { from: src }));
+        }
         if adv.priority == 0 {
             // The master resigns. With nobody else to wait for, taking over at once is
             // what makes a planned handover lossless (keepalived waits Skew_Time).

@@ -30,6 +30,7 @@ fn params(priority: u8) -> Params {
         unicast_min_ttl: 255,
         own: vec![ip(ME)],
         advertised: encode_addrs([ip(VIP)]),
+        first_hold: Duration::ZERO,
     }
 }
 
@@ -343,6 +344,77 @@ fn shutdown_without_successor_is_bounded() {
     let t1 = t0 + Duration::from_secs(1000);
     i.handle(Event::Shutdown, t1);
     assert!(i.next_deadline().unwrap() <= t1 + Duration::from_secs(4));
+}
+
+#[test]
+fn the_first_takeover_is_held_back_until_an_advert_is_heard() {
+    let t0 = Instant::now();
+    let mut p = params(190);
+    p.first_hold = Duration::from_secs(1);
+    let mdi = timers::master_down_interval(2, 190, 100);
+    let mut i = started(p.clone(), t0);
+    assert_eq!(i.next_deadline(), Some(t0 + mdi + Duration::from_secs(1)));
+    // An advert heard: from then on the RFC's interval alone.
+    let t1 = t0 + Duration::from_millis(500);
+    rx(&mut i, &peer_advert(200), PEER, t1).unwrap();
+    assert_eq!(i.next_deadline(), Some(t1 + mdi));
+    // After a fault the hold is not applied again (a master was heard since start).
+    let mut i = started(p, t0);
+    i.handle(Event::Fault(Fault::LinkDown), t0);
+    i.handle(Event::Recovered, t1);
+    assert_eq!(i.next_deadline(), Some(t1 + mdi));
+}
+
+fn resumed(p: Params, t0: Instant) -> (Instance, Vec<Action>) {
+    let mut i = Instance::new(p);
+    i.handle(Event::Resume, t0);
+    let a = drain(&mut i);
+    (i, a)
+}
+
+#[test]
+fn resuming_without_a_master_keeps_the_vips_and_becomes_master_after_one_interval() {
+    let t0 = Instant::now();
+    let (mut i, a) = resumed(params(200), t0);
+    assert!(matches!(a[..], [Action::Transition { to: State::Backup, reason: Reason::StartupHolding { .. }, .. }]));
+    let listen = Duration::from_secs(1) + timers::skew_time(2, 200, 100);
+    assert_eq!(i.next_deadline(), Some(t0 + listen));
+    let a = run_until(&mut i, t0 + listen);
+    assert!(!a.contains(&Action::RemoveVips), "{a:?}");
+    assert!(matches!(a[0], Action::Transition { to: State::Master, reason: Reason::Resumed { .. }, .. }), "{a:?}");
+    assert_eq!(&a[1..], &[Action::SendAdvert { priority: 200 }, Action::AddVips, Action::Gratuitous]);
+}
+
+#[test]
+fn resuming_and_hearing_a_master_removes_the_stale_vips_once() {
+    let t0 = Instant::now();
+    let (mut i, _) = resumed(params(200), t0);
+    let t1 = t0 + Duration::from_millis(300);
+    rx(&mut i, &peer_advert(100), PEER, t1).unwrap();
+    let a = drain(&mut i);
+    assert_eq!(a, [Action::RemoveVips]);
+    assert_eq!(i.state(), State::Backup);
+    // An ordinary backup now: the master's next advert removes nothing more.
+    rx(&mut i, &peer_advert(100), PEER, t1 + Duration::from_secs(1)).unwrap();
+    assert!(drain(&mut i).is_empty());
+    assert_eq!(i.next_deadline(), Some(t1 + Duration::from_secs(1) + i.master_down_interval()));
+}
+
+#[test]
+fn resuming_then_fault_or_shutdown_removes_the_vips() {
+    let t0 = Instant::now();
+    let (mut i, _) = resumed(params(200), t0);
+    i.handle(Event::Fault(Fault::LinkDown), t0);
+    assert_eq!(drain(&mut i)[0], Action::RemoveVips);
+    assert_eq!(i.state(), State::Fault);
+    let (mut i, _) = resumed(params(200), t0);
+    i.handle(Event::Shutdown, t0);
+    assert_eq!(drain(&mut i)[0], Action::RemoveVips);
+    assert!(i.is_stopped());
+    // A resigning peer heard while resuming: the VIPs stay, as for any backup it hands to.
+    let (mut i, _) = resumed(params(200), t0);
+    rx(&mut i, &peer_advert(0), PEER, t0).unwrap();
+    assert!(!drain(&mut i).contains(&Action::RemoveVips));
 }
 
 #[test]

@@ -8,6 +8,7 @@ pub mod inject;
 pub mod keepalived;
 pub mod netns;
 pub mod seed;
+pub mod swarm;
 
 use std::time::{Duration, Instant};
 
