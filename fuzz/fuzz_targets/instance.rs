@@ -3,6 +3,7 @@
 //! held by a master, or by a backup that resumed with them and has not moved since.
 #![no_main]
 
+use std::net::IpAddr;
 use std::time::{Duration, Instant};
 
 use keepvip::net::socket::parse_ipv4;
@@ -82,6 +83,7 @@ fuzz_target!(|data: &[u8]| {
                 inst.handle(Event::Shutdown, now)
             }
             3 => inst.handle(Event::Fault(Fault::NoAddress), now),
+            4 => inst.handle(Event::HeldElsewhere(IpAddr::from([198, 18, 0, 100])), now),
             _ => {}
         }
         step(&mut inst, &mut holding, closing);

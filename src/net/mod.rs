@@ -1,7 +1,7 @@
 //! The IO shell's kernel side: each function maps to one kernel operation.
 
+pub mod arp;
 pub mod caps;
-pub mod garp;
 pub mod http;
 pub mod ipvs;
 pub mod netlink;

@@ -15,7 +15,7 @@ use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 
 use crate::config::{Config, HostView, InitialState, Version};
 use crate::metrics;
-use crate::net::garp::Garp;
+use crate::net::arp;
 use crate::net::http;
 use crate::net::netlink::{Addr, AddrChange, Events, Link, Netlink};
 use crate::net::socket::{self, Recv, VrrpSocket};
@@ -79,7 +79,10 @@ pub struct Runtime {
     nl: Netlink,
     events: Events,
     sock: VrrpSocket,
-    garp: Option<Garp>,
+    /// Gratuitous ARPs and probes out.
+    arp: Option<arp::Sender>,
+    /// ARP frames in, only while resuming: who else answers for our VIPs.
+    arp_watch: Option<arp::Watch>,
     /// The advert interface and its MAC.
     iface: Tracked,
     mac: Option<[u8; 6]>,
@@ -132,7 +135,7 @@ impl Runtime {
         let events = Events::open()?;
         let link = nl.link(&cfg.interface)?.with_context(|| format!("interface {} disappeared", cfg.interface))?;
         let sock = VrrpSocket::open(&cfg.interface, link.index, cfg.multicast())?;
-        let garp = Garp::open().map_err(|e| log::warn!("no gratuitous ARP (packet socket: {e})")).ok();
+        let arp = arp::Sender::open().map_err(|e| log::warn!("no gratuitous ARP (packet socket: {e})")).ok();
         let mut vip_ifaces: Vec<Tracked> = vec![];
         let mut vip_ifindex = vec![];
         for v in &cfg.virtual_ips {
@@ -166,7 +169,8 @@ impl Runtime {
             nl,
             events,
             sock,
-            garp,
+            arp,
+            arp_watch: None,
             iface: Tracked { name: cfg.interface.clone(), index: link.index },
             mac: link.mac,
             vip_ifaces,
@@ -212,6 +216,7 @@ impl Runtime {
             }
             self.vips.mark_held();
             self.core.handle(Event::Resume, now);
+            self.probe_found(&found);
         } else {
             remove_stale(&mut self.nl, &found).context("removing stale VIPs")?;
             self.core.handle(Event::Start, now);
@@ -262,12 +267,15 @@ impl Runtime {
             let wait = deadline.saturating_duration_since(Instant::now());
             // Round up so we never wake a hair early and spin.
             let ms = wait.as_micros().div_ceil(1000).min(i32::MAX as u128) as i32;
-            let (sock_ready, nl_ready, sig_ready) = {
+            let (sock_ready, nl_ready, sig_ready, arp_ready) = {
                 let mut fds = vec![
                     PollFd::new(self.sock.as_fd(), PollFlags::POLLIN),
                     PollFd::new(self.events.as_fd_borrowed(), PollFlags::POLLIN),
                     PollFd::new(signals.pipe.as_fd(), PollFlags::POLLIN),
                 ];
+                if let Some(w) = &self.arp_watch {
+                    fds.push(PollFd::new(w.as_fd(), PollFlags::POLLIN));
+                }
                 // The metrics listener and its connections only wake the loop; `service` below
                 // does what can be done without blocking.
                 for (fd, write) in self.metrics.iter().flat_map(http::Server::fds) {
@@ -278,7 +286,7 @@ impl Runtime {
                     Err(e) => return Err(e).context("poll"),
                 }
                 let ready = |f: &PollFd| f.revents().is_some_and(|r| !r.is_empty());
-                (ready(&fds[0]), ready(&fds[1]), ready(&fds[2]))
+                (ready(&fds[0]), ready(&fds[1]), ready(&fds[2]), self.arp_watch.is_some() && ready(&fds[3]))
             };
             let now = Instant::now();
             if sig_ready {
@@ -308,6 +316,9 @@ impl Runtime {
             }
             if sock_ready {
                 self.receive_all(&mut buf, now);
+            }
+            if arp_ready || (self.arp_watch.is_some() && !self.core.is_resuming()) {
+                self.receive_arp(now);
             }
             let changed = nl_ready && self.events.drain();
             if changed || self.resync_at.is_some_and(|t| t <= now) {
@@ -610,12 +621,63 @@ impl Runtime {
         }
     }
 
+    /// Resuming with `found` in place: ask once whether another host answers for them. A
+    /// node that took over while we were gone does at once, which ends the overlap in
+    /// milliseconds instead of at its next advert (up to one interval of two holders).
+    /// Without a packet socket the advert still settles it.
+    fn probe_found(&mut self, found: &[AddrChange]) {
+        let (Some(g), Some(mac)) = (&self.arp, self.mac) else { return };
+        let watch = match arp::Watch::open() {
+            Ok(w) => w,
+            Err(e) => {
+                log::debug!("no ARP probe while resuming (packet socket: {e})");
+                return;
+            }
+        };
+        for a in found {
+            if let (IpAddr::V4(ip), true) = (a.addr, a.ifindex == self.iface.index) {
+                if let Err(e) = g.probe(a.ifindex, mac, ip) {
+                    log::debug!("ARP probe for {ip}: {e}");
+                }
+            }
+        }
+        self.arp_watch = Some(watch);
+    }
+
+    /// ARP frames while resuming: another host speaking for one of our VIPs holds it.
+    fn receive_arp(&mut self, now: Instant) {
+        let Some(w) = &self.arp_watch else { return };
+        for _ in 0..64 {
+            let r = match w.recv() {
+                Ok(Some(r)) => r,
+                Ok(None) => break,
+                Err(e) => {
+                    log::debug!("ARP watch: {e}");
+                    break;
+                }
+            };
+            let ours = self.cfg.virtual_ips.iter().any(|v| v.addr == IpAddr::V4(r.sender_ip));
+            if ours && Some(r.sender_mac) != self.mac {
+                let mac = r.sender_mac.map(|b| format!("{b:02x}")).join(":");
+                log::info!(
+                    "{mac} answers ARP for {}: another node holds it, so the copy found at start is stale",
+                    r.sender_ip
+                );
+                self.core.handle(Event::HeldElsewhere(IpAddr::V4(r.sender_ip)), now);
+                break;
+            }
+        }
+        if !self.core.is_resuming() {
+            self.arp_watch = None;
+        }
+    }
+
     /// One gratuitous ARP for each VIP in `which` (indexes, as the announcer counts them).
     fn announce(&mut self, which: std::ops::Range<usize>) {
-        let (Some(g), Some(mac)) = (&self.garp, self.mac) else { return };
+        let (Some(g), Some(mac)) = (&self.arp, self.mac) else { return };
         for (v, ifindex) in self.vips.iter().skip(which.start).take(which.len()) {
             if let IpAddr::V4(a) = v.addr {
-                if let Err(e) = g.send(ifindex, mac, a) {
+                if let Err(e) = g.gratuitous(ifindex, mac, a) {
                     log::debug!("gratuitous ARP for {a}: {e}");
                 }
             }
@@ -627,10 +689,10 @@ impl Runtime {
     /// long enough to time out and take a duplicate VIP. One gratuitous ARP for our source
     /// address updates their entries at once (what the kernel's `arp_notify=1` would do).
     fn announce_source(&mut self) {
-        let (Some(g), Some(mac), Some(IpAddr::V4(src))) = (&self.garp, self.mac, self.source) else {
+        let (Some(g), Some(mac), Some(IpAddr::V4(src))) = (&self.arp, self.mac, self.source) else {
             return;
         };
-        if let Err(e) = g.send(self.iface.index, mac, src) {
+        if let Err(e) = g.gratuitous(self.iface.index, mac, src) {
             log::debug!("gratuitous ARP for {src}: {e}");
         }
     }

@@ -50,6 +50,9 @@ pub enum Event {
     /// Start, finding our VIPs still on the host (a crash and a quick restart): listen for
     /// a master before resuming as master with them (see [`crate::vrrp::Instance`]).
     Resume,
+    /// Another host answers ARP for this VIP of ours (the runtime asks while resuming): the
+    /// VIPs found at start are stale. Ignored at any other time (adverts settle the rest).
+    HeldElsewhere(IpAddr),
     /// The timer returned by `next_deadline` has passed.
     Timeout,
     /// Something the instance needs is missing: FAULT (a master removes its VIPs).
@@ -127,6 +130,8 @@ pub enum Decision {
     ResignHeard { from: IpAddr, wait: Duration },
     /// Started with our VIPs on the host and heard a master: they are stale, remove them.
     StaleVipsDropped { from: IpAddr },
+    /// Started with our VIPs on the host and another host answered ARP for one of them.
+    StaleVipsAnswered { vip: IpAddr },
 }
 
 impl fmt::Display for Decision {
@@ -153,6 +158,9 @@ impl fmt::Display for Decision {
             ),
             Decision::StaleVipsDropped { from } => {
                 write!(f, "{from} is master: the VIPs found at start are stale and removed")
+            }
+            Decision::StaleVipsAnswered { vip } => {
+                write!(f, "another host answers ARP for {vip}: the VIPs found at start are stale and removed")
             }
         }
     }

@@ -14,7 +14,9 @@
 //!    (left by a crash moments ago). Resuming, the instance is a backup that holds the VIPs
 //!    for one advert interval plus Skew_Time: a master heard meanwhile means they are stale
 //!    (`RemoveVips`, then an ordinary backup); silence means we were the master, so it
-//!    resumes as master without a failover (`AddVips` then finds them present).
+//!    resumes as master without a failover (`AddVips` then finds them present). Feed
+//!    `Event::HeldElsewhere` when another host answers for a VIP meanwhile: it drops them
+//!    at once instead of after the next advert.
 use std::collections::{HashMap, VecDeque};
 use std::net::IpAddr;
 use std::time::{Duration, Instant};
@@ -173,6 +175,11 @@ impl Instance {
         self.p.primary = primary;
     }
 
+    /// Still deciding whether the VIPs found at start are ours (see `Event::Resume`).
+    pub fn is_resuming(&self) -> bool {
+        self.resuming.is_some()
+    }
+
     /// Count a datagram the runtime dropped before it reached [`Instance::receive`].
     pub fn count_drop(&mut self, d: Drop) {
         *self.counters.dropped.entry(d.kind()).or_default() += 1;
@@ -182,6 +189,15 @@ impl Instance {
         match ev {
             Event::Start => self.start(now),
             Event::Resume => self.resume(now),
+            Event::HeldElsewhere(vip) => {
+                if self.state == State::Backup && self.resuming.is_some() {
+                    self.drop_stale_vips();
+                    self.actions.push_back(Action::Decided(Decision::StaleVipsAnswered { vip }));
+                    // Someone is master: wait for its adverts the ordinary way.
+                    self.down_at = Some(now + self.master_down_interval());
+                    self.last_heard = Some(now);
+                }
+            }
             Event::Timeout => self.timeout(now),
             Event::Fault(cause) => match self.state {
                 State::Master => {

@@ -401,6 +401,32 @@ fn resuming_and_hearing_a_master_removes_the_stale_vips_once() {
 }
 
 #[test]
+fn resuming_and_told_another_host_answers_for_a_vip_removes_them_and_waits_for_the_master() {
+    let t0 = Instant::now();
+    let vip: IpAddr = "198.18.0.100".parse().unwrap();
+    let (mut i, _) = resumed(params(200), t0);
+    assert!(i.is_resuming());
+    let t1 = t0 + Duration::from_millis(3);
+    i.handle(Event::HeldElsewhere(vip), t1);
+    assert_eq!(drain(&mut i), [Action::RemoveVips]);
+    assert!(!i.is_resuming());
+    assert_eq!(i.state(), State::Backup);
+    assert_eq!(i.next_deadline(), Some(t1 + i.master_down_interval()));
+    // Once only; and never outside resuming (a master does not drop its VIPs for it).
+    i.handle(Event::HeldElsewhere(vip), t1);
+    assert!(drain(&mut i).is_empty());
+    let mut m = master(params(200), t0);
+    drain(&mut m);
+    m.handle(Event::HeldElsewhere(vip), t1);
+    assert!(drain(&mut m).is_empty());
+    assert_eq!(m.state(), State::Master);
+    let mut b = started(params(100), t0);
+    drain(&mut b);
+    b.handle(Event::HeldElsewhere(vip), t1);
+    assert!(drain(&mut b).is_empty());
+}
+
+#[test]
 fn resuming_then_fault_or_shutdown_removes_the_vips() {
     let t0 = Instant::now();
     let (mut i, _) = resumed(params(200), t0);

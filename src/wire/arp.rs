@@ -1,40 +1,162 @@
-//! Gratuitous ARP: an Ethernet broadcast ARP request with sender = target = the VIP, as
-//! keepalived sends after taking over, so switches and neighbours learn the new owner.
+//! ARP over Ethernet, the two frames keepvip sends and the one thing it reads:
+//! - a gratuitous ARP: a broadcast request with sender = target = the VIP, as keepalived
+//!   sends after taking over, so switches and neighbours learn the new owner;
+//! - an RFC 5227 probe (sender address 0.0.0.0): "does anyone else hold this address?",
+//!   which any host holding it answers (Linux does, for DAD);
+//! - the sender of a received ARP frame, to see who answers for a VIP.
 
 use std::net::Ipv4Addr;
 
 pub const ETHERTYPE_ARP: u16 = 0x0806;
 pub const FRAME_LEN: usize = 42;
 
+mod field {
+    use std::ops::Range;
+    pub const DST: Range<usize> = 0..6;
+    pub const SRC: Range<usize> = 6..12;
+    pub const ETHERTYPE: Range<usize> = 12..14;
+    pub const HTYPE: Range<usize> = 14..16;
+    pub const PTYPE: Range<usize> = 16..18;
+    pub const HLEN: usize = 18;
+    pub const PLEN: usize = 19;
+    pub const OPER: Range<usize> = 20..22;
+    pub const SHA: Range<usize> = 22..28;
+    pub const SPA: Range<usize> = 28..32;
+    pub const THA: Range<usize> = 32..38;
+    pub const TPA: Range<usize> = 38..42;
+}
+
+const HTYPE_ETHERNET: u16 = 1;
+const PTYPE_IPV4: u16 = 0x0800;
+pub const OP_REQUEST: u16 = 1;
+pub const OP_REPLY: u16 = 2;
+
+/// An Ethernet/IPv4 ARP frame.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Repr {
+    pub dst: [u8; 6],
+    pub op: u16,
+    pub sender_mac: [u8; 6],
+    pub sender_ip: Ipv4Addr,
+    pub target_mac: [u8; 6],
+    pub target_ip: Ipv4Addr,
+}
+
+impl Repr {
+    /// An Ethernet/IPv4 ARP frame, or `None` for anything else or too short.
+    pub fn parse(frame: &[u8]) -> Option<Repr> {
+        let u16_at = |r: std::ops::Range<usize>| u16::from_be_bytes([frame[r.start], frame[r.start + 1]]);
+        let ip_at = |r: std::ops::Range<usize>| {
+            Ipv4Addr::new(frame[r.start], frame[r.start + 1], frame[r.start + 2], frame[r.start + 3])
+        };
+        let mac_at = |r: std::ops::Range<usize>| -> [u8; 6] { frame[r].try_into().unwrap_or_default() };
+        if frame.len() < FRAME_LEN
+            || u16_at(field::ETHERTYPE) != ETHERTYPE_ARP
+            || u16_at(field::HTYPE) != HTYPE_ETHERNET
+            || u16_at(field::PTYPE) != PTYPE_IPV4
+            || frame[field::HLEN] != 6
+            || frame[field::PLEN] != 4
+        {
+            return None;
+        }
+        Some(Repr {
+            dst: mac_at(field::DST),
+            op: u16_at(field::OPER),
+            sender_mac: mac_at(field::SHA),
+            sender_ip: ip_at(field::SPA),
+            target_mac: mac_at(field::THA),
+            target_ip: ip_at(field::TPA),
+        })
+    }
+
+    pub fn emit(&self) -> [u8; FRAME_LEN] {
+        let mut f = [0u8; FRAME_LEN];
+        f[field::DST].copy_from_slice(&self.dst);
+        f[field::SRC].copy_from_slice(&self.sender_mac);
+        f[field::ETHERTYPE].copy_from_slice(&ETHERTYPE_ARP.to_be_bytes());
+        f[field::HTYPE].copy_from_slice(&HTYPE_ETHERNET.to_be_bytes());
+        f[field::PTYPE].copy_from_slice(&PTYPE_IPV4.to_be_bytes());
+        f[field::HLEN] = 6;
+        f[field::PLEN] = 4;
+        f[field::OPER].copy_from_slice(&self.op.to_be_bytes());
+        f[field::SHA].copy_from_slice(&self.sender_mac);
+        f[field::SPA].copy_from_slice(&self.sender_ip.octets());
+        f[field::THA].copy_from_slice(&self.target_mac);
+        f[field::TPA].copy_from_slice(&self.target_ip.octets());
+        f
+    }
+}
+
 pub fn gratuitous(mac: [u8; 6], ip: Ipv4Addr) -> [u8; FRAME_LEN] {
-    let mut f = [0u8; FRAME_LEN];
-    f[0..6].copy_from_slice(&[0xff; 6]); // destination: broadcast
-    f[6..12].copy_from_slice(&mac);
-    f[12..14].copy_from_slice(&ETHERTYPE_ARP.to_be_bytes());
-    f[14..16].copy_from_slice(&1u16.to_be_bytes()); // hardware: Ethernet
-    f[16..18].copy_from_slice(&0x0800u16.to_be_bytes()); // protocol: IPv4
-    f[18] = 6;
-    f[19] = 4;
-    f[20..22].copy_from_slice(&1u16.to_be_bytes()); // request
-    f[22..28].copy_from_slice(&mac);
-    f[28..32].copy_from_slice(&ip.octets());
-    f[32..38].copy_from_slice(&[0xff; 6]); // keepalived's target hardware address
-    f[38..42].copy_from_slice(&ip.octets());
-    f
+    // Target hardware address all ones: keepalived's choice.
+    Repr { dst: [0xff; 6], op: OP_REQUEST, sender_mac: mac, sender_ip: ip, target_mac: [0xff; 6], target_ip: ip }.emit()
+}
+
+pub fn probe(mac: [u8; 6], ip: Ipv4Addr) -> [u8; FRAME_LEN] {
+    Repr {
+        dst: [0xff; 6],
+        op: OP_REQUEST,
+        sender_mac: mac,
+        sender_ip: Ipv4Addr::UNSPECIFIED,
+        target_mac: [0; 6],
+        target_ip: ip,
+    }
+    .emit()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    const MAC: [u8; 6] = [2, 0, 0, 0, 0, 1];
+    const VIP: Ipv4Addr = Ipv4Addr::new(198, 18, 0, 100);
+
     #[test]
-    fn frame_layout() {
-        let f = gratuitous([2, 0, 0, 0, 0, 1], Ipv4Addr::new(198, 18, 0, 100));
+    fn gratuitous_layout() {
+        let f = gratuitous(MAC, VIP);
         assert_eq!(&f[..6], &[0xff; 6]);
+        assert_eq!(&f[6..12], &MAC);
         assert_eq!(&f[12..14], &[8, 6]);
         assert_eq!(&f[20..22], &[0, 1]);
-        assert_eq!(&f[22..28], &[2, 0, 0, 0, 0, 1]);
+        assert_eq!(&f[22..28], &MAC);
         assert_eq!(&f[28..32], &[198, 18, 0, 100]);
+        assert_eq!(&f[32..38], &[0xff; 6]);
         assert_eq!(&f[38..42], &[198, 18, 0, 100]);
+    }
+
+    #[test]
+    fn probe_layout_has_no_sender_address() {
+        let f = probe(MAC, VIP);
+        assert_eq!(&f[28..32], &[0; 4]);
+        assert_eq!(&f[32..38], &[0; 6]);
+        assert_eq!(&f[38..42], &[198, 18, 0, 100]);
+    }
+
+    #[test]
+    fn parse_round_trips_and_refuses_what_is_not_ethernet_ipv4_arp() {
+        let r = Repr::parse(&probe(MAC, VIP)).unwrap();
+        assert_eq!((r.op, r.sender_mac, r.sender_ip, r.target_ip), (OP_REQUEST, MAC, Ipv4Addr::UNSPECIFIED, VIP));
+        let reply = Repr {
+            dst: MAC,
+            op: OP_REPLY,
+            sender_mac: [2, 0, 0, 0, 0, 2],
+            sender_ip: VIP,
+            target_mac: MAC,
+            target_ip: Ipv4Addr::UNSPECIFIED,
+        };
+        assert_eq!(Repr::parse(&reply.emit()), Some(reply));
+        // Padded to Ethernet's minimum (as received): still parsed.
+        let mut padded = reply.emit().to_vec();
+        padded.resize(60, 0);
+        assert_eq!(Repr::parse(&padded), Some(reply));
+        let f = gratuitous(MAC, VIP);
+        for n in 0..FRAME_LEN {
+            assert_eq!(Repr::parse(&f[..n]), None, "{n} bytes");
+        }
+        for (at, v) in [(12, 0x86), (13, 0x00), (15, 6), (17, 0xdd), (18, 8), (19, 16)] {
+            let mut bad = f;
+            bad[at] = v;
+            assert_eq!(Repr::parse(&bad), None, "byte {at} = {v}");
+        }
     }
 }
