@@ -64,7 +64,8 @@ pub fn try_sed_password(template: &str, password: &str) -> Option<String> {
         .stderr(std::process::Stdio::null())
         .spawn()
         .unwrap();
-    child.stdin.take().unwrap().write_all(template.as_bytes()).unwrap();
+    // sed refusing the expression exits before reading: a broken pipe then is its verdict.
+    let _ = child.stdin.take().unwrap().write_all(template.as_bytes());
     let out = child.wait_with_output().unwrap();
     out.status.success().then(|| String::from_utf8_lossy(&out.stdout).into_owned())
 }
