@@ -91,7 +91,7 @@ fn main() -> ExitCode {
         log::info!("{i}");
     }
     let cfg = loaded.config;
-    if let Some(w) = cfg.notify.as_deref().and_then(notify::unrunnable) {
+    if let Some(w) = cfg.notify.as_ref().and_then(|c| c.first()).and_then(|p| notify::unrunnable(Path::new(p))) {
         log::warn!("{w}");
     }
     if cli.mode == Mode::Check {

@@ -1,7 +1,8 @@
-//! `KEEPALIVED_NOTIFY`: run the script on each transition as keepalived does
-//! (`<script> INSTANCE VI_1 <STATE> <priority>`), never blocking the loop.
+//! Notify scripts on each transition, as keepalived runs them (`notify`: the command with
+//! `INSTANCE <name> <STATE> <priority>` appended; `notify_master` etc.: as written), never
+//! blocking the loop.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 
 use crate::config::OSIXIA_NOTIFY;
@@ -21,29 +22,45 @@ pub fn unrunnable(script: &Path) -> Option<String> {
 }
 
 pub struct Notifier {
-    script: Option<PathBuf>,
+    instance: String,
+    /// `notify`: gets `INSTANCE <name> <STATE> <priority>` appended.
+    script: Option<Vec<String>>,
+    /// `notify_master` and friends: run as written.
+    per_state: Vec<(String, Vec<String>)>,
     children: Vec<Child>,
     warned: bool,
 }
 
 impl Notifier {
-    pub fn new(script: Option<PathBuf>) -> Self {
-        Notifier { script, children: vec![], warned: false }
+    pub fn new(instance: &str, script: Option<Vec<String>>, per_state: Vec<(String, Vec<String>)>) -> Self {
+        Notifier { instance: instance.to_string(), script, per_state, children: vec![], warned: false }
     }
 
     pub fn run(&mut self, state: &str, priority: u8) {
-        let Some(script) = self.script.clone() else { return };
-        match Command::new(&script)
-            .args(["INSTANCE", "VI_1", state, &priority.to_string()])
-            .stdin(Stdio::null())
-            .spawn()
-        {
+        // keepalived runs the state's own script first, then the generic one.
+        let own: Vec<Vec<String>> = self.per_state.iter().filter(|(s, _)| s == state).map(|(_, c)| c.clone()).collect();
+        for cmd in own {
+            self.spawn(&cmd, &[]);
+        }
+        if let Some(cmd) = self.script.clone() {
+            let prio = priority.to_string();
+            let instance = self.instance.clone();
+            self.spawn(&cmd, &["INSTANCE", &instance, state, &prio]);
+        }
+    }
+
+    fn spawn(&mut self, cmd: &[String], extra: &[&str]) {
+        let Some((program, args)) = cmd.split_first() else { return };
+        match Command::new(program).args(args).args(extra).stdin(Stdio::null()).spawn() {
             Ok(child) => self.children.push(child),
             // osixia's default script is not in our image: transitions are logged anyway.
-            Err(_) if script == Path::new(OSIXIA_NOTIFY) => {}
+            Err(_) if Path::new(program) == Path::new(OSIXIA_NOTIFY) => {}
             Err(e) if !self.warned => {
                 self.warned = true;
-                log::warn!("KEEPALIVED_NOTIFY={}: cannot run it ({e}); transitions are only logged", script.display());
+                log::warn!(
+                    "({}) notify script {program}: cannot run it ({e}); transitions are only logged",
+                    self.instance
+                );
             }
             Err(_) => {}
         }

@@ -84,7 +84,7 @@ fn boolean(v: &str) -> Result<bool, String> {
 }
 
 /// Decimal seconds to centiseconds, exactly (no float rounding surprises).
-fn centis(v: &str) -> Option<u32> {
+pub(super) fn centis(v: &str) -> Option<u32> {
     let (whole, frac) = v.split_once('.').unwrap_or((v, ""));
     if whole.is_empty() && frac.is_empty() || frac.len() > 2 {
         return None;
@@ -251,9 +251,9 @@ pub fn from_env(env: &HashMap<String, String>, host: &HostView) -> Result<Loaded
     });
 
     let notify = match r.raw("KEEPALIVED_NOTIFY") {
-        None => Some(PathBuf::from(OSIXIA_NOTIFY)),
+        None => Some(vec![OSIXIA_NOTIFY.to_string()]),
         Some(v) if v.trim().is_empty() => None,
-        Some(v) => Some(PathBuf::from(v.trim())),
+        Some(v) => Some(vec![v.trim().to_string()]),
     };
 
     let dump_conf = command_line_args(&mut r);
@@ -414,6 +414,7 @@ pub fn from_env(env: &HashMap<String, String>, host: &HostView) -> Result<Loaded
         return Err(r.problems);
     }
     let config = Config {
+        name: "VI_1".into(),
         interface,
         state,
         router_id,
@@ -427,6 +428,10 @@ pub fn from_env(env: &HashMap<String, String>, host: &HostView) -> Result<Loaded
         unicast_peers: peers,
         virtual_ips: vips,
         notify,
+        notify_state: vec![],
+        track_interfaces: vec![],
+        track_scripts: vec![],
+        sync_group: None,
         v3_checksum_as_v2,
         unicast_min_ttl,
         check_unicast_src,
@@ -439,7 +444,7 @@ pub fn from_env(env: &HashMap<String, String>, host: &HostView) -> Result<Loaded
 }
 
 /// Why `ip` cannot be a unicast peer, if it cannot.
-fn not_a_peer(ip: IpAddr, host: &HostView) -> Option<String> {
+pub(super) fn not_a_peer(ip: IpAddr, host: &HostView) -> Option<String> {
     if ip.is_unspecified() {
         return Some("is the unspecified address".into());
     }
@@ -471,7 +476,7 @@ fn not_a_peer(ip: IpAddr, host: &HostView) -> Option<String> {
 /// host has the address with another prefix, or it is the advert interface's primary
 /// address (keepvip adds VIPs after it, so a stale one is never first). Same address and
 /// prefix elsewhere is a stale VIP: removed at start.
-fn host_owns_vip(host: &HostView, v: &Vip, interface: &str) -> Option<String> {
+pub(super) fn host_owns_vip(host: &HostView, v: &Vip, interface: &str) -> Option<String> {
     for i in &host.interfaces {
         for a in i.addrs.iter().filter(|a| a.addr == v.addr) {
             if a.prefix != v.prefix {
@@ -486,7 +491,7 @@ fn host_owns_vip(host: &HostView, v: &Vip, interface: &str) -> Option<String> {
     None
 }
 
-fn is_link_local(a: IpAddr) -> bool {
+pub(super) fn is_link_local(a: IpAddr) -> bool {
     match a {
         IpAddr::V4(v4) => v4.is_link_local(),
         IpAddr::V6(v6) => v6.segments()[0] & 0xffc0 == 0xfe80,
@@ -651,7 +656,7 @@ mod tests {
         assert_eq!(c.password.as_deref(), Some("d0cker"));
         assert_eq!(c.unicast_peers, vec!["192.168.4.2".parse::<IpAddr>().unwrap()]);
         assert_eq!(c.unicast_src_ip, Some("192.168.4.1".parse().unwrap()));
-        assert_eq!(c.notify.as_deref(), Some(std::path::Path::new(OSIXIA_NOTIFY)));
+        assert_eq!(c.notify, Some(vec![OSIXIA_NOTIFY.to_string()]));
         assert!(c.dump_conf);
         assert!(l.info.iter().any(|i| i.contains("192.168.4.1 is this host's own address")));
         assert!(l.warnings.is_empty(), "{:?}", l.warnings);

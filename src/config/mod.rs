@@ -1,6 +1,7 @@
 //! Environment → validated [`Config`]. Pure: takes the variables and a [`HostView`],
 //! returns a config plus log lines, or every problem at once.
 
+pub mod conf;
 mod env;
 pub mod envfiles;
 pub mod host;
@@ -40,6 +41,8 @@ pub enum InitialState {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Config {
+    /// The instance's name (`vrrp_instance NAME`; `VI_1` from the environment, as osixia's).
+    pub name: String,
     pub interface: String,
     pub state: InitialState,
     pub router_id: u8,
@@ -55,7 +58,16 @@ pub struct Config {
     /// Peers without this host's own addresses.
     pub unicast_peers: Vec<IpAddr>,
     pub virtual_ips: Vec<Vip>,
-    pub notify: Option<PathBuf>,
+    /// `notify`: run with `INSTANCE <name> <STATE> <priority>` appended on each transition.
+    pub notify: Option<Vec<String>>,
+    /// `notify_master` and friends: (MASTER|BACKUP|FAULT|STOP, command) run as written.
+    pub notify_state: Vec<(String, Vec<String>)>,
+    /// `track_interface`: down or gone is a FAULT, as for the instance's own interface.
+    pub track_interfaces: Vec<String>,
+    /// `track_script` names, kept for health tracking (not run yet).
+    pub track_scripts: Vec<String>,
+    /// The `vrrp_sync_group` this instance belongs to.
+    pub sync_group: Option<String>,
     pub v3_checksum_as_v2: bool,
     pub unicast_min_ttl: u8,
     pub check_unicast_src: bool,
@@ -110,7 +122,8 @@ impl Config {
             format!(" (first takeover {} s later, by auto rank)", self.first_hold.as_secs_f64())
         };
         format!(
-            "(VI_1) VRRPv{v} virtual router {}, priority {}{hold}, {preempt}, starts as {start}; adverts every {} s on {} from {src} to {to}, {auth}; VIPs {}",
+            "({}) VRRPv{v} virtual router {}, priority {}{hold}, {preempt}, starts as {start}; adverts every {} s on {} from {src} to {to}, {auth}; VIPs {}",
+            self.name,
             self.router_id,
             self.priority,
             f64::from(self.advert_int_cs) / 100.0,
@@ -128,10 +141,12 @@ impl Config {
                 serde_json::json!({
                     "address": v.addr.to_string(), "prefix": v.prefix,
                     "dev": v.dev.as_deref().unwrap_or(&self.interface), "label": v.label,
+                    "advertised": !v.excluded,
                 })
             })
             .collect();
         serde_json::json!({
+            "name": self.name,
             "interface": self.interface,
             "state": match self.state { InitialState::Master => "MASTER", InitialState::Backup => "BACKUP" },
             "router_id": self.router_id,
@@ -145,7 +160,11 @@ impl Config {
             "unicast_src_ip": self.unicast_src_ip.map(|i| i.to_string()),
             "unicast_peers": self.unicast_peers.iter().map(|p| p.to_string()).collect::<Vec<_>>(),
             "virtual_ips": vips,
-            "notify": self.notify.as_ref().map(|p| p.display().to_string()),
+            "notify": self.notify.as_ref().map(|c| c.join(" ")),
+            "notify_state": self.notify_state.iter().map(|(s, c)| (s.clone(), serde_json::Value::String(c.join(" ")))).collect::<serde_json::Map<_, _>>(),
+            "track_interfaces": self.track_interfaces,
+            "track_scripts": self.track_scripts,
+            "sync_group": self.sync_group,
             "mode": if self.multicast() { "multicast" } else { "unicast" },
             "v3_checksum_as_v2": self.v3_checksum_as_v2,
             "unicast_min_ttl": self.unicast_min_ttl,

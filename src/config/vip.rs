@@ -12,6 +12,8 @@ pub struct Vip {
     /// Interface from the item's `dev`; `None` means the instance's interface.
     pub dev: Option<String>,
     pub label: Option<String>,
+    /// From keepalived's `virtual_ipaddress_excluded`: managed, not advertised.
+    pub excluded: bool,
 }
 
 impl fmt::Display for Vip {
@@ -57,7 +59,7 @@ pub fn parse(item: &str) -> Result<Vip, String> {
     if addr.is_unspecified() || addr.is_multicast() || addr.is_loopback() {
         return Err(format!("{addr} cannot be a virtual IP (unspecified, loopback or multicast)"));
     }
-    let mut vip = Vip { addr, prefix, dev: None, label: None };
+    let mut vip = Vip { addr, prefix, dev: None, label: None, excluded: false };
     while let Some(word) = words.next() {
         let mut value =
             |kw: &str| words.next().map(str::to_string).ok_or_else(|| format!("keyword '{kw}' needs a value"));
@@ -76,6 +78,41 @@ pub fn parse(item: &str) -> Result<Vip, String> {
         }
     }
     Ok(vip)
+}
+
+/// An item of keepalived.conf's `virtual_ipaddress` block, with every option keepalived
+/// takes: `dev` and `label` as in [`parse`]; the rest accepted, and returned so the caller
+/// can say they have no effect here.
+pub fn parse_conf(words: &[String]) -> Result<(Vip, Vec<String>), String> {
+    // Options with a value, and flags, that keepalived knows beyond dev and label.
+    const WITH_VALUE: &[&str] = &["brd", "broadcast", "scope", "preferred_lft", "track_group"];
+    const FLAGS: &[&str] = &["no_track", "home", "-nodad", "nodad", "noprefixroute", "autojoin"];
+    let mut kept = vec![];
+    let mut ignored = vec![];
+    let mut i = 0;
+    while i < words.len() {
+        let w = words[i].as_str();
+        if i > 0 && WITH_VALUE.contains(&w) {
+            let v = words.get(i + 1).ok_or_else(|| format!("'{w}' needs a value"))?;
+            // The default scope is what keepalived and the kernel use anyway.
+            if !(w == "scope" && v == "global") {
+                ignored.push(format!("{w} {v}"));
+            }
+            i += 2;
+        } else if i > 0 && FLAGS.contains(&w) {
+            if w != "no_track" {
+                ignored.push(w.to_string());
+            }
+            i += 1;
+        } else {
+            kept.push(w);
+            i += 1;
+        }
+    }
+    let vip = parse(&kept.join(" ")).map_err(|e| {
+        e.replace("(keepvip supports '<ip>[/<prefix>] [dev <ifname>] [label <label>]')", "(keepalived's virtual_ipaddress options: dev, label, brd, scope, preferred_lft, no_track, home, nodad, noprefixroute, autojoin)")
+    })?;
+    Ok((vip, ignored))
 }
 
 /// A label is an IPv4-only alias that the kernel requires to start with the device name.

@@ -180,7 +180,7 @@ impl Runtime {
             fault: None,
             announce_pending: false,
             advertised,
-            notifier: Notifier::new(cfg.notify.clone()),
+            notifier: Notifier::new(&cfg.name, cfg.notify.clone(), cfg.notify_state.clone()),
             last_log: HashMap::new(),
             next_status: now,
             state_file: status::Writer::new(&cfg.state_file),
