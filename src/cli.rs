@@ -20,20 +20,25 @@ pub struct Cli {
     pub json: bool,
     /// osixia flags that were accepted but do nothing here, for a debug line.
     pub ignored: Vec<String>,
+    /// `--use-file PATH`: run from this keepalived.conf.
+    pub use_file: Option<String>,
 }
 
 pub const USAGE: &str = "\
 keepvip: one highly available virtual IP with VRRP, configured like osixia/keepalived.
 
-Usage: keepvip [--check | --status | --health] [--loglevel LEVEL]
+Usage: keepvip [--check | --status | --health] [--use-file PATH] [--loglevel LEVEL]
 
-  --check            validate the environment, print the effective configuration as JSON
+  --check            validate the configuration, print the effective configuration as JSON
+  --use-file PATH    run from this keepalived.conf (as keepalived -f)
   --status [--json]  print the running daemon's state (a table, or the state file's JSON)
   --health           exit 0 if the running daemon is healthy (Docker HEALTHCHECK)
   -l, --loglevel L   none|error|warning|info|debug|trace (or CONTAINER_LOG_LEVEL 0..5)
   -h, --help / -V, --version
 
-Configuration comes from KEEPALIVED_* variables, as for osixia/keepalived:2.0.20.
+Configuration comes from a keepalived.conf (--use-file, -f in KEEPALIVED_COMMAND_LINE_ARGUMENTS,
+osixia's /container/service/keepalived/assets/keepalived.conf, /etc/keepalived/keepalived.conf)
+or else from KEEPALIVED_* variables, as for osixia/keepalived:2.0.20.
 osixia's container flags (--copy-service, --keep-startup-env, ...) are accepted and ignored.";
 
 /// osixia light-baseimage `run` flags without a value: accepted for compatibility.
@@ -73,7 +78,7 @@ pub fn level(name: &str) -> Option<log::LevelFilter> {
 }
 
 pub fn parse(args: &[String], env: &HashMap<String, String>) -> Result<Cli, String> {
-    let mut cli = Cli { mode: Mode::Run, log_level: None, json: false, ignored: vec![] };
+    let mut cli = Cli { mode: Mode::Run, log_level: None, json: false, ignored: vec![], use_file: None };
     if let Some(v) = env.get("CONTAINER_LOG_LEVEL").filter(|v| !v.is_empty()) {
         cli.log_level = Some(level(v).ok_or_else(|| {
             format!("CONTAINER_LOG_LEVEL={v:?}: expected none|error|warning|info|debug|trace or 0..5")
@@ -91,6 +96,7 @@ pub fn parse(args: &[String], env: &HashMap<String, String>) -> Result<Cli, Stri
             "--health" => cli.mode = Mode::Health,
             "--status" => cli.mode = Mode::Status,
             "--json" => cli.json = true,
+            "--use-file" => cli.use_file = Some(value(flag)?),
             "-h" | "--help" => cli.mode = Mode::Help,
             "-V" | "--version" => cli.mode = Mode::Version,
             "-l" | "--loglevel" => {
@@ -127,6 +133,8 @@ mod tests {
         assert_eq!(c.mode, Mode::Run);
         assert_eq!(c.log_level, Some(log::LevelFilter::Debug));
         assert_eq!(c.ignored, ["--copy-service", "--wait-state x"]);
+        assert_eq!(p(&["--use-file=/x.conf"], &[]).unwrap().use_file.as_deref(), Some("/x.conf"));
+        assert_eq!(p(&["--use-file", "/y.conf"], &[]).unwrap().use_file.as_deref(), Some("/y.conf"));
         assert_eq!(p(&["-l", "trace", "--check"], &[]).unwrap().mode, Mode::Check);
         assert_eq!(p(&[], &[("CONTAINER_LOG_LEVEL", "2")]).unwrap().log_level, Some(log::LevelFilter::Warn));
         assert_eq!(

@@ -1,6 +1,14 @@
-//! keepvip: one highly available virtual IP with VRRP, configured like osixia/keepalived.
+//! keepvip: highly available virtual IPs with VRRP, configured like osixia/keepalived (its
+//! variables, or a keepalived.conf with any number of instances).
 //!
-//! Data flows one way: environment → [`config`] → [`vrrp`] (sans-IO core) ⇄ [`runtime`] ⇄ [`net`].
+//! Data flows one way: environment / keepalived.conf → [`config`] → [`vrrp`] (sans-IO core)
+//! ⇄ [`runtime`] ⇄ [`net`].
+//! - [`config`]: the sources into one validated `Config` per instance.
+//! - [`wire`]: VRRP and ARP codecs, no IO.
+//! - [`vrrp`]: the state machine of one instance, sans-IO.
+//! - [`net`]: sockets, rtnetlink, ARP, the metrics listener.
+//! - [`runtime`]: the poll loop over every instance.
+//! - [`status`], [`metrics`], [`notify`], [`cli`]: state file, Prometheus text, scripts, arguments.
 
 pub mod cli;
 pub mod config;

@@ -60,29 +60,129 @@ fn main() -> ExitCode {
             return ExitCode::from(1);
         }
     };
-    let unknown = config::unknown_variables(&env);
-    let custom_conf = Path::new(config::OSIXIA_CONF).exists();
-    let loaded = match config::from_env(&env, &host) {
+    let cfgs = match config::conf_source(cli.use_file.as_deref(), &env) {
+        Some((path, why)) => match from_conf(&path, &why, &env, &host, cli.mode == Mode::Check) {
+            Ok(c) => c,
+            Err(code) => return code,
+        },
+        None => match from_env(&env, &sources, &host, cli.mode == Mode::Check) {
+            Ok(c) => c,
+            Err(code) => return code,
+        },
+    };
+    for cfg in &cfgs {
+        if let Some(w) = cfg.notify.as_ref().and_then(|c| c.first()).and_then(|p| notify::unrunnable(Path::new(p))) {
+            let w =
+                if cfg.origin == config::Origin::ConfFile { w.replacen("KEEPALIVED_NOTIFY=", "notify ", 1) } else { w };
+            log::warn!("({}) {w}", cfg.name);
+        }
+    }
+    if cli.mode == Mode::Check {
+        return ExitCode::SUCCESS;
+    }
+    for cfg in &cfgs {
+        if cfg.dump_conf {
+            log::info!("configuration: {}", cfg.summary());
+        }
+    }
+    if let Some(e) = keepvip::net::caps::check() {
+        log::error!("{e}");
+        return ExitCode::from(1);
+    }
+    let state_file = cfgs[0].state_file.clone();
+    if let Err(e) = status::probe(&state_file) {
+        eprintln!("keepvip: {e}");
+        eprintln!("keepvip: 1 configuration problem(s); nothing was changed");
+        return ExitCode::from(2);
+    }
+    match Runtime::new(cfgs, &host, nl).and_then(Runtime::run) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            log::error!("{e:#}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+/// The instances of a keepalived.conf (osixia: a mounted file replaces the template the
+/// variables fill). `--check` prints them with the file; errors name file:line.
+fn from_conf(
+    path: &Path,
+    why: &str,
+    env: &HashMap<String, String>,
+    host: &config::HostView,
+    check: bool,
+) -> Result<Vec<config::Config>, ExitCode> {
+    let process = config::process_settings(env).map_err(|problems| {
+        for p in &problems {
+            eprintln!("keepvip: {p}");
+        }
+        eprintln!("keepvip: {} configuration problem(s); nothing was changed", problems.len());
+        ExitCode::from(2)
+    })?;
+    let loaded = config::conf::load(path, host, &process).map_err(|errors| {
+        for e in &errors {
+            eprintln!("keepvip: {e}");
+        }
+        eprintln!("keepvip: {} problem(s) in {} ({why}); nothing was changed", errors.len(), path.display());
+        ExitCode::from(2)
+    })?;
+    // Instance variables do nothing beside a file: say so rather than let them look used.
+    let mut set: Vec<&String> = env
+        .keys()
+        .filter(|k| config::KNOWN.contains(&k.as_str()) && *k != "KEEPALIVED_COMMAND_LINE_ARGUMENTS")
+        .collect();
+    set.sort();
+    if !set.is_empty() {
+        let names: Vec<&str> = set.iter().map(|s| s.as_str()).collect();
+        log::warn!(
+            "{} set, but {} ({why}) gives the instances: ignored, as osixia ignores them beside a mounted keepalived.conf",
+            names.join(", "),
+            path.display()
+        );
+    }
+    for w in &loaded.warnings {
+        log::warn!("{w}");
+    }
+    log::info!(
+        "{} vrrp_instance(s) from {} ({why}): {}",
+        loaded.instances.len(),
+        path.display(),
+        loaded.instances.iter().map(|c| c.name.as_str()).collect::<Vec<_>>().join(", ")
+    );
+    if check {
+        let j = serde_json::json!({
+            "source": {"file": path.display().to_string(), "why": why},
+            "instances": loaded.instances.iter().map(config::Config::to_json).collect::<Vec<_>>(),
+        });
+        println!("{j}");
+    }
+    Ok(loaded.instances)
+}
+
+/// The one instance osixia's variables describe. `--check` prints it with each value's source.
+fn from_env(
+    env: &HashMap<String, String>,
+    sources: &HashMap<String, String>,
+    host: &config::HostView,
+    check: bool,
+) -> Result<Vec<config::Config>, ExitCode> {
+    let unknown = config::unknown_variables(env);
+    let loaded = match config::from_env(env, host) {
         Ok(l) => l,
         Err(problems) => {
             for u in &unknown {
                 eprintln!("keepvip: {u}");
             }
-            if custom_conf {
-                eprintln!("keepvip: {}", config::CONF_NOT_READ);
-            }
             for p in &problems {
                 eprintln!("keepvip: {p}");
             }
             eprintln!("keepvip: {} configuration problem(s); nothing was changed", problems.len());
-            return ExitCode::from(2);
+            return Err(ExitCode::from(2));
         }
     };
     for u in &unknown {
         log::warn!("{u}");
-    }
-    if custom_conf {
-        log::warn!("{}", config::CONF_NOT_READ);
     }
     for w in &loaded.warnings {
         log::warn!("{w}");
@@ -91,10 +191,7 @@ fn main() -> ExitCode {
         log::info!("{i}");
     }
     let cfg = loaded.config;
-    if let Some(w) = cfg.notify.as_ref().and_then(|c| c.first()).and_then(|p| notify::unrunnable(Path::new(p))) {
-        log::warn!("{w}");
-    }
-    if cli.mode == Mode::Check {
+    if check {
         let mut j = cfg.to_json();
         // Where each value came from: `-e`, an osixia environment file, or the default.
         let from: serde_json::Map<String, serde_json::Value> = config::KNOWN
@@ -113,27 +210,8 @@ fn main() -> ExitCode {
             .collect();
         j["sources"] = serde_json::Value::Object(from);
         println!("{j}");
-        return ExitCode::SUCCESS;
     }
-    if cfg.dump_conf {
-        log::info!("configuration: {}", cfg.summary());
-    }
-    if let Some(e) = keepvip::net::caps::check() {
-        log::error!("{e}");
-        return ExitCode::from(1);
-    }
-    if let Err(e) = status::probe(&cfg.state_file) {
-        eprintln!("keepvip: {e}");
-        eprintln!("keepvip: 1 configuration problem(s); nothing was changed");
-        return ExitCode::from(2);
-    }
-    match Runtime::new(cfg, &host, nl).and_then(Runtime::run) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            log::error!("{e:#}");
-            ExitCode::from(1)
-        }
-    }
+    Ok(vec![cfg])
 }
 
 /// `--status` / `--health` read the daemon's state file; they need no configuration.
@@ -142,7 +220,7 @@ fn state_file_mode(cli: &cli::Cli, env: &HashMap<String, String>) -> ExitCode {
     let result = match (cli.mode, cli.json) {
         (Mode::Health, _) => status::health(&path),
         (_, true) => status::read(&path).map(|v| serde_json::to_string_pretty(&v).unwrap_or_default()),
-        (_, false) => status::read(&path).map(|v| status::table(&v, status::now_unix())),
+        (_, false) => status::read(&path).map(|v| status::tables(&v, status::now_unix())),
     };
     match result {
         Ok(text) => {

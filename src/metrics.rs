@@ -1,4 +1,4 @@
-//! Prometheus text exposition (format 0.0.4) of one instance's state and counters. Pure:
+//! Prometheus text exposition (format 0.0.4) of the instances' state and counters. Pure:
 //! the runtime gathers a [`Snapshot`], this writes the text.
 
 use std::collections::BTreeMap;
@@ -23,7 +23,6 @@ pub struct Snapshot<'a> {
     pub dropped: &'a BTreeMap<&'static str, u64>,
     pub vips_held: usize,
     pub since_transition: Duration,
-    pub scrapes: u64,
 }
 
 // The instance label is `vrrp_instance`: Prometheus sets `instance` to the scrape target
@@ -39,55 +38,83 @@ fn family(out: &mut String, name: &str, kind: &str, help: &str) {
     let _ = writeln!(out, "# TYPE {name} {kind}");
 }
 
-pub fn render(s: &Snapshot) -> String {
-    let i = esc(s.instance);
-    let mut o = String::with_capacity(2048);
+/// Every instance's samples under each family, then the process-wide ones.
+pub fn render(all: &[Snapshot], scrapes: u64) -> String {
+    let mut o = String::with_capacity(1024 + 1536 * all.len());
     family(&mut o, "keepvip_build_info", "gauge", "keepvip's version.");
     let _ = writeln!(o, "keepvip_build_info{{version=\"{}\"}} 1", env!("CARGO_PKG_VERSION"));
+    let names: Vec<String> = all.iter().map(|s| esc(s.instance)).collect();
+    let each = |o: &mut String, f: &dyn Fn(&mut String, &str, &Snapshot)| {
+        for (s, i) in all.iter().zip(&names) {
+            f(o, i, s);
+        }
+    };
     family(&mut o, "keepvip_instance_state", "gauge", "1 for the instance's current VRRP state, 0 for the others.");
-    for st in STATES {
-        let _ = writeln!(
-            o,
-            "keepvip_instance_state{{vrrp_instance=\"{i}\",state=\"{}\"}} {}",
-            st.name(),
-            u8::from(st == s.state)
-        );
-    }
+    each(&mut o, &|o, i, s| {
+        for st in STATES {
+            let _ = writeln!(
+                o,
+                "keepvip_instance_state{{vrrp_instance=\"{i}\",state=\"{}\"}} {}",
+                st.name(),
+                u8::from(st == s.state)
+            );
+        }
+    });
     family(&mut o, "keepvip_instance_priority", "gauge", "The instance's effective VRRP priority.");
-    let _ = writeln!(o, "keepvip_instance_priority{{vrrp_instance=\"{i}\"}} {}", s.priority);
+    each(&mut o, &|o, i, s| {
+        let _ = writeln!(o, "keepvip_instance_priority{{vrrp_instance=\"{i}\"}} {}", s.priority);
+    });
     family(&mut o, "keepvip_instance_master_info", "gauge", "The master this instance last accepted an advert from.");
-    if let Some(m) = s.master {
-        let _ = writeln!(o, "keepvip_instance_master_info{{vrrp_instance=\"{i}\",master=\"{m}\"}} 1");
-    }
+    each(&mut o, &|o, i, s| {
+        if let Some(m) = s.master {
+            let _ = writeln!(o, "keepvip_instance_master_info{{vrrp_instance=\"{i}\",master=\"{m}\"}} 1");
+        }
+    });
     family(&mut o, "keepvip_instance_transitions_total", "counter", "State transitions by from and to state.");
-    for ((from, to), n) in s.transitions {
-        let _ =
-            writeln!(o, "keepvip_instance_transitions_total{{vrrp_instance=\"{i}\",from=\"{from}\",to=\"{to}\"}} {n}");
-    }
+    each(&mut o, &|o, i, s| {
+        for ((from, to), n) in s.transitions {
+            let _ = writeln!(
+                o,
+                "keepvip_instance_transitions_total{{vrrp_instance=\"{i}\",from=\"{from}\",to=\"{to}\"}} {n}"
+            );
+        }
+    });
     family(&mut o, "keepvip_instance_adverts_sent_total", "counter", "Adverts the kernel accepted for sending.");
-    let _ = writeln!(o, "keepvip_instance_adverts_sent_total{{vrrp_instance=\"{i}\"}} {}", s.adverts_sent);
+    each(&mut o, &|o, i, s| {
+        let _ = writeln!(o, "keepvip_instance_adverts_sent_total{{vrrp_instance=\"{i}\"}} {}", s.adverts_sent);
+    });
     family(&mut o, "keepvip_instance_advert_send_errors_total", "counter", "Adverts the kernel refused.");
-    let _ = writeln!(o, "keepvip_instance_advert_send_errors_total{{vrrp_instance=\"{i}\"}} {}", s.send_errors);
+    each(&mut o, &|o, i, s| {
+        let _ = writeln!(o, "keepvip_instance_advert_send_errors_total{{vrrp_instance=\"{i}\"}} {}", s.send_errors);
+    });
     family(&mut o, "keepvip_instance_adverts_received_total", "counter", "Valid adverts received from peers.");
-    let _ = writeln!(o, "keepvip_instance_adverts_received_total{{vrrp_instance=\"{i}\"}} {}", s.adverts_received);
+    each(&mut o, &|o, i, s| {
+        let _ = writeln!(o, "keepvip_instance_adverts_received_total{{vrrp_instance=\"{i}\"}} {}", s.adverts_received);
+    });
     family(&mut o, "keepvip_instance_adverts_dropped_total", "counter", "Received packets dropped, by reason.");
-    for (reason, n) in s.dropped {
+    each(&mut o, &|o, i, s| {
+        for (reason, n) in s.dropped {
+            let _ = writeln!(
+                o,
+                "keepvip_instance_adverts_dropped_total{{vrrp_instance=\"{i}\",reason=\"{}\"}} {n}",
+                esc(reason)
+            );
+        }
+    });
+    family(&mut o, "keepvip_instance_vips_held", "gauge", "Virtual IPs this node holds for the instance.");
+    each(&mut o, &|o, i, s| {
+        let _ = writeln!(o, "keepvip_instance_vips_held{{vrrp_instance=\"{i}\"}} {}", s.vips_held);
+    });
+    family(&mut o, "keepvip_instance_seconds_since_transition", "gauge", "Seconds since the last state transition.");
+    each(&mut o, &|o, i, s| {
         let _ = writeln!(
             o,
-            "keepvip_instance_adverts_dropped_total{{vrrp_instance=\"{i}\",reason=\"{}\"}} {n}",
-            esc(reason)
+            "keepvip_instance_seconds_since_transition{{vrrp_instance=\"{i}\"}} {:.3}",
+            s.since_transition.as_secs_f64()
         );
-    }
-    family(&mut o, "keepvip_instance_vips_held", "gauge", "Virtual IPs this node holds for the instance.");
-    let _ = writeln!(o, "keepvip_instance_vips_held{{vrrp_instance=\"{i}\"}} {}", s.vips_held);
-    family(&mut o, "keepvip_instance_seconds_since_transition", "gauge", "Seconds since the last state transition.");
-    let _ = writeln!(
-        o,
-        "keepvip_instance_seconds_since_transition{{vrrp_instance=\"{i}\"}} {:.3}",
-        s.since_transition.as_secs_f64()
-    );
+    });
     family(&mut o, "keepvip_metrics_scrapes_total", "counter", "Metrics requests answered.");
-    let _ = writeln!(o, "keepvip_metrics_scrapes_total {}", s.scrapes);
+    let _ = writeln!(o, "keepvip_metrics_scrapes_total {scrapes}");
     o
 }
 
@@ -111,9 +138,8 @@ mod tests {
             dropped: &dropped,
             vips_held: 1,
             since_transition: Duration::from_millis(1500),
-            scrapes: 7,
         };
-        let t = render(&s);
+        let t = render(&[s], 7);
         for want in [
             "keepvip_instance_state{vrrp_instance=\"VI_1\",state=\"MASTER\"} 1\n",
             "keepvip_instance_state{vrrp_instance=\"VI_1\",state=\"BACKUP\"} 0\n",

@@ -23,6 +23,8 @@ pub fn unrunnable(script: &Path) -> Option<String> {
 
 pub struct Notifier {
     instance: String,
+    /// What the user set to get the generic script: named when it cannot run.
+    label: &'static str,
     /// `notify`: gets `INSTANCE <name> <STATE> <priority>` appended.
     script: Option<Vec<String>>,
     /// `notify_master` and friends: run as written.
@@ -32,24 +34,30 @@ pub struct Notifier {
 }
 
 impl Notifier {
-    pub fn new(instance: &str, script: Option<Vec<String>>, per_state: Vec<(String, Vec<String>)>) -> Self {
-        Notifier { instance: instance.to_string(), script, per_state, children: vec![], warned: false }
+    /// `label`: how the user names the generic script (`KEEPALIVED_NOTIFY`, `notify`).
+    pub fn new(
+        instance: &str,
+        label: &'static str,
+        script: Option<Vec<String>>,
+        per_state: Vec<(String, Vec<String>)>,
+    ) -> Self {
+        Notifier { instance: instance.to_string(), label, script, per_state, children: vec![], warned: false }
     }
 
     pub fn run(&mut self, state: &str, priority: u8) {
         // keepalived runs the state's own script first, then the generic one.
         let own: Vec<Vec<String>> = self.per_state.iter().filter(|(s, _)| s == state).map(|(_, c)| c.clone()).collect();
         for cmd in own {
-            self.spawn(&cmd, &[]);
+            self.spawn(&cmd, &[], "notify_*");
         }
         if let Some(cmd) = self.script.clone() {
             let prio = priority.to_string();
             let instance = self.instance.clone();
-            self.spawn(&cmd, &["INSTANCE", &instance, state, &prio]);
+            self.spawn(&cmd, &["INSTANCE", &instance, state, &prio], self.label);
         }
     }
 
-    fn spawn(&mut self, cmd: &[String], extra: &[&str]) {
+    fn spawn(&mut self, cmd: &[String], extra: &[&str], label: &str) {
         let Some((program, args)) = cmd.split_first() else { return };
         match Command::new(program).args(args).args(extra).stdin(Stdio::null()).spawn() {
             Ok(child) => self.children.push(child),
@@ -57,10 +65,12 @@ impl Notifier {
             Err(_) if Path::new(program) == Path::new(OSIXIA_NOTIFY) => {}
             Err(e) if !self.warned => {
                 self.warned = true;
-                log::warn!(
-                    "({}) notify script {program}: cannot run it ({e}); transitions are only logged",
-                    self.instance
-                );
+                let what = if label.starts_with("KEEPALIVED_") {
+                    format!("{label}={program}")
+                } else {
+                    format!("{label} {program}")
+                };
+                log::warn!("({}) {what}: cannot run it ({e}); transitions are only logged", self.instance);
             }
             Err(_) => {}
         }

@@ -107,10 +107,38 @@ pub fn health(path: &Path) -> Result<String> {
             path.display()
         );
     }
-    if s["interface_present"] != true {
-        bail!("interface {} does not exist", s["interface"]);
+    let all = instances(&s);
+    for i in &all {
+        if i["interface_present"] != true {
+            bail!("interface {} does not exist", i["interface"]);
+        }
     }
-    Ok(format!("{} {}", s["state"].as_str().unwrap_or("?"), s["interface"].as_str().unwrap_or("?")))
+    let states: Vec<String> = all
+        .iter()
+        .map(|i| format!("{} {}", i["state"].as_str().unwrap_or("?"), i["interface"].as_str().unwrap_or("?")))
+        .collect();
+    Ok(states.join(", "))
+}
+
+/// Each instance's object: the list under `instances` when there are several, else the
+/// file itself.
+fn instances(s: &serde_json::Value) -> Vec<&serde_json::Value> {
+    match s["instances"].as_array() {
+        Some(list) if !list.is_empty() => list.iter().collect(),
+        _ => vec![s],
+    }
+}
+
+/// `--status`: one table per instance (headed by its name when there are several).
+pub fn tables(s: &serde_json::Value, now: f64) -> String {
+    let all = instances(s);
+    if all.len() == 1 {
+        return table(all[0], now);
+    }
+    all.iter()
+        .map(|i| format!("{}\n{}", i["name"].as_str().unwrap_or("?"), table(i, now)))
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 /// `--status`: the state file as a short table for people.

@@ -229,8 +229,7 @@ fn read_only_root_needs_tmpfs_run_and_says_so() {
 }
 
 /// osixia's environment files: an env.yaml mounted at the README's path configures keepvip
-/// (`-e` still wins), `--check` names each value's source, and a mounted keepalived.conf is
-/// reported as not read.
+/// (`-e` still wins), and `--check` names each value's source.
 #[test]
 fn env_yaml_at_osixias_path_configures_the_node() {
     let mut lab = DockerLab::new();
@@ -244,8 +243,6 @@ fn env_yaml_at_osixias_path_configures_the_node() {
         format!("KEEPALIVED_ROUTER_ID: 77\nKEEPALIVED_PRIORITY: 100\nKEEPALIVED_VIRTUAL_IPS:\n  - {vip}\nKEEPALIVED_UNICAST_PEERS:\n  - {ip_a}\n  - {}\n", lab.ip(12)),
     )
     .unwrap();
-    let conf = dir.join("keepalived.conf");
-    std::fs::write(&conf, "vrrp_instance VI_1 {\n}\n").unwrap();
     let mount = format!("{}:/container/environment/01-custom/env.yaml:ro", yaml.display());
     let net = format!("container:{node}");
     let image = lab.image.clone();
@@ -265,15 +262,6 @@ fn env_yaml_at_osixias_path_configures_the_node() {
     assert_eq!(j["sources"]["KEEPALIVED_ROUTER_ID"], "/container/environment/01-custom/env.yaml");
     assert_eq!(j["sources"]["KEEPALIVED_PRIORITY"], "environment");
     assert_eq!(j["sources"]["KEEPALIVED_PASSWORD"], "default");
-    // A mounted keepalived.conf is not read yet: said at start, and with an incomplete
-    // environment it is named beside the error.
-    let conf_mount = format!("{}:/container/service/keepalived/assets/keepalived.conf:ro", conf.display());
-    let o = check(&["-v", &conf_mount]);
-    assert!(String::from_utf8_lossy(&o.stderr).contains("does not read keepalived.conf yet"));
-    let o = docker(&["run", "--rm", "--network", &net, "-v", &conf_mount, &image, "--check"]);
-    let err = String::from_utf8_lossy(&o.stderr);
-    assert_eq!(o.status.code(), Some(2), "{err}");
-    assert!(err.contains("does not read keepalived.conf yet") && err.contains("KEEPALIVED_VIRTUAL_IPS"), "{err}");
     // A real start from the file: the node takes the file's VIP.
     let mut args: Vec<String> = vec!["--network".into(), net.clone(), "-v".into(), mount.clone()];
     args.extend(CAPS.iter().map(|s| s.to_string()));
@@ -308,4 +296,80 @@ fn readme_walkthrough_commands_work_as_written() {
     let j: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!((j["priority"].as_u64(), j["virtual_ips"][0]["address"].as_str()), (Some(200), Some("192.168.4.3")));
     assert_eq!(j["sources"]["KEEPALIVED_PRIORITY"], "environment");
+}
+
+/// osixia's custom-config path (osixia/docker-keepalived issue 8, load sharing): each node
+/// mounts its own keepalived.conf with two instances at osixia's path and keeps its
+/// `docker run` flags; each node is master of one VIP, `--health` covers both instances,
+/// and `docker stop` of one node hands its VIP to the other without a lost ping.
+#[test]
+fn keepalived_conf_at_osixias_path_shares_two_vips_between_two_nodes() {
+    let mut lab = DockerLab::new();
+    let (ip_a, ip_b, vip1, vip2) = (lab.ip(11), lab.ip(12), lab.ip(100), lab.ip(101));
+    let nodes = [lab.holder("a", &ip_a), lab.holder("b", &ip_b)];
+    let dir = std::env::temp_dir().join(format!("{}-conf", lab.id));
+    std::fs::create_dir_all(&dir).unwrap();
+    let conf = |first: u8, second: u8| {
+        let inst = |name: &str, vrid: u8, prio: u8, vip: &str| {
+            format!(
+                "vrrp_instance {name} {{\n    interface eth0\n    virtual_router_id {vrid}\n    priority {prio}\n    nopreempt\n    authentication {{\n        auth_type PASS\n        auth_pass {name}pw\n    }}\n    unicast_peer {{\n        {ip_a}\n        {ip_b}\n    }}\n    virtual_ipaddress {{\n        {vip}/24\n    }}\n}}\n"
+            )
+        };
+        format!(
+            "global_defs {{\n    router_id node\n}}\n{}{}",
+            inst("VI_1", 61, first, &vip1),
+            inst("VI_2", 62, second, &vip2)
+        )
+    };
+    let mut kvs = vec![];
+    for (i, prios) in [(150, 100), (100, 150)].into_iter().enumerate() {
+        let path = dir.join(format!("node{i}.conf"));
+        std::fs::write(&path, conf(prios.0, prios.1)).unwrap();
+        let mount = format!("{}:/container/service/keepalived/assets/keepalived.conf:ro", path.display());
+        let mut args: Vec<String> = vec!["--network".into(), format!("container:{}", nodes[i]), "-v".into(), mount];
+        args.extend(CAPS.iter().map(|s| s.to_string()));
+        // A variable beside the file is ignored, as osixia ignores it, and said so.
+        args.extend(["-e".into(), "KEEPALIVED_PRIORITY=7".into()]);
+        kvs.push(lab.run(
+            &format!("kv{i}"),
+            &args.iter().map(String::as_str).collect::<Vec<_>>(),
+            &lab.image.clone(),
+            &[],
+        ));
+    }
+    let split = || {
+        lab.has_addr(&nodes[0], &vip1)
+            && !lab.has_addr(&nodes[0], &vip2)
+            && lab.has_addr(&nodes[1], &vip2)
+            && !lab.has_addr(&nodes[1], &vip1)
+    };
+    assert!(wait_until(Duration::from_secs(10), split), "{}\n{}", lab.logs(&kvs[0]), lab.logs(&kvs[1]));
+    let logs = lab.logs(&kvs[0]);
+    assert!(logs.contains("2 vrrp_instance(s) from /container/service/keepalived/assets/keepalived.conf"), "{logs}");
+    assert!(logs.contains("KEEPALIVED_PRIORITY set, but"), "{logs}");
+    let health = docker(&["exec", &kvs[0], "/keepvip", "--health"]);
+    assert!(health.status.success(), "{}", String::from_utf8_lossy(&health.stderr));
+    assert_eq!(String::from_utf8_lossy(&health.stdout).trim(), "MASTER eth0, BACKUP eth0");
+    // A client pings node a's VIP across `docker stop a`.
+    let client = lab.run(
+        "client",
+        &["--network", &lab.network.clone()],
+        &lab.client_image.clone(),
+        &["ping", "-i", "0.05", &vip1],
+    );
+    let replies = |l: &DockerLab| l.logs(&client).matches("bytes from").count();
+    assert!(wait_until(Duration::from_secs(5), || replies(&lab) >= 20));
+    must(&["stop", &kvs[0]]);
+    assert!(lab.has_addr(&nodes[1], &vip1) && lab.has_addr(&nodes[1], &vip2), "{}", lab.logs(&kvs[1]));
+    assert!(!lab.has_addr(&nodes[0], &vip1), "a VIP left behind:\n{}", lab.logs(&kvs[0]));
+    let before = replies(&lab);
+    assert!(wait_until(Duration::from_secs(5), || replies(&lab) >= before + 20));
+    let seqs: Vec<u32> = lab
+        .logs(&client)
+        .lines()
+        .filter_map(|l| l.split("seq=").nth(1)?.split_whitespace().next()?.parse().ok())
+        .collect();
+    let lost: u32 = seqs.windows(2).map(|w| w[1].saturating_sub(w[0] + 1)).sum();
+    assert!(lost <= 2, "{lost} pings lost over docker stop");
+    let _ = std::fs::remove_dir_all(&dir);
 }

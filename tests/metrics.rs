@@ -81,7 +81,12 @@ fn prometheus_scrapes_the_pair_and_sees_the_failover() {
         "Prometheus never saw node 0 as master:\n{}",
         prom.log()
     );
-    assert_eq!(query(client, &master_of(1)), Some(0.0));
+    // Targets are scraped independently: node 1's first scrape may come a moment later.
+    assert!(
+        wait_until(Duration::from_secs(10), || query(client, &master_of(1)) == Some(0.0)),
+        "Prometheus never saw node 1 as not master: {:?}",
+        query(client, &master_of(1))
+    );
     lab.crash(0, &mut a);
     assert!(wait_until(MDI_100 + Duration::from_secs(1), || holds(&lab, 1)), "{}", b.log());
     assert!(

@@ -228,7 +228,7 @@ fn a_runtime_dropped_after_adding_vips_removes_them() {
         ]
         .into();
         let cfg = keepvip::config::from_env(&env, &host).unwrap().config;
-        let mut rt = keepvip::runtime::Runtime::new(cfg, &host, nl).unwrap();
+        let mut rt = keepvip::runtime::Runtime::new(vec![cfg], &host, nl).unwrap();
         rt.start().unwrap();
         let held = rt.holds_vips();
         let added = std::process::Command::new("ip").args(["-o", "addr"]).output().unwrap();

@@ -16,7 +16,7 @@ use std::net::IpAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
-pub use env::{auto_priority, from_env, unknown_variables, KNOWN};
+pub use env::{auto_priority, conf_file, from_env, process_settings, unknown_variables, KNOWN};
 pub use host::{HostAddr, HostIface, HostView};
 pub use vip::Vip;
 
@@ -25,7 +25,27 @@ pub const OSIXIA_NOTIFY: &str = "/container/service/keepalived/assets/notify.sh"
 pub const DEFAULT_STATE_FILE: &str = "/run/keepvip/state.json";
 /// Where osixia users mount their own keepalived.conf.
 pub const OSIXIA_CONF: &str = "/container/service/keepalived/assets/keepalived.conf";
-pub const CONF_NOT_READ: &str = "/container/service/keepalived/assets/keepalived.conf is mounted, but keepvip does not read keepalived.conf yet: it runs from the KEEPALIVED_* variables alone";
+/// keepalived's own default path.
+pub const KEEPALIVED_CONF: &str = "/etc/keepalived/keepalived.conf";
+
+/// The keepalived.conf to run from, if any, and why it is that one: `--use-file`, then
+/// `-f`/`--use-file` in `KEEPALIVED_COMMAND_LINE_ARGUMENTS`, then osixia's mount point,
+/// then keepalived's default path. Without one the environment is the configuration.
+pub fn conf_source(
+    use_file: Option<&str>,
+    env: &std::collections::HashMap<String, String>,
+) -> Option<(PathBuf, String)> {
+    if let Some(f) = use_file {
+        return Some((PathBuf::from(f), "--use-file".into()));
+    }
+    if let Some(f) = conf_file(env) {
+        return Some((PathBuf::from(f), "-f in KEEPALIVED_COMMAND_LINE_ARGUMENTS".into()));
+    }
+    [OSIXIA_CONF, KEEPALIVED_CONF]
+        .iter()
+        .find(|p| std::path::Path::new(p).exists())
+        .map(|p| (PathBuf::from(p), "mounted at keepalived's path".into()))
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Version {
@@ -39,8 +59,16 @@ pub enum InitialState {
     Backup,
 }
 
+/// Where an instance's configuration came from, for messages that name what to fix.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Origin {
+    Environment,
+    ConfFile,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Config {
+    pub origin: Origin,
     /// The instance's name (`vrrp_instance NAME`; `VI_1` from the environment, as osixia's).
     pub name: String,
     pub interface: String,

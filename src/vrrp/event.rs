@@ -71,8 +71,10 @@ pub enum Fault {
     LinkDown,
     /// The advert interface has no address of the instance's family to send from.
     NoAddress,
-    /// An interface a VIP lives on (`dev`) is down or gone.
+    /// An interface a VIP lives on (`dev`), or a tracked one, is down or gone.
     VipInterface,
+    /// Another member of the instance's sync group is in FAULT.
+    SyncGroup,
 }
 
 impl fmt::Display for Fault {
@@ -81,6 +83,7 @@ impl fmt::Display for Fault {
             Fault::LinkDown => "interface down",
             Fault::NoAddress => "no address to send adverts from",
             Fault::VipInterface => "an interface of the VIPs is down or gone",
+            Fault::SyncGroup => "a member of the sync group is in FAULT",
         })
     }
 }

@@ -351,6 +351,7 @@ fn instance(p: &mut Parser, s: &Stmt, name: &str, g: &Globals, process: &Process
     let mut state = InitialState::Backup;
     let mut interface: Option<(Pos, String)> = None;
     let mut router_id: Option<u8> = None;
+    let mut vrid_seen = false;
     let mut priority: u8 = 100;
     let mut advert: Option<(Pos, String)> = None;
     let mut version = g.version.unwrap_or(Version::V2);
@@ -391,7 +392,10 @@ fn instance(p: &mut Parser, s: &Stmt, name: &str, g: &Globals, process: &Process
                     interface = Some((d.at.clone(), v.to_string()));
                 }
             }
-            "virtual_router_id" => router_id = p.int(d, 1, 255).map(|n| n as u8),
+            "virtual_router_id" => {
+                router_id = p.int(d, 1, 255).map(|n| n as u8);
+                vrid_seen = true;
+            }
             "priority" => priority = p.int(d, 1, 255).map_or(priority, |n| n as u8),
             "advert_int" => {
                 if let Some(v) = p.one(d, "seconds") {
@@ -521,7 +525,9 @@ fn instance(p: &mut Parser, s: &Stmt, name: &str, g: &Globals, process: &Process
         }
     }
     let Some(router_id) = router_id else {
-        p.fail(&s.at, format!("vrrp_instance {name}: virtual_router_id must be set (1..255)"));
+        if !vrid_seen {
+            p.fail(&s.at, format!("vrrp_instance {name}: virtual_router_id must be set (1..255)"));
+        }
         return None;
     };
     let interface = match interface {
@@ -632,6 +638,7 @@ fn instance(p: &mut Parser, s: &Stmt, name: &str, g: &Globals, process: &Process
         password = None;
     }
     Some(Config {
+        origin: super::Origin::ConfFile,
         name: name.to_string(),
         interface,
         state,

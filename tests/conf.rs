@@ -1,0 +1,142 @@
+//! keepalived.conf in namespaces: several instances in one process sharing the load, a sync
+//! group following a member into FAULT, and errors that name file:line.
+
+mod common;
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use common::netns::{Lab, Proc};
+use common::wait_until;
+use nix::sys::signal::Signal;
+
+const VIP_A: &str = "198.18.0.100";
+const VIP_B: &str = "198.18.0.101";
+
+/// Two instances; `prio` gives each node's priority for VI_A and VI_B.
+fn two_instances(prio: (u8, u8), extra_b: &str, group: bool) -> String {
+    let group = if group { "vrrp_sync_group G {\n  group {\n    VI_A\n    VI_B\n  }\n}\n" } else { "" };
+    format!(
+        "! two virtual routers, one master each\n{group}\
+         vrrp_instance VI_A {{\n  state BACKUP\n  interface eth0\n  virtual_router_id 51\n  priority {}\n  advert_int 1\n\
+           authentication {{\n    auth_type PASS\n    auth_pass a-pass\n  }}\n\
+           unicast_peer {{\n    198.18.0.1\n    198.18.0.2\n  }}\n  virtual_ipaddress {{\n    {VIP_A}/32\n  }}\n}}\n\
+         vrrp_instance VI_B {{\n  interface eth0\n  virtual_router_id 52\n  priority {}\n\
+           unicast_peer {{\n    198.18.0.1\n    198.18.0.2\n  }}\n  virtual_ipaddress {{\n    {VIP_B}/32\n  }}\n{extra_b}}}\n",
+        prio.0, prio.1
+    )
+}
+
+fn write_conf(lab: &Lab, i: usize, text: &str) -> PathBuf {
+    let path = lab.host(i).dir().join(format!("{}-keepalived.conf", lab.host(i).ns));
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+fn start(lab: &Lab, i: usize, conf: &std::path::Path) -> Proc {
+    let env = [("KEEPALIVED_NOTIFY".to_string(), String::new())];
+    lab.host(i).spawn_keepvip_with(&env, &["--loglevel", "debug", "--use-file", conf.to_str().unwrap()])
+}
+
+fn holds(lab: &Lab, i: usize, vip: &str) -> bool {
+    lab.host(i).has_addr(vip)
+}
+
+/// osixia's issue 8 set-up: one file per node, two instances, each node master of one VIP;
+/// one process stopping hands both over; the state file lists both instances.
+#[test]
+fn two_instances_in_one_process_share_the_load_and_hand_both_over() {
+    let lab = Lab::new(3);
+    let c0 = write_conf(&lab, 0, &two_instances((200, 100), "", false));
+    let c1 = write_conf(&lab, 1, &two_instances((100, 200), "", false));
+    let mut a = start(&lab, 0, &c0);
+    let b = start(&lab, 1, &c1);
+    let split = || holds(&lab, 0, VIP_A) && !holds(&lab, 0, VIP_B) && holds(&lab, 1, VIP_B) && !holds(&lab, 1, VIP_A);
+    assert!(wait_until(Duration::from_secs(8), split), "{}\n{}", a.log(), b.log());
+    assert!(a.log().contains("2 vrrp_instance(s) from"), "{}", a.log());
+    assert!(a.log().contains("(VI_A) BACKUP -> MASTER") && a.log().contains("(VI_B) INIT -> BACKUP"), "{}", a.log());
+    // One state file, both instances.
+    let state = std::fs::read_to_string(lab.host(0).state_file()).unwrap();
+    let j: serde_json::Value = serde_json::from_str(&state).unwrap();
+    let names: Vec<_> =
+        j["instances"].as_array().unwrap().iter().map(|i| i["name"].as_str().unwrap().to_string()).collect();
+    assert_eq!(names, ["VI_A", "VI_B"]);
+    // Stays split for a few adverts: nobody steals the other's VIP.
+    assert!(!wait_until(Duration::from_secs(3), || !split()), "{}\n{}", a.log(), b.log());
+    let ping = lab.host(2).ping(VIP_A);
+    assert!(ping.wait_replies(20, Duration::from_secs(5)));
+    a.signal(Signal::SIGTERM);
+    assert!(a.wait_exit(Duration::from_secs(6)).is_some_and(|s| s.success()), "{}", a.log());
+    assert!(holds(&lab, 1, VIP_A) && holds(&lab, 1, VIP_B), "{}", b.log());
+    assert!(!holds(&lab, 0, VIP_A) && !holds(&lab, 0, VIP_B), "VIPs left behind:\n{}", a.log());
+    let (lost, _) = ping.stop();
+    assert!(lost <= 2, "{lost} pings lost on a planned handover");
+}
+
+/// A sync group: VI_B's tracked interface goes down, VI_B goes FAULT and VI_A follows, so
+/// the other node takes both VIPs; when it is back both return (preempt).
+#[test]
+fn a_sync_group_follows_a_member_into_fault_and_back() {
+    let lab = Lab::new(2);
+    // A second interface on node 0 for VI_B to track.
+    let ns = &lab.host(0).ns;
+    lab.host(0).must(&["ip", "link", "add", "eth1", "type", "veth", "peer", "name", "eth1p"]);
+    lab.host(0).must(&["ip", "link", "set", "eth1", "up"]);
+    lab.host(0).must(&["ip", "link", "set", "eth1p", "up"]);
+    let track = "  track_interface {\n    eth1\n  }\n";
+    let c0 = write_conf(&lab, 0, &two_instances((200, 200), track, true));
+    let c1 = write_conf(&lab, 1, &two_instances((100, 100), "", true));
+    let a = start(&lab, 0, &c0);
+    let b = start(&lab, 1, &c1);
+    let both = |i: usize| holds(&lab, i, VIP_A) && holds(&lab, i, VIP_B);
+    assert!(wait_until(Duration::from_secs(8), || both(0) && !holds(&lab, 1, VIP_A)), "{}\n{}", a.log(), b.log());
+    lab.host(0).must(&["ip", "link", "set", "eth1p", "down"]);
+    assert!(
+        wait_until(Duration::from_secs(6), || both(1) && !holds(&lab, 0, VIP_A) && !holds(&lab, 0, VIP_B)),
+        "{ns}\n{}\n{}",
+        a.log(),
+        b.log()
+    );
+    assert!(a.log().contains("(VI_A) MASTER -> FAULT"), "{}", a.log());
+    assert!(a.log().contains("sync group G is in FAULT"), "{}", a.log());
+    lab.host(0).must(&["ip", "link", "set", "eth1p", "up"]);
+    assert!(
+        wait_until(Duration::from_secs(8), || both(0) && !holds(&lab, 1, VIP_A) && !holds(&lab, 1, VIP_B)),
+        "{}\n{}",
+        a.log(),
+        b.log()
+    );
+}
+
+/// A broken file: exit 2, each problem with file:line, nothing touched.
+#[test]
+fn errors_in_the_file_name_file_and_line_and_change_nothing() {
+    let lab = Lab::new(1);
+    let bad =
+        two_instances((200, 100), "  frobnicate 3\n", false).replace("virtual_router_id 51", "virtual_router_id 300");
+    let conf = write_conf(&lab, 0, &bad);
+    let o = lab.host(0).run_keepvip(&[], &["--check", "--use-file", conf.to_str().unwrap()]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    let path = conf.display().to_string();
+    let line = |needle: &str| bad.lines().position(|l| l.contains(needle)).unwrap() + 1;
+    let (vrid, frob) = (line("virtual_router_id 300"), line("frobnicate"));
+    assert!(err.contains(&format!("{path}:{vrid}: virtual_router_id '300': expected an integer 1..255")), "{err}");
+    assert!(err.contains(&format!("{path}:{frob}: unknown keyword 'frobnicate' in vrrp_instance VI_B")), "{err}");
+    assert!(err.contains("2 problem(s) in"), "{err}");
+    // The same file through KEEPALIVED_COMMAND_LINE_ARGUMENTS (keepalived's -f).
+    let env = [("KEEPALIVED_COMMAND_LINE_ARGUMENTS".to_string(), format!("--dump-conf -f {path}"))];
+    let o = lab.host(0).run_keepvip(&env, &["--check"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("-f in KEEPALIVED_COMMAND_LINE_ARGUMENTS"));
+    // A good one: --check prints every instance and the file.
+    let good = write_conf(&lab, 0, &two_instances((200, 100), "", true));
+    let o = lab.host(0).run_keepvip(&env, &["--check", "--use-file", good.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let j: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(j["source"]["file"], good.display().to_string());
+    assert_eq!(j["instances"][1]["name"], "VI_B");
+    assert_eq!(j["instances"][1]["sync_group"], "G");
+    assert_eq!(j["instances"][0]["unicast_peers"], serde_json::json!(["198.18.0.2"]));
+    assert!(lab.host(0).addrs().lines().all(|l| !l.contains(VIP_A)));
+}
