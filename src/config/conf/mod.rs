@@ -140,6 +140,7 @@ struct Globals {
     version: Option<Version>,
     default_interface: Option<String>,
     check_unicast_src: bool,
+    script_security: bool,
 }
 
 struct Parser<'a> {
@@ -336,6 +337,7 @@ fn globals(p: &mut Parser, s: &Stmt, g: &mut Globals) {
                 }
             }
             "vrrp_check_unicast_src" => g.check_unicast_src = true,
+            "enable_script_security" => g.script_security = true,
             "vrrp_strict" => p.fail(
                 &d.at,
                 "vrrp_strict: keepvip does not enforce strict RFC mode (keepalived would refuse unicast and authentication and add firewall rules); remove it",
@@ -459,10 +461,11 @@ fn instance(p: &mut Parser, s: &Stmt, name: &str, g: &Globals, process: &Process
                                 p.warn(&e.at, format!("{v}: '{i}' has no effect in keepvip"));
                             }
                             if vips.iter().any(|(_, o)| o.addr == v.addr) {
-                                p.fail(&e.at, format!("{} is listed twice", v.addr));
-                            } else {
-                                vips.push((e.at.clone(), v));
+                                // keepalived keeps both entries (and advertises both): so
+                                // do we, for the same adverts; the kernel has it once.
+                                p.warn(&e.at, format!("{} is listed twice (the address is added once)", v.addr));
                             }
+                            vips.push((e.at.clone(), v));
                         }
                         Err(msg) => p.fail(&e.at, msg),
                     }
@@ -632,6 +635,11 @@ fn instance(p: &mut Parser, s: &Stmt, name: &str, g: &Globals, process: &Process
     };
     if p.errors.len() > errors_before {
         return None;
+    }
+    if (notify.is_some() || !notify_state.is_empty()) && !g.script_security {
+        // keepalived runs them too, after "SECURITY VIOLATION - scripts are being executed
+        // but script_security not enabled" (which fails its config test).
+        p.warn(&s.at, format!("vrrp_instance {name}: notify scripts run as root without enable_script_security in global_defs (keepalived warns the same)"));
     }
     if version == Version::V3 && password.is_some() {
         p.warn(&s.at, format!("vrrp_instance {name}: authentication is ignored with VRRPv3, as keepalived ignores it"));
