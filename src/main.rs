@@ -60,13 +60,13 @@ fn main() -> ExitCode {
             return ExitCode::from(1);
         }
     };
-    let cfgs = match config::conf_source(cli.use_file.as_deref(), &env) {
+    let (cfgs, reload) = match config::conf_source(cli.use_file.as_deref(), &env) {
         Some((path, why)) => match from_conf(&path, &why, &env, &host, cli.mode == Mode::Check) {
-            Ok(c) => c,
+            Ok((c, process)) => (c, Some((path, process))),
             Err(code) => return code,
         },
         None => match from_env(&env, &sources, &host, cli.mode == Mode::Check) {
-            Ok(c) => c,
+            Ok(c) => (c, None),
             Err(code) => return code,
         },
     };
@@ -95,7 +95,11 @@ fn main() -> ExitCode {
         eprintln!("keepvip: 1 configuration problem(s); nothing was changed");
         return ExitCode::from(2);
     }
-    match Runtime::new(cfgs, &host, nl).and_then(Runtime::run) {
+    let runtime = Runtime::new(cfgs, &host, nl).map(|r| match reload {
+        Some((path, process)) => r.reload_from(path, process),
+        None => r,
+    });
+    match runtime.and_then(Runtime::run) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             log::error!("{e:#}");
@@ -112,7 +116,7 @@ fn from_conf(
     env: &HashMap<String, String>,
     host: &config::HostView,
     check: bool,
-) -> Result<Vec<config::Config>, ExitCode> {
+) -> Result<(Vec<config::Config>, config::conf::ProcessSettings), ExitCode> {
     let process = config::process_settings(env).map_err(|problems| {
         for p in &problems {
             eprintln!("keepvip: {p}");
@@ -157,7 +161,7 @@ fn from_conf(
         });
         println!("{j}");
     }
-    Ok(loaded.instances)
+    Ok((loaded.instances, process))
 }
 
 /// The one instance osixia's variables describe. `--check` prints it with each value's source.

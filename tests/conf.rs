@@ -140,3 +140,52 @@ fn errors_in_the_file_name_file_and_line_and_change_nothing() {
     assert_eq!(j["instances"][0]["unicast_peers"], serde_json::json!(["198.18.0.2"]));
     assert!(lab.host(0).addrs().lines().all(|l| !l.contains(VIP_A)));
 }
+
+/// SIGHUP re-reads the file as keepalived does: the unchanged instance keeps its VIP and
+/// adverts (a client pinging it loses nothing), the removed one resigns to the other node
+/// (make-before-break), a new one starts; an invalid file changes nothing.
+#[test]
+fn sighup_reloads_without_disturbing_unchanged_instances() {
+    const VIP_C: &str = "198.18.0.102";
+    let lab = Lab::new(3);
+    let c0 = write_conf(&lab, 0, &two_instances((200, 200), "", false));
+    let c1 = write_conf(&lab, 1, &two_instances((100, 100), "", false));
+    let a = start(&lab, 0, &c0);
+    let b = start(&lab, 1, &c1);
+    let both = |i: usize| holds(&lab, i, VIP_A) && holds(&lab, i, VIP_B);
+    assert!(wait_until(Duration::from_secs(8), || both(0)), "{}\n{}", a.log(), b.log());
+    let ping_a = lab.host(2).ping(VIP_A);
+    let ping_b = lab.host(2).ping(VIP_B);
+    assert!(ping_a.wait_replies(20, Duration::from_secs(5)) && ping_b.wait_replies(20, Duration::from_secs(5)));
+    // VI_B goes, VI_C comes; VI_A is the same text.
+    let text = two_instances((200, 200), "", false);
+    let vi_b = text.find("vrrp_instance VI_B").unwrap();
+    let vi_c = text[vi_b..]
+        .replace("VI_B", "VI_C")
+        .replace("virtual_router_id 52", "virtual_router_id 53")
+        .replace(VIP_B, VIP_C);
+    std::fs::write(&c0, format!("{}{vi_c}", &text[..vi_b])).unwrap();
+    a.signal(Signal::SIGHUP);
+    assert!(a.wait_log("reload of", Duration::from_secs(2)), "{}", a.log());
+    assert!(a.log().contains("1 unchanged, 1 resigning (VI_B), 1 starting (VI_C)"), "{}", a.log());
+    assert!(
+        wait_until(Duration::from_secs(6), || holds(&lab, 1, VIP_B) && !holds(&lab, 0, VIP_B)),
+        "{}\n{}",
+        a.log(),
+        b.log()
+    );
+    assert!(wait_until(Duration::from_secs(8), || holds(&lab, 0, VIP_C)), "{}", a.log());
+    assert!(a.log().contains("(VI_B) stopped and removed"), "{}", a.log());
+    assert!(holds(&lab, 0, VIP_A) && !holds(&lab, 1, VIP_A), "{}\n{}", a.log(), b.log());
+    assert!(!a.log().contains("(VI_A) MASTER ->"), "the unchanged instance moved:\n{}", a.log());
+    // An invalid file: logged, the running configuration stays.
+    std::fs::write(&c0, "vrrp_instance X {\n").unwrap();
+    a.signal(Signal::SIGHUP);
+    assert!(a.wait_log("keeping the running configuration", Duration::from_secs(2)), "{}", a.log());
+    assert!(a.log().contains("reload: ") && a.log().contains(":1: the block of 'vrrp_instance X'"), "{}", a.log());
+    assert!(!wait_until(Duration::from_secs(2), || !holds(&lab, 0, VIP_A) || !holds(&lab, 0, VIP_C)), "{}", a.log());
+    let (lost_a, _) = ping_a.stop();
+    let (lost_b, _) = ping_b.stop();
+    assert_eq!(lost_a, 0, "pings to the unchanged instance's VIP lost");
+    assert!(lost_b <= 2, "{lost_b} pings lost while the removed instance resigned");
+}

@@ -14,6 +14,9 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result};
 use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 
+use std::path::PathBuf;
+
+use crate::config::conf::{self, ProcessSettings};
 use crate::config::{Config, HostView};
 use crate::metrics;
 use crate::net::arp;
@@ -62,6 +65,12 @@ pub struct Runtime {
     /// `GET /metrics`, when configured.
     metrics: Option<http::Server>,
     pid: u32,
+    /// The keepalived.conf SIGHUP re-reads, when the instances came from one.
+    reload: Option<(PathBuf, ProcessSettings)>,
+    /// A shutdown was requested: the loop ends once every instance has stopped.
+    closing: bool,
+    /// Instances of a reloaded file waiting for their old version to resign first.
+    pending: Vec<Config>,
 }
 
 impl Runtime {
@@ -81,26 +90,7 @@ impl Runtime {
         let mut units = vec![];
         for cfg in cfgs {
             let link = nl.link(&cfg.interface)?.with_context(|| format!("interface {} disappeared", cfg.interface))?;
-            let sock = match sockets.iter().position(|s| s.index == link.index) {
-                Some(i) => {
-                    // Multicast joins once per interface, for any instance that needs it.
-                    if cfg.multicast() && !sockets[i].multicast {
-                        sockets[i].sock = VrrpSocket::open(&link.name, link.index, true)?;
-                        sockets[i].multicast = true;
-                    }
-                    i
-                }
-                None => {
-                    let sock = VrrpSocket::open(&link.name, link.index, cfg.multicast())?;
-                    sockets.push(Shared {
-                        ifname: link.name.clone(),
-                        index: link.index,
-                        multicast: cfg.multicast(),
-                        sock,
-                    });
-                    sockets.len() - 1
-                }
-            };
+            let sock = open_shared(&mut sockets, &link, cfg.multicast())?;
             units.push(Unit::new(cfg, host, &link, sock, &present, &mut nl)?);
         }
         let arp = arp::Sender::open().map_err(|e| log::warn!("no gratuitous ARP (packet socket: {e})")).ok();
@@ -125,7 +115,16 @@ impl Runtime {
             backoff: RETRY_MIN,
             metrics,
             pid: std::process::id(),
+            reload: None,
+            closing: false,
+            pending: vec![],
         })
+    }
+
+    /// SIGHUP re-reads `path` (keepalived's reload) instead of only logging.
+    pub fn reload_from(mut self, path: PathBuf, process: ProcessSettings) -> Self {
+        self.reload = Some((path, process));
+        self
     }
 
     /// Bring the instances up: look at the interfaces (a fault at start is a FAULT, not a
@@ -186,7 +185,7 @@ impl Runtime {
         // An advert is at most one MTU; bigger datagrams are truncated and then fail to parse.
         let mut buf = [0u8; 4096];
         let mut terms = 0;
-        while !self.units.iter().all(|u| u.core.is_stopped()) {
+        while !(self.closing && self.units.iter().all(|u| u.core.is_stopped())) {
             // The state file rides on the wake-ups the protocol needs anyway (`--health` allows
             // three refresh periods); it only gets a wake-up of its own when none is due soon.
             let core = self.units.iter().filter_map(|u| u.core.next_deadline()).min();
@@ -235,6 +234,8 @@ impl Runtime {
                             terms += 1;
                             if terms == 1 {
                                 log::info!("{name}: shutdown requested: handing over");
+                                self.closing = true;
+                                self.pending.clear();
                                 for u in &mut self.units {
                                     u.core.handle(Event::Shutdown, now);
                                 }
@@ -243,8 +244,9 @@ impl Runtime {
                                 return Ok(());
                             }
                         }
+                        Meaning::Reload if self.reload.is_some() && !self.closing => self.reload(now),
                         Meaning::Reload => log::warn!(
-                            "{name}: keepalived would reload its configuration; keepvip reads it once at start, so recreate the container to change it. Carrying on"
+                            "{name}: keepalived would reload its configuration; the KEEPALIVED_* variables are read once at start, so recreate the container to change them. Carrying on"
                         ),
                         Meaning::Status => self.log_status(),
                         Meaning::Stats => {
@@ -286,6 +288,7 @@ impl Runtime {
                 }
             }
             self.follow_groups(now);
+            self.retire_stopped(now);
             if let Some(mut server) = self.metrics.take() {
                 let scrapes = server.served;
                 server.service(now, || self.metrics_text(scrapes));
@@ -295,6 +298,140 @@ impl Runtime {
                 self.write_status();
             }
         }
+        Ok(())
+    }
+
+    /// SIGHUP: read the file again. Unchanged instances are not touched (a master keeps its
+    /// VIPs and its advert cadence); removed and changed ones resign as on `docker stop`; a
+    /// changed one starts again once its old version has stopped; new ones start now. An
+    /// invalid file changes nothing.
+    fn reload(&mut self, now: Instant) {
+        let Some((path, process)) = &self.reload else { return };
+        let loaded =
+            self.nl.host_view().map_err(|e| vec![format!("reading the host's interfaces: {e:#}")]).and_then(|host| {
+                conf::load(path, &host, process)
+                    .map(|l| (l, host))
+                    .map_err(|es| es.iter().map(ToString::to_string).collect())
+            });
+        let (loaded, host) = match loaded {
+            Ok(pair) => pair,
+            Err(errors) => {
+                for e in &errors {
+                    log::error!("reload: {e}");
+                }
+                log::error!(
+                    "reload: {} problem(s) in {}; keeping the running configuration",
+                    errors.len(),
+                    path.display()
+                );
+                return;
+            }
+        };
+        for w in &loaded.warnings {
+            log::warn!("reload: {w}");
+        }
+        let new = loaded.instances;
+        let (mut kept, mut resigned, mut started) = (vec![], vec![], vec![]);
+        for u in &mut self.units {
+            if u.core.is_stopped() {
+                continue;
+            }
+            match new.iter().find(|c| c.name == u.cfg.name) {
+                Some(c) if *c == u.cfg => kept.push(u.cfg.name.clone()),
+                _ => {
+                    resigned.push(u.cfg.name.clone());
+                    u.core.handle(Event::Shutdown, now);
+                }
+            }
+        }
+        self.pending.clear();
+        for c in new {
+            if kept.contains(&c.name) {
+                continue;
+            }
+            started.push(c.name.clone());
+            self.pending.push(c);
+        }
+        log::info!(
+            "reload of {}: {} unchanged, {} resigning ({}), {} starting ({})",
+            path.display(),
+            kept.len(),
+            resigned.len(),
+            resigned.join(", "),
+            started.len(),
+            started.join(", ")
+        );
+        self.start_pending(now, &host);
+    }
+
+    /// Instances that stopped after a reload leave (their VIPs are already released).
+    fn retire_stopped(&mut self, now: Instant) {
+        if self.closing || !self.units.iter().any(|u| u.core.is_stopped()) {
+            return;
+        }
+        for u in self.units.iter_mut().filter(|u| u.core.is_stopped()) {
+            u.release(&mut self.nl);
+            log::info!("({}) stopped and removed", u.name());
+        }
+        self.units.retain(|u| !u.core.is_stopped());
+        if !self.pending.is_empty() {
+            match self.nl.host_view() {
+                Ok(host) => self.start_pending(now, &host),
+                Err(e) => log::error!("reload: reading the host's interfaces: {e:#}"),
+            }
+        }
+    }
+
+    /// Start the pending instances whose name and virtual router are free.
+    fn start_pending(&mut self, now: Instant, host: &HostView) {
+        let present = match self.nl.addrs() {
+            Ok(a) => a,
+            Err(e) => {
+                log::error!("reload: reading addresses: {e:#}");
+                return;
+            }
+        };
+        let pending = std::mem::take(&mut self.pending);
+        for cfg in pending {
+            let busy = self.units.iter().any(|u| {
+                u.cfg.name == cfg.name || (u.cfg.router_id == cfg.router_id && u.cfg.interface == cfg.interface)
+            });
+            if busy {
+                self.pending.push(cfg);
+                continue;
+            }
+            if let Err(e) = self.add_unit(cfg, host, &present, now) {
+                log::error!("reload: {e:#}");
+            }
+        }
+    }
+
+    fn add_unit(
+        &mut self,
+        cfg: Config,
+        host: &HostView,
+        present: &[crate::net::netlink::Addr],
+        now: Instant,
+    ) -> Result<()> {
+        let name = cfg.name.clone();
+        let link =
+            self.nl.link(&cfg.interface)?.with_context(|| format!("({name}) interface {} is gone", cfg.interface))?;
+        let sock = open_shared(&mut self.sockets, &link, cfg.multicast())?;
+        let mut u = Unit::new(cfg, host, &link, sock, present, &mut self.nl)?;
+        let links = self.nl.links()?;
+        let addrs = self.nl.addrs()?;
+        let mut io = Io { nl: &mut self.nl, sock: &self.sockets[sock].sock, arp: self.arp.as_ref() };
+        u.sync(&links, &addrs, now, &mut io);
+        // VIPs found where it adds them are probed for, as at start.
+        let found = u.start(now, &mut io)?;
+        if !found.is_empty() {
+            u.probe(&found, &io);
+            if self.arp_watch.is_none() {
+                self.arp_watch = arp::Watch::open().ok();
+            }
+        }
+        log::info!("({name}) started");
+        self.units.push(u);
         Ok(())
     }
 
@@ -409,7 +546,11 @@ impl Runtime {
     /// one instance), and every instance's under `instances` when there are several.
     fn status_json(&self) -> serde_json::Value {
         let uptime = self.started.elapsed();
-        let mut v = self.units[0].status_json(self.pid, uptime);
+        let Some(first) = self.units.first() else {
+            // Between a reload's resignations and its starts.
+            return serde_json::json!({"pid": self.pid, "state": "INIT", "interface_present": true, "updated_unix": status::now_unix()});
+        };
+        let mut v = first.status_json(self.pid, uptime);
         if self.units.len() > 1 {
             let all: Vec<_> = self.units.iter().map(|u| u.status_json(self.pid, uptime)).collect();
             v["instances"] = serde_json::Value::Array(all);
@@ -446,6 +587,25 @@ impl Runtime {
             log::info!("status: {}", u.status_json(self.pid, uptime));
         }
         self.write_status();
+    }
+}
+
+/// The shared socket of `link`, opened (or re-opened to join the multicast group) as needed.
+fn open_shared(sockets: &mut Vec<Shared>, link: &Link, multicast: bool) -> Result<usize> {
+    match sockets.iter().position(|s| s.index == link.index) {
+        Some(i) => {
+            // Multicast joins once per interface, for any instance that needs it.
+            if multicast && !sockets[i].multicast {
+                sockets[i].sock = VrrpSocket::open(&link.name, link.index, true)?;
+                sockets[i].multicast = true;
+            }
+            Ok(i)
+        }
+        None => {
+            let sock = VrrpSocket::open(&link.name, link.index, multicast)?;
+            sockets.push(Shared { ifname: link.name.clone(), index: link.index, multicast, sock });
+            Ok(sockets.len() - 1)
+        }
     }
 }
 
