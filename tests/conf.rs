@@ -189,3 +189,29 @@ fn sighup_reloads_without_disturbing_unchanged_instances() {
     assert_eq!(lost_a, 0, "pings to the unchanged instance's VIP lost");
     assert!(lost_b <= 2, "{lost_b} pings lost while the removed instance resigned");
 }
+
+/// A sync group moves together: node 1 stops hearing node 0's VI_B only (a firewall on
+/// VRID 52), so its VI_B becomes master; its VI_A follows to MASTER at once, and when VI_A
+/// hears node 0's higher priority and backs up, VI_B follows back. Once the firewall is
+/// gone, node 0 holds both VIPs and node 1 none.
+#[test]
+fn a_sync_group_moves_to_master_and_back_together() {
+    let lab = Lab::new(2);
+    let c0 = write_conf(&lab, 0, &two_instances((200, 200), "", true));
+    let c1 = write_conf(&lab, 1, &two_instances((100, 100), "", true));
+    let a = start(&lab, 0, &c0);
+    let b = start(&lab, 1, &c1);
+    let both = |i: usize| holds(&lab, i, VIP_A) && holds(&lab, i, VIP_B);
+    let none = |i: usize| !holds(&lab, i, VIP_A) && !holds(&lab, i, VIP_B);
+    assert!(wait_until(Duration::from_secs(8), || both(0) && none(1)), "{}\n{}", a.log(), b.log());
+    // VRRP's second byte is the VRID: drop node 0's VI_B adverts at node 1.
+    let h = lab.host(1);
+    h.must(&["nft", "add table ip kvsg; add chain ip kvsg in { type filter hook input priority 0; }; add rule ip kvsg in ip protocol 112 @th,8,8 52 drop"]);
+    assert!(b.wait_log("(VI_A) BACKUP -> MASTER: following its sync group", Duration::from_secs(8)), "{}", b.log());
+    assert!(b.log().contains("(VI_B) BACKUP -> MASTER: no advert"), "{}", b.log());
+    assert!(b.wait_log("(VI_B) MASTER -> BACKUP: following its sync group", Duration::from_secs(4)), "{}", b.log());
+    h.must(&["nft", "delete table ip kvsg"]);
+    // Settled: node 0 has both, node 1 none, for a few adverts.
+    assert!(wait_until(Duration::from_secs(8), || both(0) && none(1)), "{}\n{}", a.log(), b.log());
+    assert!(!wait_until(Duration::from_secs(3), || !(both(0) && none(1))), "{}\n{}", a.log(), b.log());
+}

@@ -84,6 +84,8 @@ fuzz_target!(|data: &[u8]| {
             }
             3 => inst.handle(Event::Fault(Fault::NoAddress), now),
             4 => inst.handle(Event::HeldElsewhere(IpAddr::from([198, 18, 0, 100])), now),
+            5 => inst.handle(Event::SyncMaster, now),
+            6 => inst.handle(Event::SyncBackup, now),
             _ => {}
         }
         step(&mut inst, &mut holding, closing);

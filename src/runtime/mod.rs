@@ -24,7 +24,7 @@ use crate::net::http;
 use crate::net::netlink::{Events, Link, Netlink};
 use crate::net::socket::{self, Recv, VrrpSocket};
 use crate::status;
-use crate::vrrp::{Drop, Event, Received};
+use crate::vrrp::{Drop, Event, Received, State};
 
 use signals::{Meaning, Signals};
 pub use unit::params;
@@ -435,8 +435,28 @@ impl Runtime {
         Ok(())
     }
 
-    /// Sync groups: a member's own FAULT puts every member in FAULT until it clears.
+    /// Sync groups, as keepalived's: a member's own FAULT puts every member in FAULT until it
+    /// clears; a member's own move to MASTER takes the others there, and its move from
+    /// MASTER to BACKUP takes them back (their VIPs go together).
     fn follow_groups(&mut self, now: Instant) {
+        let moves: Vec<(String, State, usize)> = self
+            .units
+            .iter_mut()
+            .enumerate()
+            .filter_map(|(i, u)| Some((u.cfg.sync_group.clone()?, u.moved.take()?, i)))
+            .collect();
+        for (group, to, from) in moves {
+            for (i, u) in self.units.iter_mut().enumerate() {
+                if i == from || u.cfg.sync_group.as_deref() != Some(group.as_str()) {
+                    continue;
+                }
+                let ev = if to == State::Master { Event::SyncMaster } else { Event::SyncBackup };
+                u.core.handle(ev, now);
+                let mut io = Io { nl: &mut self.nl, sock: &self.sockets[u.sock].sock, arp: self.arp.as_ref() };
+                u.execute(&mut io);
+                u.moved = None;
+            }
+        }
         let faulty: Vec<String> =
             self.units.iter().filter(|u| u.own_fault()).filter_map(|u| u.cfg.sync_group.clone()).collect();
         for u in &mut self.units {

@@ -107,8 +107,11 @@ pub struct Unit {
     last_change: Option<(String, f64)>,
     /// Our VIPs found on the host at start, where we would add them: resume or remove.
     found_in_place: Vec<AddrChange>,
-    /// A transition happened since the loop last asked (state file, sync groups).
+    /// A transition happened since the loop last asked (state file).
     pub changed: bool,
+    /// This instance's own move to MASTER, or from MASTER to BACKUP, for its sync group
+    /// to follow (moves made by following the group are not passed on).
+    pub moved: Option<State>,
 }
 
 impl Unit {
@@ -182,6 +185,7 @@ impl Unit {
             last_transition: now,
             last_change: None,
             changed: false,
+            moved: None,
             cfg,
         })
     }
@@ -446,6 +450,10 @@ impl Unit {
                     self.last_change = Some((format!("{from} -> {to}: {reason}"), status::now_unix()));
                     self.notifier.run(to.name(), self.cfg.priority);
                     self.changed = true;
+                    let own = reason != crate::vrrp::Reason::SyncGroup;
+                    if own && (to == State::Master || (from == State::Master && to == State::Backup)) {
+                        self.moved = Some(to);
+                    }
                 }
                 Action::AddressListMismatch { from, vrid, theirs } => {
                     let ours: Vec<String> = self.advertised_addrs().iter().map(ToString::to_string).collect();

@@ -53,6 +53,12 @@ pub enum Event {
     /// Another host answers ARP for this VIP of ours (the runtime asks while resuming): the
     /// VIPs found at start are stale. Ignored at any other time (adverts settle the rest).
     HeldElsewhere(IpAddr),
+    /// A member of the instance's sync group became master: a backup follows at once.
+    /// Ignored in any other state.
+    SyncMaster,
+    /// A member of the sync group went from master to backup: a master follows (its VIPs
+    /// go, the backup timer runs). Ignored in any other state.
+    SyncBackup,
     /// The timer returned by `next_deadline` has passed.
     Timeout,
     /// Something the instance needs is missing: FAULT (a master removes its VIPs).
@@ -209,6 +215,8 @@ pub enum Reason {
     },
     /// While resigning: no successor within the bound.
     NoSuccessor,
+    /// Another member of the sync group became master, or stopped being master.
+    SyncGroup,
 }
 
 impl fmt::Display for Reason {
@@ -244,6 +252,7 @@ impl fmt::Display for Reason {
             Reason::Shutdown => write!(f, "shutdown"),
             Reason::SuccessorTookOver { from } => write!(f, "{from} took over after our priority-0 advert"),
             Reason::NoSuccessor => write!(f, "no successor advertised within the bound"),
+            Reason::SyncGroup => write!(f, "following its sync group"),
         }
     }
 }

@@ -189,6 +189,19 @@ impl Instance {
         match ev {
             Event::Start => self.start(now),
             Event::Resume => self.resume(now),
+            Event::SyncMaster => {
+                if self.state == State::Backup && !self.closing {
+                    self.become_master(now, Reason::SyncGroup);
+                }
+            }
+            Event::SyncBackup => {
+                if self.state == State::Master && !self.closing && self.resign_until.is_none() {
+                    self.actions.push_back(Action::RemoveVips);
+                    self.enter(State::Backup, Reason::SyncGroup);
+                    self.down_at = Some(now + self.master_down_interval());
+                    self.last_heard = Some(now);
+                }
+            }
             Event::HeldElsewhere(vip) => {
                 if self.state == State::Backup && self.resuming.is_some() {
                     self.drop_stale_vips();

@@ -427,6 +427,35 @@ fn resuming_and_told_another_host_answers_for_a_vip_removes_them_and_waits_for_t
 }
 
 #[test]
+fn sync_group_events_move_a_backup_to_master_and_a_master_to_backup_only() {
+    let t0 = Instant::now();
+    let mut b = started(params(100), t0);
+    drain(&mut b);
+    b.handle(Event::SyncMaster, t0);
+    let a = drain(&mut b);
+    assert!(matches!(a[0], Action::Transition { to: State::Master, reason: Reason::SyncGroup, .. }), "{a:?}");
+    assert!(a.contains(&Action::AddVips) && a.contains(&Action::Gratuitous));
+    // A master following its group down removes its VIPs and waits as a backup.
+    b.handle(Event::SyncBackup, t0 + Duration::from_secs(1));
+    let a = drain(&mut b);
+    assert_eq!(a[0], Action::RemoveVips);
+    assert_eq!(b.state(), State::Backup);
+    assert_eq!(b.next_deadline(), Some(t0 + Duration::from_secs(1) + b.master_down_interval()));
+    // Ignored elsewhere: a backup told to back up, a fault, a closing instance.
+    b.handle(Event::SyncBackup, t0);
+    assert!(drain(&mut b).is_empty());
+    b.handle(Event::Fault(Fault::LinkDown), t0);
+    drain(&mut b);
+    b.handle(Event::SyncMaster, t0);
+    assert!(drain(&mut b).is_empty());
+    let mut c = started(params(100), t0);
+    c.handle(Event::Shutdown, t0);
+    drain(&mut c);
+    c.handle(Event::SyncMaster, t0);
+    assert!(!drain(&mut c).contains(&Action::AddVips));
+}
+
+#[test]
 fn resuming_then_fault_or_shutdown_removes_the_vips() {
     let t0 = Instant::now();
     let (mut i, _) = resumed(params(200), t0);
