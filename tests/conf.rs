@@ -215,3 +215,24 @@ fn a_sync_group_moves_to_master_and_back_together() {
     assert!(wait_until(Duration::from_secs(8), || both(0) && none(1)), "{}\n{}", a.log(), b.log());
     assert!(!wait_until(Duration::from_secs(3), || !(both(0) && none(1))), "{}\n{}", a.log(), b.log());
 }
+
+/// A mixed cluster with the same two-instance file: keepvip on node 0, Debian's keepalived
+/// on node 1, each master of one VIP; keepvip stopping hands its VIP to keepalived, and on
+/// its return (preempt, keepalived's default) takes it back; keepalived never complains.
+#[test]
+fn keepvip_and_keepalived_share_a_two_instance_file_each_master_of_one() {
+    let lab = Lab::new(2);
+    let c0 = write_conf(&lab, 0, &two_instances((200, 100), "", false));
+    let mut a = start(&lab, 0, &c0);
+    let k = common::keepalived::spawn_conf(lab.host(1), &two_instances((100, 200), "", false));
+    let split = || holds(&lab, 0, VIP_A) && !holds(&lab, 0, VIP_B) && holds(&lab, 1, VIP_B) && !holds(&lab, 1, VIP_A);
+    assert!(wait_until(Duration::from_secs(8), split), "{}\n{}", a.log(), k.log());
+    assert!(!wait_until(Duration::from_secs(3), || !split()), "{}\n{}", a.log(), k.log());
+    a.signal(Signal::SIGTERM);
+    assert!(a.wait_exit(Duration::from_secs(6)).is_some_and(|s| s.success()), "{}", a.log());
+    assert!(wait_until(Duration::from_secs(2), || holds(&lab, 1, VIP_A) && holds(&lab, 1, VIP_B)), "{}", k.log());
+    let a2 = start(&lab, 0, &c0);
+    assert!(wait_until(Duration::from_secs(8), split), "{}\n{}", a2.log(), k.log());
+    let c = common::keepalived::complaints(&k.log(), "198.18.0.1");
+    assert!(c.is_empty(), "keepalived complained about keepvip's packets: {c:#?}");
+}
