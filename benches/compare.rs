@@ -5,6 +5,8 @@
 
 #[path = "../tests/common/mod.rs"]
 mod common;
+#[path = "compare/instances.rs"]
+mod instances;
 #[path = "compare/scale.rs"]
 mod scale;
 #[path = "compare/swarm.rs"]
@@ -338,6 +340,14 @@ fn main() {
         let out = PathBuf::from(opt("--out").unwrap_or_else(|| "bench".into()));
         let json = swarm::fresh_deploys(n);
         fs::write(out.join("swarm.json"), serde_json::to_string_pretty(&json).unwrap()).unwrap();
+        return;
+    }
+    if let Some(n) = opt("--instances").and_then(|v| v.parse().ok()) {
+        // A separate run: one keepalived.conf with n instances, both implementations.
+        let out = PathBuf::from(opt("--out").unwrap_or_else(|| "bench".into()));
+        let secs = opt("--cpu-seconds").and_then(|v| v.parse().ok()).unwrap_or(60);
+        let json = instances::run(n, secs);
+        fs::write(out.join("instances.json"), serde_json::to_string_pretty(&json).unwrap()).unwrap();
         return;
     }
     let runs: usize = opt("--runs").and_then(|v| v.parse().ok()).unwrap_or(5);

@@ -24,7 +24,7 @@ use crate::net::http;
 use crate::net::netlink::{Events, Link, Netlink};
 use crate::net::socket::{self, Recv, VrrpSocket};
 use crate::status;
-use crate::vrrp::{Drop, Event, Received, State};
+use crate::vrrp::{Event, Received, Rejected, State};
 
 use signals::{Meaning, Signals};
 pub use unit::params;
@@ -522,7 +522,7 @@ impl Runtime {
                 Ok(Recv::Empty) => return,
                 Ok(Recv::BadHeader { len }) => {
                     let u = &mut self.units[first];
-                    u.count_drop(Drop::IpHeader);
+                    u.count_drop(Rejected::IpHeader);
                     if u.may_log("ip_header", now) {
                         log::warn!("dropped a {len}-byte datagram with a malformed IPv4 header (counted; at most one line per second)");
                     }
@@ -642,7 +642,7 @@ fn listen(addr: std::net::SocketAddr) -> std::io::Result<http::Server> {
 /// Every way out of the runtime (an error, an early return, the end of `run`) removes
 /// the VIPs we may hold. (A panic aborts the process: the next start's stale cleanup
 /// removes them.)
-impl std::ops::Drop for Runtime {
+impl Drop for Runtime {
     fn drop(&mut self) {
         self.release();
     }

@@ -17,7 +17,7 @@ use crate::net::netlink::{Addr, AddrChange, Link, Netlink};
 use crate::net::socket::VrrpSocket;
 use crate::notify::Notifier;
 use crate::status;
-use crate::vrrp::{Action, Drop, Event, Fault, Instance, Params, Received, State};
+use crate::vrrp::{Action, Event, Fault, Instance, Params, Received, Rejected, State};
 use crate::wire::vrrp::{self as wire, AddrList, Auth, Family, Pseudo, Repr};
 
 const MTU: usize = 1500;
@@ -254,7 +254,7 @@ impl Unit {
         }
     }
 
-    pub fn count_drop(&mut self, d: Drop) {
+    pub fn count_drop(&mut self, d: Rejected) {
         self.core.count_drop(d);
     }
 

@@ -259,7 +259,7 @@ impl fmt::Display for Reason {
 
 /// Why a received packet was dropped. Each one is counted; most are logged (rate-limited).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Drop {
+pub enum Rejected {
     /// The IP header around the advert did not parse (length fields, version).
     IpHeader,
     Ttl(u8),
@@ -278,46 +278,46 @@ pub enum Drop {
     Own,
 }
 
-impl Drop {
+impl Rejected {
     /// Drops that are normal on a shared link and not worth a log line.
     pub fn silent(&self) -> bool {
-        matches!(self, Drop::OtherVrid(_) | Drop::Own)
+        matches!(self, Rejected::OtherVrid(_) | Rejected::Own)
     }
 
     /// A stable name per kind, for counters.
     pub fn kind(&self) -> &'static str {
         match self {
-            Drop::IpHeader => "ip_header",
-            Drop::Ttl(_) => "ttl",
-            Drop::Malformed(_) => "malformed",
-            Drop::Version(_) => "version",
-            Drop::OtherVrid(_) => "other_vrid",
-            Drop::Checksum => "checksum",
-            Drop::AuthType(_) => "auth_type",
-            Drop::Password => "password",
-            Drop::Interval { .. } => "interval",
-            Drop::NotPeer => "not_peer",
-            Drop::Own => "own",
+            Rejected::IpHeader => "ip_header",
+            Rejected::Ttl(_) => "ttl",
+            Rejected::Malformed(_) => "malformed",
+            Rejected::Version(_) => "version",
+            Rejected::OtherVrid(_) => "other_vrid",
+            Rejected::Checksum => "checksum",
+            Rejected::AuthType(_) => "auth_type",
+            Rejected::Password => "password",
+            Rejected::Interval { .. } => "interval",
+            Rejected::NotPeer => "not_peer",
+            Rejected::Own => "own",
         }
     }
 }
 
-impl fmt::Display for Drop {
+impl fmt::Display for Rejected {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Drop::IpHeader => write!(f, "malformed IP header"),
-            Drop::Ttl(t) => write!(f, "TTL/hop limit {t} is below the minimum (255 on the link)"),
-            Drop::Malformed(e) => write!(f, "malformed ({e:?})"),
-            Drop::Version(v) => write!(f, "VRRP version {v} is not ours"),
-            Drop::OtherVrid(v) => write!(f, "virtual router id {v} is not ours"),
-            Drop::Checksum => write!(f, "bad checksum"),
-            Drop::AuthType(t) => write!(f, "authentication type {t} is not ours"),
-            Drop::Password => write!(f, "wrong password"),
-            Drop::Interval { got_cs } => {
+            Rejected::IpHeader => write!(f, "malformed IP header"),
+            Rejected::Ttl(t) => write!(f, "TTL/hop limit {t} is below the minimum (255 on the link)"),
+            Rejected::Malformed(e) => write!(f, "malformed ({e:?})"),
+            Rejected::Version(v) => write!(f, "VRRP version {v} is not ours"),
+            Rejected::OtherVrid(v) => write!(f, "virtual router id {v} is not ours"),
+            Rejected::Checksum => write!(f, "bad checksum"),
+            Rejected::AuthType(t) => write!(f, "authentication type {t} is not ours"),
+            Rejected::Password => write!(f, "wrong password"),
+            Rejected::Interval { got_cs } => {
                 write!(f, "advert interval {} s differs from ours (VRRPv2 requires equal)", f64::from(*got_cs) / 100.0)
             }
-            Drop::NotPeer => write!(f, "source is not a configured unicast peer"),
-            Drop::Own => write!(f, "our own advert"),
+            Rejected::NotPeer => write!(f, "source is not a configured unicast peer"),
+            Rejected::Own => write!(f, "our own advert"),
         }
     }
 }

@@ -21,8 +21,8 @@ use std::collections::{HashMap, VecDeque};
 use std::net::IpAddr;
 use std::time::{Duration, Instant};
 
-use super::event::{Action, Decision, Drop, Event, Reason, Received, State};
-use super::timers;
+use super::event::{Action, Decision, Event, Reason, Received, Rejected, State};
+use super::timers::{self, Table, Timer};
 use crate::wire::vrrp::{self as wire, Auth, Family, Packet, Repr};
 
 /// Most a planned handover waits for a successor's advert: well inside Docker's 10 s stop.
@@ -78,13 +78,8 @@ pub struct Instance {
     state: State,
     /// Learned from the master's adverts (v3); ours otherwise.
     master_adv_int_cs: u16,
-    /// Backup: when the master is declared down.
-    down_at: Option<Instant>,
-    /// Master: when the next advert is due.
-    advert_at: Option<Instant>,
-    garp_at: Option<Instant>,
-    /// Master shutting down: VIPs kept until a successor appears or this passes.
-    resign_until: Option<Instant>,
+    /// Every wake-up (see [`Timer`]).
+    timers: Table,
     last_master: Option<IpAddr>,
     last_heard: Option<Instant>,
     /// keepalived's preempt_time: lower-priority adverts are accepted until then.
@@ -108,10 +103,7 @@ impl Instance {
             master_adv_int_cs: p.advert_int_cs,
             p,
             state: State::Init,
-            down_at: None,
-            advert_at: None,
-            garp_at: None,
-            resign_until: None,
+            timers: Table::default(),
             last_master: None,
             last_heard: None,
             preempt_at: None,
@@ -155,7 +147,7 @@ impl Instance {
     }
 
     pub fn next_deadline(&self) -> Option<Instant> {
-        [self.down_at, self.advert_at, self.garp_at, self.resign_until].into_iter().flatten().min()
+        self.timers.next()
     }
 
     pub fn is_stopped(&self) -> bool {
@@ -163,7 +155,7 @@ impl Instance {
     }
 
     pub fn is_resigning(&self) -> bool {
-        self.resign_until.is_some()
+        self.timers.is_set(Timer::Resign)
     }
 
     /// The advert source changed (the old one was removed from the interface): it is the
@@ -181,7 +173,7 @@ impl Instance {
     }
 
     /// Count a datagram the runtime dropped before it reached [`Instance::receive`].
-    pub fn count_drop(&mut self, d: Drop) {
+    pub fn count_drop(&mut self, d: Rejected) {
         *self.counters.dropped.entry(d.kind()).or_default() += 1;
     }
 
@@ -195,10 +187,10 @@ impl Instance {
                 }
             }
             Event::SyncBackup => {
-                if self.state == State::Master && !self.closing && self.resign_until.is_none() {
+                if self.state == State::Master && !self.closing && !self.timers.is_set(Timer::Resign) {
                     self.actions.push_back(Action::RemoveVips);
                     self.enter(State::Backup, Reason::SyncGroup);
-                    self.down_at = Some(now + self.master_down_interval());
+                    self.timers.set(Timer::MasterDown, now + self.master_down_interval());
                     self.last_heard = Some(now);
                 }
             }
@@ -207,7 +199,7 @@ impl Instance {
                     self.drop_stale_vips();
                     self.actions.push_back(Action::Decided(Decision::StaleVipsAnswered { vip }));
                     // Someone is master: wait for its adverts the ordinary way.
-                    self.down_at = Some(now + self.master_down_interval());
+                    self.timers.set(Timer::MasterDown, now + self.master_down_interval());
                     self.last_heard = Some(now);
                 }
             }
@@ -228,20 +220,20 @@ impl Instance {
             Event::Recovered => {
                 if self.state == State::Fault && !self.closing {
                     self.enter(State::Backup, Reason::Recovered);
-                    self.down_at = Some(now + self.master_down_interval());
+                    self.timers.set(Timer::MasterDown, now + self.master_down_interval());
                     self.last_heard = Some(now);
                 }
             }
             Event::Shutdown => {
                 self.closing = true;
                 match self.state {
-                    State::Master if self.resign_until.is_none() => {
+                    State::Master if !self.timers.is_set(Timer::Resign) => {
                         // Make before break: say we are leaving, keep the VIPs until the
                         // successor advertises (then traffic has somewhere to go).
                         self.send(0);
-                        self.garp_at = None;
-                        self.advert_at = Some(now + timers::centis(self.p.advert_int_cs));
-                        self.resign_until = Some(now + self.master_down_interval().min(MAX_RESIGN_WAIT));
+                        self.timers.clear(Timer::Garp);
+                        self.timers.set(Timer::Advert, now + timers::centis(self.p.advert_int_cs));
+                        self.timers.set(Timer::Resign, now + self.master_down_interval().min(MAX_RESIGN_WAIT));
                     }
                     State::Master | State::Stopped => {}
                     _ => {
@@ -269,7 +261,7 @@ impl Instance {
             self.master_down_interval() + self.p.first_hold
         };
         self.actions.push_back(Action::Decided(Decision::Waiting { master_down: wait }));
-        self.down_at = Some(now + wait);
+        self.timers.set(Timer::MasterDown, now + wait);
         self.last_heard = Some(now);
     }
 
@@ -288,7 +280,7 @@ impl Instance {
             + timers::skew_time(self.p.version, self.p.priority, self.p.advert_int_cs);
         self.enter(State::Backup, Reason::StartupHolding { listen });
         self.resuming = Some(listen);
-        self.down_at = Some(now + listen);
+        self.timers.set(Timer::MasterDown, now + listen);
         self.last_heard = Some(now);
     }
 
@@ -300,22 +292,22 @@ impl Instance {
     }
 
     fn timeout(&mut self, now: Instant) {
-        if self.garp_at.is_some_and(|t| t <= now) {
-            self.garp_at = None;
+        if self.timers.due(Timer::Garp, now) {
+            self.timers.clear(Timer::Garp);
             self.actions.push_back(Action::Gratuitous);
         }
-        if self.resign_until.is_some_and(|t| t <= now) {
+        if self.timers.due(Timer::Resign, now) {
             self.finish_resign(Reason::NoSuccessor);
             return;
         }
-        if let Some(t) = self.advert_at.filter(|t| *t <= now) {
-            let prio = if self.resign_until.is_some() { 0 } else { self.p.priority };
+        if let Some(t) = self.timers.get(Timer::Advert).filter(|t| *t <= now) {
+            let prio = if self.timers.is_set(Timer::Resign) { 0 } else { self.p.priority };
             self.send(prio);
             // Keep the cadence; after a long stall start again from now.
             let next = t + timers::centis(self.p.advert_int_cs);
-            self.advert_at = Some(if next <= now { now + timers::centis(self.p.advert_int_cs) } else { next });
+            self.timers.set(Timer::Advert, if next <= now { now + timers::centis(self.p.advert_int_cs) } else { next });
         }
-        if self.state == State::Backup && self.down_at.is_some_and(|t| t <= now) {
+        if self.state == State::Backup && self.timers.due(Timer::MasterDown, now) {
             let silent = now - self.last_heard.unwrap_or(now);
             let reason = match (self.resigned_by.take(), self.resuming.take()) {
                 (Some(from), _) => Reason::ResignedNoSuccessor { from },
@@ -333,13 +325,10 @@ impl Instance {
         }
         self.state = to;
         self.counters.transitions += 1;
-        if to != State::Backup {
-            self.down_at = None;
-        }
-        if to != State::Master {
-            self.advert_at = None;
-            self.garp_at = None;
-            self.resign_until = None;
+        match to {
+            State::Backup => self.timers.keep_only(&[Timer::MasterDown]),
+            State::Master => self.timers.keep_only(&[Timer::Advert, Timer::Garp, Timer::Resign]),
+            _ => self.timers.keep_only(&[]),
         }
         self.actions.push_back(Action::Transition { from, to, reason });
     }
@@ -354,8 +343,8 @@ impl Instance {
         self.send(self.p.priority);
         self.actions.push_back(Action::AddVips);
         self.actions.push_back(Action::Gratuitous);
-        self.advert_at = Some(now + timers::centis(self.p.advert_int_cs));
-        self.garp_at = Some(now + GARP_REPEAT_AFTER);
+        self.timers.set(Timer::Advert, now + timers::centis(self.p.advert_int_cs));
+        self.timers.set(Timer::Garp, now + GARP_REPEAT_AFTER);
         self.master_adv_int_cs = self.p.advert_int_cs;
     }
 
@@ -368,55 +357,55 @@ impl Instance {
         self.actions.push_back(Action::SendAdvert { priority });
     }
 
-    fn drop(&mut self, d: Drop) -> Result<(), Drop> {
+    fn drop(&mut self, d: Rejected) -> Result<(), Rejected> {
         self.count_drop(d);
         Err(d)
     }
 
     /// A packet from the VRRP socket. Validated in RFC order; a dropped packet changes
     /// nothing but its counter.
-    pub fn receive(&mut self, rx: Received, now: Instant) -> Result<(), Drop> {
+    pub fn receive(&mut self, rx: Received, now: Instant) -> Result<(), Rejected> {
         let multicast = rx.dst.is_multicast();
         let min_ttl = if multicast { 255 } else { self.p.unicast_min_ttl };
         if rx.ttl < min_ttl {
-            return self.drop(Drop::Ttl(rx.ttl));
+            return self.drop(Rejected::Ttl(rx.ttl));
         }
         let pkt = match Packet::new_checked(rx.payload, self.p.family) {
             Ok(p) => p,
-            Err(wire::Error::Version(v)) => return self.drop(Drop::Version(v)),
-            Err(e) => return self.drop(Drop::Malformed(e)),
+            Err(wire::Error::Version(v)) => return self.drop(Rejected::Version(v)),
+            Err(e) => return self.drop(Rejected::Malformed(e)),
         };
         if pkt.version() != self.p.version {
-            return self.drop(Drop::Version(pkt.version()));
+            return self.drop(Rejected::Version(pkt.version()));
         }
         if pkt.msg_type() != 1 {
-            return self.drop(Drop::Malformed(wire::Error::Type(pkt.msg_type())));
+            return self.drop(Rejected::Malformed(wire::Error::Type(pkt.msg_type())));
         }
         if pkt.vrid() != self.p.vrid {
-            return self.drop(Drop::OtherVrid(pkt.vrid()));
+            return self.drop(Rejected::OtherVrid(pkt.vrid()));
         }
         if !pkt.checksum_ok(rx.src, rx.dst) {
-            return self.drop(Drop::Checksum);
+            return self.drop(Rejected::Checksum);
         }
         let adv = match Repr::parse(&pkt) {
             Ok(r) => r,
-            Err(wire::Error::AuthType(t)) => return self.drop(Drop::AuthType(t)),
-            Err(e) => return self.drop(Drop::Malformed(e)),
+            Err(wire::Error::AuthType(t)) => return self.drop(Rejected::AuthType(t)),
+            Err(e) => return self.drop(Rejected::Malformed(e)),
         };
         match (self.p.auth, adv.auth) {
-            (Auth::Pass(ours), Auth::Pass(theirs)) if ours != theirs => return self.drop(Drop::Password),
-            (Auth::Pass(_), Auth::None) => return self.drop(Drop::AuthType(0)),
-            (Auth::None, Auth::Pass(_)) => return self.drop(Drop::AuthType(1)),
+            (Auth::Pass(ours), Auth::Pass(theirs)) if ours != theirs => return self.drop(Rejected::Password),
+            (Auth::Pass(_), Auth::None) => return self.drop(Rejected::AuthType(0)),
+            (Auth::None, Auth::Pass(_)) => return self.drop(Rejected::AuthType(1)),
             _ => {}
         }
         if self.p.version == 2 && adv.interval_cs != self.p.advert_int_cs {
-            return self.drop(Drop::Interval { got_cs: adv.interval_cs });
+            return self.drop(Rejected::Interval { got_cs: adv.interval_cs });
         }
         if self.p.own.contains(&rx.src) || Some(rx.src) == self.p.primary {
-            return self.drop(Drop::Own);
+            return self.drop(Rejected::Own);
         }
         if !self.p.peers.is_empty() && self.p.check_unicast_src && !self.p.peers.contains(&rx.src) {
-            return self.drop(Drop::NotPeer);
+            return self.drop(Rejected::NotPeer);
         }
         self.counters.received += 1;
         if adv.priority != 0 && adv.addrs.bytes() != self.p.advertised.as_slice() && !self.mismatch_reported {
@@ -453,7 +442,7 @@ impl Instance {
                 let wait = timers::skew_time(self.p.version, self.p.priority, self.master_adv_int_cs);
                 self.resigned_by = Some(src);
                 self.actions.push_back(Action::Decided(Decision::ResignHeard { from: src, wait }));
-                self.down_at = Some(now + wait);
+                self.timers.set(Timer::MasterDown, now + wait);
             }
             return;
         }
@@ -468,7 +457,7 @@ impl Instance {
                 master_down,
                 preempt_in: if delaying { self.preempt_at.map(|t| t.saturating_duration_since(now)) } else { None },
             }));
-            self.down_at = Some(now + master_down);
+            self.timers.set(Timer::MasterDown, now + master_down);
             self.last_master = Some(src);
             self.last_heard = Some(now);
             if self.p.preempt && !self.p.preempt_delay.is_zero() {
@@ -487,7 +476,7 @@ impl Instance {
     }
 
     fn master_rx(&mut self, src: IpAddr, adv: &Repr, now: Instant) {
-        if let Some(_until) = self.resign_until {
+        if self.timers.is_set(Timer::Resign) {
             if adv.priority > 0 {
                 self.finish_resign(Reason::SuccessorTookOver { from: src });
             }
@@ -496,7 +485,7 @@ impl Instance {
         if adv.priority == 0 {
             // A resigning peer: re-assert ourselves at once (RFC 5798 §6.4.3).
             self.send(self.p.priority);
-            self.advert_at = Some(now + timers::centis(self.p.advert_int_cs));
+            self.timers.set(Timer::Advert, now + timers::centis(self.p.advert_int_cs));
             return;
         }
         let theirs_wins = adv.priority > self.p.priority
@@ -507,14 +496,14 @@ impl Instance {
             self.enter(State::Backup, Reason::HigherPriority { from: src, priority: adv.priority });
             self.last_master = Some(src);
             self.last_heard = Some(now);
-            self.down_at = Some(now + self.master_down_interval());
+            self.timers.set(Timer::MasterDown, now + self.master_down_interval());
         } else {
             // Lower priority (or equal, lower address) claims master: answer at once so it
             // steps down (RFC 9568; keepalived without lower_prio_no_advert), and re-announce:
             // clients that followed the other master's gratuitous ARP would otherwise keep
             // sending to it until their ARP entry expires (keepalived: "forcing a new election").
             self.send(self.p.priority);
-            self.advert_at = Some(now + timers::centis(self.p.advert_int_cs));
+            self.timers.set(Timer::Advert, now + timers::centis(self.p.advert_int_cs));
             if self.reannounced_at.is_none_or(|t| now >= t + REANNOUNCE_MIN_GAP) {
                 self.reannounced_at = Some(now);
                 self.actions.push_back(Action::ForcedElection { from: src, priority: adv.priority });

@@ -55,7 +55,7 @@ fn peer_advert(priority: u8) -> Vec<u8> {
     advert_from(&p, priority, ip(ME))
 }
 
-fn rx(i: &mut Instance, bytes: &[u8], src: &str, now: Instant) -> Result<(), Drop> {
+fn rx(i: &mut Instance, bytes: &[u8], src: &str, now: Instant) -> Result<(), Rejected> {
     i.receive(Received { src: ip(src), dst: ip(ME), ttl: 255, payload: bytes }, now)
 }
 
@@ -580,7 +580,7 @@ fn a_new_source_is_the_tie_breaker_and_the_old_one_stays_ours() {
     i.set_primary(Some(ip("198.18.0.11")));
     assert_eq!(i.params().primary, Some(ip("198.18.0.11")));
     // A late advert from the old source is our own, not a peer's.
-    assert_eq!(rx(&mut i, &peer_advert(200), ME, t0), Err(Drop::Own));
+    assert_eq!(rx(&mut i, &peer_advert(200), ME, t0), Err(Rejected::Own));
 }
 
 #[test]
@@ -591,35 +591,35 @@ fn validation_order_and_reasons() {
     let at = |i: &mut Instance, b: &[u8], src: &str, dst: &str, ttl: u8| {
         i.receive(Received { src: ip(src), dst: ip(dst), ttl, payload: b }, t0)
     };
-    assert_eq!(at(&mut i, &good, PEER, ME, 64), Err(Drop::Ttl(64)));
-    assert_eq!(at(&mut i, &good, PEER, "224.0.0.18", 254), Err(Drop::Ttl(254)));
-    assert_eq!(at(&mut i, &good[..10], PEER, ME, 255), Err(Drop::Malformed(wire::Error::Truncated)));
-    assert_eq!(at(&mut i, &[], PEER, ME, 255), Err(Drop::Malformed(wire::Error::Truncated)));
+    assert_eq!(at(&mut i, &good, PEER, ME, 64), Err(Rejected::Ttl(64)));
+    assert_eq!(at(&mut i, &good, PEER, "224.0.0.18", 254), Err(Rejected::Ttl(254)));
+    assert_eq!(at(&mut i, &good[..10], PEER, ME, 255), Err(Rejected::Malformed(wire::Error::Truncated)));
+    assert_eq!(at(&mut i, &[], PEER, ME, 255), Err(Rejected::Malformed(wire::Error::Truncated)));
     let mut b = good.clone();
     b[0] = 0x31;
-    assert_eq!(at(&mut i, &b, PEER, ME, 255), Err(Drop::Version(3)));
+    assert_eq!(at(&mut i, &b, PEER, ME, 255), Err(Rejected::Version(3)));
     let mut b = good.clone();
     b[0] = 0x22;
-    assert!(matches!(at(&mut i, &b, PEER, ME, 255), Err(Drop::Malformed(wire::Error::Type(2)))));
+    assert!(matches!(at(&mut i, &b, PEER, ME, 255), Err(Rejected::Malformed(wire::Error::Type(2)))));
     let mut other = params(200);
     other.vrid = 52;
     other.primary = Some(ip(PEER));
-    assert_eq!(at(&mut i, &advert_from(&other, 200, ip(ME)), PEER, ME, 255), Err(Drop::OtherVrid(52)));
+    assert_eq!(at(&mut i, &advert_from(&other, 200, ip(ME)), PEER, ME, 255), Err(Rejected::OtherVrid(52)));
     let mut b = good.clone();
     b[2] = 201;
-    assert_eq!(at(&mut i, &b, PEER, ME, 255), Err(Drop::Checksum));
+    assert_eq!(at(&mut i, &b, PEER, ME, 255), Err(Rejected::Checksum));
     let mut other = params(200);
     other.primary = Some(ip(PEER));
     other.auth = Auth::pass("wrong");
-    assert_eq!(at(&mut i, &advert_from(&other, 200, ip(ME)), PEER, ME, 255), Err(Drop::Password));
+    assert_eq!(at(&mut i, &advert_from(&other, 200, ip(ME)), PEER, ME, 255), Err(Rejected::Password));
     other.auth = Auth::None;
-    assert_eq!(at(&mut i, &advert_from(&other, 200, ip(ME)), PEER, ME, 255), Err(Drop::AuthType(0)));
+    assert_eq!(at(&mut i, &advert_from(&other, 200, ip(ME)), PEER, ME, 255), Err(Rejected::AuthType(0)));
     let mut other = params(200);
     other.primary = Some(ip(PEER));
     other.advert_int_cs = 200;
-    assert_eq!(at(&mut i, &advert_from(&other, 200, ip(ME)), PEER, ME, 255), Err(Drop::Interval { got_cs: 200 }));
-    assert_eq!(at(&mut i, &good, "198.18.0.9", ME, 255), Err(Drop::NotPeer));
-    assert_eq!(at(&mut i, &good, ME, ME, 255), Err(Drop::Own));
+    assert_eq!(at(&mut i, &advert_from(&other, 200, ip(ME)), PEER, ME, 255), Err(Rejected::Interval { got_cs: 200 }));
+    assert_eq!(at(&mut i, &good, "198.18.0.9", ME, 255), Err(Rejected::NotPeer));
+    assert_eq!(at(&mut i, &good, ME, ME, 255), Err(Rejected::Own));
     // Nothing above moved the timer or the state.
     assert_eq!(i.state(), State::Backup);
     assert_eq!(i.next_deadline(), Some(t0 + Duration::from_micros(3_609_375)));
@@ -665,7 +665,7 @@ fn v3_checksum_uses_the_destination_we_saw() {
     let to_me = advert_from(&theirs, 200, ip(ME));
     assert_eq!(rx(&mut i, &to_me, PEER, t0), Ok(()));
     let to_other = advert_from(&theirs, 200, ip("198.18.0.7"));
-    assert_eq!(rx(&mut i, &to_other, PEER, t0), Err(Drop::Checksum));
+    assert_eq!(rx(&mut i, &to_other, PEER, t0), Err(Rejected::Checksum));
 }
 
 // ---- a simulated network ------------------------------------------------------------

@@ -5,5 +5,5 @@ mod event;
 mod instance;
 pub mod timers;
 
-pub use event::{Action, Decision, Drop, Event, Fault, Reason, Received, State};
+pub use event::{Action, Decision, Event, Fault, Reason, Received, Rejected, State};
 pub use instance::{Counters, Instance, Params, MAX_RESIGN_WAIT};

@@ -1,6 +1,62 @@
 //! RFC timer arithmetic, as keepalived computes it (microsecond precision).
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
+
+/// The instance's wake-ups. Each belongs to a state: leaving it clears its timers
+/// ([`Table::keep_only`]), so none can fire in the wrong state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Timer {
+    /// Backup: the master is declared down (Master_Down_Interval, or a shorter wait).
+    MasterDown,
+    /// Master: the next advert.
+    Advert,
+    /// Master: the repeat of the gratuitous ARPs after a takeover.
+    Garp,
+    /// Master shutting down: the VIPs stay until a successor appears or this passes.
+    Resign,
+}
+
+const TIMERS: usize = 4;
+
+/// Every timer of an instance, in one place: set, clear, due, and the next wake-up.
+#[derive(Debug, Clone, Default)]
+pub struct Table([Option<Instant>; TIMERS]);
+
+impl Table {
+    pub fn get(&self, t: Timer) -> Option<Instant> {
+        self.0[t as usize]
+    }
+
+    pub fn set(&mut self, t: Timer, at: Instant) {
+        self.0[t as usize] = Some(at);
+    }
+
+    pub fn clear(&mut self, t: Timer) {
+        self.0[t as usize] = None;
+    }
+
+    pub fn is_set(&self, t: Timer) -> bool {
+        self.get(t).is_some()
+    }
+
+    pub fn due(&self, t: Timer, now: Instant) -> bool {
+        self.get(t).is_some_and(|at| at <= now)
+    }
+
+    /// The earliest timer set.
+    pub fn next(&self) -> Option<Instant> {
+        self.0.iter().flatten().min().copied()
+    }
+
+    /// Clear every timer but `keep`.
+    pub fn keep_only(&mut self, keep: &[Timer]) {
+        for t in [Timer::MasterDown, Timer::Advert, Timer::Garp, Timer::Resign] {
+            if !keep.contains(&t) {
+                self.clear(t);
+            }
+        }
+    }
+}
 
 /// Skew_Time. v2 (RFC 3768): (256 - priority) / 256 seconds, whatever the interval.
 /// v3 (RFC 5798): ((256 - priority) × Master_Adver_Interval) / 256.
@@ -34,6 +90,21 @@ pub fn centis(cs: u16) -> Duration {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn table_sets_clears_and_finds_the_next() {
+        let t0 = Instant::now();
+        let mut t = Table::default();
+        assert_eq!(t.next(), None);
+        t.set(Timer::Advert, t0 + Duration::from_secs(1));
+        t.set(Timer::Garp, t0 + Duration::from_secs(5));
+        assert_eq!(t.next(), Some(t0 + Duration::from_secs(1)));
+        assert!(!t.due(Timer::Advert, t0) && t.due(Timer::Advert, t0 + Duration::from_secs(1)));
+        t.keep_only(&[Timer::Garp]);
+        assert_eq!(t.next(), Some(t0 + Duration::from_secs(5)));
+        t.clear(Timer::Garp);
+        assert!(!t.is_set(Timer::Garp) && t.next().is_none());
+    }
 
     #[test]
     fn rfc_values() {
