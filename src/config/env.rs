@@ -380,17 +380,7 @@ pub fn from_env(env: &HashMap<String, String>, host: &HostView) -> Result<Loaded
     }
 
     let src_var = "KEEPALIVED_UNICAST_SRC_IP";
-    // RFC 5798 §5.1.2.1: an IPv6 advert's source is the link-local address.
-    let primary = host.iface(&interface).and_then(|i| {
-        // Not a VIP: after a crash a stale VIP may still be on the interface.
-        let mut fam =
-            i.addrs.iter().map(|a| a.addr).filter(|a| a.is_ipv6() == ipv6 && !vips.iter().any(|v| v.addr == *a));
-        if ipv6 {
-            fam.clone().find(|a| is_link_local(*a)).or_else(|| fam.next())
-        } else {
-            fam.next()
-        }
-    });
+    let primary = host.advert_source(&interface, ipv6, |a| vips.iter().any(|v| v.addr == a));
     let unicast_src_ip = r.get(src_var, primary, |v| match v.parse::<IpAddr>() {
         Ok(ip) if ip.is_ipv6() != ipv6 => Err("expected an address of the VIPs' family".into()),
         Ok(ip) => Ok(Some(ip)),
@@ -484,13 +474,6 @@ pub(super) fn host_owns_vip(host: &HostView, v: &Vip, interface: &str) -> Option
         }
     }
     None
-}
-
-pub(super) fn is_link_local(a: IpAddr) -> bool {
-    match a {
-        IpAddr::V4(v4) => v4.is_link_local(),
-        IpAddr::V6(v6) => v6.segments()[0] & 0xffc0 == 0xfe80,
-    }
 }
 
 /// A plain value such as `1.1.1.1, 2.2.2.2` that osixia would pass to keepalived as one line.

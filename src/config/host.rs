@@ -50,6 +50,21 @@ impl HostView {
         self.interfaces.iter().any(|i| i.has(ip))
     }
 
+    /// Where adverts go from when no source is configured: the interface's first address of
+    /// the family that is not a VIP (after a crash a stale VIP may still be there); for IPv6
+    /// the link-local one (RFC 5798 §5.1.2.1).
+    pub fn advert_source(&self, iface: &str, ipv6: bool, is_vip: impl Fn(IpAddr) -> bool) -> Option<IpAddr> {
+        let i = self.iface(iface)?;
+        let mut fam = i.addrs.iter().map(|a| a.addr).filter(|a| a.is_ipv6() == ipv6 && !is_vip(*a));
+        if ipv6 {
+            fam.clone()
+                .find(|a| matches!(a, IpAddr::V6(v6) if v6.segments()[0] & 0xffc0 == 0xfe80))
+                .or_else(|| fam.next())
+        } else {
+            fam.next()
+        }
+    }
+
     pub fn names(&self) -> String {
         let names: Vec<&str> = self.interfaces.iter().map(|i| i.name.as_str()).collect();
         names.join(", ")

@@ -10,7 +10,7 @@ use std::net::IpAddr;
 use std::path::Path;
 use std::time::Duration;
 
-use super::env::{centis, host_owns_vip, is_link_local, not_a_peer};
+use super::env::{centis, host_owns_vip, not_a_peer};
 use super::vip::{self, Vip};
 use super::{Config, HostView, InitialState, Version};
 use lex::{ConfError, Pos, Stmt};
@@ -611,15 +611,7 @@ fn instance(p: &mut Parser, s: &Stmt, name: &str, g: &Globals, process: &Process
             ),
         );
     }
-    let primary = p.host.iface(&interface).and_then(|i| {
-        let mut fam =
-            i.addrs.iter().map(|a| a.addr).filter(|a| a.is_ipv6() == ipv6 && !keep.iter().any(|(_, v)| v.addr == *a));
-        if ipv6 {
-            fam.clone().find(|a| is_link_local(*a)).or_else(|| fam.next())
-        } else {
-            fam.next()
-        }
-    });
+    let primary = p.host.advert_source(&interface, ipv6, |a| keep.iter().any(|(_, v)| v.addr == a));
     let unicast_src_ip = match src {
         Some((at, ip)) if ip.is_ipv6() != ipv6 => {
             p.fail(&at, format!("unicast_src_ip {ip}: not of the VIPs' address family"));
