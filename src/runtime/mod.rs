@@ -584,7 +584,15 @@ impl Runtime {
             u.changed = false;
         }
         let value = self.status_json();
-        match self.state_file.write(&value) {
+        let written = self.state_file.write(&value);
+        drop(value);
+        // The status of many instances is a large transient tree: hand its pages back to the
+        // kernel now, or the heap keeps them resident between refreshes.
+        if self.units.len() > 1 {
+            // SAFETY: malloc_trim only releases free memory; no pointer is invalidated.
+            unsafe { nix::libc::malloc_trim(0) };
+        }
+        match written {
             Ok(()) if self.state_file_failing => {
                 self.state_file_failing = false;
                 log::info!("state file {} written again", self.state_file_path.display());
