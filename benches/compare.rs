@@ -176,6 +176,21 @@ fn vip_scale(imp: Impl) -> f64 {
     (stamps[255] - stamps[0]) * 1000.0
 }
 
+/// `tcpdump -tt` of `filter` on a host's eth0 into `out`, attached before it returns.
+pub fn capture(h: &Host, filter: &str, out: &std::path::Path) -> std::process::Child {
+    let dump = h
+        .cmd(&["tcpdump", "-l", "-n", "-tt", "-i", "eth0", filter])
+        .stdout(fs::File::create(out).unwrap())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let pid = dump.id();
+    assert!(wait_until(Duration::from_secs(5), || {
+        fs::read_to_string(format!("/proc/{pid}/net/packet")).is_ok_and(|t| t.lines().count() > 1)
+    }));
+    dump
+}
+
 /// `ip -ts monitor address` on a host, attached before `start` returns.
 pub struct AddressMonitor {
     child: std::process::Child,

@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use super::common::keepalived::{self, Impl};
 use super::common::netns::{Host, Lab, Proc};
 use super::common::wait_until;
-use super::{node_cpu_ns, node_rss_kib, IMPLS};
+use super::{capture, node_cpu_ns, node_rss_kib, IMPLS};
 
 fn conf(n: usize, prio: u32) -> String {
     let mut s = String::new();
@@ -63,14 +63,8 @@ pub fn run(n: usize, cpu_secs: u64) -> serde_json::Value {
         assert_eq!(vips_held(b), 0, "{name}: the backup holds VIPs");
         let rss = node_rss_kib(m);
         // Adverts as the silent third peer sees them, during the idle-CPU window.
-        let capture = lab.dir.join("adverts.txt");
-        let mut dump = lab
-            .host(2)
-            .cmd(&["tcpdump", "-l", "-n", "-tt", "-i", "eth0", "ip proto 112 and src 198.18.0.1"])
-            .stdout(fs::File::create(&capture).unwrap())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .unwrap();
+        let adverts = lab.dir.join("adverts.txt");
+        let mut dump = capture(lab.host(2), "ip proto 112 and src 198.18.0.1", &adverts);
         let c0 = node_cpu_ns(m);
         let t0 = Instant::now();
         std::thread::sleep(Duration::from_secs(cpu_secs));
@@ -79,7 +73,7 @@ pub fn run(n: usize, cpu_secs: u64) -> serde_json::Value {
         let _ = dump.wait();
         // "<time> IP 198.18.0.1 > 198.18.0.3: VRRPv2, Advertisement, vrid 7, prio 200, ..."
         let mut by_vrid: BTreeMap<u32, Vec<f64>> = BTreeMap::new();
-        for l in fs::read_to_string(&capture).unwrap_or_default().lines().filter(|l| l.contains("> 198.18.0.3")) {
+        for l in fs::read_to_string(&adverts).unwrap_or_default().lines().filter(|l| l.contains("> 198.18.0.3")) {
             let t: Option<f64> = l.split_whitespace().next().and_then(|t| t.parse().ok());
             let v: Option<u32> = l.split("vrid ").nth(1).and_then(|s| s.split(',').next()?.parse().ok());
             if let (Some(t), Some(v)) = (t, v) {

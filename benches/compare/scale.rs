@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use super::common::keepalived::Impl;
 use super::common::netns::{Host, Lab, Proc};
 use super::common::{seed_env, wait_until};
-use super::{gap, unix_now, AddressMonitor, Stop};
+use super::{capture, gap, unix_now, AddressMonitor, Stop};
 
 const VIP: &str = "198.18.0.250";
 
@@ -74,17 +74,7 @@ pub fn vips_1024(imp: Impl) -> (f64, f64) {
     let h1 = lab.host(1);
     let mon = AddressMonitor::start(h1, &lab.dir.join("monitor.txt"));
     let adverts = lab.dir.join("adverts.txt");
-    let mut dump = lab
-        .host(2)
-        .cmd(&["tcpdump", "-l", "-n", "-tt", "-i", "eth0", "ip proto 112 and src 198.18.0.2"])
-        .stdout(fs::File::create(&adverts).unwrap())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    let pid = dump.id();
-    assert!(wait_until(Duration::from_secs(5), || {
-        fs::read_to_string(format!("/proc/{pid}/net/packet")).is_ok_and(|t| t.lines().count() > 1)
-    }));
+    let mut dump = capture(lab.host(2), "ip proto 112 and src 198.18.0.2", &adverts);
     lab.host(0).kill_all();
     lab.cut(0);
     assert!(wait_until(Duration::from_secs(30), || count(h1) == N), "{}: no takeover of {N} VIPs", imp.name());

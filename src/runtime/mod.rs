@@ -135,7 +135,7 @@ impl Runtime {
         self.sync_link(now)?;
         let mut probes = vec![];
         for (i, u) in self.units.iter_mut().enumerate() {
-            let mut io = Io { nl: &mut self.nl, sock: &self.sockets[u.sock].sock, arp: self.arp.as_ref() };
+            let mut io = io(&mut self.nl, &self.sockets, &self.arp, u.sock);
             let found = u.start(now, &mut io)?;
             if !found.is_empty() {
                 probes.push((i, found));
@@ -148,7 +148,7 @@ impl Runtime {
                     self.arp_watch = Some(w);
                     for (i, found) in probes {
                         let u = &self.units[i];
-                        let io = Io { nl: &mut self.nl, sock: &self.sockets[u.sock].sock, arp: self.arp.as_ref() };
+                        let io = io(&mut self.nl, &self.sockets, &self.arp, u.sock);
                         u.probe(&found, &io);
                     }
                 }
@@ -278,7 +278,7 @@ impl Runtime {
                 self.resync(now);
             }
             for u in &mut self.units {
-                let mut io = Io { nl: &mut self.nl, sock: &self.sockets[u.sock].sock, arp: self.arp.as_ref() };
+                let mut io = io(&mut self.nl, &self.sockets, &self.arp, u.sock);
                 if u.core.next_deadline().is_some_and(|d| d <= now) {
                     u.core.handle(Event::Timeout, now);
                 }
@@ -382,12 +382,13 @@ impl Runtime {
         }
     }
 
-    /// Start the pending instances whose name and virtual router are free.
+    /// Start the pending instances whose name and virtual router are free (one look at
+    /// the links and addresses for all of them).
     fn start_pending(&mut self, now: Instant, host: &HostView) {
-        let present = match self.nl.addrs() {
-            Ok(a) => a,
+        let (links, present) = match self.nl.links().and_then(|l| Ok((l, self.nl.addrs()?))) {
+            Ok(pair) => pair,
             Err(e) => {
-                log::error!("reload: reading addresses: {e:#}");
+                log::error!("reload: reading interfaces and addresses: {e:#}");
                 return;
             }
         };
@@ -400,7 +401,7 @@ impl Runtime {
                 self.pending.push(cfg);
                 continue;
             }
-            if let Err(e) = self.add_unit(cfg, host, &present, now) {
+            if let Err(e) = self.add_unit(cfg, host, &links, &present, now) {
                 log::error!("reload: {e:#}");
             }
         }
@@ -410,25 +411,28 @@ impl Runtime {
         &mut self,
         cfg: Config,
         host: &HostView,
+        links: &[Link],
         present: &[crate::net::netlink::Addr],
         now: Instant,
     ) -> Result<()> {
         let name = cfg.name.clone();
-        let link =
-            self.nl.link(&cfg.interface)?.with_context(|| format!("({name}) interface {} is gone", cfg.interface))?;
-        let sock = open_shared(&mut self.sockets, &link, cfg.multicast())?;
-        let mut u = Unit::new(cfg, host, &link, sock, present, &mut self.nl)?;
-        let links = self.nl.links()?;
-        let addrs = self.nl.addrs()?;
-        let mut io = Io { nl: &mut self.nl, sock: &self.sockets[sock].sock, arp: self.arp.as_ref() };
-        u.sync(&links, &addrs, now, &mut io);
-        // VIPs found where it adds them are probed for, as at start.
-        let found = u.start(now, &mut io)?;
+        let link = links
+            .iter()
+            .find(|l| l.name == cfg.interface)
+            .with_context(|| format!("({name}) interface {} is gone", cfg.interface))?;
+        let sock = open_shared(&mut self.sockets, link, cfg.multicast())?;
+        let mut u = Unit::new(cfg, host, link, sock, present, &mut self.nl)?;
+        let found = {
+            let mut unit_io = io(&mut self.nl, &self.sockets, &self.arp, sock);
+            u.sync(links, present, now, &mut unit_io);
+            u.start(now, &mut unit_io)?
+        };
+        // VIPs found where it adds them are probed for, as at start (listening first).
         if !found.is_empty() {
-            u.probe(&found, &io);
             if self.arp_watch.is_none() {
                 self.arp_watch = arp::Watch::open().ok();
             }
+            u.probe(&found, &io(&mut self.nl, &self.sockets, &self.arp, sock));
         }
         log::info!("({name}) started");
         self.units.push(u);
@@ -452,7 +456,7 @@ impl Runtime {
                 }
                 let ev = if to == State::Master { Event::SyncMaster } else { Event::SyncBackup };
                 u.core.handle(ev, now);
-                let mut io = Io { nl: &mut self.nl, sock: &self.sockets[u.sock].sock, arp: self.arp.as_ref() };
+                let mut io = io(&mut self.nl, &self.sockets, &self.arp, u.sock);
                 u.execute(&mut io);
                 u.moved = None;
             }
@@ -461,7 +465,7 @@ impl Runtime {
             self.units.iter().filter(|u| u.own_fault()).filter_map(|u| u.cfg.sync_group.clone()).collect();
         for u in &mut self.units {
             let on = u.cfg.sync_group.as_ref().is_some_and(|g| faulty.contains(g)) && !u.own_fault();
-            let mut io = Io { nl: &mut self.nl, sock: &self.sockets[u.sock].sock, arp: self.arp.as_ref() };
+            let mut io = io(&mut self.nl, &self.sockets, &self.arp, u.sock);
             u.set_group_fault(on, now, &mut io);
         }
     }
@@ -504,7 +508,7 @@ impl Runtime {
             }
         }
         for u in &mut self.units {
-            let mut io = Io { nl: &mut self.nl, sock: &self.sockets[u.sock].sock, arp: self.arp.as_ref() };
+            let mut io = io(&mut self.nl, &self.sockets, &self.arp, u.sock);
             u.sync(&links, &addrs, now, &mut io);
         }
         self.follow_groups(now);
@@ -538,7 +542,7 @@ impl Runtime {
             let rx = Received { src: dgram.src, dst: dgram.dst, ttl: dgram.ttl, payload: dgram.payload };
             let u = &mut self.units[to];
             u.receive(rx, now);
-            let mut io = Io { nl: &mut self.nl, sock: &self.sockets[s].sock, arp: self.arp.as_ref() };
+            let mut io = io(&mut self.nl, &self.sockets, &self.arp, s);
             u.execute(&mut io);
         }
     }
@@ -556,7 +560,7 @@ impl Runtime {
                 }
             };
             for u in &mut self.units {
-                let mut io = Io { nl: &mut self.nl, sock: &self.sockets[u.sock].sock, arp: self.arp.as_ref() };
+                let mut io = io(&mut self.nl, &self.sockets, &self.arp, u.sock);
                 u.arp_heard(&r, now, &mut io);
             }
         }
@@ -616,6 +620,11 @@ impl Runtime {
         }
         self.write_status();
     }
+}
+
+/// What a unit on socket `s` borrows to act (fields of the loop, lent apart from the units).
+fn io<'a>(nl: &'a mut Netlink, sockets: &'a [Shared], arp: &'a Option<arp::Sender>, s: usize) -> Io<'a> {
+    Io { nl, sock: &sockets[s].sock, arp: arp.as_ref() }
 }
 
 /// The shared socket of `link`, opened (or re-opened to join the multicast group) as needed.
