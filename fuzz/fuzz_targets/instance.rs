@@ -86,6 +86,9 @@ fuzz_target!(|data: &[u8]| {
             4 => inst.handle(Event::HeldElsewhere(IpAddr::from([198, 18, 0, 100])), now),
             5 => inst.handle(Event::SyncMaster, now),
             6 => inst.handle(Event::SyncBackup, now),
+            7 => inst.handle(Event::Fault(Fault::Check), now),
+            8 => inst.handle(Event::Priority(rest.first().copied().unwrap_or(1)), now),
+            9 => inst.handle(Event::Fault(Fault::SyncGroup), now),
             _ => {}
         }
         step(&mut inst, &mut holding, closing);

@@ -63,8 +63,13 @@ pub enum Event {
     Timeout,
     /// Something the instance needs is missing: FAULT (a master removes its VIPs).
     Fault(Fault),
-    /// Every fault cleared: FAULT → BACKUP.
+    /// Every fault cleared: FAULT → BACKUP (a master still handing over for a failed
+    /// check keeps the mastership instead).
     Recovered,
+    /// The effective priority changed (weighted health checks): it goes into our adverts
+    /// and elections from now on. A master advertises it at once, so a backup with a
+    /// higher priority and preempt can take over. Ignored for the address owner (255).
+    Priority(u8),
     /// SIGTERM/SIGINT/SIGQUIT: hand over and stop. Sticky: nothing after it brings the
     /// instance back to MASTER or BACKUP.
     Shutdown,
@@ -81,6 +86,16 @@ pub enum Fault {
     VipInterface,
     /// Another member of the instance's sync group is in FAULT.
     SyncGroup,
+    /// A tracked health check (weight 0) fails, or has not answered yet at start.
+    Check,
+}
+
+impl Fault {
+    /// Faults that leave the link usable: a master hands over make-before-break (priority
+    /// 0 advert, VIPs kept until the successor advertises) instead of dropping its VIPs.
+    pub fn hands_over(self) -> bool {
+        matches!(self, Fault::Check | Fault::SyncGroup)
+    }
 }
 
 impl fmt::Display for Fault {
@@ -90,6 +105,7 @@ impl fmt::Display for Fault {
             Fault::NoAddress => "no address to send adverts from",
             Fault::VipInterface => "an interface of the VIPs is down or gone",
             Fault::SyncGroup => "a member of the sync group is in FAULT",
+            Fault::Check => "a tracked check fails",
         })
     }
 }
@@ -141,6 +157,11 @@ pub enum Decision {
     StaleVipsDropped { from: IpAddr },
     /// Started with our VIPs on the host and another host answered ARP for one of them.
     StaleVipsAnswered { vip: IpAddr },
+    /// Master with a fault that leaves the link usable: priority 0 sent, VIPs kept until a
+    /// successor advertises.
+    HandingOver { cause: Fault },
+    /// The fault cleared before a successor advertised: still master.
+    HandoverCancelled,
 }
 
 impl fmt::Display for Decision {
@@ -168,6 +189,11 @@ impl fmt::Display for Decision {
             Decision::StaleVipsDropped { from } => {
                 write!(f, "{from} is master: the VIPs found at start are stale and removed")
             }
+            Decision::HandingOver { cause } => write!(
+                f,
+                "{cause}: priority-0 advert sent; the VIPs stay until a successor advertises (make before break)"
+            ),
+            Decision::HandoverCancelled => write!(f, "the fault cleared before a successor advertised: staying master"),
             Decision::StaleVipsAnswered { vip } => {
                 write!(f, "another host answers ARP for {vip}: the VIPs found at start are stale and removed")
             }

@@ -17,11 +17,14 @@
 //!    resumes as master without a failover (`AddVips` then finds them present). Feed
 //!    `Event::HeldElsewhere` when another host answers for a VIP meanwhile: it drops them
 //!    at once instead of after the next advert.
+//! 6. `Event::Fault` with a cause that leaves the link usable ([`Fault::hands_over`]) makes
+//!    a master resign as on shutdown, but into FAULT; `Event::Recovered` before a successor
+//!    advertised keeps it master. `Event::Priority` changes the priority it runs with.
 use std::collections::{HashMap, VecDeque};
 use std::net::IpAddr;
 use std::time::{Duration, Instant};
 
-use super::event::{Action, Decision, Event, Reason, Received, Rejected, State};
+use super::event::{Action, Decision, Event, Fault, Reason, Received, Rejected, State};
 use super::timers::{self, Table, Timer};
 use crate::wire::vrrp::{self as wire, Auth, Family, Packet, Repr};
 
@@ -87,6 +90,8 @@ pub struct Instance {
     mismatch_reported: bool,
     /// Shutdown was requested: sticky, never back to BACKUP or MASTER.
     closing: bool,
+    /// Master handing over because of this fault (not a shutdown): FAULT once it is done.
+    resign_fault: Option<Fault>,
     /// Backup: the master resigned (priority 0) and we wait Skew_Time for another node.
     resigned_by: Option<IpAddr>,
     /// Last re-announcement after a forced election.
@@ -109,6 +114,7 @@ impl Instance {
             preempt_at: None,
             mismatch_reported: false,
             closing: false,
+            resign_fault: None,
             resigned_by: None,
             reannounced_at: None,
             resuming: None,
@@ -123,6 +129,11 @@ impl Instance {
 
     pub fn params(&self) -> &Params {
         &self.p
+    }
+
+    /// The priority we run with now (the configured one, moved by weighted checks).
+    pub fn priority(&self) -> u8 {
+        self.p.priority
     }
 
     pub fn counters(&self) -> &Counters {
@@ -205,6 +216,22 @@ impl Instance {
             }
             Event::Timeout => self.timeout(now),
             Event::Fault(cause) => match self.state {
+                State::Master if self.timers.is_set(Timer::Resign) => {
+                    if !cause.hands_over() {
+                        // The link is gone: nothing to hand over with.
+                        self.finish_resign(Reason::Fault(cause));
+                    }
+                }
+                State::Master if cause.hands_over() && !self.closing => {
+                    // Make before break, as on shutdown: the VIPs stay until a successor
+                    // advertises, so clients never find the VIP on no node.
+                    self.resign_fault = Some(cause);
+                    self.send(0);
+                    self.timers.clear(Timer::Garp);
+                    self.timers.set(Timer::Advert, now + timers::centis(self.p.advert_int_cs));
+                    self.timers.set(Timer::Resign, now + self.master_down_interval().min(MAX_RESIGN_WAIT));
+                    self.actions.push_back(Action::Decided(Decision::HandingOver { cause }));
+                }
                 State::Master => {
                     self.send(0);
                     self.actions.push_back(Action::RemoveVips);
@@ -218,14 +245,33 @@ impl Instance {
                 State::Fault | State::Stopped => {}
             },
             Event::Recovered => {
+                if self.state == State::Master && self.resign_fault.take().is_some() && !self.closing {
+                    // Healthy again before anyone took over: stay, and say so at once.
+                    self.timers.clear(Timer::Resign);
+                    self.send(self.p.priority);
+                    self.timers.set(Timer::Advert, now + timers::centis(self.p.advert_int_cs));
+                    self.actions.push_back(Action::Decided(Decision::HandoverCancelled));
+                }
                 if self.state == State::Fault && !self.closing {
                     self.enter(State::Backup, Reason::Recovered);
                     self.timers.set(Timer::MasterDown, now + self.master_down_interval());
                     self.last_heard = Some(now);
                 }
             }
+            Event::Priority(p) => {
+                if p == self.p.priority || self.p.priority == 255 || p == 0 || p == 255 {
+                    return;
+                }
+                self.p.priority = p;
+                if self.state == State::Master && !self.timers.is_set(Timer::Resign) {
+                    self.send(p);
+                    self.timers.set(Timer::Advert, now + timers::centis(self.p.advert_int_cs));
+                }
+            }
             Event::Shutdown => {
                 self.closing = true;
+                // A handover for a fault becomes the shutdown's: it ends in STOP.
+                self.resign_fault = None;
                 match self.state {
                     State::Master if !self.timers.is_set(Timer::Resign) => {
                         // Make before break: say we are leaving, keep the VIPs until the
@@ -350,7 +396,11 @@ impl Instance {
 
     fn finish_resign(&mut self, reason: Reason) {
         self.actions.push_back(Action::RemoveVips);
-        self.enter(State::Stopped, reason);
+        let to = match self.resign_fault.take() {
+            Some(_) if !self.closing => State::Fault,
+            _ => State::Stopped,
+        };
+        self.enter(to, reason);
     }
 
     fn send(&mut self, priority: u8) {

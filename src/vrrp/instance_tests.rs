@@ -347,6 +347,99 @@ fn shutdown_without_successor_is_bounded() {
 }
 
 #[test]
+fn a_failing_check_hands_over_make_before_break_into_fault() {
+    let t0 = Instant::now();
+    let mut i = master(params(200), t0);
+    drain(&mut i);
+    let t1 = t0 + Duration::from_secs(10);
+    i.handle(Event::Fault(Fault::Check), t1);
+    assert_eq!(drain(&mut i), [Action::SendAdvert { priority: 0 }], "VIPs kept, nothing else");
+    assert_eq!(i.state(), State::Master);
+    assert_eq!(sends(&run_until(&mut i, t1 + Duration::from_secs(1))), [0], "still priority 0");
+    rx(&mut i, &peer_advert(100), PEER, t1 + Duration::from_millis(1100)).unwrap();
+    let a = drain(&mut i);
+    assert_eq!(a[0], Action::RemoveVips);
+    assert!(matches!(a[1], Action::Transition { to: State::Fault, reason: Reason::SuccessorTookOver { .. }, .. }));
+    // Not stopped: healthy again means BACKUP.
+    i.handle(Event::Recovered, t1 + Duration::from_secs(5));
+    assert!(matches!(drain(&mut i)[..], [Action::Transition { to: State::Backup, .. }]));
+
+    // Nobody takes over (every node failing): bounded, then FAULT with the VIPs gone.
+    let mut i = master(params(200), t0);
+    i.handle(Event::Fault(Fault::Check), t1);
+    drain(&mut i);
+    let a = run_until(&mut i, t1 + Duration::from_secs(10));
+    assert!(a.contains(&Action::RemoveVips));
+    assert_eq!(i.state(), State::Fault);
+    assert!(a.iter().any(|a| matches!(a, Action::Transition { reason: Reason::NoSuccessor, .. })));
+}
+
+#[test]
+fn a_check_that_recovers_before_a_successor_keeps_the_mastership() {
+    let t0 = Instant::now();
+    let mut i = master(params(200), t0);
+    let t1 = t0 + Duration::from_secs(10);
+    i.handle(Event::Fault(Fault::Check), t1);
+    drain(&mut i);
+    i.handle(Event::Recovered, t1 + Duration::from_millis(300));
+    assert_eq!(drain(&mut i), [Action::SendAdvert { priority: 200 }]);
+    assert_eq!(sends(&run_until(&mut i, t1 + Duration::from_secs(20))).iter().filter(|p| **p == 0).count(), 0);
+    assert_eq!(i.state(), State::Master);
+}
+
+#[test]
+fn link_faults_still_drop_at_once_even_while_handing_over() {
+    let t0 = Instant::now();
+    let mut i = master(params(200), t0);
+    let t1 = t0 + Duration::from_secs(10);
+    i.handle(Event::Fault(Fault::Check), t1);
+    drain(&mut i);
+    i.handle(Event::Fault(Fault::LinkDown), t1 + Duration::from_millis(10));
+    let a = drain(&mut i);
+    assert_eq!(a[0], Action::RemoveVips);
+    assert_eq!(i.state(), State::Fault);
+    // A shutdown during a check handover ends in STOP, never FAULT.
+    let mut i = master(params(200), t0);
+    i.handle(Event::Fault(Fault::Check), t1);
+    i.handle(Event::Shutdown, t1 + Duration::from_millis(10));
+    drain(&mut i);
+    run_until(&mut i, t1 + Duration::from_secs(10));
+    assert!(i.is_stopped());
+}
+
+#[test]
+fn a_priority_change_is_advertised_at_once_and_lets_a_preempting_backup_win() {
+    let t0 = Instant::now();
+    let mut i = master(params(200), t0);
+    drain(&mut i);
+    let t1 = t0 + Duration::from_millis(10_500);
+    i.handle(Event::Priority(150), t1);
+    assert_eq!(drain(&mut i), [Action::SendAdvert { priority: 150 }]);
+    assert_eq!(i.priority(), 150);
+    // A peer at 180 now wins.
+    rx(&mut i, &peer_advert(180), PEER, t1 + Duration::from_millis(1)).unwrap();
+    assert_eq!(i.state(), State::Backup);
+    // A backup with preempt whose priority rises above the master's stops accepting it.
+    let mut p = params(100);
+    p.preempt = true;
+    let mut b = started(p, t0);
+    rx(&mut b, &peer_advert(150), PEER, t0 + Duration::from_millis(500)).unwrap();
+    b.handle(Event::Priority(160), t0 + Duration::from_millis(600));
+    assert!(drain(&mut b).is_empty(), "a backup sends nothing");
+    rx(&mut b, &peer_advert(150), PEER, t0 + Duration::from_millis(1500)).unwrap();
+    run_until(&mut b, t0 + Duration::from_secs(6));
+    assert_eq!(b.state(), State::Master);
+    // The owner's priority never moves; 0 and 255 are never taken.
+    let mut o = Instance::new(params(255));
+    o.handle(Event::Priority(100), t0);
+    assert_eq!(o.priority(), 255);
+    let mut x = started(params(100), t0);
+    x.handle(Event::Priority(0), t0);
+    x.handle(Event::Priority(255), t0);
+    assert_eq!(x.priority(), 100);
+}
+
+#[test]
 fn the_first_takeover_is_held_back_until_an_advert_is_heard() {
     let t0 = Instant::now();
     let mut p = params(190);
@@ -807,7 +900,7 @@ proptest! {
     fn shutdown_is_final(
         prio in 1u8..255,
         start_master in any::<bool>(),
-        events in proptest::collection::vec((0u8..6, 0u8..=255, 1u16..2000), 0..40),
+        events in proptest::collection::vec((0u8..8, 0u8..=255, 1u16..2000), 0..40),
     ) {
         let t0 = Instant::now();
         let mut i = if start_master { master(params(prio), t0) } else { started(params(prio), t0) };
@@ -823,6 +916,8 @@ proptest! {
                 0 => i.handle(Event::Fault(Fault::LinkDown), now),
                 1 => i.handle(Event::Recovered, now),
                 2 => i.handle(Event::Shutdown, now),
+                3 => i.handle(Event::Fault(Fault::Check), now),
+                4 => i.handle(Event::Priority(theirs), now),
                 _ => { let _ = rx(&mut i, &peer_advert(theirs), PEER, now); }
             }
             actions.extend(drain(&mut i));
