@@ -7,11 +7,13 @@
 //! - [`wire`]: VRRP and ARP codecs, no IO.
 //! - [`vrrp`]: the state machine of one instance, sans-IO.
 //! - [`net`]: sockets, rtnetlink, ARP, the metrics listener.
+//! - [`health`]: health checks: fall/rise and weights (sans-IO) and their non-blocking probes.
 //! - [`runtime`]: the poll loop over every instance.
 //! - [`status`], [`metrics`], [`notify`], [`cli`]: state file, Prometheus text, scripts, arguments.
 
 pub mod cli;
 pub mod config;
+pub mod health;
 pub mod metrics;
 pub mod net;
 pub mod notify;

@@ -57,6 +57,15 @@ fn own_corpus(dir: &Path) -> Vec<(String, String)> {
         ("state-master-priority-255".into(), vi("M", 73, "  state MASTER\n  priority 255\n  nopreempt\n")),
         ("preempt-delay".into(), vi("P", 74, "  priority 101\n  preempt_delay 5\n")),
         ("braces-on-one-line".into(), "vrrp_instance O {\n  interface eth0\n  virtual_router_id 75\n  virtual_ipaddress { 198.18.0.75 }\n}\n".into()),
+        (
+            "vrrp-script-tracked".into(),
+            format!(
+                "global_defs {{\n  enable_script_security\n  script_user root\n}}\nvrrp_script chk {{\n  script \"/usr/bin/test -e /nonexistent\"\n  interval 2\n  timeout 1\n  fall 3\n  rise 2\n  weight -20\n}}\n{}",
+                vi("S", 76, "  priority 150\n  track_script {\n    chk weight -30\n  }\n  track_interface {\n    eth1 weight -10\n  }\n")
+            ),
+        ),
+        ("track-script-missing".into(), vi("TM", 88, "  track_script {\n    nochk\n  }\n")),
+        ("vrrp-script-without-script".into(), format!("vrrp_script s {{\n  interval 1\n}}\n{}", vi("SW", 89, "  track_script {\n    s\n  }\n"))),
         // Mistakes keepalived's config test rejects.
         ("no-vrid".into(), "vrrp_instance N {\n  interface eth0\n  virtual_ipaddress {\n    198.18.0.9\n  }\n}\n".into()),
         ("priority-300".into(), vi("P3", 80, "  priority 300\n")),
@@ -100,19 +109,44 @@ fn keepalived_view(h: &Host, file: &Path, dir: &Path, want: usize) -> BTreeMap<S
     assert!(p.wait_exit(Duration::from_secs(10)).is_some(), "keepalived did not stop");
     let mut view: BTreeMap<String, BTreeMap<String, String>> = BTreeMap::new();
     let mut cur: Option<String> = None;
+    // Inside an instance's "Tracked interfaces :" / "Tracked scripts :" list.
+    let mut listing = false;
     for line in p.log().lines() {
         // "<date>:  VRRP Instance = VI_1" and "<date>:    Priority = 100".
         let Some((_, kv)) = line.split_once(": ") else { continue };
         let Some((k, v)) = kv.trim().split_once(" = ") else {
-            if let (Some(c), Some(n)) = (&cur, kv.trim().strip_prefix("Virtual IP (")) {
+            let item = kv.trim();
+            if let (Some(c), Some(n)) = (&cur, item.strip_prefix("Virtual IP (")) {
                 let n = n.trim_end_matches("):").to_string();
                 view.get_mut(c).unwrap().insert("vips".into(), n);
+            } else if item == "Tracked interfaces :" || item == "Tracked scripts :" {
+                listing = true;
+            } else if let (Some(c), true) = (&cur, listing && item.contains(" weight ")) {
+                let t = view.get_mut(c).unwrap().entry("tracked".into()).or_default();
+                let mut all: Vec<&str> = t.split(", ").filter(|x| !x.is_empty()).collect();
+                all.push(item);
+                all.sort();
+                *t = all.join(", ");
+            } else {
+                listing = false;
             }
             continue;
         };
-        if k == "VRRP Instance" {
-            cur = Some(v.to_string());
-            view.insert(v.to_string(), BTreeMap::new());
+        listing = false;
+        if k == "VRRP Instance" || k == "VRRP Script" {
+            let name = if k == "VRRP Script" { format!("script {v}") } else { v.to_string() };
+            cur = Some(name.clone());
+            view.insert(name, BTreeMap::new());
+        } else if let Some(c) = cur.as_ref().filter(|c| c.starts_with("script ")) {
+            let key = match k {
+                "Interval" => "interval",
+                "Timeout" => "timeout",
+                "Rise" => "rise",
+                "Fall" => "fall",
+                "Init state" => "init",
+                _ => continue,
+            };
+            view.get_mut(c).unwrap().entry(key.into()).or_insert(v.to_string());
         } else if let Some(c) = &cur {
             let key = match k {
                 "Interface" => "interface",
@@ -147,6 +181,40 @@ fn keepvip_view(j: &serde_json::Value) -> BTreeMap<String, BTreeMap<String, Stri
         }
         let vips = i["virtual_ips"].as_array().unwrap().iter().filter(|v| v["advertised"] == true).count();
         m.insert("vips".into(), vips.to_string());
+        // Tracked interfaces and scripts as keepalived lists them: "NAME weight W".
+        let mut tracked: Vec<String> = i["track_interfaces"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| format!("{} weight 0", t.as_str().unwrap()))
+            .collect();
+        let secs = |v: &serde_json::Value| {
+            let s = v.as_f64().unwrap();
+            if s.fract() == 0.0 {
+                format!("{s} sec")
+            } else {
+                format!("{s:.3} sec")
+            }
+        };
+        for c in i["checks"].as_array().unwrap() {
+            let name = c["name"].as_str().unwrap();
+            let name = name.strip_prefix("interface ").unwrap_or(name);
+            tracked.push(format!("{name} weight {}", c["weight"]));
+            if c["probe"].as_str().unwrap().starts_with("interface ") {
+                continue;
+            }
+            let mut sm = BTreeMap::new();
+            sm.insert("interval".to_string(), secs(&c["interval"]));
+            sm.insert("timeout".to_string(), secs(&c["timeout"]));
+            sm.insert("rise".to_string(), c["rise"].to_string());
+            sm.insert("fall".to_string(), c["fall"].to_string());
+            sm.insert("init".to_string(), if c["init_fail"] == true { "FAILED" } else { "INIT" }.to_string());
+            view.insert(format!("script {name}"), sm);
+        }
+        if !tracked.is_empty() {
+            tracked.sort();
+            m.insert("tracked".into(), tracked.join(", "));
+        }
         view.insert(i["name"].as_str().unwrap().to_string(), m);
     }
     view
@@ -199,7 +267,8 @@ fn keepvip_reads_keepalived_conf_as_keepalived_does() {
             (true, true) => {
                 let j: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
                 let ours = keepvip_view(&j);
-                let theirs = keepalived_view(h, path, &dir, ours.len());
+                let instances = ours.keys().filter(|k| !k.starts_with("script ")).count();
+                let theirs = keepalived_view(h, path, &dir, instances);
                 if ours != theirs {
                     failures.push(format!("{name}: keepalived {theirs:?}\n  keepvip    {ours:?}"));
                 }

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use super::conf::ProcessSettings;
 use super::{list, rendered, vip, Config, HostIface, HostView, InitialState, Loaded, Problem, Version, Vip};
-use super::{DEFAULT_STATE_FILE, OSIXIA_NOTIFY};
+use super::{track, Check, Probe, DEFAULT_STATE_FILE, OSIXIA_NOTIFY};
 
 /// Every variable keepvip reads; any other `KEEPALIVED_*` is probably a typo.
 pub const KNOWN: &[&str] = &[
@@ -28,6 +28,16 @@ pub const KNOWN: &[&str] = &[
     "KEEPALIVED_V3_CHECKSUM_AS_V2",
     "KEEPALIVED_UNICAST_MIN_TTL",
     "KEEPALIVED_CHECK_UNICAST_SRC",
+    "KEEPALIVED_TRACK_INTERFACES",
+    "KEEPALIVED_TRACK_TCP",
+    "KEEPALIVED_TRACK_HTTP",
+    "KEEPALIVED_TRACK_DOCKER",
+    "KEEPALIVED_TRACK_SCRIPT",
+    "KEEPALIVED_TRACK_INTERVAL",
+    "KEEPALIVED_TRACK_TIMEOUT",
+    "KEEPALIVED_TRACK_FALL",
+    "KEEPALIVED_TRACK_RISE",
+    "KEEPALIVED_TRACK_WEIGHT",
 ];
 
 struct Reader<'a> {
@@ -134,7 +144,14 @@ fn distance(a: &str, b: &str) -> usize {
 }
 
 /// Variables that hold lists; every other one is a single value.
-const LISTS: &[&str] = &["KEEPALIVED_UNICAST_PEERS", "KEEPALIVED_VIRTUAL_IPS"];
+const LISTS: &[&str] = &[
+    "KEEPALIVED_UNICAST_PEERS",
+    "KEEPALIVED_VIRTUAL_IPS",
+    "KEEPALIVED_TRACK_INTERFACES",
+    "KEEPALIVED_TRACK_TCP",
+    "KEEPALIVED_TRACK_HTTP",
+    "KEEPALIVED_TRACK_SCRIPT",
+];
 
 pub fn from_env(env: &HashMap<String, String>, host: &HostView) -> Result<Loaded, Vec<Problem>> {
     // osixia decodes `#JSON2BASH:` / `#PYTHON2BASH:` on every variable, not only lists.
@@ -394,6 +411,8 @@ pub fn from_env(env: &HashMap<String, String>, host: &HostView) -> Result<Loaded
         }
     }
 
+    let (track_interfaces, checks) = read_checks(&mut r, host, priority, preempt);
+
     if !r.problems.is_empty() {
         return Err(r.problems);
     }
@@ -414,8 +433,8 @@ pub fn from_env(env: &HashMap<String, String>, host: &HostView) -> Result<Loaded
         virtual_ips: vips,
         notify,
         notify_state: vec![],
-        track_interfaces: vec![],
-        track_scripts: vec![],
+        track_interfaces,
+        checks,
         sync_group: None,
         v3_checksum_as_v2,
         unicast_min_ttl,
@@ -426,6 +445,73 @@ pub fn from_env(env: &HashMap<String, String>, host: &HostView) -> Result<Loaded
         first_hold: auto_rank.map_or(Duration::ZERO, first_hold),
     };
     Ok(Loaded { config, info: r.info, warnings: r.warnings })
+}
+
+/// Seconds with up to two decimals, within `lo..=hi` centiseconds.
+fn seconds(lo: u32, hi: u32) -> impl Fn(&str) -> Result<Duration, String> {
+    move |v| match centis(v) {
+        Some(cs) if (lo..=hi).contains(&cs) => Ok(Duration::from_millis(u64::from(cs) * 10)),
+        _ => Err(format!("expected seconds {}..{} (decimal allowed)", f64::from(lo) / 100.0, hi / 100)),
+    }
+}
+
+/// `KEEPALIVED_TRACK_*`: the interfaces that fault the instance (weight 0) and the checks.
+/// One interval, timeout, fall, rise and weight for all of them, as one `vrrp_script` has.
+fn read_checks(r: &mut Reader, host: &HostView, priority: u8, preempt: bool) -> (Vec<String>, Vec<Check>) {
+    let interval = r.get("KEEPALIVED_TRACK_INTERVAL", Duration::from_secs(2), seconds(1, 360_000));
+    // keepalived: a script's timeout is its interval unless set.
+    let timeout = r.get("KEEPALIVED_TRACK_TIMEOUT", interval, seconds(1, 360_000));
+    let fall = r.get("KEEPALIVED_TRACK_FALL", 1, int_in(1, 1000));
+    let rise = r.get("KEEPALIVED_TRACK_RISE", 1, int_in(1, 1000));
+    let weight = r.get("KEEPALIVED_TRACK_WEIGHT", 0i32, |v| match v.parse::<i32>() {
+        Ok(w) if (-253..=253).contains(&w) => Ok(w),
+        _ => Err("expected an integer -253..253 (0: FAULT while a check fails)".into()),
+    });
+    let check =
+        |name: String, probe: Probe| Check { name, probe, interval, timeout, fall, rise, weight, init_fail: false };
+    let mut interfaces = vec![];
+    let mut checks = vec![];
+    let var = "KEEPALIVED_TRACK_INTERFACES";
+    for i in r.list(var) {
+        if host.iface(&i).is_none() {
+            let raw = r.raw(var).unwrap_or("").to_string();
+            r.fail(var, &raw, format!("no interface '{i}'; this host has: {}", host.names()));
+        } else if weight == 0 {
+            interfaces.push(i);
+        } else {
+            checks.push(check(format!("interface {i}"), Probe::Link(i)));
+        }
+    }
+    type Parse = fn(&str) -> Result<Probe, String>;
+    let kinds: [(&str, Parse); 3] = [
+        ("KEEPALIVED_TRACK_TCP", |v| track::socket_addr(v).map(Probe::Tcp)),
+        ("KEEPALIVED_TRACK_HTTP", track::http),
+        ("KEEPALIVED_TRACK_SCRIPT", track::script),
+    ];
+    for (var, parse) in kinds {
+        for item in r.list(var) {
+            match parse(&item) {
+                Ok(p) => checks.push(check(p.describe(), p)),
+                Err(e) => {
+                    let raw = r.raw(var).unwrap_or("").to_string();
+                    r.fail(var, &raw, e);
+                }
+            }
+        }
+    }
+    let docker_host = r.env.get("DOCKER_HOST").map(String::as_str);
+    let docker = r.get("KEEPALIVED_TRACK_DOCKER", None, |v| track::docker(v, docker_host).map(Some));
+    if let Some(p) = docker {
+        checks.push(check(p.describe(), p));
+    }
+    if weight != 0 && (!checks.is_empty() || !interfaces.is_empty()) {
+        if priority == 255 {
+            r.warnings.push(format!("KEEPALIVED_TRACK_WEIGHT={weight}: the address owner's priority (255) never moves, as in keepalived; use weight 0 so a failing check is a FAULT"));
+        } else if !preempt {
+            r.warnings.push(format!("KEEPALIVED_TRACK_WEIGHT={weight} with nopreempt (KEEPALIVED_PREEMPT=false): a lower priority never moves the VIP off a master; set KEEPALIVED_PREEMPT=true, or weight 0 so a failing check is a FAULT"));
+        }
+    }
+    (interfaces, checks)
 }
 
 /// Why `ip` cannot be a unicast peer, if it cannot.

@@ -8,6 +8,7 @@ pub mod host;
 pub mod list;
 pub mod pylist;
 mod rendered;
+pub mod track;
 pub mod vip;
 pub mod yaml;
 
@@ -18,6 +19,7 @@ use std::time::Duration;
 
 pub use env::{auto_priority, conf_file, from_env, process_settings, unknown_variables, KNOWN};
 pub use host::{HostAddr, HostIface, HostView};
+pub use track::{Check, Probe};
 pub use vip::Vip;
 
 /// osixia's default notify script: absent from our image, and that is normal.
@@ -92,8 +94,8 @@ pub struct Config {
     pub notify_state: Vec<(String, Vec<String>)>,
     /// `track_interface`: down or gone is a FAULT, as for the instance's own interface.
     pub track_interfaces: Vec<String>,
-    /// `track_script` names, kept for health tracking (not run yet).
-    pub track_scripts: Vec<String>,
+    /// Health checks (`KEEPALIVED_TRACK_*`, `track_script`, weighted `track_interface`).
+    pub checks: Vec<Check>,
     /// The `vrrp_sync_group` this instance belongs to.
     pub sync_group: Option<String>,
     pub v3_checksum_as_v2: bool,
@@ -191,7 +193,11 @@ impl Config {
             "notify": self.notify.as_ref().map(|c| c.join(" ")),
             "notify_state": self.notify_state.iter().map(|(s, c)| (s.clone(), serde_json::Value::String(c.join(" ")))).collect::<serde_json::Map<_, _>>(),
             "track_interfaces": self.track_interfaces,
-            "track_scripts": self.track_scripts,
+            "checks": self.checks.iter().map(|c| serde_json::json!({
+                "name": c.name, "probe": c.probe.describe(), "interval": c.interval.as_secs_f64(),
+                "timeout": c.timeout.as_secs_f64(), "fall": c.fall, "rise": c.rise, "weight": c.weight,
+                "init_fail": c.init_fail,
+            })).collect::<Vec<_>>(),
             "sync_group": self.sync_group,
             "mode": if self.multicast() { "multicast" } else { "unicast" },
             "v3_checksum_as_v2": self.v3_checksum_as_v2,

@@ -133,30 +133,33 @@ impl Runtime {
     pub fn start(&mut self) -> Result<()> {
         let now = Instant::now();
         self.sync_link(now)?;
-        let mut probes = vec![];
-        for (i, u) in self.units.iter_mut().enumerate() {
-            let mut io = io(&mut self.nl, &self.sockets, &self.arp, u.sock);
-            let found = u.start(now, &mut io)?;
-            if !found.is_empty() {
-                probes.push((i, found));
-            }
-        }
-        if !probes.is_empty() {
-            // Listen before asking, so no answer is missed.
-            match arp::Watch::open() {
-                Ok(w) => {
-                    self.arp_watch = Some(w);
-                    for (i, found) in probes {
-                        let u = &self.units[i];
-                        let io = io(&mut self.nl, &self.sockets, &self.arp, u.sock);
-                        u.probe(&found, &io);
-                    }
-                }
-                Err(e) => log::debug!("no ARP probe while resuming (packet socket: {e})"),
-            }
+        for i in 0..self.units.len() {
+            self.start_unit(i, now)?;
         }
         self.follow_groups(now);
         self.write_status();
+        Ok(())
+    }
+
+    /// Start unit `i`'s state machine (or let it wait for its checks' first results); VIPs
+    /// found where it adds them are probed for, listening first so no answer is missed.
+    fn start_unit(&mut self, i: usize, now: Instant) -> Result<()> {
+        let u = &mut self.units[i];
+        let found = u.start(now, &mut io(&mut self.nl, &self.sockets, &self.arp, u.sock))?;
+        if found.is_empty() {
+            return Ok(());
+        }
+        if self.arp_watch.is_none() {
+            match arp::Watch::open() {
+                Ok(w) => self.arp_watch = Some(w),
+                Err(e) => {
+                    log::debug!("no ARP probe while resuming (packet socket: {e})");
+                    return Ok(());
+                }
+            }
+        }
+        let u = &self.units[i];
+        u.probe(&found, &io(&mut self.nl, &self.sockets, &self.arp, u.sock));
         Ok(())
     }
 
@@ -197,7 +200,7 @@ impl Runtime {
             let others = self
                 .units
                 .iter()
-                .map(|u| u.announcer.next_deadline())
+                .flat_map(|u| [u.announcer.next_deadline(), u.health_deadline()])
                 .chain([self.resync_at, self.metrics.as_ref().and_then(http::Server::next_deadline)]);
             let deadline = others.flatten().fold(deadline, Instant::min);
             let wait = deadline.saturating_duration_since(Instant::now());
@@ -216,6 +219,10 @@ impl Runtime {
                 // does what can be done without blocking.
                 for (fd, write) in self.metrics.iter().flat_map(http::Server::fds) {
                     fds.push(PollFd::new(fd, if write { PollFlags::POLLOUT } else { PollFlags::POLLIN }));
+                }
+                // Probes in flight only wake the loop too: each advances below.
+                for w in self.units.iter().flat_map(Unit::probe_waits) {
+                    fds.push(PollFd::new(w.fd, if w.write { PollFlags::POLLOUT } else { PollFlags::POLLIN }));
                 }
                 match poll(&mut fds, PollTimeout::try_from(ms).unwrap_or(PollTimeout::MAX)) {
                     Ok(_) | Err(nix::errno::Errno::EINTR) => {}
@@ -276,6 +283,15 @@ impl Runtime {
             let changed = nl_ready && self.events.drain();
             if changed || self.resync_at.is_some_and(|t| t <= now) {
                 self.resync(now);
+            }
+            for i in 0..self.units.len() {
+                let u = &mut self.units[i];
+                u.health_step(now, &mut io(&mut self.nl, &self.sockets, &self.arp, u.sock));
+                if u.deferred && !self.closing {
+                    if let Err(e) = self.start_unit(i, now) {
+                        log::error!("({}) {e:#}", self.units[i].name());
+                    }
+                }
             }
             for u in &mut self.units {
                 let mut io = io(&mut self.nl, &self.sockets, &self.arp, u.sock);
@@ -422,20 +438,14 @@ impl Runtime {
             .with_context(|| format!("({name}) interface {} is gone", cfg.interface))?;
         let sock = open_shared(&mut self.sockets, link, cfg.multicast())?;
         let mut u = Unit::new(cfg, host, link, sock, present, &mut self.nl)?;
-        let found = {
-            let mut unit_io = io(&mut self.nl, &self.sockets, &self.arp, sock);
-            u.sync(links, present, now, &mut unit_io);
-            u.start(now, &mut unit_io)?
-        };
-        // VIPs found where it adds them are probed for, as at start (listening first).
-        if !found.is_empty() {
-            if self.arp_watch.is_none() {
-                self.arp_watch = arp::Watch::open().ok();
-            }
-            u.probe(&found, &io(&mut self.nl, &self.sockets, &self.arp, sock));
-        }
-        log::info!("({name}) started");
+        u.sync(links, present, now, &mut io(&mut self.nl, &self.sockets, &self.arp, sock));
         self.units.push(u);
+        let started = self.start_unit(self.units.len() - 1, now);
+        if started.is_err() {
+            self.units.pop();
+        }
+        started?;
+        log::info!("({name}) started");
         Ok(())
     }
 

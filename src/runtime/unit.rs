@@ -10,7 +10,9 @@ use anyhow::{Context, Result};
 
 use super::announce::Announcer;
 use super::vips::{remove_stale, VipSet};
-use crate::config::{Config, HostView, InitialState, Origin, Version};
+use crate::config::{Config, HostView, InitialState, Origin, Probe, Version};
+use crate::health::probe::{Running, Wait};
+use crate::health::{Status, Tracker};
 use crate::metrics;
 use crate::net::arp;
 use crate::net::netlink::{Addr, AddrChange, Link, Netlink};
@@ -85,8 +87,18 @@ pub struct Unit {
     /// Where adverts come from now: the configured source while the host has it, else the
     /// interface's first address of the family (not a VIP). `None` is a FAULT.
     source: Option<IpAddr>,
-    /// Our own fault and its log line, so each cause is logged once.
+    /// Our own fault and its log line, so each cause is logged once: the links' (from the
+    /// last look at them) or else a failing check's.
     own_fault: Option<(Fault, String)>,
+    link_fault: Option<(Fault, String)>,
+    /// Health checks: verdicts, and the probes in flight (one slot per check).
+    health: Tracker,
+    probes: Vec<Option<Running>>,
+    /// Scripts killed at their deadline, reaped when they are gone.
+    killed: Vec<std::process::Child>,
+    /// `start` waits for every weight-0 check's first result (keepalived holds the
+    /// instance in FAULT meanwhile): a node never takes a VIP before its service was seen.
+    pub deferred: bool,
     /// A sync group member's fault, which we follow.
     group_fault: bool,
     /// Our source address or MAC changed: one gratuitous ARP for it when the link is usable.
@@ -167,6 +179,11 @@ impl Unit {
             found_in_place,
             source: cfg.unicast_src_ip,
             own_fault: None,
+            link_fault: None,
+            health: Tracker::new(&cfg.checks, now),
+            probes: cfg.checks.iter().map(|_| None).collect(),
+            killed: vec![],
+            deferred: false,
             group_fault: false,
             announce_pending: false,
             advertised,
@@ -197,6 +214,14 @@ impl Unit {
     /// Start the state machine (after a first `sync` told it about faults): resume with
     /// VIPs found in place, else start afresh. Returns the VIPs to probe for when resuming.
     pub fn start(&mut self, now: Instant, io: &mut Io) -> Result<Vec<AddrChange>> {
+        if self.core.state() == State::Init && self.health.fault().is_some_and(|(_, undecided)| undecided) {
+            if !self.deferred {
+                log::info!("({}) waiting for the first result of its checks before starting", self.cfg.name);
+            }
+            self.deferred = true;
+            return Ok(vec![]);
+        }
+        self.deferred = false;
         let found = std::mem::take(&mut self.found_in_place);
         let resumed = if !found.is_empty() && self.core.state() == State::Init {
             // A crash and a quick restart (Docker's restart policy): if no master is heard
@@ -230,6 +255,11 @@ impl Unit {
     pub fn release(&mut self, nl: &mut Netlink) {
         if self.vips.held() {
             self.vips.remove_all(nl);
+        }
+        // Found at start while waiting for the checks, never taken over: stale now.
+        let found = std::mem::take(&mut self.found_in_place);
+        if let Err(e) = remove_stale(nl, &found) {
+            log::warn!("({}) removing the VIPs found at start: {e:#}", self.cfg.name);
         }
     }
 
@@ -327,15 +357,17 @@ impl Unit {
             }
         }
         self.follow_source(addrs);
-        let fault = self.fault_now(main.as_ref(), links);
-        if fault.as_ref().map(|f| f.0) != self.own_fault.as_ref().map(|f| f.0) {
-            match &fault {
-                Some((_, line)) => log::warn!("({}) {line}", self.cfg.name),
-                None => log::info!("({}) {} is usable again", self.cfg.name, self.iface.name),
+        self.link_fault = self.fault_now(main.as_ref(), links);
+        let mut changes = vec![];
+        for c in &self.cfg.checks {
+            if let Probe::Link(name) = &c.probe {
+                let up = links.iter().any(|l| l.name == *name && l.running);
+                changes.extend(self.health.set_link(name, up));
             }
         }
-        self.own_fault = fault;
-        self.apply_fault(now, io);
+        self.log_checks(&changes);
+        self.refresh_fault(now, io);
+        self.refresh_priority(now, io);
         // Announce our source once the link can carry it (an address is often added before
         // the link is up).
         if self.own_fault.is_none() && std::mem::take(&mut self.announce_pending) {
@@ -354,6 +386,122 @@ impl Unit {
                 self.vips.add(io.nl, &missing);
             }
         }
+    }
+
+    /// Our fault is the links' first, else a failing weight-0 check's (an undecided one
+    /// only delays the start). Logged when its cause changes; the core is told.
+    fn refresh_fault(&mut self, now: Instant, io: &mut Io) {
+        let check = match self.health.fault() {
+            Some((t, false)) => Some((
+                Fault::Check,
+                format!(
+                    "check {} fails ({}): FAULT until it passes, handing the VIPs over first",
+                    t.check.name,
+                    match &t.last {
+                        Some(Err(e)) => e.as_str(),
+                        _ => "init_fail",
+                    }
+                ),
+            )),
+            _ => None,
+        };
+        let fault = self.link_fault.clone().or(check);
+        if fault.as_ref().map(|f| &f.1) != self.own_fault.as_ref().map(|f| &f.1) {
+            match &fault {
+                Some((_, line)) => log::warn!("({}) {line}", self.cfg.name),
+                None if self.own_fault.is_some() => {
+                    log::info!("({}) {} is usable and every check passes again", self.cfg.name, self.iface.name)
+                }
+                None => {}
+            }
+        }
+        self.own_fault = fault;
+        self.apply_fault(now, io);
+    }
+
+    /// Weighted checks move the priority the core runs with.
+    fn refresh_priority(&mut self, now: Instant, io: &mut Io) {
+        let p = self.health.priority(self.cfg.priority);
+        if p != self.core.priority() {
+            log::info!(
+                "({}) priority {} -> {p} (configured {}, moved by weighted checks)",
+                self.cfg.name,
+                self.core.priority(),
+                self.cfg.priority
+            );
+            self.core.handle(Event::Priority(p), now);
+            self.execute(io);
+        }
+    }
+
+    fn log_checks(&self, changes: &[crate::health::Change]) {
+        for c in changes {
+            let t = &self.health.checks()[c.index];
+            let why = match &t.last {
+                Some(Err(e)) => format!(" ({e})"),
+                _ => String::new(),
+            };
+            let effect = match t.check.weight {
+                0 => String::new(),
+                w => format!(", weight {w:+}"),
+            };
+            let line = format!(
+                "({}) check {}: {} -> {}{why}{effect}",
+                self.cfg.name,
+                t.check.name,
+                c.from.name(),
+                c.to.name()
+            );
+            if c.to == Status::Down {
+                log::warn!("{line}");
+            } else {
+                log::info!("{line}");
+            }
+        }
+    }
+
+    /// The fds of the probes in flight, for the poll set.
+    pub fn probe_waits(&self) -> impl Iterator<Item = Wait<'_>> {
+        self.probes.iter().flatten().filter_map(Running::wait)
+    }
+
+    /// When the checks next need the loop: a probe's deadline or the next run.
+    pub fn health_deadline(&self) -> Option<Instant> {
+        let running = self.probes.iter().flatten().map(Running::deadline).min();
+        [running, self.health.next_deadline()].into_iter().flatten().min()
+    }
+
+    /// Drive the probes: collect answers (and timeouts), start the checks that are due, and
+    /// act on changed verdicts. Never blocks.
+    pub fn health_step(&mut self, now: Instant, io: &mut Io) {
+        if self.health.is_empty() {
+            return;
+        }
+        self.killed.retain_mut(|c| matches!(c.try_wait(), Ok(None)));
+        let mut changes = vec![];
+        for i in 0..self.probes.len() {
+            let Some(out) = self.probes[i].as_mut().and_then(|r| r.advance(now)) else { continue };
+            if let Some(child) = self.probes[i].take().and_then(Running::into_child) {
+                if out.is_err() {
+                    self.killed.push(child);
+                }
+            }
+            changes.extend(self.health.report(i, out));
+        }
+        for i in self.health.due(now) {
+            let c = &self.health.checks()[i].check;
+            match Running::start(&c.probe, now + c.timeout) {
+                Ok(r) => self.probes[i] = Some(r),
+                Err(e) => changes.extend(self.health.report(i, Err(e))),
+            }
+        }
+        if changes.is_empty() {
+            return;
+        }
+        self.log_checks(&changes);
+        self.changed = true;
+        self.refresh_fault(now, io);
+        self.refresh_priority(now, io);
     }
 
     /// What keeps the instance from running, first cause first, with its log line.
@@ -448,7 +596,12 @@ impl Unit {
                     *self.transitions.entry((from.name(), to.name())).or_default() += 1;
                     self.last_transition = Instant::now();
                     self.last_change = Some((format!("{from} -> {to}: {reason}"), status::now_unix()));
-                    self.notifier.run(to.name(), self.cfg.priority);
+                    self.notifier.run(to.name(), self.core.priority());
+                    if to == State::Fault && reason == crate::vrrp::Reason::NoSuccessor {
+                        log::error!(
+                            "({name}) no other node took over after our priority-0 adverts: the VIPs are on no node (every node failing? as keepalived, a node in FAULT never holds them)"
+                        );
+                    }
                     self.changed = true;
                     let own = reason != crate::vrrp::Reason::SyncGroup;
                     if own && (to == State::Master || (from == State::Master && to == State::Backup)) {
@@ -597,7 +750,9 @@ impl Unit {
             "interface": self.cfg.interface,
             "interface_present": self.iface_present,
             "fault": fault,
-            "priority": self.cfg.priority,
+            "priority": self.core.priority(),
+            "base_priority": self.cfg.priority,
+            "checks": self.health.status_json(),
             "source": self.source.map(|s| s.to_string()),
             "master": self.core.last_master().map(|m| m.to_string()),
             "peers": self.cfg.unicast_peers.iter().map(ToString::to_string).collect::<Vec<_>>(),
@@ -619,7 +774,7 @@ impl Unit {
         metrics::Snapshot {
             instance: &self.cfg.name,
             state: self.core.state(),
-            priority: self.cfg.priority,
+            priority: self.core.priority(),
             master: if self.core.state() == State::Master { self.source } else { self.core.last_master() },
             transitions: &self.transitions,
             adverts_sent: self.sent,

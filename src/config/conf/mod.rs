@@ -5,12 +5,13 @@
 
 pub mod lex;
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::net::IpAddr;
 use std::path::Path;
 use std::time::Duration;
 
 use super::env::{centis, host_owns_vip, not_a_peer};
+use super::track::{Check, Probe};
 use super::vip::{self, Vip};
 use super::{Config, HostView, InitialState, Version};
 use lex::{ConfError, Pos, Stmt};
@@ -38,7 +39,6 @@ const UNSUPPORTED_TOP: &[(&str, &str)] = &[
     ("static_routes", "static routes"),
     ("static_rules", "static routing rules"),
     ("vrrp_track_process", "process tracking"),
-    ("track_file", "file tracking"),
     ("vrrp_track_file", "file tracking"),
     ("bfd_instance", "BFD"),
     ("net_namespace", "network namespaces"),
@@ -218,7 +218,8 @@ pub fn from_stmts(
     let mut instances: Vec<Config> = vec![];
     let mut places: Vec<Pos> = vec![];
     let mut groups: Vec<(Pos, String, Vec<String>)> = vec![];
-    let mut scripts: HashSet<String> = HashSet::new();
+    let mut scripts: HashMap<String, Check> = HashMap::new();
+    let mut tracks: Vec<Vec<TrackRef>> = vec![];
     for s in stmts {
         match s.keyword() {
             "global_defs" => {}
@@ -229,8 +230,9 @@ pub fn from_stmts(
                     p.fail(&s.at, format!("vrrp_instance {name} is defined twice"));
                     continue;
                 }
-                if let Some(c) = instance(&mut p, s, &name, &g, process) {
+                if let Some((c, t)) = instance(&mut p, s, &name, &g, process) {
                     instances.push(c);
+                    tracks.push(t);
                     places.push(s.at.clone());
                 }
             }
@@ -255,10 +257,14 @@ pub fn from_stmts(
                 groups.push((s.at.clone(), name, members));
             }
             "vrrp_script" => {
-                // Parsed so instances may name it; running it is the health-tracking work.
                 if let Some(name) = p.one(s, "the script's name") {
-                    scripts.insert(name.to_string());
-                    p.warn(&s.at, format!("vrrp_script {name}: health checks do not run yet; instances tracking it ignore it"));
+                    let name = name.to_string();
+                    if let Some(c) = vrrp_script(&mut p, s, &name) {
+                        if !g.script_security {
+                            p.warn(&s.at, format!("vrrp_script {name}: runs as root without enable_script_security in global_defs (keepalived warns the same)"));
+                        }
+                        scripts.insert(name, c);
+                    }
                 }
             }
             kw => match UNSUPPORTED_TOP.iter().find(|(k, _)| *k == kw) {
@@ -289,11 +295,21 @@ pub fn from_stmts(
             }
         }
     }
-    for (i, at) in instances.iter().zip(&places) {
-        for t in &i.track_scripts {
-            if !scripts.contains(t) {
-                p.fail(at, format!("vrrp_instance {}: track_script {t}: no vrrp_script {t}", i.name));
-            }
+    for (i, refs) in instances.iter_mut().zip(tracks) {
+        for t in refs {
+            let Some(script) = scripts.get(&t.name) else {
+                p.fail(&t.at, format!("vrrp_instance {}: track_script {}: no vrrp_script {}", i.name, t.name, t.name));
+                continue;
+            };
+            let mut c = script.clone();
+            c.weight = t.weight.unwrap_or(c.weight);
+            i.checks.push(c);
+        }
+        let weighted = i.checks.iter().any(|c| c.weight != 0);
+        if weighted && i.priority == 255 {
+            p.warnings.push(format!("vrrp_instance {}: priority 255 (address owner) never moves, as in keepalived: its weighted checks have no effect", i.name));
+        } else if weighted && !i.preempt {
+            p.warnings.push(format!("vrrp_instance {}: nopreempt: a weighted check lowers the priority but never moves the VIP off a master (use weight 0 for a FAULT)", i.name));
         }
     }
     // One virtual router per VRID, family and interface (keepalived refuses the same).
@@ -348,7 +364,88 @@ fn globals(p: &mut Parser, s: &Stmt, g: &mut Globals) {
     }
 }
 
-fn instance(p: &mut Parser, s: &Stmt, name: &str, g: &Globals, process: &ProcessSettings) -> Option<Config> {
+/// A `track_script` entry, resolved once every `vrrp_script` is read.
+struct TrackRef {
+    at: Pos,
+    name: String,
+    weight: Option<i32>,
+}
+
+/// A `vrrp_script` block, with keepalived's defaults (interval 1 s, timeout = interval,
+/// weight 0, rise and fall 1).
+fn vrrp_script(p: &mut Parser, s: &Stmt, name: &str) -> Option<Check> {
+    let errors_before = p.errors.len();
+    let mut argv = None;
+    let mut interval = Duration::from_secs(1);
+    let mut timeout = None;
+    let (mut weight, mut rise, mut fall, mut init_fail) = (0, 1, 1, false);
+    for d in p.block(s) {
+        let secs = |p: &mut Parser, d: &Stmt| {
+            let v = p.one(d, "seconds")?;
+            match centis(v) {
+                Some(cs) if cs > 0 => Some(Duration::from_millis(u64::from(cs) * 10)),
+                _ => {
+                    p.fail(&d.at, format!("{} '{v}': expected seconds > 0 (decimal allowed)", d.keyword()));
+                    None
+                }
+            }
+        };
+        match d.keyword() {
+            "script" => argv = command(p, d),
+            "interval" => interval = secs(p, d).unwrap_or(interval),
+            "timeout" => timeout = secs(p, d),
+            "weight" => weight = weight_of(p, d, d.args()).unwrap_or(0),
+            "rise" => rise = p.int(d, 1, 1_000_000).unwrap_or(1),
+            "fall" => fall = p.int(d, 1, 1_000_000).unwrap_or(1),
+            "init_fail" => init_fail = true,
+            "user" => p.warn(&d.at, "user: ignored; keepvip runs scripts as its own user (root in the image)"),
+            other => p.fail(&d.at, format!("unknown keyword '{other}' in vrrp_script {name}")),
+        }
+    }
+    let Some(argv) = argv else {
+        p.fail(&s.at, format!("vrrp_script {name}: no script set (keepalived drops the script and then refuses instances tracking it)"));
+        return None;
+    };
+    (p.errors.len() == errors_before).then(|| Check {
+        name: name.to_string(),
+        probe: Probe::Script(argv),
+        interval,
+        timeout: timeout.unwrap_or(interval),
+        fall,
+        rise,
+        weight,
+        init_fail,
+    })
+}
+
+/// `weight W` (keepalived's -253..253); `reverse` is refused rather than ignored.
+fn weight_of(p: &mut Parser, d: &Stmt, words: &[String]) -> Option<i32> {
+    match words {
+        [w] | [_, w] if words.len() == 1 || words[0] == "weight" => match w.parse::<i32>() {
+            Ok(n) if (-253..=253).contains(&n) => Some(n),
+            _ => {
+                p.fail(&d.at, format!("weight '{w}': expected an integer -253..253"));
+                None
+            }
+        },
+        [.., r] if r == "reverse" => {
+            p.fail(&d.at, "weight ... reverse: not supported; give the opposite weight instead");
+            None
+        }
+        _ => {
+            p.fail(&d.at, format!("'{}': expected weight N", words.join(" ")));
+            None
+        }
+    }
+}
+
+fn instance(
+    p: &mut Parser,
+    s: &Stmt,
+    name: &str,
+    g: &Globals,
+    process: &ProcessSettings,
+) -> Option<(Config, Vec<TrackRef>)> {
     let errors_before = p.errors.len();
     let mut state = InitialState::Backup;
     let mut interface: Option<(Pos, String)> = None;
@@ -366,7 +463,8 @@ fn instance(p: &mut Parser, s: &Stmt, name: &str, g: &Globals, process: &Process
     let mut notify: Option<Vec<String>> = None;
     let mut notify_state: Vec<(String, Vec<String>)> = vec![];
     let mut track_interfaces: Vec<String> = vec![];
-    let mut track_scripts: Vec<String> = vec![];
+    let mut checks: Vec<Check> = vec![];
+    let mut tracks: Vec<TrackRef> = vec![];
     let mut check_unicast_src = g.check_unicast_src;
     let mut min_ttl: u8 = 255;
     for d in p.block(s) {
@@ -502,17 +600,29 @@ fn instance(p: &mut Parser, s: &Stmt, name: &str, g: &Globals, process: &Process
                 for e in p.block(d) {
                     match e.words.as_slice() {
                         [i] => track_interfaces.push(i.clone()),
-                        [i, w, _] if w == "weight" => {
-                            p.fail(&e.at, format!("{i} weight: weighted tracking is not supported yet; without a weight the instance goes FAULT when {i} is down"))
-                        }
-                        _ => p.fail(&e.at, "track_interface: expected an interface name per line"),
+                        [i, rest @ ..] => match weight_of(p, e, rest) {
+                            Some(0) => track_interfaces.push(i.clone()),
+                            Some(w) => checks.push(Check {
+                                name: format!("interface {i}"),
+                                probe: Probe::Link(i.clone()),
+                                interval: Duration::from_secs(1),
+                                timeout: Duration::from_secs(1),
+                                fall: 1,
+                                rise: 1,
+                                weight: w,
+                                init_fail: false,
+                            }),
+                            None => {}
+                        },
+                        [] => {}
                     }
                 }
             }
             "track_script" => {
                 for e in p.block(d) {
-                    if let Some(n) = e.words.first() {
-                        track_scripts.push(n.clone());
+                    if let [n, rest @ ..] = e.words.as_slice() {
+                        let weight = if rest.is_empty() { None } else { weight_of(p, e, rest) };
+                        tracks.push(TrackRef { at: e.at.clone(), name: n.clone(), weight });
                     }
                 }
             }
@@ -586,7 +696,8 @@ fn instance(p: &mut Parser, s: &Stmt, name: &str, g: &Globals, process: &Process
             p.fail(at, format!("{} is also a unicast peer", v.addr));
         }
     }
-    for t in &track_interfaces {
+    let linked = checks.iter().filter_map(|c| if let Probe::Link(i) = &c.probe { Some(i) } else { None });
+    for t in track_interfaces.iter().chain(linked) {
         if p.host.iface(t).is_none() {
             p.fail(
                 &s.at,
@@ -637,34 +748,37 @@ fn instance(p: &mut Parser, s: &Stmt, name: &str, g: &Globals, process: &Process
         p.warn(&s.at, format!("vrrp_instance {name}: authentication is ignored with VRRPv3, as keepalived ignores it"));
         password = None;
     }
-    Some(Config {
-        origin: super::Origin::ConfFile,
-        name: name.to_string(),
-        interface,
-        state,
-        router_id,
-        priority,
-        preempt,
-        preempt_delay,
-        advert_int_cs,
-        version,
-        password: password.filter(|p| !p.is_empty()),
-        unicast_src_ip,
-        unicast_peers: peers,
-        virtual_ips: keep.into_iter().map(|(_, v)| v).collect(),
-        notify,
-        notify_state,
-        track_interfaces,
-        track_scripts,
-        sync_group: None,
-        v3_checksum_as_v2: false,
-        unicast_min_ttl: min_ttl,
-        check_unicast_src,
-        dump_conf: process.dump_conf,
-        state_file: process.state_file.clone(),
-        metrics_addr: process.metrics_addr,
-        first_hold: Duration::ZERO,
-    })
+    Some((
+        Config {
+            origin: super::Origin::ConfFile,
+            name: name.to_string(),
+            interface,
+            state,
+            router_id,
+            priority,
+            preempt,
+            preempt_delay,
+            advert_int_cs,
+            version,
+            password: password.filter(|p| !p.is_empty()),
+            unicast_src_ip,
+            unicast_peers: peers,
+            virtual_ips: keep.into_iter().map(|(_, v)| v).collect(),
+            notify,
+            notify_state,
+            track_interfaces,
+            checks,
+            sync_group: None,
+            v3_checksum_as_v2: false,
+            unicast_min_ttl: min_ttl,
+            check_unicast_src,
+            dump_conf: process.dump_conf,
+            state_file: process.state_file.clone(),
+            metrics_addr: process.metrics_addr,
+            first_hold: Duration::ZERO,
+        },
+        tracks,
+    ))
 }
 
 /// A notify command: keepalived splits it into words (quotes group them).
