@@ -167,11 +167,26 @@ pub fn table(s: &serde_json::Value, now: f64) -> String {
         .map(|(k, v)| format!("{k} {}", v.as_u64().unwrap_or(0)))
         .collect();
     dropped.sort();
-    let rows = [
+    let priority = match (s["priority"].as_u64(), s["base_priority"].as_u64()) {
+        (Some(p), Some(b)) if p != b => format!("{p} (configured {b}, moved by weighted checks)"),
+        _ => s["priority"].to_string(),
+    };
+    // One line per check: its verdict and, while failing, why.
+    let checks: Vec<String> = s["checks"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|c| {
+            let last = c["last"].as_str().filter(|l| *l != "ok").map_or(String::new(), |l| format!(": {l}"));
+            let w = c["weight"].as_i64().filter(|w| *w != 0).map_or(String::new(), |w| format!(", weight {w:+}"));
+            format!("{} {}{last}{w}", c["name"].as_str().unwrap_or("?"), c["status"].as_str().unwrap_or("?"))
+        })
+        .collect();
+    let mut rows = vec![
         ("state", format!("{}{since}", text("state"))),
         ("last change", text("last_transition")),
         ("fault", s["fault"].as_str().unwrap_or("none").to_string()),
-        ("priority", s["priority"].to_string()),
+        ("priority", priority),
         ("master", master),
         ("VIPs", list("virtual_ips")),
         ("interface", format!("{} (adverts from {})", text("interface"), text("source"))),
@@ -187,6 +202,9 @@ pub fn table(s: &serde_json::Value, now: f64) -> String {
         ),
         ("dropped", if dropped.is_empty() { "none".to_string() } else { dropped.join(", ") }),
     ];
+    for (i, c) in checks.into_iter().enumerate() {
+        rows.insert(4 + i, (if i == 0 { "checks" } else { "" }, c));
+    }
     rows.iter().map(|(k, v)| format!("{k:<12}{v}\n")).collect()
 }
 
