@@ -5,6 +5,8 @@
 
 #[path = "../tests/common/mod.rs"]
 mod common;
+#[path = "compare/health.rs"]
+mod health;
 #[path = "compare/instances.rs"]
 mod instances;
 #[path = "compare/scale.rs"]
@@ -355,6 +357,13 @@ fn main() {
         let out = PathBuf::from(opt("--out").unwrap_or_else(|| "bench".into()));
         let json = swarm::fresh_deploys(n);
         fs::write(out.join("swarm.json"), serde_json::to_string_pretty(&json).unwrap()).unwrap();
+        return;
+    }
+    if let Some(n) = opt("--health").and_then(|v| v.parse().ok()) {
+        // A separate run: a tracked service dies on the master, n times per implementation.
+        let out = PathBuf::from(opt("--out").unwrap_or_else(|| "bench".into()));
+        let json = health::run(n);
+        fs::write(out.join("health.json"), serde_json::to_string_pretty(&json).unwrap()).unwrap();
         return;
     }
     if let Some(n) = opt("--instances").and_then(|v| v.parse().ok()) {

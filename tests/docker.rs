@@ -373,3 +373,42 @@ fn keepalived_conf_at_osixias_path_shares_two_vips_between_two_nodes() {
     assert!(lost <= 2, "{lost} pings lost over docker stop");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// `KEEPALIVED_TRACK_DOCKER` against the real Docker Engine: with the socket mounted
+/// read-only the `engine` check passes and the node takes the VIP; `swarm` on this engine
+/// (not a swarm member) fails, and so does `engine` without the socket: both nodes sit in
+/// FAULT and `--status` says why.
+#[test]
+fn docker_check_asks_the_real_engine_and_a_missing_socket_or_inactive_swarm_is_a_fault() {
+    let mut lab = DockerLab::new();
+    let swarm = must(&["info", "--format", "{{.Swarm.LocalNodeState}}"]);
+    assert_eq!(swarm, "inactive", "this test needs an engine outside any swarm");
+    let ips = [lab.ip(11), lab.ip(12), lab.ip(13)];
+    let vip = lab.ip(100);
+    let nodes: Vec<String> = ips.iter().enumerate().map(|(i, ip)| lab.holder(&format!("n{i}"), ip)).collect();
+    let image = lab.image.clone();
+    let mut kvs = vec![];
+    for (i, (prio, check, mount)) in
+        [(100, "engine", true), (200, "swarm", true), (150, "engine", false)].into_iter().enumerate()
+    {
+        let mut args: Vec<String> = vec!["--network".into(), format!("container:{}", nodes[i])];
+        args.extend(CAPS.iter().map(|s| s.to_string()));
+        if mount {
+            args.extend(["-v".into(), "/var/run/docker.sock:/var/run/docker.sock:ro".into()]);
+        }
+        args.extend(seed_args(&ips, &vip, prio));
+        args.extend(["-e".into(), format!("KEEPALIVED_TRACK_DOCKER={check}")]);
+        let a: Vec<&str> = args.iter().map(String::as_str).collect();
+        kvs.push(lab.run(&format!("kv{i}"), &a, &image, &[]));
+    }
+    // Only the node whose check passes takes the VIP, although the others rank higher.
+    assert!(wait_until(Duration::from_secs(8), || lab.has_addr(&nodes[0], &vip)), "{}", lab.logs(&kvs[0]));
+    assert!(!wait_until(Duration::from_secs(2), || lab.has_addr(&nodes[1], &vip) || lab.has_addr(&nodes[2], &vip)));
+    let status = |c: &str| String::from_utf8_lossy(&docker(&["exec", c, "/keepvip", "--status"]).stdout).into_owned();
+    let s0 = status(&kvs[0]);
+    assert!(s0.contains("docker engine /var/run/docker.sock up"), "{s0}");
+    let s1 = status(&kvs[1]);
+    assert!(s1.contains("FAULT") && s1.contains("swarm state is inactive"), "{s1}");
+    let s2 = status(&kvs[2]);
+    assert!(s2.contains("FAULT") && s2.contains("no such socket"), "{s2}");
+}

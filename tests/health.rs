@@ -127,7 +127,9 @@ fn a_check_that_never_answers_times_out_and_the_node_never_takes_the_vip() {
     assert!(a.wait_log("init -> down (timed out)", Duration::from_secs(3)), "{}", a.log());
     assert!(wait_until(MDI_100 + Duration::from_secs(2), || holds(&lab, 1)), "{}", b.log());
     assert!(!wait_until(Duration::from_secs(3), || holds(&lab, 0)), "{}", a.log());
-    let status = lab.host(0).run_keepvip(&[("KEEPVIP_STATE_FILE".into(), lab.host(0).state_file().display().to_string())], &["--status"]);
+    let status = lab
+        .host(0)
+        .run_keepvip(&[("KEEPVIP_STATE_FILE".into(), lab.host(0).state_file().display().to_string())], &["--status"]);
     let text = String::from_utf8_lossy(&status.stdout);
     assert!(text.contains("FAULT") && text.contains("timed out"), "{text}");
 }

@@ -782,6 +782,55 @@ mod tests {
         );
     }
 
+    #[test]
+    fn track_variables_become_checks_with_one_timing() {
+        let mut e = env(SEED);
+        for (k, v) in [
+            ("KEEPALIVED_TRACK_TCP", "#PYTHON2BASH:['127.0.0.1:53', '[::1]:80']"),
+            ("KEEPALIVED_TRACK_HTTP", "http://127.0.0.1:8080/healthz 200,204"),
+            ("KEEPALIVED_TRACK_DOCKER", "swarm"),
+            ("KEEPALIVED_TRACK_SCRIPT", "/usr/bin/test -e /run/ok"),
+            ("KEEPALIVED_TRACK_INTERFACES", "eth0"),
+            ("KEEPALIVED_TRACK_INTERVAL", "0.5"),
+            ("KEEPALIVED_TRACK_FALL", "3"),
+            ("KEEPALIVED_TRACK_WEIGHT", "-60"),
+            ("DOCKER_HOST", "unix:///run/docker.sock"),
+        ] {
+            e.insert(k.into(), v.into());
+        }
+        let l = from_env(&e, &host()).unwrap();
+        let c = &l.config;
+        let names: Vec<&str> = c.checks.iter().map(|c| c.name.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "interface eth0",
+                "tcp 127.0.0.1:53",
+                "tcp [::1]:80",
+                "http 127.0.0.1:8080/healthz",
+                "/usr/bin/test -e /run/ok",
+                "docker swarm /run/docker.sock"
+            ]
+        );
+        assert!(c.checks.iter().all(|k| k.interval == Duration::from_millis(500)
+            && k.timeout == Duration::from_millis(500)
+            && k.fall == 3
+            && k.rise == 1
+            && k.weight == -60));
+        assert!(c.track_interfaces.is_empty(), "a weighted interface is a check");
+        // osixia's nopreempt: a weight can never move the VIP; said once.
+        assert!(
+            l.warnings.iter().any(|w| w.contains("KEEPALIVED_TRACK_WEIGHT=-60 with nopreempt")),
+            "{:?}",
+            l.warnings
+        );
+        assert!(c.summary().contains("tracking interface eth0 (weight -60), tcp 127.0.0.1:53 (every 0.5 s, timeout 0.5 s, fall 3, rise 1, weight -60)"), "{}", c.summary());
+        // Weight 0 (the default): the interfaces fault the instance as its own does.
+        let mut e = env(SEED);
+        e.insert("KEEPALIVED_TRACK_INTERFACES".into(), "eth0".into());
+        assert_eq!(from_env(&e, &host()).unwrap().config.track_interfaces, ["eth0"]);
+    }
+
     fn problems(pairs: &[(&str, &str)]) -> Vec<String> {
         let mut e = env(SEED);
         for (k, v) in pairs {
@@ -798,6 +847,13 @@ mod tests {
         let cases: &[(&str, &str, &str)] = &[
             ("KEEPALIVED_PRIORITY", "300", r#"KEEPALIVED_PRIORITY="300": expected an integer 1..255"#),
             ("KEEPALIVED_PRIORITY", "high", "expected an integer 1..255"),
+            ("KEEPALIVED_TRACK_TCP", "db:5432", "'db' is not an IP address"),
+            ("KEEPALIVED_TRACK_HTTP", "https://x/", "https is not supported"),
+            ("KEEPALIVED_TRACK_DOCKER", "yes", "expected engine"),
+            ("KEEPALIVED_TRACK_INTERFACES", "eth7", "no interface 'eth7'"),
+            ("KEEPALIVED_TRACK_INTERVAL", "0", "expected seconds 0.01..3600"),
+            ("KEEPALIVED_TRACK_FALL", "0", "expected an integer 1..1000"),
+            ("KEEPALIVED_TRACK_WEIGHT", "300", "expected an integer -253..253"),
             ("KEEPALIVED_PRIORITY", "0", "expected an integer 1..255"),
             ("KEEPALIVED_ROUTER_ID", "256", r#"KEEPALIVED_ROUTER_ID="256": expected an integer 1..255"#),
             ("KEEPALIVED_VRRP_VERSION", "4", "expected 2 or 3"),

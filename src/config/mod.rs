@@ -159,7 +159,30 @@ impl Config {
             f64::from(self.advert_int_cs) / 100.0,
             self.interface,
             vips.join(", ")
-        )
+        ) + &self.checks_summary()
+    }
+
+    fn checks_summary(&self) -> String {
+        let mut all: Vec<String> = self.track_interfaces.iter().map(|i| format!("interface {i}")).collect();
+        all.extend(self.checks.iter().map(|c| {
+            let w = if c.weight == 0 { "FAULT".to_string() } else { format!("weight {:+}", c.weight) };
+            match c.probe {
+                Probe::Link(_) => format!("{} ({w})", c.name),
+                _ => format!(
+                    "{} (every {} s, timeout {} s, fall {}, rise {}, {w})",
+                    c.name,
+                    c.interval.as_secs_f64(),
+                    c.timeout.as_secs_f64(),
+                    c.fall,
+                    c.rise
+                ),
+            }
+        }));
+        if all.is_empty() {
+            String::new()
+        } else {
+            format!("; tracking {}", all.join(", "))
+        }
     }
 
     /// The effective configuration as one JSON object (`--check`, `--dump-conf`); never the password.

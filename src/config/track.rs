@@ -130,16 +130,17 @@ pub fn http(v: &str) -> Result<Probe, String> {
 
 /// `engine` or `swarm`, on `DOCKER_HOST`'s `unix://` socket or /var/run/docker.sock.
 pub fn docker(v: &str, docker_host: Option<&str>) -> Result<Probe, String> {
-    let socket =
-        match docker_host.filter(|h| !h.is_empty()) {
-            None => PathBuf::from("/var/run/docker.sock"),
-            Some(h) => match h.strip_prefix("unix://") {
-                Some(p) => PathBuf::from(p),
-                None => return Err(format!(
+    let socket = match docker_host.filter(|h| !h.is_empty()) {
+        None => PathBuf::from("/var/run/docker.sock"),
+        Some(h) => match h.strip_prefix("unix://") {
+            Some(p) => PathBuf::from(p),
+            None => {
+                return Err(format!(
                     "DOCKER_HOST={h}: the check talks to a unix:// socket only (mount /var/run/docker.sock read-only)"
-                )),
-            },
-        };
+                ))
+            }
+        },
+    };
     match v {
         "engine" | "true" => Ok(Probe::Docker { socket, swarm: false }),
         "swarm" => Ok(Probe::Docker { socket, swarm: true }),

@@ -157,3 +157,60 @@ fn other_family_vips_are_ignored_as_keepalived_does_and_v3_drops_authentication(
     assert_eq!(a.virtual_ips.len(), 1);
     assert!(l.warnings.iter().any(|w| w.starts_with("k.conf:12:") && w.contains("fd00::100")), "{:?}", l.warnings);
 }
+
+#[test]
+fn vrrp_scripts_become_checks_with_keepalived_defaults_and_overrides() {
+    let text = "\
+vrrp_script chk_svc {
+  script \"/bin/sh -c 'exit 0'\"
+  interval 0.5
+  fall 3
+  rise 2
+  weight -20
+  init_fail
+}
+vrrp_script plain {
+  script /usr/bin/true
+}
+vrrp_instance V {
+  interface eth0
+  virtual_router_id 5
+  track_script {
+    chk_svc weight -40
+    plain
+  }
+  track_interface {
+    eth1 weight -10
+    eth0
+  }
+  virtual_ipaddress {
+    198.18.0.5
+  }
+}
+";
+    let l = load_str(text).unwrap();
+    let c = &l.instances[0];
+    assert_eq!(c.track_interfaces, ["eth0"]);
+    let [link, svc, plain] = &c.checks[..] else { panic!("{:?}", c.checks) };
+    assert_eq!((link.probe.clone(), link.weight), (Probe::Link("eth1".into()), -10));
+    assert_eq!(svc.probe, Probe::Script(vec!["/bin/sh".into(), "-c".into(), "exit 0".into()]));
+    assert_eq!(
+        (svc.interval, svc.timeout, svc.fall, svc.rise, svc.weight, svc.init_fail),
+        (Duration::from_millis(500), Duration::from_millis(500), 3, 2, -40, true)
+    );
+    assert_eq!(
+        (plain.interval, plain.timeout, plain.fall, plain.rise, plain.weight, plain.init_fail),
+        (Duration::from_secs(1), Duration::from_secs(1), 1, 1, 0, false)
+    );
+    // keepalived's preempt default lets weights move the VIP: no warning about that; the
+    // scripts run as root without script security, as keepalived warns.
+    assert!(l.warnings.iter().all(|w| !w.contains("nopreempt")), "{:?}", l.warnings);
+    assert!(l.warnings.iter().any(|w| w.contains("vrrp_script chk_svc: runs as root")), "{:?}", l.warnings);
+
+    let bad =
+        errors(&text.replace("weight -20", "weight -20 reverse").replace("chk_svc weight -40", "chk_svc weight 400"));
+    assert!(bad.iter().any(|e| e.starts_with("k.conf:6: ") && e.contains("reverse: not supported")), "{bad:?}");
+    assert!(bad.iter().any(|e| e.starts_with("k.conf:16: ") && e.contains("weight '400'")), "{bad:?}");
+    let bad = errors(&text.replace("script /usr/bin/true", "interval 2"));
+    assert!(bad.iter().any(|e| e.contains("vrrp_script plain: no script set")), "{bad:?}");
+}

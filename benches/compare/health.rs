@@ -1,0 +1,88 @@
+//! `--health N`: the service behind the VIP dies on the master, N times per implementation,
+//! with the same keepalived.conf (`vrrp_script` every 0.5 s, fall 2; the "service" is a file
+//! `test -e` looks for, removed at the event): how long until the other node holds the VIP,
+//! and the client's longest reply gap around it (pinging every 10 ms).
+
+use std::fs;
+use std::time::{Duration, Instant};
+
+use super::common::keepalived::{self, Impl};
+use super::common::netns::{Host, Lab, Proc};
+use super::common::seed::VIP;
+use super::common::wait_until;
+use super::{gap, unix_now, IMPLS};
+
+const INTERVAL_S: f64 = 0.5;
+const FALL: u32 = 2;
+
+fn conf(flag: &std::path::Path, prio: u32) -> String {
+    format!(
+        "global_defs {{\n  enable_script_security\n  script_user root\n}}\n\
+         vrrp_script service {{\n  script \"/usr/bin/test -e {}\"\n  interval {INTERVAL_S}\n  fall {FALL}\n  rise 1\n}}\n\
+         vrrp_instance VI_1 {{\n  interface eth0\n  virtual_router_id 51\n  priority {prio}\n  advert_int 1\n\
+         \x20 track_script {{\n    service\n  }}\n  virtual_ipaddress {{\n    {VIP}/24\n  }}\n}}\n",
+        flag.display()
+    )
+}
+
+fn spawn(imp: Impl, h: &Host, text: &str) -> Proc {
+    match imp {
+        Impl::Keepalived => keepalived::spawn_conf(h, text),
+        Impl::Keepvip => {
+            let path = h.dir().join(format!("{}-health.conf", h.ns));
+            fs::write(&path, text).unwrap();
+            h.spawn_keepvip_with(&[], &["--use-file", path.to_str().unwrap()])
+        }
+    }
+}
+
+fn stats(mut v: Vec<f64>) -> (f64, f64) {
+    v.sort_by(f64::total_cmp);
+    if v.is_empty() {
+        return (f64::NAN, f64::NAN);
+    }
+    (v[v.len() / 2], v[v.len() - 1])
+}
+
+pub fn run(runs: usize) -> serde_json::Value {
+    let mut out = serde_json::Map::new();
+    for imp in IMPLS {
+        let name = imp.name();
+        let (mut moved, mut gaps) = (vec![], vec![]);
+        for _ in 0..runs {
+            let lab = Lab::new(3);
+            let flags: Vec<_> = (0..2).map(|i| lab.dir.join(format!("{}-up", lab.host(i).ns))).collect();
+            let mut procs = vec![];
+            for (i, prio) in [(0, 200), (1, 100)] {
+                fs::write(&flags[i], "").unwrap();
+                procs.push(spawn(imp, lab.host(i), &conf(&flags[i], prio)));
+                if i == 0 {
+                    assert!(wait_until(Duration::from_secs(8), || lab.host(0).has_addr(VIP)), "{name}: no master");
+                }
+            }
+            let mut ping = lab.host(2).ping(VIP);
+            assert!(ping.wait_replies(100, Duration::from_secs(5)), "{name}: no replies");
+            let event = unix_now();
+            let t = Instant::now();
+            fs::remove_file(&flags[0]).unwrap();
+            let on_other = || lab.host(1).has_addr(VIP) && !lab.host(0).has_addr(VIP);
+            assert!(wait_until(Duration::from_secs(8), on_other), "{name}: the VIP never moved");
+            moved.push(t.elapsed().as_secs_f64() * 1000.0);
+            let n = ping.replies().len();
+            assert!(ping.wait_replies(n + 100, Duration::from_secs(5)), "{name}: replies did not resume");
+            ping.interrupt();
+            gaps.push(gap(&ping.times(), event).0);
+            drop(procs);
+        }
+        let (mm, mw) = stats(moved.clone());
+        let (gm, gw) = stats(gaps.clone());
+        println!(
+            "{name}: check fails -> VIP on the other node {mm:.0} ms (worst {mw:.0}); longest client gap {gm:.1} ms (worst {gw:.1})"
+        );
+        out.insert(name.into(), serde_json::json!({"moved_ms": moved, "gap_ms": gaps}));
+    }
+    out.insert("interval_s".into(), INTERVAL_S.into());
+    out.insert("fall".into(), FALL.into());
+    out.insert("runs".into(), runs.into());
+    serde_json::Value::Object(out)
+}
