@@ -23,6 +23,8 @@ pub struct Snapshot<'a> {
     pub dropped: &'a BTreeMap<&'static str, u64>,
     pub vips_held: usize,
     pub since_transition: Duration,
+    /// The instance's health checks.
+    pub checks: &'a [crate::health::Tracked],
 }
 
 // The instance label is `vrrp_instance`: Prometheus sets `instance` to the scrape target
@@ -113,6 +115,33 @@ pub fn render(all: &[Snapshot], scrapes: u64) -> String {
             s.since_transition.as_secs_f64()
         );
     });
+    family(
+        &mut o,
+        "keepvip_check_up",
+        "gauge",
+        "1 while a health check is up, 0 while down, -1 before its first result.",
+    );
+    each(&mut o, &|o, i, s| {
+        for t in s.checks {
+            let v = match t.status {
+                crate::health::Status::Up => 1,
+                crate::health::Status::Down => 0,
+                crate::health::Status::Init => -1,
+            };
+            let _ = writeln!(o, "keepvip_check_up{{vrrp_instance=\"{i}\",check=\"{}\"}} {v}", esc(&t.check.name));
+        }
+    });
+    family(&mut o, "keepvip_check_failures_total", "counter", "Failed runs of a health check.");
+    each(&mut o, &|o, i, s| {
+        for t in s.checks {
+            let _ = writeln!(
+                o,
+                "keepvip_check_failures_total{{vrrp_instance=\"{i}\",check=\"{}\"}} {}",
+                esc(&t.check.name),
+                t.failures
+            );
+        }
+    });
     family(&mut o, "keepvip_metrics_scrapes_total", "counter", "Metrics requests answered.");
     let _ = writeln!(o, "keepvip_metrics_scrapes_total {scrapes}");
     o
@@ -126,6 +155,19 @@ mod tests {
     fn exposition() {
         let transitions = [(("INIT", "BACKUP"), 1), (("BACKUP", "MASTER"), 2)].into_iter().collect();
         let dropped = [("ttl", 3)].into_iter().collect();
+        let check = crate::config::Check {
+            name: "tcp 127.0.0.1:53".into(),
+            probe: crate::config::Probe::Tcp("127.0.0.1:53".parse().unwrap()),
+            interval: Duration::from_secs(2),
+            timeout: Duration::from_secs(2),
+            fall: 1,
+            rise: 1,
+            weight: 0,
+            init_fail: false,
+        };
+        let other = crate::config::Check { name: "tcp 127.0.0.1:80".into(), ..check.clone() };
+        let mut health = crate::health::Tracker::new(&[check, other], std::time::Instant::now());
+        health.report(0, Err("connection refused".into()));
         let s = Snapshot {
             instance: "VI_1",
             state: State::Master,
@@ -138,6 +180,7 @@ mod tests {
             dropped: &dropped,
             vips_held: 1,
             since_transition: Duration::from_millis(1500),
+            checks: health.checks(),
         };
         let t = render(&[s], 7);
         for want in [
@@ -148,6 +191,9 @@ mod tests {
             "keepvip_instance_adverts_dropped_total{vrrp_instance=\"VI_1\",reason=\"ttl\"} 3\n",
             "keepvip_instance_seconds_since_transition{vrrp_instance=\"VI_1\"} 1.500\n",
             "# TYPE keepvip_instance_adverts_sent_total counter\n",
+            "keepvip_check_up{vrrp_instance=\"VI_1\",check=\"tcp 127.0.0.1:53\"} 0\n",
+            "keepvip_check_up{vrrp_instance=\"VI_1\",check=\"tcp 127.0.0.1:80\"} -1\n",
+            "keepvip_check_failures_total{vrrp_instance=\"VI_1\",check=\"tcp 127.0.0.1:53\"} 1\n",
         ] {
             assert!(t.contains(want), "{want:?} missing:\n{t}");
         }

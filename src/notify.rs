@@ -76,6 +76,11 @@ impl Notifier {
         }
     }
 
+    /// The scripts still running.
+    pub fn pids(&self) -> impl Iterator<Item = u32> + '_ {
+        self.children.iter().map(Child::id)
+    }
+
     /// Collect finished scripts (called on SIGCHLD and each loop turn).
     pub fn reap(&mut self) {
         self.children.retain_mut(|c| match c.try_wait() {

@@ -210,3 +210,50 @@ fn keepalived_conf_scripts_and_weighted_interfaces_track_the_same_way() {
     assert!(procs[1].wait_log("the VIPs are on no node", Duration::from_secs(5)), "{}", procs[1].log());
     assert!(!wait_until(Duration::from_secs(2), || holds(&lab, 0) || holds(&lab, 1)));
 }
+
+/// As PID 1 (a container's entrypoint), keepvip inherits the orphans of its check scripts:
+/// a script that leaves a background child behind every run must not fill the process
+/// table with zombies.
+#[test]
+fn as_pid_1_the_orphans_of_check_scripts_are_reaped() {
+    let lab = Lab::new(1);
+    let h = lab.host(0);
+    let mut env = env_with(
+        200,
+        &[("KEEPALIVED_TRACK_SCRIPT", "/bin/sh -c 'sleep 0.05 & exit 0'"), ("KEEPALIVED_TRACK_INTERVAL", "0.1")],
+    );
+    env.push(("KEEPVIP_STATE_FILE".into(), h.state_file().display().to_string()));
+    let log = h.dir().join(format!("{}-pid1.log", h.ns));
+    let child = h
+        .cmd(&["unshare", "--pid", "--fork", common::keepvip_bin(), "--loglevel", "debug"])
+        .env_clear()
+        .env("PATH", "/usr/sbin:/usr/bin:/sbin:/bin")
+        .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+        .stderr(std::fs::File::create(&log).unwrap())
+        .spawn()
+        .unwrap();
+    let p = Proc { child, log };
+    // (ppid, state) of every process.
+    let procs = || -> Vec<(i32, i32, char)> {
+        std::fs::read_dir("/proc")
+            .unwrap()
+            .filter_map(|e| {
+                let pid: i32 = e.ok()?.file_name().to_str()?.parse().ok()?;
+                let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+                let rest = stat.rsplit_once(')')?.1;
+                let mut f = rest.split_whitespace();
+                let state = f.next()?.chars().next()?;
+                Some((pid, f.next()?.parse().ok()?, state))
+            })
+            .collect()
+    };
+    let mut kv = 0;
+    assert!(wait_until(Duration::from_secs(5), || {
+        kv = procs().iter().find(|(_, ppid, _)| *ppid == p.pid()).map_or(0, |x| x.0);
+        kv != 0
+    }));
+    assert!(wait_until(Duration::from_secs(5), || state(h)["checks"][0]["runs"].as_u64() >= Some(20)), "{}", p.log());
+    let zombies = procs().iter().filter(|(_, ppid, s)| *ppid == kv && *s == 'Z').count();
+    assert!(zombies <= 2, "{zombies} zombies under keepvip (PID 1):\n{}", p.log());
+    assert_eq!(state(h)["checks"][0]["status"], "up", "{}", p.log());
+}

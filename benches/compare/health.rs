@@ -1,7 +1,8 @@
-//! `--health N`: the service behind the VIP dies on the master, N times per implementation,
-//! with the same keepalived.conf (`vrrp_script` every 0.5 s, fall 2; the "service" is a file
-//! `test -e` looks for, removed at the event): how long until the other node holds the VIP,
-//! and the client's longest reply gap around it (pinging every 10 ms).
+//! `--health N`: the service behind the VIP dies on the master, N times per implementation
+//! and mode (unicast to the two peers as in the seed, and multicast), with the same
+//! keepalived.conf (`vrrp_script` every 0.5 s, fall 2; the "service" is a file `test -e`
+//! looks for, removed at the event): how long until the other node holds the VIP, and the
+//! client's longest reply gap around it (pinging every 10 ms).
 
 use std::fs;
 use std::time::{Duration, Instant};
@@ -15,11 +16,12 @@ use super::{gap, unix_now, IMPLS};
 const INTERVAL_S: f64 = 0.5;
 const FALL: u32 = 2;
 
-fn conf(flag: &std::path::Path, prio: u32) -> String {
+fn conf(flag: &std::path::Path, prio: u32, unicast: bool) -> String {
+    let peers = if unicast { "  unicast_peer {\n    198.18.0.1\n    198.18.0.2\n  }\n" } else { "" };
     format!(
         "global_defs {{\n  enable_script_security\n  script_user root\n}}\n\
          vrrp_script service {{\n  script \"/usr/bin/test -e {}\"\n  interval {INTERVAL_S}\n  fall {FALL}\n  rise 1\n}}\n\
-         vrrp_instance VI_1 {{\n  interface eth0\n  virtual_router_id 51\n  priority {prio}\n  advert_int 1\n\
+         vrrp_instance VI_1 {{\n  interface eth0\n  virtual_router_id 51\n  priority {prio}\n  advert_int 1\n{peers}\
          \x20 track_script {{\n    service\n  }}\n  virtual_ipaddress {{\n    {VIP}/24\n  }}\n}}\n",
         flag.display()
     )
@@ -46,7 +48,20 @@ fn stats(mut v: Vec<f64>) -> (f64, f64) {
 
 pub fn run(runs: usize) -> serde_json::Value {
     let mut out = serde_json::Map::new();
-    for imp in IMPLS {
+    for (mode, unicast) in [("unicast", true), ("multicast", false)] {
+        for imp in IMPLS {
+            let row = measure(imp, runs, unicast);
+            out.insert(format!("{}_{mode}", imp.name()), row);
+        }
+    }
+    out.insert("interval_s".into(), INTERVAL_S.into());
+    out.insert("fall".into(), FALL.into());
+    out.insert("runs".into(), runs.into());
+    serde_json::Value::Object(out)
+}
+
+fn measure(imp: Impl, runs: usize, unicast: bool) -> serde_json::Value {
+    {
         let name = imp.name();
         let (mut moved, mut gaps) = (vec![], vec![]);
         for _ in 0..runs {
@@ -55,7 +70,7 @@ pub fn run(runs: usize) -> serde_json::Value {
             let mut procs = vec![];
             for (i, prio) in [(0, 200), (1, 100)] {
                 fs::write(&flags[i], "").unwrap();
-                procs.push(spawn(imp, lab.host(i), &conf(&flags[i], prio)));
+                procs.push(spawn(imp, lab.host(i), &conf(&flags[i], prio, unicast)));
                 if i == 0 {
                     assert!(wait_until(Duration::from_secs(8), || lab.host(0).has_addr(VIP)), "{name}: no master");
                 }
@@ -76,13 +91,10 @@ pub fn run(runs: usize) -> serde_json::Value {
         }
         let (mm, mw) = stats(moved.clone());
         let (gm, gw) = stats(gaps.clone());
+        let mode = if unicast { "unicast" } else { "multicast" };
         println!(
-            "{name}: check fails -> VIP on the other node {mm:.0} ms (worst {mw:.0}); longest client gap {gm:.1} ms (worst {gw:.1})"
+            "{name}, {mode}: check fails -> VIP on the other node {mm:.0} ms (worst {mw:.0}); longest client gap {gm:.1} ms (worst {gw:.1})"
         );
-        out.insert(name.into(), serde_json::json!({"moved_ms": moved, "gap_ms": gaps}));
+        serde_json::json!({"moved_ms": moved, "gap_ms": gaps})
     }
-    out.insert("interval_s".into(), INTERVAL_S.into());
-    out.insert("fall".into(), FALL.into());
-    out.insert("runs".into(), runs.into());
-    serde_json::Value::Object(out)
 }

@@ -504,6 +504,15 @@ fn read_checks(r: &mut Reader, host: &HostView, priority: u8, preempt: bool) -> 
     if let Some(p) = docker {
         checks.push(check(p.describe(), p));
     }
+    // The same check twice would run twice and count twice: once is meant.
+    let mut seen = std::collections::HashSet::new();
+    checks.retain(|c| {
+        let first = seen.insert(c.name.clone());
+        if !first {
+            r.warnings.push(format!("check {} is listed twice; it runs once", c.name));
+        }
+        first
+    });
     if weight != 0 && (!checks.is_empty() || !interfaces.is_empty()) {
         if priority == 255 {
             r.warnings.push(format!("KEEPALIVED_TRACK_WEIGHT={weight}: the address owner's priority (255) never moves, as in keepalived; use weight 0 so a failing check is a FAULT"));

@@ -133,6 +133,14 @@ impl Running {
         Some(Err("timed out".into()))
     }
 
+    /// The script's process, if this is a script.
+    pub fn pid(&self) -> Option<u32> {
+        match &self.kind {
+            Kind::Script(c) => Some(c.id()),
+            Kind::Conn(_) => None,
+        }
+    }
+
     /// A script killed at its deadline, to reap later (`None` for anything else).
     pub fn into_child(self) -> Option<Child> {
         match self.kind {

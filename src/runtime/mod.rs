@@ -188,6 +188,7 @@ impl Runtime {
         // An advert is at most one MTU; bigger datagrams are truncated and then fail to parse.
         let mut buf = [0u8; 4096];
         let mut terms = 0;
+        let mut orphans = false;
         while !(self.closing && self.units.iter().all(|u| u.core.is_stopped())) {
             // The state file rides on the wake-ups the protocol needs anyway (`--health` allows
             // three refresh periods); it only gets a wake-up of its own when none is due soon.
@@ -263,7 +264,11 @@ impl Runtime {
                                 log::info!("{name}: statistics: {j}");
                             }
                         }
-                        Meaning::Child => self.units.iter_mut().for_each(Unit::reap),
+                        Meaning::Child => {
+                            self.units.iter_mut().for_each(Unit::reap);
+                            // After the checks have collected their scripts below.
+                            orphans = true;
+                        }
                         Meaning::Ignore => {}
                         Meaning::Unexpected => log::warn!("{name}: ignored (stop keepvip with SIGTERM)"),
                     }
@@ -292,6 +297,10 @@ impl Runtime {
                         log::error!("({}) {e:#}", self.units[i].name());
                     }
                 }
+            }
+            if std::mem::take(&mut orphans) {
+                let own: Vec<u32> = self.units.iter().flat_map(Unit::children).collect();
+                signals::reap_orphans(&own);
             }
             for u in &mut self.units {
                 let mut io = io(&mut self.nl, &self.sockets, &self.arp, u.sock);

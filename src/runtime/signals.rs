@@ -103,6 +103,30 @@ impl Signals {
     }
 }
 
+/// As PID 1 of a container, keepvip inherits every orphan (a script's background child, a
+/// killed script's children): reap the zombies that are not its own children, which their
+/// owners (notify, checks) reap themselves. Call after those have.
+pub fn reap_orphans(own: &[u32]) {
+    use nix::sys::wait::{waitid, waitpid, Id, WaitPidFlag, WaitStatus};
+    if std::process::id() != 1 {
+        return; // orphans go to the real init
+    }
+    loop {
+        let peek = waitid(Id::All, WaitPidFlag::WEXITED | WaitPidFlag::WNOHANG | WaitPidFlag::WNOWAIT);
+        let pid = match peek {
+            Ok(WaitStatus::StillAlive) | Err(_) => return,
+            Ok(st) => match st.pid() {
+                Some(p) => p,
+                None => return,
+            },
+        };
+        if own.contains(&(pid.as_raw() as u32)) {
+            return; // ours, exited just now: its owner reaps it on the next turn
+        }
+        let _ = waitpid(pid, Some(WaitPidFlag::WNOHANG));
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

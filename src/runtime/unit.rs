@@ -722,6 +722,13 @@ impl Unit {
 
     pub fn reap(&mut self) {
         self.notifier.reap();
+        self.killed.retain_mut(|c| matches!(c.try_wait(), Ok(None)));
+    }
+
+    /// Our child processes still running (notify and check scripts).
+    pub fn children(&self) -> Vec<u32> {
+        let probes = self.probes.iter().flatten().filter_map(Running::pid);
+        self.notifier.pids().chain(probes).chain(self.killed.iter().map(std::process::Child::id)).collect()
     }
 
     pub fn stats_json(&self) -> serde_json::Value {
@@ -783,6 +790,7 @@ impl Unit {
             dropped,
             vips_held: if self.vips.held() { self.cfg.virtual_ips.len() } else { 0 },
             since_transition: self.last_transition.elapsed(),
+            checks: self.health.checks(),
         }
     }
 

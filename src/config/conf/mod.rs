@@ -301,6 +301,11 @@ pub fn from_stmts(
                 p.fail(&t.at, format!("vrrp_instance {}: track_script {}: no vrrp_script {}", i.name, t.name, t.name));
                 continue;
             };
+            if i.checks.iter().any(|c| c.name == t.name) {
+                // keepalived: "duplicate track_script … - ignoring".
+                p.warn(&t.at, format!("vrrp_instance {}: track_script {} is listed twice; ignored", i.name, t.name));
+                continue;
+            }
             let mut c = script.clone();
             c.weight = t.weight.unwrap_or(c.weight);
             i.checks.push(c);
