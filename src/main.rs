@@ -197,6 +197,10 @@ fn from_env(
     let cfg = loaded.config;
     if check {
         let mut j = cfg.to_json();
+        if let Some(d) = &loaded.dual {
+            // Dual stack: the first family's instance stays at the top, as before.
+            j["instances"] = serde_json::json!([cfg.to_json(), d.to_json()]);
+        }
         // Where each value came from: `-e`, an osixia environment file, or the default.
         let from: serde_json::Map<String, serde_json::Value> = config::KNOWN
             .iter()
@@ -215,7 +219,7 @@ fn from_env(
         j["sources"] = serde_json::Value::Object(from);
         println!("{j}");
     }
-    Ok(vec![cfg])
+    Ok(std::iter::once(cfg).chain(loaded.dual).collect())
 }
 
 /// `--status` / `--health` read the daemon's state file; they need no configuration.

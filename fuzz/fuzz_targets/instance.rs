@@ -1,5 +1,6 @@
 //! The state machine fed by whatever a raw socket could deliver: a sequence of IPv4
-//! datagrams at increasing times, each then timers. Never panics, and VIPs are only ever
+//! datagrams (or, for inputs whose length is 1 mod 3, IPv6 ones: VRRPv3 payloads with the
+//! source, destination and hop limit the socket reports) at increasing times, each then timers. Never panics, and VIPs are only ever
 //! held by a master, or by a backup that resumed with them and has not moved since.
 #![no_main]
 
@@ -11,8 +12,8 @@ use keepvip::vrrp::{Action, Event, Fault, Instance, Params, Received, State};
 use keepvip::wire::vrrp::{encode_addrs, Auth, Family};
 use libfuzzer_sys::fuzz_target;
 
-fn params(sel: u8) -> Params {
-    let v3 = sel & 1 == 1;
+fn params(sel: u8, ipv6: bool) -> Params {
+    let v3 = sel & 1 == 1 || ipv6;
     Params {
         version: if v3 { 3 } else { 2 },
         vrid: 51,
@@ -22,22 +23,46 @@ fn params(sel: u8) -> Params {
         preempt_delay: Duration::from_millis(u64::from(sel & 16) * 10),
         start_as_master: sel & 32 != 0,
         auth: if v3 { Auth::None } else { Auth::pass("d0cker") },
-        family: Family::V4,
-        primary: Some("198.18.0.1".parse().unwrap()),
+        family: if ipv6 { Family::V6 } else { Family::V4 },
+        primary: Some(if ipv6 { V6[0] } else { "198.18.0.1".parse().unwrap() }),
         // Unicast peers or multicast, and the source check on or off, so forged packets
         // from anywhere reach the election code.
-        peers: if sel & 64 != 0 { vec!["198.18.0.2".parse().unwrap()] } else { vec![] },
+        peers: match (sel & 64 != 0, ipv6) {
+            (false, _) => vec![],
+            (true, false) => vec!["198.18.0.2".parse().unwrap()],
+            (true, true) => vec![V6[1]],
+        },
         check_unicast_src: sel & 128 != 0,
         unicast_min_ttl: 1,
-        own: vec!["198.18.0.1".parse().unwrap()],
-        advertised: encode_addrs(["198.18.0.100".parse().unwrap()]),
+        own: vec![if ipv6 { V6[0] } else { "198.18.0.1".parse().unwrap() }],
+        advertised: encode_addrs([if ipv6 { V6[3] } else { "198.18.0.100".parse().unwrap() }]),
         first_hold: Duration::from_millis(u64::from(sel & 4) * 100),
     }
 }
 
+/// Our link-local, the peer's, another host's, the VIP, and the VRRP group.
+const V6: [IpAddr; 5] = [
+    IpAddr::V6(std::net::Ipv6Addr::new(0xfe80, 0, 0, 0, 0, 0, 0, 1)),
+    IpAddr::V6(std::net::Ipv6Addr::new(0xfe80, 0, 0, 0, 0, 0, 0, 2)),
+    IpAddr::V6(std::net::Ipv6Addr::new(0x2001, 0xdb8, 0, 0, 0, 0, 0, 9)),
+    IpAddr::V6(std::net::Ipv6Addr::new(0x2001, 0xdb8, 0, 0, 0, 0, 0, 0x100)),
+    IpAddr::V6(std::net::Ipv6Addr::new(0xff02, 0, 0, 0, 0, 0, 0, 0x12)),
+];
+
+/// An IPv6 datagram as the socket reports it: a byte picks source and destination, one is
+/// the hop limit, the rest the VRRP payload.
+fn ipv6_datagram(d: &[u8]) -> Option<Received<'_>> {
+    let (&pick, rest) = d.split_first()?;
+    let (&ttl, payload) = rest.split_first()?;
+    let src = V6[usize::from(pick & 3) % 3];
+    let dst = if pick & 4 != 0 { V6[4] } else { V6[0] };
+    Some(Received { src, dst, ttl, payload })
+}
+
 fuzz_target!(|data: &[u8]| {
     let Some((&sel, mut rest)) = data.split_first() else { return };
-    let mut inst = Instance::new(params(sel));
+    let ipv6 = data.len() % 3 == 1;
+    let mut inst = Instance::new(params(sel, ipv6));
     let mut now = Instant::now();
     // An even length starts as if our VIPs were left on the host: resuming.
     let resume = data.len() % 2 == 0;
@@ -92,8 +117,13 @@ fuzz_target!(|data: &[u8]| {
             _ => {}
         }
         step(&mut inst, &mut holding, closing);
-        if let Some(d) = parse_ipv4(dgram) {
-            let _ = inst.receive(Received { src: d.src, dst: d.dst, ttl: d.ttl, payload: d.payload }, now);
+        let rx = if ipv6 {
+            ipv6_datagram(dgram)
+        } else {
+            parse_ipv4(dgram).map(|d| Received { src: d.src, dst: d.dst, ttl: d.ttl, payload: d.payload })
+        };
+        if let Some(rx) = rx {
+            let _ = inst.receive(rx, now);
             step(&mut inst, &mut holding, closing);
         }
     }

@@ -256,6 +256,7 @@ pub fn from_env(env: &HashMap<String, String>, host: &HostView) -> Result<Loaded
     }
 
     let v3_checksum_as_v2 = r.get("KEEPALIVED_V3_CHECKSUM_AS_V2", false, boolean);
+    let min_ttl_set = r.raw("KEEPALIVED_UNICAST_MIN_TTL").is_some_and(|v| !v.trim().is_empty());
     let unicast_min_ttl = r.get("KEEPALIVED_UNICAST_MIN_TTL", 255, int_in(1, 255)) as u8;
     let check_unicast_src = r.get("KEEPALIVED_CHECK_UNICAST_SRC", true, boolean);
     let state_file = PathBuf::from(r.raw("KEEPVIP_STATE_FILE").unwrap_or(DEFAULT_STATE_FILE));
@@ -363,88 +364,105 @@ pub fn from_env(env: &HashMap<String, String>, host: &HostView) -> Result<Loaded
         }
     }
 
-    // Family: the first VIP's; peers and source must match it.
-    let ipv6 = vips.first().is_some_and(|v| v.addr.is_ipv6());
-    if ipv6 && version == Version::V2 {
-        let raw = r.raw("KEEPALIVED_VIRTUAL_IPS").unwrap_or("").to_string();
-        r.fail(
-            "KEEPALIVED_VIRTUAL_IPS",
-            &raw,
-            "the first VIP is IPv6 but VRRPv2 is IPv4 only; set KEEPALIVED_VRRP_VERSION=3",
-        );
-    }
-    for p in &peers {
-        if p.is_ipv6() != ipv6 && !vips.is_empty() {
-            r.fail(peers_var, &peer_raw, format!("peer {p} is not of the first VIP's address family"));
+    // Families: the first VIP's is the instance osixia renders (`VI_1`). VIPs of the other
+    // family, which keepalived would ignore in that instance, get a second one (dual stack:
+    // VRIDs are per family, so the same one is legal), joined in a sync group so both move
+    // together. VRRPv2 is IPv4 only: an IPv6 instance runs VRRPv3, as keepalived sets it.
+    let first_v6 = vips.first().is_some_and(|v| v.addr.is_ipv6());
+    let families: Vec<bool> =
+        [first_v6, !first_v6].into_iter().filter(|f| vips.iter().any(|v| v.addr.is_ipv6() == *f)).collect();
+    let version_set = r.raw("KEEPALIVED_VRRP_VERSION").is_some_and(|v| !v.trim().is_empty());
+    if families.contains(&true) && version == Version::V2 {
+        let how = if families.len() == 2 { "the IPv6 VIPs run as a VRRPv3 instance" } else { "VRRPv3 is used" };
+        let msg = format!("KEEPALIVED_VIRTUAL_IPS has IPv6 VIPs and VRRPv2 is IPv4 only: {how}, as keepalived does");
+        if version_set {
+            r.warnings.push(msg);
+        } else {
+            r.info.push(msg);
         }
     }
-    // keepalived ignores a VIP of the other family ("address family must match VRRP
-    // instance"): so does keepvip, so both kinds of node hold the same addresses.
-    let other: Vec<String> = vips.iter().filter(|v| v.addr.is_ipv6() != ipv6).map(ToString::to_string).collect();
-    if !other.is_empty() {
-        r.warnings.push(format!(
-            "KEEPALIVED_VIRTUAL_IPS: {} not of the first VIP's address family: ignored, as keepalived ignores it (IPv4 and IPv6 need an instance each)",
-            other.join(", ")
-        ));
+    let stray: Vec<String> = peers
+        .iter()
+        .filter(|p| !vips.is_empty() && !families.contains(&p.is_ipv6()))
+        .map(ToString::to_string)
+        .collect();
+    if let Some(first) = peers.iter().find(|p| !vips.is_empty() && !families.contains(&p.is_ipv6())) {
+        let fam = if first.is_ipv6() { "IPv6" } else { "IPv4" };
+        let what = if stray.len() == 1 { format!("peer {}", stray[0]) } else { format!("peers {}", stray.join(", ")) };
+        r.fail(peers_var, &peer_raw, format!("{what}: {fam}, but no VIP is"));
     }
-    let vips: Vec<Vip> = vips.into_iter().filter(|v| v.addr.is_ipv6() == ipv6).collect();
-
     let own: Vec<IpAddr> = peers.iter().copied().filter(|p| host.owns(*p)).collect();
     if !own.is_empty() {
         peers.retain(|p| !own.contains(p));
         let own: Vec<String> = own.iter().map(ToString::to_string).collect();
         r.info.push(format!("{peers_var}: {} is this host's own address; not a peer", own.join(", ")));
     }
+    if families.len() == 2 && !peers.is_empty() {
+        for fam in &families {
+            if !peers.iter().any(|p| p.is_ipv6() == *fam) {
+                let name = if *fam { "IPv6" } else { "IPv4" };
+                r.info.push(format!("{peers_var} has no {name} peer: the {name} instance uses multicast"));
+            }
+        }
+    }
 
     let src_var = "KEEPALIVED_UNICAST_SRC_IP";
-    let primary = host.advert_source(&interface, ipv6, |a| vips.iter().any(|v| v.addr == a));
-    let unicast_src_ip = r.get(src_var, primary, |v| match v.parse::<IpAddr>() {
-        Ok(ip) if ip.is_ipv6() != ipv6 => Err("expected an address of the VIPs' family".into()),
+    let src_set = r.get(src_var, None, |v| match v.parse::<IpAddr>() {
+        Ok(ip) if !families.contains(&ip.is_ipv6()) => Err("expected an address of the VIPs' family".into()),
         Ok(ip) => Ok(Some(ip)),
         Err(_) => Err("expected an IPv4 or IPv6 address".into()),
     });
-    if let Some(ip) = unicast_src_ip {
-        if r.raw(src_var).is_some() && !host.owns(ip) {
+    if let Some(ip) = src_set {
+        if !host.owns(ip) {
             r.warnings.push(format!(
                 "{src_var}={ip} is not an address of this host; adverts go from {interface}'s own address until it is"
             ));
         }
     }
-
     let (track_interfaces, checks) = read_checks(&mut r, host, priority, preempt);
 
     if !r.problems.is_empty() {
         return Err(r.problems);
     }
-    let config = Config {
-        origin: super::Origin::Environment,
-        name: "VI_1".into(),
-        interface,
-        state,
-        router_id,
-        priority,
-        preempt,
-        preempt_delay,
-        advert_int_cs,
-        version,
-        password: (version == Version::V2 && !password.is_empty()).then_some(password),
-        unicast_src_ip,
-        unicast_peers: peers,
-        virtual_ips: vips,
-        notify,
-        notify_state: vec![],
-        track_interfaces,
-        checks,
-        sync_group: None,
-        v3_checksum_as_v2,
-        unicast_min_ttl,
-        check_unicast_src,
-        dump_conf,
-        state_file,
-        metrics_addr,
-        first_hold: auto_rank.map_or(Duration::ZERO, first_hold),
+    let instance = |ipv6: bool, name: &str| {
+        let vips: Vec<Vip> = vips.iter().filter(|v| v.addr.is_ipv6() == ipv6).cloned().collect();
+        // Unicast over IPv6: from the address the peers list us by (a link-local source,
+        // RFC 5798's default, is not in their peer list); multicast: the link-local one.
+        let listed = own.iter().copied().find(|a| a.is_ipv6() && ipv6);
+        let primary = listed.or_else(|| host.advert_source(&interface, ipv6, |a| vips.iter().any(|v| v.addr == a)));
+        let version = if ipv6 { Version::V3 } else { version };
+        Config {
+            origin: super::Origin::Environment,
+            name: name.into(),
+            interface: interface.clone(),
+            state,
+            router_id,
+            priority,
+            preempt,
+            preempt_delay,
+            advert_int_cs,
+            version,
+            password: (version == Version::V2 && !password.is_empty()).then(|| password.clone()),
+            unicast_src_ip: src_set.filter(|ip| ip.is_ipv6() == ipv6).or(primary),
+            unicast_peers: peers.iter().copied().filter(|p| p.is_ipv6() == ipv6).collect(),
+            virtual_ips: vips,
+            notify: notify.clone(),
+            notify_state: vec![],
+            track_interfaces: track_interfaces.clone(),
+            checks: checks.clone(),
+            sync_group: (families.len() == 2).then(|| "VG_1".to_string()),
+            v3_checksum_as_v2,
+            unicast_min_ttl: if ipv6 && !min_ttl_set { super::IPV6_UNICAST_MIN_HOPS } else { unicast_min_ttl },
+            check_unicast_src,
+            dump_conf,
+            state_file: state_file.clone(),
+            metrics_addr,
+            first_hold: auto_rank.map_or(Duration::ZERO, first_hold),
+        }
     };
-    Ok(Loaded { config, info: r.info, warnings: r.warnings })
+    let config = instance(first_v6, "VI_1");
+    let dual = families.get(1).map(|v6| instance(*v6, if *v6 { "VI_1_V6" } else { "VI_1_V4" }));
+    Ok(Loaded { config, dual, info: r.info, warnings: r.warnings })
 }
 
 /// Seconds with up to two decimals, within `lo..=hi` centiseconds.
@@ -840,6 +858,44 @@ mod tests {
         assert_eq!(from_env(&e, &host()).unwrap().config.track_interfaces, ["eth0"]);
     }
 
+    #[test]
+    fn both_families_are_two_instances_in_a_sync_group_and_ipv6_runs_vrrpv3() {
+        let mut h = host();
+        h.interfaces[1].addrs.push("2001:db8::1/64".parse().unwrap());
+        h.interfaces[1].addrs.push("fe80::1/64".parse().unwrap());
+        let mut e = env(SEED);
+        e.insert("KEEPALIVED_VIRTUAL_IPS".into(), "#PYTHON2BASH:['192.168.4.3', '2001:db8::100']".into());
+        e.insert(
+            "KEEPALIVED_UNICAST_PEERS".into(),
+            "#PYTHON2BASH:['192.168.4.1', '192.168.4.2', '2001:db8::1', '2001:db8::2']".into(),
+        );
+        let l = from_env(&e, &h).unwrap();
+        let (v4, v6) = (&l.config, l.dual.as_ref().unwrap());
+        assert_eq!((v4.name.as_str(), v6.name.as_str()), ("VI_1", "VI_1_V6"));
+        assert_eq!((v4.version, v6.version), (Version::V2, Version::V3));
+        assert_eq!((v4.sync_group.as_deref(), v6.sync_group.as_deref()), (Some("VG_1"), Some("VG_1")));
+        assert_eq!(v6.unicast_peers, vec!["2001:db8::2".parse::<IpAddr>().unwrap()]);
+        assert_eq!(v6.unicast_src_ip, Some("2001:db8::1".parse().unwrap()), "the address the peers list");
+        assert_eq!(v6.password, None);
+        assert_eq!(v6.virtual_ips.len(), 1);
+        assert!(l.info.iter().any(|i| i.contains("the IPv6 VIPs run as a VRRPv3 instance")), "{:?}", l.info);
+        // IPv6 only, multicast: VRRPv3 from the link-local address, one instance.
+        let mut e = env(SEED);
+        e.insert("KEEPALIVED_VIRTUAL_IPS".into(), "2001:db8::100".into());
+        e.remove("KEEPALIVED_UNICAST_PEERS");
+        let l = from_env(&e, &h).unwrap();
+        assert!(l.dual.is_none());
+        assert_eq!(l.config.version, Version::V3);
+        assert_eq!(l.config.unicast_src_ip, Some("fe80::1".parse().unwrap()));
+        // Peers of a family no VIP has: named, with the peer variable.
+        let p = problems(&[("KEEPALIVED_VIRTUAL_IPS", "2001:db8::1")]);
+        assert!(
+            p.iter().any(|l| l.starts_with("KEEPALIVED_UNICAST_PEERS=")
+                && l.contains("peers 192.168.4.1, 192.168.4.2: IPv4, but no VIP is")),
+            "{p:?}"
+        );
+    }
+
     fn problems(pairs: &[(&str, &str)]) -> Vec<String> {
         let mut e = env(SEED);
         for (k, v) in pairs {
@@ -898,7 +954,6 @@ mod tests {
             ("KEEPALIVED_VIRTUAL_IPS", "192.168.4.3 label 0123456789abcdef", "at most 15 characters"),
             ("KEEPALIVED_PRIORITY", "#PYTHON2BASH:[200]", "expected one value, found a list"),
             ("KEEPALIVED_VIRTUAL_IPS", "", "required"),
-            ("KEEPALIVED_VIRTUAL_IPS", "2001:db8::1", "VRRPv2 is IPv4 only; set KEEPALIVED_VRRP_VERSION=3"),
             ("KEEPALIVED_UNICAST_PEERS", "#PYTHON2BASH:['224.0.0.18']", "224.0.0.18 is a multicast address"),
             ("KEEPALIVED_UNICAST_PEERS", "0.0.0.0", "is the unspecified address"),
             ("KEEPALIVED_UNICAST_PEERS", "255.255.255.255", "is the broadcast address"),

@@ -27,6 +27,11 @@ pub const OSIXIA_NOTIFY: &str = "/container/service/keepalived/assets/notify.sh"
 pub const DEFAULT_STATE_FILE: &str = "/run/keepvip/state.json";
 /// Where osixia users mount their own keepalived.conf.
 pub const OSIXIA_CONF: &str = "/container/service/keepalived/assets/keepalived.conf";
+/// The lowest hop limit accepted on IPv6 unicast adverts unless configured. RFC 5798 wants
+/// 255, but keepalived sends IPv6 unicast adverts with the kernel's default (64) unless
+/// `unicast_ttl` is set: we interoperate, and still refuse what crossed a router from such a
+/// sender (63 or less). Multicast adverts must arrive with 255 either way.
+pub const IPV6_UNICAST_MIN_HOPS: u8 = 64;
 /// keepalived's own default path.
 pub const KEEPALIVED_CONF: &str = "/etc/keepalived/keepalived.conf";
 
@@ -250,6 +255,8 @@ impl fmt::Display for Problem {
 #[derive(Debug, Clone)]
 pub struct Loaded {
     pub config: Config,
+    /// Dual stack: the instance of the VIPs of the other family, in a sync group with `config`.
+    pub dual: Option<Config>,
     pub info: Vec<String>,
     pub warnings: Vec<String>,
 }

@@ -41,10 +41,15 @@ impl Sender {
     }
 
     fn send(&self, ifindex: u32, frame: &[u8]) -> io::Result<()> {
+        self.send_frame(ifindex, frame, arp::ETHERTYPE_ARP)
+    }
+
+    /// One Ethernet frame out of `ifindex` (its destination MAC first).
+    pub(super) fn send_frame(&self, ifindex: u32, frame: &[u8], ethertype: u16) -> io::Result<()> {
         // SAFETY: sockaddr_ll is plain data; zeroed is a valid value.
         let mut sll: libc::sockaddr_ll = unsafe { std::mem::zeroed() };
         sll.sll_family = libc::AF_PACKET as u16;
-        sll.sll_protocol = arp::ETHERTYPE_ARP.to_be();
+        sll.sll_protocol = ethertype.to_be();
         sll.sll_ifindex = ifindex as i32;
         sll.sll_halen = 6;
         sll.sll_addr[..6].copy_from_slice(&frame[..6]);

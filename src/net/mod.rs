@@ -4,5 +4,6 @@ pub mod arp;
 pub mod caps;
 pub mod http;
 pub mod ipvs;
+pub mod ndisc;
 pub mod netlink;
 pub mod socket;

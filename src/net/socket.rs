@@ -1,21 +1,25 @@
-//! The VRRP raw socket (IPv4, protocol 112): bound to the interface, TTL 255, source chosen
-//! per packet with IP_PKTINFO; in multicast mode joined to 224.0.0.18 with loopback off.
+//! The VRRP raw socket (protocol 112), one per interface and family: bound to the
+//! interface, TTL / hop limit 255, source chosen per packet with IP_PKTINFO / IPV6_PKTINFO;
+//! in multicast mode joined to 224.0.0.18 or ff02::12 with loopback off. An IPv4 raw socket
+//! hands us the IP header; an IPv6 one does not, so hop limit and destination come as
+//! control messages.
 
 use std::io;
-use std::net::{IpAddr, Ipv4Addr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddrV6};
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
 
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result};
 use nix::libc;
-use nix::sys::socket::{self, sockopt, ControlMessage, MsgFlags, SockaddrIn};
+use nix::sys::socket::{self, sockopt, ControlMessage, MsgFlags, SockaddrIn, SockaddrIn6};
 
-use crate::wire::vrrp::{MULTICAST_V4, PROTOCOL};
+use crate::wire::vrrp::{MULTICAST_V4, MULTICAST_V6, PROTOCOL};
 
 pub const TOS_INTERNETWORK_CONTROL: u8 = 0xc0;
 
 pub struct VrrpSocket {
     fd: OwnedFd,
     ifindex: u32,
+    ipv6: bool,
 }
 
 /// What one read from the socket gave.
@@ -56,16 +60,11 @@ fn setsockopt_raw<T>(fd: &OwnedFd, level: i32, name: i32, val: &T) -> io::Result
 }
 
 impl VrrpSocket {
-    pub fn open(ifname: &str, ifindex: u32, multicast: bool) -> Result<Self> {
-        // SAFETY: plain socket(2); the fd is owned from here on.
-        let raw = unsafe {
-            libc::socket(libc::AF_INET, libc::SOCK_RAW | libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC, i32::from(PROTOCOL))
-        };
-        if raw < 0 {
-            return Err(io::Error::last_os_error()).context("opening the VRRP raw socket (needs CAP_NET_RAW)");
+    pub fn open(ifname: &str, ifindex: u32, multicast: bool, ipv6: bool) -> Result<Self> {
+        if ipv6 {
+            return Self::open_v6(ifname, ifindex, multicast);
         }
-        // SAFETY: `raw` is a fresh descriptor nobody else owns.
-        let fd = unsafe { OwnedFd::from_raw_fd(raw) };
+        let fd = raw_socket(libc::AF_INET)?;
         socket::setsockopt(&fd, sockopt::BindToDevice, &std::ffi::OsString::from(ifname))
             .with_context(|| format!("binding the VRRP socket to {ifname}"))?;
         // RFC 3768/5798: adverts leave with TTL 255 so receivers can tell they are on-link.
@@ -84,12 +83,40 @@ impl VrrpSocket {
             setsockopt_raw(&fd, libc::IPPROTO_IP, libc::IP_MULTICAST_TTL, &255i32).context("IP_MULTICAST_TTL")?;
             setsockopt_raw(&fd, libc::IPPROTO_IP, libc::IP_MULTICAST_LOOP, &0i32).context("IP_MULTICAST_LOOP")?;
         }
-        Ok(VrrpSocket { fd, ifindex })
+        Ok(VrrpSocket { fd, ifindex, ipv6: false })
+    }
+
+    fn open_v6(ifname: &str, ifindex: u32, multicast: bool) -> Result<Self> {
+        let fd = raw_socket(libc::AF_INET6)?;
+        socket::setsockopt(&fd, sockopt::BindToDevice, &std::ffi::OsString::from(ifname))
+            .with_context(|| format!("binding the VRRP socket to {ifname}"))?;
+        // RFC 5798 §5.1.2.3: hop limit 255, checked on receipt (so we ask for it).
+        setsockopt_raw(&fd, libc::IPPROTO_IPV6, libc::IPV6_UNICAST_HOPS, &255i32).context("IPV6_UNICAST_HOPS")?;
+        setsockopt_raw(&fd, libc::IPPROTO_IPV6, libc::IPV6_MULTICAST_HOPS, &255i32).context("IPV6_MULTICAST_HOPS")?;
+        setsockopt_raw(&fd, libc::IPPROTO_IPV6, libc::IPV6_RECVHOPLIMIT, &1i32).context("IPV6_RECVHOPLIMIT")?;
+        setsockopt_raw(&fd, libc::IPPROTO_IPV6, libc::IPV6_RECVPKTINFO, &1i32).context("IPV6_RECVPKTINFO")?;
+        setsockopt_raw(&fd, libc::IPPROTO_IPV6, libc::IPV6_TCLASS, &i32::from(TOS_INTERNETWORK_CONTROL))
+            .context("IPV6_TCLASS")?;
+        if multicast {
+            let mreq = libc::ipv6_mreq {
+                ipv6mr_multiaddr: libc::in6_addr { s6_addr: MULTICAST_V6.octets() },
+                ipv6mr_interface: ifindex,
+            };
+            setsockopt_raw(&fd, libc::IPPROTO_IPV6, libc::IPV6_ADD_MEMBERSHIP, &mreq).context("joining ff02::12")?;
+            setsockopt_raw(&fd, libc::IPPROTO_IPV6, libc::IPV6_MULTICAST_IF, &(ifindex as i32))
+                .context("IPV6_MULTICAST_IF")?;
+            setsockopt_raw(&fd, libc::IPPROTO_IPV6, libc::IPV6_MULTICAST_LOOP, &0i32).context("IPV6_MULTICAST_LOOP")?;
+        }
+        Ok(VrrpSocket { fd, ifindex, ipv6: true })
     }
 
     /// Send one advert to `dst`, from `src` when given.
     pub fn send(&self, payload: &[u8], src: Option<IpAddr>, dst: IpAddr) -> io::Result<()> {
-        let IpAddr::V4(dst) = dst else { return Err(io::Error::other("IPv6 destination on an IPv4 socket")) };
+        let dst = match dst {
+            IpAddr::V4(d) if !self.ipv6 => d,
+            IpAddr::V6(d) if self.ipv6 => return self.send_v6(payload, src, d),
+            _ => return Err(io::Error::other("destination of the other address family")),
+        };
         let addr = SockaddrIn::from(std::net::SocketAddrV4::new(dst, 0));
         let info = libc::in_pktinfo {
             ipi_ifindex: self.ifindex as i32,
@@ -108,8 +135,30 @@ impl VrrpSocket {
             .map_err(io::Error::from)
     }
 
+    fn send_v6(&self, payload: &[u8], src: Option<IpAddr>, dst: Ipv6Addr) -> io::Result<()> {
+        // Link-local and multicast destinations need the interface as their scope.
+        let addr = SockaddrIn6::from(SocketAddrV6::new(dst, 0, 0, self.ifindex));
+        let info = libc::in6_pktinfo {
+            ipi6_addr: libc::in6_addr {
+                s6_addr: match src {
+                    Some(IpAddr::V6(s)) => s.octets(),
+                    _ => [0; 16],
+                },
+            },
+            ipi6_ifindex: self.ifindex,
+        };
+        let cmsg = [ControlMessage::Ipv6PacketInfo(&info)];
+        let iov = [io::IoSlice::new(payload)];
+        socket::sendmsg(self.fd.as_raw_fd(), &iov, &cmsg, MsgFlags::empty(), Some(&addr))
+            .map(|_| ())
+            .map_err(io::Error::from)
+    }
+
     /// The next datagram, if any.
     pub fn recv<'b>(&self, buf: &'b mut [u8]) -> io::Result<Recv<'b>> {
+        if self.ipv6 {
+            return self.recv_v6(buf);
+        }
         let n = match socket::recv(self.fd.as_raw_fd(), buf, MsgFlags::MSG_DONTWAIT) {
             Ok(n) => n,
             Err(nix::errno::Errno::EAGAIN) => return Ok(Recv::Empty),
@@ -117,6 +166,68 @@ impl VrrpSocket {
         };
         Ok(classify(&buf[..n]))
     }
+}
+
+impl VrrpSocket {
+    fn recv_v6<'b>(&self, buf: &'b mut [u8]) -> io::Result<Recv<'b>> {
+        // nix has no received IPV6_HOPLIMIT message: recvmsg(2) and the CMSG macros directly.
+        // SAFETY: zeroed sockaddr_in6/msghdr are valid; every pointer below outlives the call.
+        let mut from: libc::sockaddr_in6 = unsafe { std::mem::zeroed() };
+        let mut control = [0u64; 16]; // 128 bytes, aligned: room for pktinfo and hop limit
+        let mut iov = libc::iovec { iov_base: buf.as_mut_ptr().cast(), iov_len: buf.len() };
+        let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
+        msg.msg_name = (&mut from as *mut libc::sockaddr_in6).cast();
+        msg.msg_namelen = std::mem::size_of::<libc::sockaddr_in6>() as libc::socklen_t;
+        msg.msg_iov = &mut iov;
+        msg.msg_iovlen = 1;
+        msg.msg_control = control.as_mut_ptr().cast();
+        msg.msg_controllen = std::mem::size_of_val(&control);
+        // SAFETY: msg points at live buffers of the lengths given.
+        let n = unsafe { libc::recvmsg(self.fd.as_raw_fd(), &mut msg, libc::MSG_DONTWAIT) };
+        if n < 0 {
+            let e = io::Error::last_os_error();
+            return if e.kind() == io::ErrorKind::WouldBlock { Ok(Recv::Empty) } else { Err(e) };
+        }
+        let n = n as usize;
+        let (mut dst, mut hops) = (None, None);
+        // SAFETY: the kernel filled msg_control up to msg_controllen; the macros stay inside it.
+        unsafe {
+            let mut c = libc::CMSG_FIRSTHDR(&msg);
+            while !c.is_null() {
+                let data = libc::CMSG_DATA(c);
+                match ((*c).cmsg_level, (*c).cmsg_type) {
+                    (libc::IPPROTO_IPV6, libc::IPV6_PKTINFO) => {
+                        let info = std::ptr::read_unaligned(data.cast::<libc::in6_pktinfo>());
+                        dst = Some(Ipv6Addr::from(info.ipi6_addr.s6_addr));
+                    }
+                    (libc::IPPROTO_IPV6, libc::IPV6_HOPLIMIT) => {
+                        hops = u8::try_from(std::ptr::read_unaligned(data.cast::<libc::c_int>())).ok();
+                    }
+                    _ => {}
+                }
+                c = libc::CMSG_NXTHDR(&msg, c);
+            }
+        }
+        let src = Ipv6Addr::from(from.sin6_addr.s6_addr);
+        if n > buf.len() || msg.msg_flags & libc::MSG_TRUNC != 0 {
+            return Ok(Recv::BadHeader { len: n });
+        }
+        // Without the kernel's word on destination and hop limit there is nothing to check.
+        let (Some(dst), Some(ttl)) = (dst, hops) else { return Ok(Recv::BadHeader { len: n }) };
+        Ok(Recv::Packet(Datagram { src: IpAddr::V6(src), dst: IpAddr::V6(dst), ttl, payload: &buf[..n] }))
+    }
+}
+
+/// A raw VRRP socket of `family`, non-blocking.
+fn raw_socket(family: i32) -> Result<OwnedFd> {
+    // SAFETY: plain socket(2); the fd is owned from here on.
+    let raw =
+        unsafe { libc::socket(family, libc::SOCK_RAW | libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC, i32::from(PROTOCOL)) };
+    if raw < 0 {
+        return Err(io::Error::last_os_error()).context("opening the VRRP raw socket (needs CAP_NET_RAW)");
+    }
+    // SAFETY: `raw` is a fresh descriptor nobody else owns.
+    Ok(unsafe { OwnedFd::from_raw_fd(raw) })
 }
 
 impl AsFd for VrrpSocket {
@@ -148,14 +259,6 @@ pub fn parse_ipv4(b: &[u8]) -> Option<Datagram<'_>> {
         ttl: b[8],
         payload: &b[ihl..total],
     })
-}
-
-/// Refuse IPv6 here rather than half-work: the runtime speaks IPv4 VRRP.
-pub fn check_family(ipv6: bool) -> Result<()> {
-    if ipv6 {
-        bail!("IPv6 VRRP instances are recognised but not yet run by keepvip; use IPv4 VIPs");
-    }
-    Ok(())
 }
 
 #[cfg(test)]

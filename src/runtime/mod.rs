@@ -22,7 +22,7 @@ use crate::metrics;
 use crate::net::arp;
 use crate::net::http;
 use crate::net::netlink::{Events, Link, Netlink};
-use crate::net::socket::{self, Recv, VrrpSocket};
+use crate::net::socket::{Recv, VrrpSocket};
 use crate::status;
 use crate::vrrp::{Event, Received, Rejected, State};
 
@@ -41,6 +41,7 @@ const RETRY_MAX: Duration = Duration::from_secs(5);
 struct Shared {
     ifname: String,
     index: u32,
+    ipv6: bool,
     multicast: bool,
     sock: VrrpSocket,
 }
@@ -78,9 +79,6 @@ impl Runtime {
     /// that are not exactly where it would add them are removed here.
     pub fn new(cfgs: Vec<Config>, host: &HostView, mut nl: Netlink) -> Result<Self> {
         let first = cfgs.first().context("no instance to run")?.clone();
-        for c in &cfgs {
-            socket::check_family(c.ipv6()).with_context(|| format!("({})", c.name))?;
-        }
         if let Some(w) = crate::net::ipvs::ensure_loaded() {
             log::warn!("{w}");
         }
@@ -90,7 +88,7 @@ impl Runtime {
         let mut units = vec![];
         for cfg in cfgs {
             let link = nl.link(&cfg.interface)?.with_context(|| format!("interface {} disappeared", cfg.interface))?;
-            let sock = open_shared(&mut sockets, &link, cfg.multicast())?;
+            let sock = open_shared(&mut sockets, &link, cfg.multicast(), cfg.ipv6())?;
             units.push(Unit::new(cfg, host, &link, sock, &present, &mut nl)?);
         }
         let arp = arp::Sender::open().map_err(|e| log::warn!("no gratuitous ARP (packet socket: {e})")).ok();
@@ -445,7 +443,7 @@ impl Runtime {
             .iter()
             .find(|l| l.name == cfg.interface)
             .with_context(|| format!("({name}) interface {} is gone", cfg.interface))?;
-        let sock = open_shared(&mut self.sockets, link, cfg.multicast())?;
+        let sock = open_shared(&mut self.sockets, link, cfg.multicast(), cfg.ipv6())?;
         let mut u = Unit::new(cfg, host, link, sock, present, &mut self.nl)?;
         u.sync(links, present, now, &mut io(&mut self.nl, &self.sockets, &self.arp, sock));
         self.units.push(u);
@@ -521,7 +519,7 @@ impl Runtime {
         for s in &mut self.sockets {
             if let Some(l) = links.iter().find(|l: &&Link| l.name == s.ifname && l.index != s.index) {
                 // Deleted and re-created: a socket bound to the old index hears nothing.
-                s.sock = VrrpSocket::open(&l.name, l.index, s.multicast)
+                s.sock = VrrpSocket::open(&l.name, l.index, s.multicast, s.ipv6)
                     .with_context(|| format!("reopening the VRRP socket on the re-created {}", l.name))?;
                 s.index = l.index;
             }
@@ -646,20 +644,21 @@ fn io<'a>(nl: &'a mut Netlink, sockets: &'a [Shared], arp: &'a Option<arp::Sende
     Io { nl, sock: &sockets[s].sock, arp: arp.as_ref() }
 }
 
-/// The shared socket of `link`, opened (or re-opened to join the multicast group) as needed.
-fn open_shared(sockets: &mut Vec<Shared>, link: &Link, multicast: bool) -> Result<usize> {
-    match sockets.iter().position(|s| s.index == link.index) {
+/// The shared socket of `link` for the family, opened (or re-opened to join the multicast
+/// group) as needed.
+fn open_shared(sockets: &mut Vec<Shared>, link: &Link, multicast: bool, ipv6: bool) -> Result<usize> {
+    match sockets.iter().position(|s| s.index == link.index && s.ipv6 == ipv6) {
         Some(i) => {
             // Multicast joins once per interface, for any instance that needs it.
             if multicast && !sockets[i].multicast {
-                sockets[i].sock = VrrpSocket::open(&link.name, link.index, true)?;
+                sockets[i].sock = VrrpSocket::open(&link.name, link.index, true, ipv6)?;
                 sockets[i].multicast = true;
             }
             Ok(i)
         }
         None => {
-            let sock = VrrpSocket::open(&link.name, link.index, multicast)?;
-            sockets.push(Shared { ifname: link.name.clone(), index: link.index, multicast, sock });
+            let sock = VrrpSocket::open(&link.name, link.index, multicast, ipv6)?;
+            sockets.push(Shared { ifname: link.name.clone(), index: link.index, ipv6, multicast, sock });
             Ok(sockets.len() - 1)
         }
     }

@@ -552,10 +552,17 @@ impl Unit {
         let ipv6 = self.cfg.ipv6();
         let is_vip = |a: IpAddr| self.vips.iter().any(|(v, _)| v.addr == a);
         let wanted = self.cfg.unicast_src_ip.filter(|ip| addrs.iter().any(|a| a.addr == *ip)).or_else(|| {
-            addrs
+            let mut ours = addrs
                 .iter()
-                .find(|a| a.ifindex == self.iface.index && a.addr.is_ipv6() == ipv6 && !is_vip(a.addr))
-                .map(|a| a.addr)
+                .filter(|a| a.ifindex == self.iface.index && a.addr.is_ipv6() == ipv6 && !is_vip(a.addr))
+                .map(|a| a.addr);
+            // IPv6 adverts come from the link-local address (RFC 5798 §5.1.2.1), as keepalived's.
+            let link_local = |a: &IpAddr| matches!(a, IpAddr::V6(v) if v.segments()[0] & 0xffc0 == 0xfe80);
+            if ipv6 {
+                ours.clone().find(link_local).or_else(|| ours.next())
+            } else {
+                ours.next()
+            }
         });
         if wanted != self.source {
             match (self.source, wanted) {
@@ -637,8 +644,8 @@ impl Unit {
             Repr { version: p.version, vrid: p.vrid, priority, interval_cs: p.advert_int_cs, auth: p.auth, addrs };
         // No source: we are in FAULT (or going there) and nothing can be sent.
         let Some(src) = self.source else { return };
-        let dsts: Vec<IpAddr> =
-            if self.cfg.multicast() { vec![IpAddr::V4(wire::MULTICAST_V4)] } else { self.cfg.unicast_peers.clone() };
+        let group = if self.cfg.ipv6() { IpAddr::V6(wire::MULTICAST_V6) } else { IpAddr::V4(wire::MULTICAST_V4) };
+        let dsts: Vec<IpAddr> = if self.cfg.multicast() { vec![group] } else { self.cfg.unicast_peers.clone() };
         let mut buf = [0u8; MTU];
         let mut failed = vec![];
         for dst in dsts {
@@ -698,11 +705,14 @@ impl Unit {
     /// One gratuitous ARP for each VIP in `which` (indexes, as the announcer counts them).
     pub fn announce(&mut self, which: std::ops::Range<usize>, io: &Io) {
         let (Some(g), Some(mac)) = (io.arp, self.mac) else { return };
+        let router = self.cfg.ipv6() && crate::net::ndisc::forwarding(&self.iface.name);
         for (v, ifindex) in self.vips.iter().skip(which.start).take(which.len()) {
-            if let IpAddr::V4(a) = v.addr {
-                if let Err(e) = g.gratuitous(ifindex, mac, a) {
-                    log::debug!("gratuitous ARP for {a}: {e}");
-                }
+            let sent = match v.addr {
+                IpAddr::V4(a) => g.gratuitous(ifindex, mac, a),
+                IpAddr::V6(a) => g.unsolicited_na(ifindex, mac, a, router),
+            };
+            if let Err(e) = sent {
+                log::debug!("announcing {}: {e}", v.addr);
             }
         }
     }
@@ -712,11 +722,17 @@ impl Unit {
     /// long enough to time out and take a duplicate VIP. One gratuitous ARP for our source
     /// address updates their entries at once (what the kernel's `arp_notify=1` would do).
     fn announce_source(&mut self, io: &Io) {
-        let (Some(g), Some(mac), Some(IpAddr::V4(src))) = (io.arp, self.mac, self.source) else {
+        let (Some(g), Some(mac), Some(src)) = (io.arp, self.mac, self.source) else {
             return;
         };
-        if let Err(e) = g.gratuitous(self.iface.index, mac, src) {
-            log::debug!("gratuitous ARP for {src}: {e}");
+        let sent = match src {
+            IpAddr::V4(a) => g.gratuitous(self.iface.index, mac, a),
+            IpAddr::V6(a) => {
+                g.unsolicited_na(self.iface.index, mac, a, crate::net::ndisc::forwarding(&self.iface.name))
+            }
+        };
+        if let Err(e) = sent {
+            log::debug!("announcing {src}: {e}");
         }
     }
 

@@ -2,4 +2,5 @@
 
 pub mod arp;
 pub mod checksum;
+pub mod ndisc;
 pub mod vrrp;

@@ -32,6 +32,9 @@ pub fn render(env: &[(String, String)]) -> String {
     if let Some(i) = e.get("KEEPALIVED_ADVERT_INT") {
         c += &format!("  advert_int {i}\n");
     }
+    if let Some(src) = e.get("KEEPALIVED_UNICAST_SRC_IP") {
+        c += &format!("  unicast_src_ip {src}\n");
+    }
     if !peers.is_empty() {
         c += "  unicast_peer {\n";
         for p in &peers {

@@ -99,6 +99,8 @@ impl Lab {
             &h.ns,
         ]);
         must(&["ip", "-n", &self.switch, "link", "set", &h.port, "master", "br0", "up"]);
+        // No duplicate address detection: IPv6 addresses (link-local too) are usable at once.
+        must(&["ip", "netns", "exec", &h.ns, "sysctl", "-qw", "net.ipv6.conf.eth0.accept_dad=0"]);
         must(&["ip", "-n", &h.ns, "addr", "add", &format!("{}/24", h.ip), "dev", "eth0"]);
         must(&["ip", "-n", &h.ns, "link", "set", "eth0", "up"]);
     }

@@ -472,6 +472,7 @@ fn instance(
     let mut tracks: Vec<TrackRef> = vec![];
     let mut check_unicast_src = g.check_unicast_src;
     let mut min_ttl: u8 = 255;
+    let mut min_ttl_set = false;
     for d in p.block(s) {
         let kw = d.keyword();
         match kw {
@@ -545,7 +546,10 @@ fn instance(
                     let mut rest = e.words[1..].iter();
                     while let Some(k) = rest.next() {
                         match (k.as_str(), rest.next().map(|v| v.parse::<u8>())) {
-                            ("min_ttl", Some(Ok(n))) => min_ttl = min_ttl.min(n),
+                            ("min_ttl", Some(Ok(n))) => {
+                                min_ttl = min_ttl.min(n);
+                                min_ttl_set = true;
+                            }
                             ("max_ttl", Some(Ok(_))) => {}
                             _ => p.fail(
                                 &e.at,
@@ -632,7 +636,10 @@ fn instance(
                 }
             }
             "check_unicast_src" => check_unicast_src = true,
-            "unicast_ttl" => min_ttl = p.int(d, 1, 255).map_or(min_ttl, |n| n as u8),
+            "unicast_ttl" => {
+                min_ttl = p.int(d, 1, 255).map_or(min_ttl, |n| n as u8);
+                min_ttl_set = true;
+            }
             kw if IGNORED_INSTANCE.contains(&kw) => {}
             kw => match UNSUPPORTED_INSTANCE.iter().find(|(k, _)| *k == kw) {
                 Some((_, what)) => {
@@ -775,7 +782,7 @@ fn instance(
             checks,
             sync_group: None,
             v3_checksum_as_v2: false,
-            unicast_min_ttl: min_ttl,
+            unicast_min_ttl: if ipv6 && !min_ttl_set { super::IPV6_UNICAST_MIN_HOPS } else { min_ttl },
             check_unicast_src,
             dump_conf: process.dump_conf,
             state_file: process.state_file.clone(),

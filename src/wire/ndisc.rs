@@ -1,0 +1,162 @@
+//! IPv6 neighbour discovery over Ethernet: the unsolicited Neighbor Advertisement
+//! (RFC 4861 §7.2.6) a new master sends for each IPv6 VIP, as keepalived builds it: to the
+//! all-nodes group (33:33:00:00:00:01, ff02::1) from the VIP itself, hop limit 255, the
+//! Override flag set (Router when the interface forwards) and the target link-layer address
+//! option with our MAC, so neighbours replace a cached entry at once.
+
+use std::net::{IpAddr, Ipv6Addr};
+
+use super::checksum;
+
+pub const ETHERTYPE_IPV6: u16 = 0x86dd;
+const NEXT_HEADER_ICMPV6: u8 = 58;
+const TYPE_NEIGHBOR_ADVERT: u8 = 136;
+const OPTION_TARGET_LLADDR: u8 = 2;
+const ALL_NODES: Ipv6Addr = Ipv6Addr::new(0xff02, 0, 0, 0, 0, 0, 0, 1);
+const ICMP_LEN: usize = 32;
+pub const FRAME_LEN: usize = 14 + 40 + ICMP_LEN;
+
+mod field {
+    use std::ops::Range;
+    // Ethernet
+    pub const DST: Range<usize> = 0..6;
+    pub const SRC: Range<usize> = 6..12;
+    pub const ETHERTYPE: Range<usize> = 12..14;
+    // IPv6 (from 14)
+    pub const VERSION: usize = 14;
+    pub const PAYLOAD_LEN: Range<usize> = 18..20;
+    pub const NEXT_HEADER: usize = 20;
+    pub const HOP_LIMIT: usize = 21;
+    pub const IP_SRC: Range<usize> = 22..38;
+    pub const IP_DST: Range<usize> = 38..54;
+    // ICMPv6 (from 54)
+    pub const ICMP: usize = 54;
+    pub const TYPE: usize = 54;
+    pub const CODE: usize = 55;
+    pub const CHECKSUM: Range<usize> = 56..58;
+    pub const FLAGS: usize = 58;
+    pub const TARGET: Range<usize> = 62..78;
+    pub const OPT_TYPE: usize = 78;
+    pub const OPT_LEN: usize = 79;
+    pub const OPT_MAC: Range<usize> = 80..86;
+}
+
+pub const FLAG_ROUTER: u8 = 0x80;
+pub const FLAG_SOLICITED: u8 = 0x40;
+pub const FLAG_OVERRIDE: u8 = 0x20;
+
+/// A Neighbor Advertisement in an Ethernet frame.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Repr {
+    pub dst_mac: [u8; 6],
+    pub src_mac: [u8; 6],
+    pub src: Ipv6Addr,
+    pub dst: Ipv6Addr,
+    pub hop_limit: u8,
+    /// Router / Solicited / Override bits, as in the first byte after the checksum.
+    pub flags: u8,
+    pub target: Ipv6Addr,
+    /// The target link-layer address option, when present.
+    pub target_mac: Option<[u8; 6]>,
+}
+
+impl Repr {
+    /// The unsolicited advertisement for `vip` from `mac`.
+    pub fn unsolicited(mac: [u8; 6], vip: Ipv6Addr, router: bool) -> Repr {
+        Repr {
+            dst_mac: [0x33, 0x33, 0, 0, 0, 1],
+            src_mac: mac,
+            src: vip,
+            dst: ALL_NODES,
+            hop_limit: 255,
+            flags: FLAG_OVERRIDE | if router { FLAG_ROUTER } else { 0 },
+            target: vip,
+            target_mac: Some(mac),
+        }
+    }
+
+    /// A Neighbor Advertisement with a valid checksum, or `None`.
+    pub fn parse(f: &[u8]) -> Option<Repr> {
+        if f.len() < field::OPT_TYPE
+            || f[field::ETHERTYPE] != ETHERTYPE_IPV6.to_be_bytes()
+            || f[field::VERSION] >> 4 != 6
+            || f[field::NEXT_HEADER] != NEXT_HEADER_ICMPV6
+            || f[field::TYPE] != TYPE_NEIGHBOR_ADVERT
+            || f[field::CODE] != 0
+        {
+            return None;
+        }
+        let len = usize::from(u16::from_be_bytes([f[field::PAYLOAD_LEN][0], f[field::PAYLOAD_LEN][1]]));
+        let icmp = f.get(field::ICMP..field::ICMP + len)?;
+        let addr = |r: std::ops::Range<usize>| Some(Ipv6Addr::from(<[u8; 16]>::try_from(&f[r]).ok()?));
+        let (src, dst) = (addr(field::IP_SRC)?, addr(field::IP_DST)?);
+        if checksum::finish(
+            checksum::pseudo(IpAddr::V6(src), IpAddr::V6(dst), NEXT_HEADER_ICMPV6, len as u32) + checksum::sum(icmp),
+        ) != 0
+        {
+            return None;
+        }
+        let mac = |r: std::ops::Range<usize>| <[u8; 6]>::try_from(&f[r]).ok();
+        let target_mac = (len >= ICMP_LEN && f[field::OPT_TYPE] == OPTION_TARGET_LLADDR && f[field::OPT_LEN] == 1)
+            .then(|| mac(field::OPT_MAC))
+            .flatten();
+        Some(Repr {
+            dst_mac: mac(field::DST)?,
+            src_mac: mac(field::SRC)?,
+            src,
+            dst,
+            hop_limit: f[field::HOP_LIMIT],
+            flags: f[field::FLAGS],
+            target: addr(field::TARGET)?,
+            target_mac,
+        })
+    }
+
+    pub fn emit(&self) -> [u8; FRAME_LEN] {
+        let mut f = [0u8; FRAME_LEN];
+        f[field::DST].copy_from_slice(&self.dst_mac);
+        f[field::SRC].copy_from_slice(&self.src_mac);
+        f[field::ETHERTYPE].copy_from_slice(&ETHERTYPE_IPV6.to_be_bytes());
+        f[field::VERSION] = 0x60;
+        f[field::PAYLOAD_LEN].copy_from_slice(&(ICMP_LEN as u16).to_be_bytes());
+        f[field::NEXT_HEADER] = NEXT_HEADER_ICMPV6;
+        f[field::HOP_LIMIT] = self.hop_limit;
+        f[field::IP_SRC].copy_from_slice(&self.src.octets());
+        f[field::IP_DST].copy_from_slice(&self.dst.octets());
+        f[field::TYPE] = TYPE_NEIGHBOR_ADVERT;
+        f[field::FLAGS] = self.flags;
+        f[field::TARGET].copy_from_slice(&self.target.octets());
+        if let Some(mac) = self.target_mac {
+            f[field::OPT_TYPE] = OPTION_TARGET_LLADDR;
+            f[field::OPT_LEN] = 1;
+            f[field::OPT_MAC].copy_from_slice(&mac);
+        }
+        let sum = checksum::pseudo(IpAddr::V6(self.src), IpAddr::V6(self.dst), NEXT_HEADER_ICMPV6, ICMP_LEN as u32)
+            + checksum::sum(&f[field::ICMP..]);
+        f[field::CHECKSUM].copy_from_slice(&checksum::finish(sum).to_be_bytes());
+        f
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unsolicited_na_round_trips_with_a_valid_checksum() {
+        let mac = [0x02, 0, 0, 0, 0, 1];
+        let vip: Ipv6Addr = "2001:db8::100".parse().unwrap();
+        let r = Repr::unsolicited(mac, vip, false);
+        let f = r.emit();
+        assert_eq!(f.len(), 86);
+        assert_eq!(&f[..6], &[0x33, 0x33, 0, 0, 0, 1]);
+        assert_eq!(Repr::parse(&f), Some(r));
+        assert_eq!(r.flags, FLAG_OVERRIDE);
+        assert_eq!(Repr::unsolicited(mac, vip, true).flags, FLAG_OVERRIDE | FLAG_ROUTER);
+        // Any flipped bit in the ICMPv6 part fails the checksum.
+        let mut bad = f;
+        bad[70] ^= 1;
+        assert_eq!(Repr::parse(&bad), None);
+        assert_eq!(Repr::parse(&f[..60]), None);
+    }
+}
