@@ -9,6 +9,8 @@ mod common;
 mod health;
 #[path = "compare/instances.rs"]
 mod instances;
+#[path = "compare/ipv6.rs"]
+mod ipv6;
 #[path = "compare/scale.rs"]
 mod scale;
 #[path = "compare/swarm.rs"]
@@ -364,6 +366,13 @@ fn main() {
         let out = PathBuf::from(opt("--out").unwrap_or_else(|| "bench".into()));
         let json = health::run(n);
         fs::write(out.join("health.json"), serde_json::to_string_pretty(&json).unwrap()).unwrap();
+        return;
+    }
+    if let Some(n) = opt("--ipv6").and_then(|v| v.parse().ok()) {
+        // A separate run: IPv6 failover and handover, n times per implementation.
+        let out = PathBuf::from(opt("--out").unwrap_or_else(|| "bench".into()));
+        let json = ipv6::run(n);
+        fs::write(out.join("ipv6.json"), serde_json::to_string_pretty(&json).unwrap()).unwrap();
         return;
     }
     if let Some(n) = opt("--instances").and_then(|v| v.parse().ok()) {

@@ -193,3 +193,28 @@ fn ipv6_interop_with_keepalived_both_roles() {
         let _ = ka.wait_exit(Duration::from_secs(5));
     }
 }
+
+/// The IPv4 lessons, in IPv6: a copy of the VIP left on a restarted node while another
+/// holds it goes at the master's first advert; the advert interface deleted and re-created
+/// (new index, new link-local address) is followed: the socket is re-opened, so the
+/// returning node hears the master and never takes the VIP a second time.
+#[test]
+fn ipv6_stale_vip_cleanup_and_a_recreated_interface() {
+    let lab = lab6(2);
+    let b = lab.host(1).spawn_keepvip(&env6(100, false, &[]));
+    assert!(wait_until(Duration::from_secs(6), || holds(&lab, 1)), "{}", b.log());
+    lab.host(0).must(&["ip", "-6", "addr", "add", &format!("{VIP6}/128"), "dev", "eth0", "nodad"]);
+    let a = lab.host(0).spawn_keepvip(&env6(200, false, &[]));
+    assert!(a.wait_log("kept while listening for a master", Duration::from_secs(3)), "{}", a.log());
+    assert!(wait_until(Duration::from_secs(3), || !holds(&lab, 0)), "stale copy kept:\n{}", a.log());
+    assert!(a.log().contains("the VIPs found at start are stale"), "{}", a.log());
+    lab.unplug(0);
+    assert!(a.wait_log("-> FAULT", Duration::from_secs(3)), "{}", a.log());
+    lab.plug(0);
+    lab.host(0).must(&["ip", "-6", "addr", "add", "2001:db8::1/64", "dev", "eth0", "nodad"]);
+    assert!(a.wait_log("was re-created", Duration::from_secs(3)), "{}", a.log());
+    assert!(a.wait_log("FAULT -> BACKUP", Duration::from_secs(5)), "{}", a.log());
+    // Past a Master_Down_Interval: node 0 hears node 1 and stays a backup.
+    assert!(!wait_until(Duration::from_secs(5), || holds(&lab, 0)), "two holders:\n{}", a.log());
+    assert!(holds(&lab, 1) && !a.log().contains("-> MASTER"), "{}", a.log());
+}
