@@ -62,7 +62,7 @@ fn main() -> ExitCode {
     };
     let (cfgs, reload) = match config::conf_source(cli.use_file.as_deref(), &env) {
         Some((path, why)) => match from_conf(&path, &why, &env, &host, cli.mode == Mode::Check) {
-            Ok((c, process)) => (c, Some((path, process))),
+            Ok((c, process, groups)) => (c, Some((path, process, groups))),
             Err(code) => return code,
         },
         None => match from_env(&env, &sources, &host, cli.mode == Mode::Check) {
@@ -96,7 +96,7 @@ fn main() -> ExitCode {
         return ExitCode::from(2);
     }
     let runtime = Runtime::new(cfgs, &host, nl).map(|r| match reload {
-        Some((path, process)) => r.reload_from(path, process),
+        Some((path, process, groups)) => r.reload_from(path, process).with_groups(groups),
         None => r,
     });
     match runtime.and_then(Runtime::run) {
@@ -116,7 +116,7 @@ fn from_conf(
     env: &HashMap<String, String>,
     host: &config::HostView,
     check: bool,
-) -> Result<(Vec<config::Config>, config::conf::ProcessSettings), ExitCode> {
+) -> Result<(Vec<config::Config>, config::conf::ProcessSettings, Vec<config::conf::SyncGroup>), ExitCode> {
     let process = config::process_settings(env).map_err(|problems| {
         for p in &problems {
             eprintln!("keepvip: {p}");
@@ -161,7 +161,7 @@ fn from_conf(
         });
         println!("{j}");
     }
-    Ok((loaded.instances, process))
+    Ok((loaded.instances, process, loaded.groups))
 }
 
 /// The one instance osixia's variables describe. `--check` prints it with each value's source.

@@ -1,6 +1,6 @@
 //! Notify scripts on each transition, as keepalived runs them (`notify`: the command with
-//! `INSTANCE <name> <STATE> <priority>` appended; `notify_master` etc.: as written), never
-//! blocking the loop.
+//! `INSTANCE <name> <STATE> <priority>` appended, or `GROUP <name> <STATE> 0` for a sync
+//! group; `notify_master` etc.: as written), never blocking the loop.
 
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
@@ -22,6 +22,8 @@ pub fn unrunnable(script: &Path) -> Option<String> {
 }
 
 pub struct Notifier {
+    /// `INSTANCE` or `GROUP`, as keepalived passes it.
+    kind: &'static str,
     instance: String,
     /// What the user set to get the generic script: named when it cannot run.
     label: &'static str,
@@ -41,7 +43,21 @@ impl Notifier {
         script: Option<Vec<String>>,
         per_state: Vec<(String, Vec<String>)>,
     ) -> Self {
-        Notifier { instance: instance.to_string(), label, script, per_state, children: vec![], warned: false }
+        Notifier {
+            kind: "INSTANCE",
+            instance: instance.to_string(),
+            label,
+            script,
+            per_state,
+            children: vec![],
+            warned: false,
+        }
+    }
+
+    /// A sync group's scripts: `notify` gets `GROUP <name> <STATE> 0` appended (keepalived
+    /// passes priority 0 for a group).
+    pub fn group(name: &str, script: Option<Vec<String>>, per_state: Vec<(String, Vec<String>)>) -> Self {
+        Notifier { kind: "GROUP", ..Notifier::new(name, "notify", script, per_state) }
     }
 
     pub fn run(&mut self, state: &str, priority: u8) {
@@ -53,7 +69,7 @@ impl Notifier {
         if let Some(cmd) = self.script.clone() {
             let prio = priority.to_string();
             let instance = self.instance.clone();
-            self.spawn(&cmd, &["INSTANCE", &instance, state, &prio], self.label);
+            self.spawn(&cmd, &[self.kind, &instance, state, &prio], self.label);
         }
     }
 

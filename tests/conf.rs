@@ -84,7 +84,17 @@ fn a_sync_group_follows_a_member_into_fault_and_back() {
     lab.host(0).must(&["ip", "link", "set", "eth1", "up"]);
     lab.host(0).must(&["ip", "link", "set", "eth1p", "up"]);
     let track = "  track_interface {\n    eth1\n  }\n";
-    let c0 = write_conf(&lab, 0, &two_instances((200, 200), track, true));
+    // The group's own scripts: a shell script that writes its arguments down.
+    let dir = lab.host(0).dir().to_path_buf();
+    let (script, out) = (dir.join(format!("{ns}-group-notify.sh")), dir.join(format!("{ns}-group-notify.log")));
+    std::fs::write(&script, format!("#!/bin/sh\necho \"$@\" >> {}\n", out.display())).unwrap();
+    std::fs::set_permissions(&script, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let notify = format!(
+        "vrrp_sync_group G {{\n  notify {}\n  notify_fault \"{} fault-only\"\n",
+        script.display(),
+        script.display()
+    );
+    let c0 = write_conf(&lab, 0, &two_instances((200, 200), track, true).replacen("vrrp_sync_group G {\n", &notify, 1));
     let c1 = write_conf(&lab, 1, &two_instances((100, 100), "", true));
     let a = start(&lab, 0, &c0);
     let b = start(&lab, 1, &c1);
@@ -105,6 +115,22 @@ fn a_sync_group_follows_a_member_into_fault_and_back() {
         "{}\n{}",
         a.log(),
         b.log()
+    );
+    // keepalived's group notify: `GROUP <name> <STATE> 0`, and notify_fault as written.
+    let calls = || std::fs::read_to_string(&out).unwrap_or_default();
+    assert!(
+        wait_until(Duration::from_secs(3), || calls().matches("GROUP G MASTER 0").count() == 2),
+        "{}\n{}",
+        calls(),
+        a.log()
+    );
+    let lines: Vec<String> = calls().lines().map(str::to_string).collect();
+    assert!(lines.contains(&"fault-only".to_string()), "{lines:?}");
+    // The two scripts of the FAULT change run side by side: their order is the kernel's.
+    let generic: Vec<&str> = lines.iter().map(String::as_str).filter(|l| *l != "fault-only").collect();
+    assert_eq!(
+        generic,
+        ["GROUP G BACKUP 0", "GROUP G MASTER 0", "GROUP G FAULT 0", "GROUP G BACKUP 0", "GROUP G MASTER 0"]
     );
 }
 

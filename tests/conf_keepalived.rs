@@ -64,6 +64,13 @@ fn own_corpus(dir: &Path) -> Vec<(String, String)> {
                 vi("S", 76, "  priority 150\n  track_script {\n    chk weight -30\n  }\n  track_interface {\n    eth1 weight -10\n  }\n")
             ),
         ),
+        (
+            "ipv6-and-dual-stack-group".into(),
+            format!(
+                "vrrp_sync_group DS {{\n  group {{\n    V4\n    V6\n  }}\n}}\n{}vrrp_instance V6 {{\n  interface eth0\n  virtual_router_id 90\n  priority 150\n  version 3\n  advert_int 0.5\n  virtual_ipaddress {{\n    fe80::90/64\n    2001:db8::90\n  }}\n}}\n",
+                vi("V4", 90, "  priority 150\n")
+            ),
+        ),
         ("track-script-missing".into(), vi("TM", 88, "  track_script {\n    nochk\n  }\n")),
         ("vrrp-script-without-script".into(), format!("vrrp_script s {{\n  interval 1\n}}\n{}", vi("SW", 89, "  track_script {\n    s\n  }\n"))),
         // Mistakes keepalived's config test rejects.

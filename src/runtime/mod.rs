@@ -16,7 +16,7 @@ use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 
 use std::path::PathBuf;
 
-use crate::config::conf::{self, ProcessSettings};
+use crate::config::conf::{self, ProcessSettings, SyncGroup};
 use crate::config::{Config, HostView};
 use crate::metrics;
 use crate::net::arp;
@@ -72,6 +72,8 @@ pub struct Runtime {
     closing: bool,
     /// Instances of a reloaded file waiting for their old version to resign first.
     pending: Vec<Config>,
+    /// Sync groups with notify scripts of their own, and the state last notified.
+    groups: Vec<(SyncGroup, crate::notify::Notifier, Option<State>)>,
 }
 
 impl Runtime {
@@ -116,7 +118,51 @@ impl Runtime {
             reload: None,
             closing: false,
             pending: vec![],
+            groups: vec![],
         })
+    }
+
+    /// Sync groups whose own notify scripts run when the group changes state.
+    pub fn with_groups(mut self, groups: Vec<SyncGroup>) -> Self {
+        self.set_groups(groups);
+        self
+    }
+
+    fn set_groups(&mut self, groups: Vec<SyncGroup>) {
+        let old = std::mem::take(&mut self.groups);
+        self.groups = groups
+            .into_iter()
+            .map(|g| {
+                let known = old.iter().find(|(o, _, _)| *o == g).and_then(|(_, _, s)| *s);
+                let n = crate::notify::Notifier::group(&g.name, g.notify.clone(), g.notify_state.clone());
+                (g, n, known)
+            })
+            .collect();
+    }
+
+    /// keepalived's group state: FAULT when a member is, MASTER or BACKUP when all members
+    /// are; the group's scripts run when it changes.
+    fn notify_groups(&mut self) {
+        for (g, notifier, last) in &mut self.groups {
+            let states: Vec<State> = self
+                .units
+                .iter()
+                .filter(|u| u.cfg.sync_group.as_deref() == Some(g.name.as_str()))
+                .map(|u| u.core.state())
+                .collect();
+            let now = if states.contains(&State::Fault) {
+                Some(State::Fault)
+            } else {
+                [State::Master, State::Backup, State::Stopped]
+                    .into_iter()
+                    .find(|s| !states.is_empty() && states.iter().all(|x| x == s))
+            };
+            if let Some(st) = now.filter(|st| Some(*st) != *last) {
+                *last = Some(st);
+                log::info!("sync group {} is {}", g.name, st.name());
+                notifier.run(st.name(), 0);
+            }
+        }
     }
 
     /// SIGHUP re-reads `path` (keepalived's reload) instead of only logging.
@@ -264,6 +310,7 @@ impl Runtime {
                         }
                         Meaning::Child => {
                             self.units.iter_mut().for_each(Unit::reap);
+                            self.groups.iter_mut().for_each(|(_, n, _)| n.reap());
                             // After the checks have collected their scripts below.
                             orphans = true;
                         }
@@ -297,7 +344,8 @@ impl Runtime {
                 }
             }
             if std::mem::take(&mut orphans) {
-                let own: Vec<u32> = self.units.iter().flat_map(Unit::children).collect();
+                let mut own: Vec<u32> = self.units.iter().flat_map(Unit::children).collect();
+                own.extend(self.groups.iter().flat_map(|(_, n, _)| n.pids()));
                 signals::reap_orphans(&own);
             }
             for u in &mut self.units {
@@ -311,6 +359,7 @@ impl Runtime {
                 }
             }
             self.follow_groups(now);
+            self.notify_groups();
             self.retire_stopped(now);
             if let Some(mut server) = self.metrics.take() {
                 let scrapes = server.served;
@@ -329,10 +378,10 @@ impl Runtime {
     /// changed one starts again once its old version has stopped; new ones start now. An
     /// invalid file changes nothing.
     fn reload(&mut self, now: Instant) {
-        let Some((path, process)) = &self.reload else { return };
+        let Some((path, process)) = self.reload.clone() else { return };
         let loaded =
             self.nl.host_view().map_err(|e| vec![format!("reading the host's interfaces: {e:#}")]).and_then(|host| {
-                conf::load(path, &host, process)
+                conf::load(&path, &host, &process)
                     .map(|l| (l, host))
                     .map_err(|es| es.iter().map(ToString::to_string).collect())
             });
@@ -353,6 +402,7 @@ impl Runtime {
         for w in &loaded.warnings {
             log::warn!("reload: {w}");
         }
+        self.set_groups(loaded.groups);
         let new = loaded.instances;
         let (mut kept, mut resigned, mut started) = (vec![], vec![], vec![]);
         for u in &mut self.units {

@@ -28,7 +28,17 @@ pub struct ProcessSettings {
 #[derive(Debug, Clone)]
 pub struct Loaded {
     pub instances: Vec<Config>,
+    /// Sync groups with scripts of their own.
+    pub groups: Vec<SyncGroup>,
     pub warnings: Vec<String>,
+}
+
+/// A `vrrp_sync_group`'s own notify scripts (its members carry its name).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SyncGroup {
+    pub name: String,
+    pub notify: Option<Vec<String>>,
+    pub notify_state: Vec<(String, Vec<String>)>,
 }
 
 /// Top-level blocks keepalived knows that would change what the host does if ignored.
@@ -218,6 +228,7 @@ pub fn from_stmts(
     let mut instances: Vec<Config> = vec![];
     let mut places: Vec<Pos> = vec![];
     let mut groups: Vec<(Pos, String, Vec<String>)> = vec![];
+    let mut group_scripts: Vec<SyncGroup> = vec![];
     let mut scripts: HashMap<String, Check> = HashMap::new();
     let mut tracks: Vec<Vec<TrackRef>> = vec![];
     for s in stmts {
@@ -240,12 +251,18 @@ pub fn from_stmts(
                 let Some(name) = p.one(s, "the group's name") else { continue };
                 let name = name.to_string();
                 let mut members = vec![];
+                let mut sg = SyncGroup { name: name.clone(), notify: None, notify_state: vec![] };
                 for m in p.block(s) {
                     match m.keyword() {
                         "group" => members.extend(p.block(m).iter().flat_map(|x| x.words.iter().cloned())),
-                        "notify" | "notify_master" | "notify_backup" | "notify_fault" | "notify_stop" | "smtp_alert"
-                        | "global_tracking" | "sync_group_tracking_weight" => {
-                            p.warn(&m.at, format!("{}: accepted; keepvip runs the instances' own notify scripts", m.keyword()))
+                        "notify" => sg.notify = command(&mut p, m),
+                        kw @ ("notify_master" | "notify_backup" | "notify_fault" | "notify_stop") => {
+                            if let Some(c) = command(&mut p, m) {
+                                sg.notify_state.push((kw["notify_".len()..].to_ascii_uppercase(), c));
+                            }
+                        }
+                        "smtp_alert" | "global_tracking" | "sync_group_tracking_weight" => {
+                            p.warn(&m.at, format!("{}: accepted without effect", m.keyword()))
                         }
                         "track_interface" | "track_script" | "track_file" | "track_process" | "track_bfd" => p.fail(
                             &m.at,
@@ -253,6 +270,12 @@ pub fn from_stmts(
                         ),
                         other => p.fail(&m.at, format!("unknown keyword '{other}' in vrrp_sync_group")),
                     }
+                }
+                if sg.notify.is_some() || !sg.notify_state.is_empty() {
+                    if !g.script_security {
+                        p.warn(&s.at, format!("vrrp_sync_group {name}: notify scripts run as root without enable_script_security in global_defs (keepalived warns the same)"));
+                    }
+                    group_scripts.push(sg);
                 }
                 groups.push((s.at.clone(), name, members));
             }
@@ -336,7 +359,7 @@ pub fn from_stmts(
         p.fail(&at, "no vrrp_instance: nothing to do");
     }
     if p.errors.is_empty() {
-        Ok(Loaded { instances, warnings: p.warnings })
+        Ok(Loaded { instances, groups: group_scripts, warnings: p.warnings })
     } else {
         Err(p.errors)
     }
