@@ -5,8 +5,8 @@ use keepvip::cli::{self, Mode};
 use keepvip::config::{self, envfiles};
 use keepvip::net::netlink::Netlink;
 use keepvip::notify;
+use keepvip::observe::status;
 use keepvip::runtime::Runtime;
-use keepvip::status;
 use std::path::{Path, PathBuf};
 
 fn main() -> ExitCode {
@@ -116,7 +116,7 @@ fn from_conf(
     env: &HashMap<String, String>,
     host: &config::HostView,
     check: bool,
-) -> Result<(Vec<config::Config>, config::conf::ProcessSettings, Vec<config::conf::SyncGroup>), ExitCode> {
+) -> Result<(Vec<config::Config>, config::ProcessSettings, Vec<config::conf::SyncGroup>), ExitCode> {
     let process = config::process_settings(env).map_err(|problems| {
         for p in &problems {
             eprintln!("keepvip: {p}");

@@ -312,7 +312,7 @@ fn keepalived_conf_at_osixias_path_shares_two_vips_between_two_nodes() {
     let conf = |first: u8, second: u8| {
         let inst = |name: &str, vrid: u8, prio: u8, vip: &str| {
             format!(
-                "vrrp_instance {name} {{\n    interface eth0\n    virtual_router_id {vrid}\n    priority {prio}\n    nopreempt\n    authentication {{\n        auth_type PASS\n        auth_pass {name}pw\n    }}\n    unicast_peer {{\n        {ip_a}\n        {ip_b}\n    }}\n    virtual_ipaddress {{\n        {vip}/24\n    }}\n}}\n"
+                "vrrp_instance {name} {{\n    interface eth0\n    virtual_router_id {vrid}\n    priority {prio}\n    authentication {{\n        auth_type PASS\n        auth_pass {name}pw\n    }}\n    unicast_peer {{\n        {ip_a}\n        {ip_b}\n    }}\n    virtual_ipaddress {{\n        {vip}/24\n    }}\n}}\n"
             )
         };
         format!(
@@ -322,6 +322,9 @@ fn keepalived_conf_at_osixias_path_shares_two_vips_between_two_nodes() {
         )
     };
     let mut kvs = vec![];
+    // keepalived's default preempt: the containers start a few hundred ms apart, about the
+    // gap between the two priorities' Master_Down_Intervals, so under nopreempt whichever
+    // timed out first would keep both.
     for (i, prios) in [(150, 100), (100, 150)].into_iter().enumerate() {
         let path = dir.join(format!("node{i}.conf"));
         std::fs::write(&path, conf(prios.0, prios.1)).unwrap();

@@ -8,6 +8,7 @@ pub mod host;
 pub mod list;
 pub mod pylist;
 mod rendered;
+pub mod rules;
 pub mod track;
 pub mod vip;
 pub mod yaml;
@@ -249,6 +250,14 @@ impl fmt::Display for Problem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}={:?}: {}", self.var, self.value, self.msg)
     }
+}
+
+/// What the process takes from the environment whatever the source of the instances.
+#[derive(Debug, Clone)]
+pub struct ProcessSettings {
+    pub state_file: std::path::PathBuf,
+    pub metrics_addr: Option<std::net::SocketAddr>,
+    pub dump_conf: bool,
 }
 
 /// A valid configuration and what start-up should log about it.

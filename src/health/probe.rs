@@ -320,7 +320,13 @@ mod tests {
         let a = l.local_addr().unwrap();
         assert_eq!(run(&Probe::Tcp(a), Duration::from_secs(2)), Ok(()));
         drop(l);
-        assert_eq!(run(&Probe::Tcp(a), Duration::from_secs(2)), Err("connection refused".into()));
+        // A port bound but not listening refuses, and stays ours (a freed port could be
+        // taken at once by another test's listener).
+        let closed = socket::socket(AddressFamily::Inet, SockType::Stream, SockFlag::SOCK_CLOEXEC, None).unwrap();
+        socket::bind(closed.as_raw_fd(), &SockaddrStorage::from(SocketAddr::from(([127, 0, 0, 1], 0)))).unwrap();
+        let port = socket::getsockname::<SockaddrStorage>(closed.as_raw_fd()).unwrap().as_sockaddr_in().unwrap().port();
+        let refused = Probe::Tcp(SocketAddr::from(([127, 0, 0, 1], port)));
+        assert_eq!(run(&refused, Duration::from_secs(2)), Err("connection refused".into()));
         // Accepts (the kernel's backlog) but never answers: HTTP times out.
         let l = TcpListener::bind("127.0.0.1:0").unwrap();
         let t = Instant::now();

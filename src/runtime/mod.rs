@@ -16,14 +16,15 @@ use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
 
 use std::path::PathBuf;
 
-use crate::config::conf::{self, ProcessSettings, SyncGroup};
+use crate::config::conf::{self, SyncGroup};
+use crate::config::ProcessSettings;
 use crate::config::{Config, HostView};
-use crate::metrics;
 use crate::net::arp;
 use crate::net::http;
 use crate::net::netlink::{Events, Link, Netlink};
 use crate::net::socket::{Recv, VrrpSocket};
-use crate::status;
+use crate::observe::metrics;
+use crate::observe::status;
 use crate::vrrp::{Event, Received, Rejected, State};
 
 use signals::{Meaning, Signals};

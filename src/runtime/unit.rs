@@ -13,12 +13,12 @@ use super::vips::{remove_stale, VipSet};
 use crate::config::{Config, HostView, InitialState, Origin, Probe, Version};
 use crate::health::probe::{Running, Wait};
 use crate::health::{Status, Tracker};
-use crate::metrics;
 use crate::net::arp;
 use crate::net::netlink::{Addr, AddrChange, Link, Netlink};
 use crate::net::socket::VrrpSocket;
 use crate::notify::Notifier;
-use crate::status;
+use crate::observe::metrics;
+use crate::observe::status;
 use crate::vrrp::{Action, Event, Fault, Instance, Params, Received, Rejected, State};
 use crate::wire::vrrp::{self as wire, AddrList, Auth, Family, Pseudo, Repr};
 

@@ -10,19 +10,11 @@ use std::net::IpAddr;
 use std::path::Path;
 use std::time::Duration;
 
-use super::env::{centis, host_owns_vip, not_a_peer};
+use super::rules::{centis, host_owns_vip, not_a_peer};
 use super::track::{Check, Probe};
 use super::vip::{self, Vip};
-use super::{Config, HostView, InitialState, Version};
+use super::{Config, HostView, InitialState, ProcessSettings, Version};
 use lex::{ConfError, Pos, Stmt};
-
-/// What the process takes from the environment whatever the source of the instances.
-#[derive(Debug, Clone)]
-pub struct ProcessSettings {
-    pub state_file: std::path::PathBuf,
-    pub metrics_addr: Option<std::net::SocketAddr>,
-    pub dump_conf: bool,
-}
 
 /// The instances of a file and what start-up should log about it.
 #[derive(Debug, Clone)]

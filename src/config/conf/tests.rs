@@ -1,5 +1,5 @@
 use super::*;
-use crate::config::HostIface;
+use crate::config::{HostIface, ProcessSettings};
 
 fn host() -> HostView {
     HostView {

@@ -1,0 +1,5 @@
+//! What operators see of the running daemon, without changing it: the state file behind
+//! `--status` / `--health` ([`status`]) and the Prometheus text ([`metrics`]).
+
+pub mod metrics;
+pub mod status;
