@@ -12,7 +12,7 @@ use std::os::fd::AsFd;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
-use nix::poll::{poll, PollFd, PollFlags, PollTimeout};
+use nix::poll::{ppoll, PollFd, PollFlags};
 
 use std::path::PathBuf;
 
@@ -249,9 +249,10 @@ impl Runtime {
                 .flat_map(|u| [u.announcer.next_deadline(), u.health_deadline()])
                 .chain([self.resync_at, self.metrics.as_ref().and_then(http::Server::next_deadline)]);
             let deadline = others.flatten().fold(deadline, Instant::min);
-            let wait = deadline.saturating_duration_since(Instant::now());
-            // Round up so we never wake a hair early and spin.
-            let ms = wait.as_micros().div_ceil(1000).min(i32::MAX as u128) as i32;
+            // ppoll's nanosecond timeout: poll's milliseconds, rounded up so as never to wake
+            // early and spin, made every advert up to 1 ms late (measured with 100 instances).
+            let wait = deadline.saturating_duration_since(Instant::now()).min(Duration::from_secs(3600));
+            let timeout = nix::sys::time::TimeSpec::from_duration(wait);
             let n = self.sockets.len();
             let (socks_ready, nl_ready, sig_ready, arp_ready) = {
                 let mut fds: Vec<PollFd> =
@@ -270,7 +271,7 @@ impl Runtime {
                 for w in self.units.iter().flat_map(Unit::probe_waits) {
                     fds.push(PollFd::new(w.fd, if w.write { PollFlags::POLLOUT } else { PollFlags::POLLIN }));
                 }
-                match poll(&mut fds, PollTimeout::try_from(ms).unwrap_or(PollTimeout::MAX)) {
+                match ppoll(&mut fds, Some(timeout), None) {
                     Ok(_) | Err(nix::errno::Errno::EINTR) => {}
                     Err(e) => return Err(e).context("poll"),
                 }
