@@ -195,7 +195,7 @@ fn ipv6_interop_with_keepalived_both_roles() {
 }
 
 /// The IPv4 lessons, in IPv6: a copy of the VIP left on a restarted node while another
-/// holds it goes at the master's first advert; the advert interface deleted and re-created
+/// holds it goes as soon as the holder answers a duplicate-address probe; the advert interface deleted and re-created
 /// (new index, new link-local address) is followed: the socket is re-opened, so the
 /// returning node hears the master and never takes the VIP a second time.
 #[test]
@@ -206,8 +206,12 @@ fn ipv6_stale_vip_cleanup_and_a_recreated_interface() {
     lab.host(0).must(&["ip", "-6", "addr", "add", &format!("{VIP6}/128"), "dev", "eth0", "nodad"]);
     let a = lab.host(0).spawn_keepvip(&env6(200, false, &[]));
     assert!(a.wait_log("kept while listening for a master", Duration::from_secs(3)), "{}", a.log());
+    let t = Instant::now();
     assert!(wait_until(Duration::from_secs(3), || !holds(&lab, 0)), "stale copy kept:\n{}", a.log());
-    assert!(a.log().contains("the VIPs found at start are stale"), "{}", a.log());
+    eprintln!("two holders for at most {:?} after the restart", t.elapsed());
+    // The duplicate-address probe settled it (the holder's kernel answered), not the advert.
+    assert!(a.log().contains(&format!("answers neighbour discovery for {VIP6}")), "{}", a.log());
+    assert!(!a.log().contains("is master: the VIPs found at start are stale"), "{}", a.log());
     lab.unplug(0);
     assert!(a.wait_log("-> FAULT", Duration::from_secs(3)), "{}", a.log());
     lab.plug(0);

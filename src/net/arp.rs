@@ -9,7 +9,7 @@ use nix::libc;
 
 use crate::wire::arp::{self, Repr};
 
-fn packet_socket(protocol: u16, flags: i32) -> io::Result<OwnedFd> {
+pub(super) fn packet_socket(protocol: u16, flags: i32) -> io::Result<OwnedFd> {
     // SAFETY: socket(2).
     let raw =
         unsafe { libc::socket(libc::AF_PACKET, libc::SOCK_RAW | libc::SOCK_CLOEXEC | flags, protocol.to_be() as i32) };
@@ -87,30 +87,38 @@ impl Watch {
     pub fn recv(&self) -> io::Result<Option<Repr>> {
         let mut buf = [0u8; 128];
         loop {
-            // SAFETY: as in `Sender::send`.
-            let mut sll: libc::sockaddr_ll = unsafe { std::mem::zeroed() };
-            let mut len = std::mem::size_of::<libc::sockaddr_ll>() as libc::socklen_t;
-            // SAFETY: buf, sll and len outlive the call; lengths are theirs.
-            let n = unsafe {
-                libc::recvfrom(
-                    self.fd.as_raw_fd(),
-                    buf.as_mut_ptr().cast(),
-                    buf.len(),
-                    0,
-                    (&mut sll as *mut libc::sockaddr_ll).cast(),
-                    &mut len,
-                )
-            };
-            if n < 0 {
-                let e = io::Error::last_os_error();
-                return if e.kind() == io::ErrorKind::WouldBlock { Ok(None) } else { Err(e) };
-            }
-            if sll.sll_pkttype == libc::PACKET_OUTGOING {
-                continue;
-            }
-            if let Some(r) = Repr::parse(&buf[..n as usize]) {
+            let Some(n) = recv_frame(&self.fd, &mut buf)? else { return Ok(None) };
+            if let Some(r) = Repr::parse(&buf[..n]) {
                 return Ok(Some(r));
             }
+        }
+    }
+}
+
+/// The next frame another host sent us (never one we send), its length; `None` when none
+/// is queued. Longer frames are cut to `buf`.
+pub(super) fn recv_frame(fd: &OwnedFd, buf: &mut [u8]) -> io::Result<Option<usize>> {
+    loop {
+        // SAFETY: sockaddr_ll is plain data; zeroed is a valid value.
+        let mut sll: libc::sockaddr_ll = unsafe { std::mem::zeroed() };
+        let mut len = std::mem::size_of::<libc::sockaddr_ll>() as libc::socklen_t;
+        // SAFETY: buf, sll and len outlive the call; lengths are theirs.
+        let n = unsafe {
+            libc::recvfrom(
+                fd.as_raw_fd(),
+                buf.as_mut_ptr().cast(),
+                buf.len(),
+                0,
+                (&mut sll as *mut libc::sockaddr_ll).cast(),
+                &mut len,
+            )
+        };
+        if n < 0 {
+            let e = io::Error::last_os_error();
+            return if e.kind() == io::ErrorKind::WouldBlock { Ok(None) } else { Err(e) };
+        }
+        if sll.sll_pkttype != libc::PACKET_OUTGOING {
+            return Ok(Some(n as usize));
         }
     }
 }

@@ -21,6 +21,7 @@ use crate::config::ProcessSettings;
 use crate::config::{Config, HostView};
 use crate::net::arp;
 use crate::net::http;
+use crate::net::ndisc;
 use crate::net::netlink::{Events, Link, Netlink};
 use crate::net::socket::{Recv, VrrpSocket};
 use crate::observe::metrics;
@@ -54,8 +55,10 @@ pub struct Runtime {
     units: Vec<Unit>,
     /// Gratuitous ARPs and probes out.
     arp: Option<arp::Sender>,
-    /// ARP frames in, only while an instance resumes: who else answers for its VIPs.
+    /// ARP frames and neighbour advertisements in, only while an instance resumes: who else
+    /// answers for its VIPs.
     arp_watch: Option<arp::Watch>,
+    nd_watch: Option<ndisc::Watch>,
     next_status: Instant,
     state_file: status::Writer,
     state_file_path: std::path::PathBuf,
@@ -107,6 +110,7 @@ impl Runtime {
             units,
             arp,
             arp_watch: None,
+            nd_watch: None,
             next_status: now,
             state_file: status::Writer::new(&first.state_file),
             state_file_path: first.state_file.clone(),
@@ -194,13 +198,16 @@ impl Runtime {
         if found.is_empty() {
             return Ok(());
         }
-        if self.arp_watch.is_none() {
+        if found.iter().any(|a| a.addr.is_ipv4()) && self.arp_watch.is_none() {
             match arp::Watch::open() {
                 Ok(w) => self.arp_watch = Some(w),
-                Err(e) => {
-                    log::debug!("no ARP probe while resuming (packet socket: {e})");
-                    return Ok(());
-                }
+                Err(e) => log::debug!("no ARP probe while resuming (packet socket: {e})"),
+            }
+        }
+        if found.iter().any(|a| a.addr.is_ipv6()) && self.nd_watch.is_none() {
+            match ndisc::Watch::open() {
+                Ok(w) => self.nd_watch = Some(w),
+                Err(e) => log::debug!("no neighbour probe while resuming (packet socket: {e})"),
             }
         }
         let u = &self.units[i];
@@ -254,13 +261,17 @@ impl Runtime {
             let wait = deadline.saturating_duration_since(Instant::now()).min(Duration::from_secs(3600));
             let timeout = nix::sys::time::TimeSpec::from_duration(wait);
             let n = self.sockets.len();
-            let (socks_ready, nl_ready, sig_ready, arp_ready) = {
+            let (socks_ready, nl_ready, sig_ready, arp_ready, nd_ready) = {
                 let mut fds: Vec<PollFd> =
                     self.sockets.iter().map(|s| PollFd::new(s.sock.as_fd(), PollFlags::POLLIN)).collect();
                 fds.push(PollFd::new(self.events.as_fd_borrowed(), PollFlags::POLLIN));
                 fds.push(PollFd::new(signals.pipe.as_fd(), PollFlags::POLLIN));
-                if let Some(w) = &self.arp_watch {
-                    fds.push(PollFd::new(w.as_fd(), PollFlags::POLLIN));
+                // The watches, when open, right after the signal pipe.
+                for w in [self.arp_watch.as_ref().map(AsFd::as_fd), self.nd_watch.as_ref().map(AsFd::as_fd)]
+                    .into_iter()
+                    .flatten()
+                {
+                    fds.push(PollFd::new(w, PollFlags::POLLIN));
                 }
                 // The metrics listener and its connections only wake the loop; `service` below
                 // does what can be done without blocking.
@@ -277,7 +288,10 @@ impl Runtime {
                 }
                 let ready = |f: &PollFd| f.revents().is_some_and(|r| !r.is_empty());
                 let socks: Vec<bool> = fds[..n].iter().map(ready).collect();
-                (socks, ready(&fds[n]), ready(&fds[n + 1]), self.arp_watch.is_some() && ready(&fds[n + 2]))
+                let arp = self.arp_watch.is_some() && ready(&fds[n + 2]);
+                let nd_at = n + 2 + usize::from(self.arp_watch.is_some());
+                let nd = self.nd_watch.is_some() && ready(&fds[nd_at]);
+                (socks, ready(&fds[n]), ready(&fds[n + 1]), arp, nd)
             };
             let now = Instant::now();
             if sig_ready {
@@ -326,11 +340,12 @@ impl Runtime {
                     self.receive_all(i, &mut buf, now);
                 }
             }
-            if arp_ready {
-                self.receive_arp(now);
+            if arp_ready || nd_ready {
+                self.receive_neighbours(now);
             }
-            if self.arp_watch.is_some() && !self.units.iter().any(|u| u.core.is_resuming()) {
+            if !self.units.iter().any(|u| u.core.is_resuming()) {
                 self.arp_watch = None;
+                self.nd_watch = None;
             }
             let changed = nl_ready && self.events.drain();
             if changed || self.resync_at.is_some_and(|t| t <= now) {
@@ -616,21 +631,37 @@ impl Runtime {
         }
     }
 
-    /// ARP frames while an instance resumes.
-    fn receive_arp(&mut self, now: Instant) {
+    /// ARP frames and neighbour advertisements while an instance resumes.
+    fn receive_neighbours(&mut self, now: Instant) {
+        let mut heard = vec![];
         for _ in 0..64 {
-            let Some(w) = &self.arp_watch else { return };
-            let r = match w.recv() {
-                Ok(Some(r)) => r,
-                Ok(None) => return,
+            let Some(w) = &self.arp_watch else { break };
+            match w.recv() {
+                Ok(Some(r)) => heard.push((std::net::IpAddr::V4(r.sender_ip), r.sender_mac)),
+                Ok(None) => break,
                 Err(e) => {
                     log::debug!("ARP watch: {e}");
-                    return;
+                    break;
                 }
-            };
+            }
+        }
+        for _ in 0..64 {
+            let Some(w) = &self.nd_watch else { break };
+            match w.recv() {
+                // A holder's answer carries its MAC in the option; the frame's source is the
+                // same on an Ethernet link.
+                Ok(Some(r)) => heard.push((std::net::IpAddr::V6(r.target), r.target_mac.unwrap_or(r.src_mac))),
+                Ok(None) => break,
+                Err(e) => {
+                    log::debug!("neighbour watch: {e}");
+                    break;
+                }
+            }
+        }
+        for (ip, mac) in heard {
             for u in &mut self.units {
                 let mut io = io(&mut self.nl, &self.sockets, &self.arp, u.sock);
-                u.arp_heard(&r, now, &mut io);
+                u.heard(ip, mac, now, &mut io);
             }
         }
     }

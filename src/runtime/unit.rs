@@ -676,28 +676,31 @@ impl Unit {
     /// the loop's ARP watch).
     pub fn probe(&self, found: &[AddrChange], io: &Io) {
         let (Some(g), Some(mac)) = (io.arp, self.mac) else { return };
-        for a in found {
-            if let (IpAddr::V4(ip), true) = (a.addr, a.ifindex == self.iface.index) {
-                if let Err(e) = g.probe(a.ifindex, mac, ip) {
-                    log::debug!("ARP probe for {ip}: {e}");
-                }
+        for a in found.iter().filter(|a| a.ifindex == self.iface.index) {
+            let sent = match a.addr {
+                IpAddr::V4(ip) => g.probe(a.ifindex, mac, ip),
+                IpAddr::V6(ip) => g.dad_probe(a.ifindex, mac, ip),
+            };
+            if let Err(e) = sent {
+                log::debug!("probe for {}: {e}", a.addr);
             }
         }
     }
 
-    /// An ARP frame while resuming: another host speaking for one of our VIPs holds it.
-    pub fn arp_heard(&mut self, r: &crate::wire::arp::Repr, now: Instant, io: &mut Io) {
-        if !self.core.is_resuming() || Some(r.sender_mac) == self.mac {
+    /// An ARP frame or neighbour advertisement while resuming: another host speaking for
+    /// one of our VIPs holds it.
+    pub fn heard(&mut self, ip: IpAddr, sender_mac: [u8; 6], now: Instant, io: &mut Io) {
+        if !self.core.is_resuming() || Some(sender_mac) == self.mac {
             return;
         }
-        if self.cfg.virtual_ips.iter().any(|v| v.addr == IpAddr::V4(r.sender_ip)) {
-            let mac = r.sender_mac.map(|b| format!("{b:02x}")).join(":");
+        if self.cfg.virtual_ips.iter().any(|v| v.addr == ip) {
+            let mac = sender_mac.map(|b| format!("{b:02x}")).join(":");
+            let how = if ip.is_ipv4() { "ARP" } else { "neighbour discovery" };
             log::info!(
-                "({}) {mac} answers ARP for {}: another node holds it, so the copy found at start is stale",
-                self.cfg.name,
-                r.sender_ip
+                "({}) {mac} answers {how} for {ip}: another node holds it, so the copy found at start is stale",
+                self.cfg.name
             );
-            self.core.handle(Event::HeldElsewhere(IpAddr::V4(r.sender_ip)), now);
+            self.core.handle(Event::HeldElsewhere(ip), now);
             self.execute(io);
         }
     }

@@ -2,7 +2,9 @@
 //! (RFC 4861 §7.2.6) a new master sends for each IPv6 VIP, as keepalived builds it: to the
 //! all-nodes group (33:33:00:00:00:01, ff02::1) from the VIP itself, hop limit 255, the
 //! Override flag set (Router when the interface forwards) and the target link-layer address
-//! option with our MAC, so neighbours replace a cached entry at once.
+//! option with our MAC, so neighbours replace a cached entry at once; and the duplicate
+//! address detection probe (RFC 4862 §5.4.2: a Neighbor Solicitation from `::`), which any
+//! host holding the address answers with an advertisement to all nodes (IPv4's ARP probe).
 
 use std::net::{IpAddr, Ipv6Addr};
 
@@ -138,6 +140,33 @@ impl Repr {
     }
 }
 
+const TYPE_NEIGHBOR_SOLICIT: u8 = 135;
+const NS_ICMP_LEN: usize = 24;
+pub const NS_FRAME_LEN: usize = 14 + 40 + NS_ICMP_LEN;
+
+/// "Does anyone hold `target`?" as duplicate address detection asks it: from `::` to the
+/// target's solicited-node group, no link-layer option (RFC 4861 §4.3 forbids it from `::`).
+pub fn dad_probe(mac: [u8; 6], target: Ipv6Addr) -> [u8; NS_FRAME_LEN] {
+    let t = target.octets();
+    let group = Ipv6Addr::new(0xff02, 0, 0, 0, 0, 1, 0xff00 | u16::from(t[13]), u16::from_be_bytes([t[14], t[15]]));
+    let mut f = [0u8; NS_FRAME_LEN];
+    f[field::DST].copy_from_slice(&[0x33, 0x33, 0xff, t[13], t[14], t[15]]);
+    f[field::SRC].copy_from_slice(&mac);
+    f[field::ETHERTYPE].copy_from_slice(&ETHERTYPE_IPV6.to_be_bytes());
+    f[field::VERSION] = 0x60;
+    f[field::PAYLOAD_LEN].copy_from_slice(&(NS_ICMP_LEN as u16).to_be_bytes());
+    f[field::NEXT_HEADER] = NEXT_HEADER_ICMPV6;
+    f[field::HOP_LIMIT] = 255;
+    f[field::IP_DST].copy_from_slice(&group.octets());
+    f[field::TYPE] = TYPE_NEIGHBOR_SOLICIT;
+    f[field::TARGET].copy_from_slice(&t);
+    let sum =
+        checksum::pseudo(IpAddr::V6(Ipv6Addr::UNSPECIFIED), IpAddr::V6(group), NEXT_HEADER_ICMPV6, NS_ICMP_LEN as u32)
+            + checksum::sum(&f[field::ICMP..]);
+    f[field::CHECKSUM].copy_from_slice(&checksum::finish(sum).to_be_bytes());
+    f
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -158,5 +187,21 @@ mod tests {
         bad[70] ^= 1;
         assert_eq!(Repr::parse(&bad), None);
         assert_eq!(Repr::parse(&f[..60]), None);
+    }
+
+    #[test]
+    fn dad_probe_goes_to_the_solicited_node_group_from_the_unspecified_address() {
+        let f = dad_probe([2, 0, 0, 0, 0, 1], "2001:db8::1:2:100".parse().unwrap());
+        assert_eq!(&f[..6], &[0x33, 0x33, 0xff, 0x02, 0x01, 0x00]);
+        assert_eq!(&f[22..38], &[0u8; 16], "source ::");
+        assert_eq!(
+            Ipv6Addr::from(<[u8; 16]>::try_from(&f[38..54]).unwrap()),
+            "ff02::1:ff02:100".parse::<Ipv6Addr>().unwrap()
+        );
+        assert_eq!(f[54], 135);
+        let sum = checksum::pseudo(IpAddr::V6(Ipv6Addr::UNSPECIFIED), "ff02::1:ff02:100".parse().unwrap(), 58, 24)
+            + checksum::sum(&f[54..]);
+        assert_eq!(checksum::finish(sum), 0, "the checksum verifies");
+        assert_eq!(Repr::parse(&f), None, "not an advertisement");
     }
 }
