@@ -346,3 +346,43 @@ fn peers_on_a_second_card_are_found_and_a_wrong_interface_is_named() {
     let on_eth1 = lab.host(0).addrs().lines().any(|l| l.contains(" eth1 ") && l.contains(&format!(" {VIP}/")));
     assert!(on_eth1, "the VIP is not on eth1:\n{}", lab.host(0).addrs());
 }
+
+/// A VIP on another interface (`dev eth1`) is announced with that interface's MAC: the
+/// neighbours on eth1 must send to eth1, not to the advert interface's address.
+#[test]
+fn a_vip_on_another_interface_is_announced_with_that_interfaces_mac() {
+    let lab = Lab::new(1);
+    let h = lab.host(0);
+    h.must(&["ip", "link", "add", "eth1", "type", "veth", "peer", "name", "eth1p"]);
+    h.must(&["ip", "addr", "add", "198.18.1.1/24", "dev", "eth1"]);
+    h.must(&["ip", "link", "set", "eth1", "up"]);
+    h.must(&["ip", "link", "set", "eth1p", "up"]);
+    let mac = |i: &str| {
+        String::from_utf8_lossy(&h.sh(&["cat", &format!("/sys/class/net/{i}/address")]).stdout).trim().to_string()
+    };
+    let out = h.dir().join(format!("{}-eth1p.txt", h.ns));
+    let mut dump = h
+        .cmd(&["tcpdump", "-l", "-e", "-n", "-c", "1", "-i", "eth1p", "arp and arp[24:4] == 0xc6120164"])
+        .stdout(std::fs::File::create(&out).unwrap())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let pid = dump.id();
+    assert!(wait_until(Duration::from_secs(5), || std::fs::read_to_string(format!("/proc/{pid}/net/packet"))
+        .is_ok_and(|t| t.lines().count() > 1)));
+    let env = seed_env(&["198.18.0.1", "198.18.0.2"], "198.18.1.100/24 dev eth1", 255);
+    let a = h.spawn_keepvip(&env);
+    assert!(
+        wait_until(Duration::from_secs(5), || dump.try_wait().ok().flatten().is_some()),
+        "no gratuitous ARP on eth1:\n{}",
+        a.log()
+    );
+    let line = std::fs::read_to_string(&out).unwrap();
+    assert!(
+        line.contains(&format!("{} > ff:ff:ff:ff:ff:ff", mac("eth1"))),
+        "eth1 is {}, eth0 {}: {line}",
+        mac("eth1"),
+        mac("eth0")
+    );
+    assert!(line.contains("Request who-has 198.18.1.100") && line.contains("tell 198.18.1.100"), "{line}");
+}

@@ -70,6 +70,8 @@ pub fn params(cfg: &Config, host: &HostView) -> Params {
 pub struct Tracked {
     pub name: String,
     pub index: u32,
+    /// Its MAC, from the last look at the links: what announcements of VIPs there carry.
+    pub mac: Option<[u8; 6]>,
 }
 
 pub struct Unit {
@@ -77,9 +79,8 @@ pub struct Unit {
     pub core: Instance,
     /// Index of the shared socket of our interface in the loop's list.
     pub sock: usize,
-    /// The advert interface and its MAC.
+    /// The advert interface (and its MAC).
     pub iface: Tracked,
-    pub mac: Option<[u8; 6]>,
     /// Other interfaces we depend on (VIP `dev`s, `track_interface`): down or gone is a
     /// FAULT, like the main one.
     tracked: Vec<Tracked>,
@@ -147,7 +148,7 @@ impl Unit {
                 Some(d) => {
                     let ix = host.iface(d).map(|i| i.index).with_context(|| format!("interface {d} disappeared"))?;
                     if *d != cfg.interface && !tracked.iter().any(|t| t.name == *d) {
-                        tracked.push(Tracked { name: d.clone(), index: ix });
+                        tracked.push(Tracked { name: d.clone(), index: ix, mac: None });
                     }
                     ix
                 }
@@ -157,7 +158,7 @@ impl Unit {
         for t in &cfg.track_interfaces {
             if *t != cfg.interface && !tracked.iter().any(|x| x.name == *t) {
                 let ix = host.iface(t).map_or(0, |i| i.index);
-                tracked.push(Tracked { name: t.clone(), index: ix });
+                tracked.push(Tracked { name: t.clone(), index: ix, mac: None });
             }
         }
         let vips = VipSet::new(cfg.virtual_ips.clone(), vip_ifindex, &cfg.interface);
@@ -172,8 +173,7 @@ impl Unit {
         Ok(Unit {
             core: Instance::new(p),
             sock,
-            iface: Tracked { name: cfg.interface.clone(), index: link.index },
-            mac: link.mac,
+            iface: Tracked { name: cfg.interface.clone(), index: link.index, mac: link.mac },
             tracked,
             vips,
             found_in_place,
@@ -346,7 +346,13 @@ impl Unit {
             );
             self.vips.remap(self.iface.index, l.index);
             self.iface.index = l.index;
-            self.mac = l.mac;
+            self.iface.mac = l.mac;
+            self.announce_pending = true;
+        }
+        if let Some(l) = main.as_ref().filter(|l| l.index == self.iface.index && l.mac != self.iface.mac) {
+            // A new MAC on the same interface (`ip link set address`): peers' caches are stale.
+            log::info!("({}) interface {} has a new MAC", self.cfg.name, l.name);
+            self.iface.mac = l.mac;
             self.announce_pending = true;
         }
         for t in &mut self.tracked {
@@ -354,6 +360,9 @@ impl Unit {
                 log::info!("interface {} (tracked) was re-created (index {} → {})", l.name, t.index, l.index);
                 self.vips.remap(t.index, l.index);
                 t.index = l.index;
+            }
+            if let Some(l) = find(&t.name) {
+                t.mac = l.mac;
             }
         }
         self.follow_source(addrs);
@@ -675,7 +684,7 @@ impl Unit {
     /// Resuming with `found` in place: ask whether another host answers for them (see
     /// the loop's ARP watch).
     pub fn probe(&self, found: &[AddrChange], io: &Io) {
-        let (Some(g), Some(mac)) = (io.arp, self.mac) else { return };
+        let (Some(g), Some(mac)) = (io.arp, self.iface.mac) else { return };
         for a in found.iter().filter(|a| a.ifindex == self.iface.index) {
             let sent = match a.addr {
                 IpAddr::V4(ip) => g.probe(a.ifindex, mac, ip),
@@ -690,7 +699,7 @@ impl Unit {
     /// An ARP frame or neighbour advertisement while resuming: another host speaking for
     /// one of our VIPs holds it.
     pub fn heard(&mut self, ip: IpAddr, sender_mac: [u8; 6], now: Instant, io: &mut Io) {
-        if !self.core.is_resuming() || Some(sender_mac) == self.mac {
+        if !self.core.is_resuming() || Some(sender_mac) == self.iface.mac {
             return;
         }
         if self.cfg.virtual_ips.iter().any(|v| v.addr == ip) {
@@ -707,9 +716,17 @@ impl Unit {
 
     /// One gratuitous ARP for each VIP in `which` (indexes, as the announcer counts them).
     pub fn announce(&mut self, which: std::ops::Range<usize>, io: &Io) {
-        let (Some(g), Some(mac)) = (io.arp, self.mac) else { return };
+        let Some(g) = io.arp else { return };
         let router = self.cfg.ipv6() && crate::net::ndisc::forwarding(&self.iface.name);
         for (v, ifindex) in self.vips.iter().skip(which.start).take(which.len()) {
+            // A VIP on another interface (`dev`) is announced with that interface's MAC: the
+            // neighbours there must send to it, not to the advert interface's.
+            let mac = if ifindex == self.iface.index {
+                self.iface.mac
+            } else {
+                self.tracked.iter().find(|t| t.index == ifindex).and_then(|t| t.mac)
+            };
+            let Some(mac) = mac else { continue };
             let sent = match v.addr {
                 IpAddr::V4(a) => g.gratuitous(ifindex, mac, a),
                 IpAddr::V6(a) => g.unsolicited_na(ifindex, mac, a, router),
@@ -725,7 +742,7 @@ impl Unit {
     /// long enough to time out and take a duplicate VIP. One gratuitous ARP for our source
     /// address updates their entries at once (what the kernel's `arp_notify=1` would do).
     fn announce_source(&mut self, io: &Io) {
-        let (Some(g), Some(mac), Some(src)) = (io.arp, self.mac, self.source) else {
+        let (Some(g), Some(mac), Some(src)) = (io.arp, self.iface.mac, self.source) else {
             return;
         };
         let sent = match src {
