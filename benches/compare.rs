@@ -157,6 +157,18 @@ fn first_advert(imp: Impl) -> f64 {
 
 /// 256 VIPs: on takeover, from the first VIP added to the last (ms), from `ip -ts monitor`.
 fn vip_scale(imp: Impl) -> f64 {
+    // `ip monitor` loses events when its socket buffer overflows in the burst (seen with
+    // keepalived's 256 one-by-one additions): such a run measures nothing, so run it again.
+    for _ in 0..3 {
+        if let Some(ms) = vip_scale_once(imp) {
+            return ms;
+        }
+        eprintln!("{}: ip monitor missed additions; measuring again", imp.name());
+    }
+    panic!("{}: ip monitor missed VIP additions three times", imp.name());
+}
+
+fn vip_scale_once(imp: Impl) -> Option<f64> {
     let vips: Vec<String> = (1..=256).map(|i| format!("'198.19.{}.{}'", i / 256, i % 256)).collect();
     let list = format!("#PYTHON2BASH:[{}]", vips.join(", "));
     let lab = Lab::new(2);
@@ -176,8 +188,7 @@ fn vip_scale(imp: Impl) -> f64 {
     lab.cut(0);
     assert!(wait_until(Duration::from_secs(8), || count(h1) == 256), "{}: no takeover of 256 VIPs", imp.name());
     let stamps = mon.additions(" inet 198.19.");
-    assert_eq!(stamps.len(), 256, "{}: monitor saw {} VIP additions", imp.name(), stamps.len());
-    (stamps[255] - stamps[0]) * 1000.0
+    (stamps.len() == 256).then(|| (stamps[255] - stamps[0]) * 1000.0)
 }
 
 /// `tcpdump -tt` of `filter` on a host's eth0 into `out`, attached before it returns.

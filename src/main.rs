@@ -134,7 +134,7 @@ fn from_conf(
     // Instance variables do nothing beside a file: say so rather than let them look used.
     let mut set: Vec<&String> = env
         .keys()
-        .filter(|k| config::KNOWN.contains(&k.as_str()) && *k != "KEEPALIVED_COMMAND_LINE_ARGUMENTS")
+        .filter(|k| k.starts_with("KEEPALIVED_") && config::is_known(k) && *k != "KEEPALIVED_COMMAND_LINE_ARGUMENTS")
         .collect();
     set.sort();
     if !set.is_empty() {
@@ -202,9 +202,9 @@ fn from_env(
             j["instances"] = serde_json::json!([cfg.to_json(), d.to_json()]);
         }
         // Where each value came from: `-e`, an osixia environment file, or the default.
-        let from: serde_json::Map<String, serde_json::Value> = config::KNOWN
+        let from: serde_json::Map<String, serde_json::Value> = config::VARIABLES
             .iter()
-            .chain(["KEEPVIP_STATE_FILE"].iter())
+            .map(|v| &v.name)
             .map(|k| {
                 let src = sources.get(*k).cloned().unwrap_or_else(|| {
                     if env.contains_key(*k) {

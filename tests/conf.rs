@@ -80,9 +80,7 @@ fn a_sync_group_follows_a_member_into_fault_and_back() {
     let lab = Lab::new(2);
     // A second interface on node 0 for VI_B to track.
     let ns = &lab.host(0).ns;
-    lab.host(0).must(&["ip", "link", "add", "eth1", "type", "veth", "peer", "name", "eth1p"]);
-    lab.host(0).must(&["ip", "link", "set", "eth1", "up"]);
-    lab.host(0).must(&["ip", "link", "set", "eth1p", "up"]);
+    lab.host(0).veth("eth1", "eth1p", None);
     let track = "  track_interface {\n    eth1\n  }\n";
     // The group's own scripts: a shell script that writes its arguments down.
     let dir = lab.host(0).dir().to_path_buf();

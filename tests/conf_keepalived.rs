@@ -231,10 +231,7 @@ fn keepvip_view(j: &serde_json::Value) -> BTreeMap<String, BTreeMap<String, Stri
 fn keepvip_reads_keepalived_conf_as_keepalived_does() {
     let lab = Lab::new(1);
     let h = lab.host(0);
-    h.must(&["ip", "link", "add", "eth1", "type", "veth", "peer", "name", "eth1p"]);
-    h.must(&["ip", "addr", "add", "198.18.1.1/24", "dev", "eth1"]);
-    h.must(&["ip", "link", "set", "eth1", "up"]);
-    h.must(&["ip", "link", "set", "eth1p", "up"]);
+    h.veth("eth1", "eth1p", Some("198.18.1.1/24"));
     let dir = h.dir().join(format!("{}-corpus", h.ns));
     std::fs::create_dir_all(&dir).unwrap();
     let mut corpus: Vec<(String, PathBuf)> = vec![];

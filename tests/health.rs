@@ -167,9 +167,7 @@ fn keepalived_conf_scripts_and_weighted_interfaces_track_the_same_way() {
     let mut procs = vec![];
     for (i, prio) in [(0usize, 200), (1, 100)] {
         let h = lab.host(i);
-        h.must(&["ip", "link", "add", "trk0", "type", "veth", "peer", "name", "trk1"]);
-        h.must(&["ip", "link", "set", "trk0", "up"]);
-        h.must(&["ip", "link", "set", "trk1", "up"]);
+        h.veth("trk0", "trk1", None);
         let flag = dir.join(format!("{}-flag", h.ns));
         std::fs::write(&flag, "").unwrap();
         let conf = dir.join(format!("{}-keepalived.conf", h.ns));

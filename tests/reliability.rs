@@ -158,14 +158,9 @@ fn no_catchable_signal_kills_keepvip_without_cleanup() {
 #[test]
 fn a_vip_interface_going_away_moves_every_vip_to_the_backup() {
     let lab = Lab::new(2);
-    let add_vip0 = |i: usize| {
-        let h = lab.host(i);
-        h.must(&["ip", "link", "add", "vip0", "type", "veth", "peer", "name", "vip0p"]);
-        h.must(&["ip", "link", "set", "vip0p", "up"]);
-        h.must(&["ip", "link", "set", "vip0", "up"]);
-    };
-    add_vip0(0);
-    add_vip0(1);
+    for i in 0..2 {
+        lab.host(i).veth("vip0", "vip0p", None);
+    }
     let vips = "#PYTHON2BASH:['198.18.0.100', '198.19.4.1/24 dev vip0']";
     let (a, b) = pair(&lab, &[("KEEPALIVED_VIRTUAL_IPS", vips)]);
     assert!(wait_until(Duration::from_secs(2), || lab.host(0).has_addr("198.19.4.1")));
@@ -182,7 +177,7 @@ fn a_vip_interface_going_away_moves_every_vip_to_the_backup() {
     assert_eq!(count(&a, "interface vip0 (of VIP 198.19.4.1) is gone"), 1, "{}", a.log());
     assert!(count(&a, "ERROR") <= 1, "error flood:\n{}", a.log());
     // Back: BACKUP, and the VIPs stay where they are (nopreempt).
-    add_vip0(0);
+    lab.host(0).veth("vip0", "vip0p", None);
     assert!(a.wait_log("FAULT -> BACKUP", Duration::from_secs(2)), "{}", a.log());
     let (both, _) = watch_holders(&lab, Duration::from_secs(2));
     assert_eq!(both, Duration::ZERO);

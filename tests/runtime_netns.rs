@@ -325,10 +325,7 @@ fn peers_on_a_second_card_are_found_and_a_wrong_interface_is_named() {
         h.must(&["ip", "link", "set", "eth0", "down"]);
         h.must(&["ip", "link", "set", "eth0", "name", "eth1"]);
         h.must(&["ip", "link", "set", "eth1", "up"]);
-        h.must(&["ip", "link", "add", "eth0", "type", "veth", "peer", "name", "eth9"]);
-        h.must(&["ip", "addr", "add", &format!("198.19.9.{}/24", i + 1), "dev", "eth0"]);
-        h.must(&["ip", "link", "set", "eth0", "up"]);
-        h.must(&["ip", "link", "set", "eth9", "up"]);
+        h.veth("eth0", "eth9", Some(&format!("198.19.9.{}/24", i + 1)));
     }
     let mut wrong = env_with(200, &[]);
     wrong.push(("KEEPALIVED_INTERFACE".into(), "eth0".into()));
@@ -353,10 +350,7 @@ fn peers_on_a_second_card_are_found_and_a_wrong_interface_is_named() {
 fn a_vip_on_another_interface_is_announced_with_that_interfaces_mac() {
     let lab = Lab::new(1);
     let h = lab.host(0);
-    h.must(&["ip", "link", "add", "eth1", "type", "veth", "peer", "name", "eth1p"]);
-    h.must(&["ip", "addr", "add", "198.18.1.1/24", "dev", "eth1"]);
-    h.must(&["ip", "link", "set", "eth1", "up"]);
-    h.must(&["ip", "link", "set", "eth1p", "up"]);
+    h.veth("eth1", "eth1p", Some("198.18.1.1/24"));
     let mac = |i: &str| {
         String::from_utf8_lossy(&h.sh(&["cat", &format!("/sys/class/net/{i}/address")]).stdout).trim().to_string()
     };

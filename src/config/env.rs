@@ -11,36 +11,55 @@ use super::{
 };
 use super::{track, Check, Probe, DEFAULT_STATE_FILE, OSIXIA_NOTIFY};
 
+/// One variable keepvip reads: its name and whether it holds a list (in any of osixia's
+/// forms) or one value. The README's variable table documents each (a test keeps them equal).
+#[derive(Debug, Clone, Copy)]
+pub struct Var {
+    pub name: &'static str,
+    pub list: bool,
+}
+
 /// Every variable keepvip reads; any other `KEEPALIVED_*` is probably a typo.
-pub const KNOWN: &[&str] = &[
-    "KEEPALIVED_INTERFACE",
-    "KEEPALIVED_PASSWORD",
-    "KEEPALIVED_PRIORITY",
-    "KEEPALIVED_ROUTER_ID",
-    "KEEPALIVED_STATE",
-    "KEEPALIVED_UNICAST_PEERS",
-    "KEEPALIVED_VIRTUAL_IPS",
-    "KEEPALIVED_NOTIFY",
-    "KEEPALIVED_COMMAND_LINE_ARGUMENTS",
-    "KEEPALIVED_ADVERT_INT",
-    "KEEPALIVED_VRRP_VERSION",
-    "KEEPALIVED_PREEMPT",
-    "KEEPALIVED_PREEMPT_DELAY",
-    "KEEPALIVED_UNICAST_SRC_IP",
-    "KEEPALIVED_V3_CHECKSUM_AS_V2",
-    "KEEPALIVED_UNICAST_MIN_TTL",
-    "KEEPALIVED_CHECK_UNICAST_SRC",
-    "KEEPALIVED_TRACK_INTERFACES",
-    "KEEPALIVED_TRACK_TCP",
-    "KEEPALIVED_TRACK_HTTP",
-    "KEEPALIVED_TRACK_DOCKER",
-    "KEEPALIVED_TRACK_SCRIPT",
-    "KEEPALIVED_TRACK_INTERVAL",
-    "KEEPALIVED_TRACK_TIMEOUT",
-    "KEEPALIVED_TRACK_FALL",
-    "KEEPALIVED_TRACK_RISE",
-    "KEEPALIVED_TRACK_WEIGHT",
+pub const VARIABLES: &[Var] = &[
+    Var { name: "KEEPALIVED_INTERFACE", list: false },
+    Var { name: "KEEPALIVED_PASSWORD", list: false },
+    Var { name: "KEEPALIVED_PRIORITY", list: false },
+    Var { name: "KEEPALIVED_ROUTER_ID", list: false },
+    Var { name: "KEEPALIVED_STATE", list: false },
+    Var { name: "KEEPALIVED_UNICAST_PEERS", list: true },
+    Var { name: "KEEPALIVED_VIRTUAL_IPS", list: true },
+    Var { name: "KEEPALIVED_NOTIFY", list: false },
+    Var { name: "KEEPALIVED_COMMAND_LINE_ARGUMENTS", list: false },
+    Var { name: "KEEPALIVED_ADVERT_INT", list: false },
+    Var { name: "KEEPALIVED_VRRP_VERSION", list: false },
+    Var { name: "KEEPALIVED_PREEMPT", list: false },
+    Var { name: "KEEPALIVED_PREEMPT_DELAY", list: false },
+    Var { name: "KEEPALIVED_UNICAST_SRC_IP", list: false },
+    Var { name: "KEEPALIVED_V3_CHECKSUM_AS_V2", list: false },
+    Var { name: "KEEPALIVED_UNICAST_MIN_TTL", list: false },
+    Var { name: "KEEPALIVED_CHECK_UNICAST_SRC", list: false },
+    Var { name: "KEEPALIVED_TRACK_INTERFACES", list: true },
+    Var { name: "KEEPALIVED_TRACK_TCP", list: true },
+    Var { name: "KEEPALIVED_TRACK_HTTP", list: true },
+    Var { name: "KEEPALIVED_TRACK_DOCKER", list: false },
+    Var { name: "KEEPALIVED_TRACK_SCRIPT", list: true },
+    Var { name: "KEEPALIVED_TRACK_INTERVAL", list: false },
+    Var { name: "KEEPALIVED_TRACK_TIMEOUT", list: false },
+    Var { name: "KEEPALIVED_TRACK_FALL", list: false },
+    Var { name: "KEEPALIVED_TRACK_RISE", list: false },
+    Var { name: "KEEPALIVED_TRACK_WEIGHT", list: false },
+    Var { name: "KEEPVIP_METRICS_ADDR", list: false },
+    Var { name: "KEEPVIP_STATE_FILE", list: false },
 ];
+
+/// Whether keepvip reads `name`.
+pub fn is_known(name: &str) -> bool {
+    VARIABLES.iter().any(|v| v.name == name)
+}
+
+fn is_list(name: &str) -> bool {
+    VARIABLES.iter().any(|v| v.name == name && v.list)
+}
 
 struct Reader<'a> {
     env: &'a HashMap<String, String>,
@@ -99,13 +118,12 @@ fn boolean(v: &str) -> Result<bool, String> {
 /// `KEEPALIVED_*` variables keepvip does not know, each with the nearest known name: named
 /// whether or not the configuration is valid (a typo is often why it is not).
 pub fn unknown_variables(env: &HashMap<String, String>) -> Vec<String> {
-    let mut unknown: Vec<&String> =
-        env.keys().filter(|k| k.starts_with("KEEPALIVED_") && !KNOWN.contains(&k.as_str())).collect();
+    let mut unknown: Vec<&String> = env.keys().filter(|k| k.starts_with("KEEPALIVED_") && !is_known(k)).collect();
     unknown.sort();
     unknown
         .into_iter()
         .map(|k| {
-            let near = KNOWN.iter().map(|n| (distance(k, n), *n)).min().filter(|(d, _)| *d <= 3);
+            let near = VARIABLES.iter().map(|v| (distance(k, v.name), v.name)).min().filter(|(d, _)| *d <= 3);
             match near {
                 Some((_, n)) => format!("{k} is not a variable keepvip knows; ignored (did you mean {n}?)"),
                 None => format!("{k} is not a variable keepvip knows; ignored (typo?)"),
@@ -130,16 +148,6 @@ fn distance(a: &str, b: &str) -> usize {
     row[b.len()]
 }
 
-/// Variables that hold lists; every other one is a single value.
-const LISTS: &[&str] = &[
-    "KEEPALIVED_UNICAST_PEERS",
-    "KEEPALIVED_VIRTUAL_IPS",
-    "KEEPALIVED_TRACK_INTERFACES",
-    "KEEPALIVED_TRACK_TCP",
-    "KEEPALIVED_TRACK_HTTP",
-    "KEEPALIVED_TRACK_SCRIPT",
-];
-
 pub fn from_env(env: &HashMap<String, String>, host: &HostView) -> Result<Loaded, Vec<Problem>> {
     // osixia decodes `#JSON2BASH:` / `#PYTHON2BASH:` on every variable, not only lists.
     let mut problems = vec![];
@@ -147,7 +155,7 @@ pub fn from_env(env: &HashMap<String, String>, host: &HostView) -> Result<Loaded
     let decoded: HashMap<String, String> = env
         .iter()
         .filter_map(|(k, v)| {
-            let scalar = (k.starts_with("KEEPALIVED_") || k.starts_with("KEEPVIP_")) && !LISTS.contains(&k.as_str());
+            let scalar = (k.starts_with("KEEPALIVED_") || k.starts_with("KEEPVIP_")) && !is_list(k);
             match list::scalar(v) {
                 Ok(d) if scalar => Some((k.clone(), d)),
                 Err(e) if scalar => {
@@ -746,6 +754,25 @@ mod tests {
             c.summary(),
             "(VI_1) VRRPv2 virtual router 51, priority 200, nopreempt, starts as BACKUP; adverts every 1 s on eth0 from 192.168.4.1 to 192.168.4.2, password; VIPs 192.168.4.3/32"
         );
+    }
+
+    /// The README's variable table and this one name the same variables.
+    #[test]
+    fn every_variable_is_documented_in_the_readme_and_no_other() {
+        let readme = include_str!("../../README.md");
+        // The first cell of each table row, every `NAME` in it.
+        let documented: Vec<&str> = readme
+            .lines()
+            .filter_map(|l| l.strip_prefix("| ")?.split(" |").next())
+            .flat_map(|cell| cell.split('`').skip(1).step_by(2))
+            .filter(|n| n.starts_with("KEEPALIVED_") || n.starts_with("KEEPVIP_"))
+            .collect();
+        for v in VARIABLES {
+            assert!(documented.contains(&v.name), "{} is read but not in the README's table", v.name);
+        }
+        for d in &documented {
+            assert!(is_known(d), "the README documents {d}, which keepvip does not read");
+        }
     }
 
     #[test]

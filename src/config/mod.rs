@@ -18,7 +18,7 @@ use std::net::IpAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
-pub use env::{auto_priority, conf_file, from_env, process_settings, unknown_variables, KNOWN};
+pub use env::{auto_priority, conf_file, from_env, is_known, process_settings, unknown_variables, Var, VARIABLES};
 pub use host::{HostAddr, HostIface, HostView};
 pub use track::{Check, Probe};
 pub use vip::Vip;

@@ -165,6 +165,16 @@ impl Host {
         c
     }
 
+    /// A veth pair `name` <-> `peer` inside the host, both up, `addr` (CIDR) on `name`.
+    pub fn veth(&self, name: &str, peer: &str, addr: Option<&str>) {
+        self.must(&["ip", "link", "add", name, "type", "veth", "peer", "name", peer]);
+        if let Some(a) = addr {
+            self.must(&["ip", "addr", "add", a, "dev", name]);
+        }
+        self.must(&["ip", "link", "set", name, "up"]);
+        self.must(&["ip", "link", "set", peer, "up"]);
+    }
+
     pub fn sh(&self, args: &[&str]) -> Output {
         self.cmd(args).output().unwrap()
     }
