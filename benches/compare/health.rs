@@ -7,8 +7,8 @@
 use std::fs;
 use std::time::{Duration, Instant};
 
-use super::common::keepalived::{self, Impl};
-use super::common::netns::{Host, Lab, Proc};
+use super::common::keepalived::Impl;
+use super::common::netns::Lab;
 use super::common::seed::VIP;
 use super::common::wait_until;
 use super::{gap, unix_now, IMPLS};
@@ -25,17 +25,6 @@ fn conf(flag: &std::path::Path, prio: u32, unicast: bool) -> String {
          \x20 track_script {{\n    service\n  }}\n  virtual_ipaddress {{\n    {VIP}/24\n  }}\n}}\n",
         flag.display()
     )
-}
-
-fn spawn(imp: Impl, h: &Host, text: &str) -> Proc {
-    match imp {
-        Impl::Keepalived => keepalived::spawn_conf(h, text),
-        Impl::Keepvip => {
-            let path = h.dir().join(format!("{}-health.conf", h.ns));
-            fs::write(&path, text).unwrap();
-            h.spawn_keepvip_with(&[], &["--use-file", path.to_str().unwrap()])
-        }
-    }
 }
 
 fn stats(mut v: Vec<f64>) -> (f64, f64) {
@@ -70,7 +59,7 @@ fn measure(imp: Impl, runs: usize, unicast: bool) -> serde_json::Value {
             let mut procs = vec![];
             for (i, prio) in [(0, 200), (1, 100)] {
                 fs::write(&flags[i], "").unwrap();
-                procs.push(spawn(imp, lab.host(i), &conf(&flags[i], prio, unicast)));
+                procs.push(imp.spawn_conf(lab.host(i), &conf(&flags[i], prio, unicast)));
                 if i == 0 {
                     assert!(wait_until(Duration::from_secs(8), || lab.host(0).has_addr(VIP)), "{name}: no master");
                 }

@@ -7,8 +7,7 @@ use std::collections::BTreeMap;
 use std::fs;
 use std::time::{Duration, Instant};
 
-use super::common::keepalived::{self, Impl};
-use super::common::netns::{Host, Lab, Proc};
+use super::common::netns::{Host, Lab};
 use super::common::wait_until;
 use super::{capture, node_cpu_ns, node_rss_kib, IMPLS};
 
@@ -23,18 +22,6 @@ fn conf(n: usize, prio: u32) -> String {
         );
     }
     s
-}
-
-fn spawn(imp: Impl, h: &Host, text: &str) -> Proc {
-    match imp {
-        Impl::Keepalived => keepalived::spawn_conf(h, text),
-        Impl::Keepvip => {
-            let path = h.dir().join(format!("{}-instances.conf", h.ns));
-            fs::write(&path, text).unwrap();
-            let env = [("KEEPALIVED_NOTIFY".to_string(), String::new())];
-            h.spawn_keepvip_with(&env, &["--use-file", path.to_str().unwrap()])
-        }
-    }
 }
 
 fn vips_held(h: &Host) -> usize {
@@ -56,9 +43,9 @@ pub fn run(n: usize, cpu_secs: u64) -> serde_json::Value {
         let name = imp.name();
         let lab = Lab::new(3);
         let (m, b) = (lab.host(0), lab.host(1));
-        let _pm = spawn(imp, m, &conf(n, 200));
+        let _pm = imp.spawn_conf(m, &conf(n, 200));
         assert!(wait_until(Duration::from_secs(20), || vips_held(m) == n), "{name}: master never held {n} VIPs");
-        let _pb = spawn(imp, b, &conf(n, 100));
+        let _pb = imp.spawn_conf(b, &conf(n, 100));
         std::thread::sleep(Duration::from_secs(3));
         assert_eq!(vips_held(b), 0, "{name}: the backup holds VIPs");
         let rss = node_rss_kib(m);

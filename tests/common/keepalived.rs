@@ -131,6 +131,18 @@ impl Impl {
         }
     }
 
+    /// Start it on `host` from the same keepalived.conf text.
+    pub fn spawn_conf(self, host: &Host, text: &str) -> Proc {
+        match self {
+            Impl::Keepalived => spawn_conf(host, text),
+            Impl::Keepvip => {
+                let path = host.dir().join(format!("{}-kv{}.conf", host.ns, super::netns::next_id()));
+                std::fs::write(&path, text).unwrap();
+                host.spawn_keepvip_with(&[], &["--use-file", path.to_str().unwrap()])
+            }
+        }
+    }
+
     /// Start it on `host` from the same environment; keepvip with `keepvip_args`.
     pub fn spawn(self, host: &Host, env: &[(String, String)], keepvip_args: &[&str]) -> Proc {
         match self {
