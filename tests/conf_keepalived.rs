@@ -128,15 +128,15 @@ fn keepalived_view(h: &Host, file: &Path, dir: &Path, want: usize) -> BTreeMap<S
                 view.get_mut(c).unwrap().insert("vips".into(), n);
             } else if item == "Tracked interfaces :" || item == "Tracked scripts :" {
                 listing = true;
-            } else if let (Some(c), true) = (&cur, listing && item.contains(" weight ")) {
+            } else if let (Some(c), true) = (&cur, listing && is_tracked_item(item)) {
                 let t = view.get_mut(c).unwrap().entry("tracked".into()).or_default();
                 let mut all: Vec<&str> = t.split(", ").filter(|x| !x.is_empty()).collect();
                 all.push(item);
                 all.sort();
                 *t = all.join(", ");
-            } else {
-                listing = false;
             }
+            // Other lines (keepalived's parent writes to the same log) do not end a list: a
+            // `key = value` line does.
             continue;
         };
         listing = false;
@@ -168,6 +168,11 @@ fn keepalived_view(h: &Host, file: &Path, dir: &Path, want: usize) -> BTreeMap<S
         }
     }
     view
+}
+
+/// "NAME weight N", an entry of keepalived's tracked interfaces or scripts.
+fn is_tracked_item(item: &str) -> bool {
+    matches!(item.split(' ').collect::<Vec<_>>()[..], [_, "weight", w] if w.parse::<i32>().is_ok())
 }
 
 /// keepvip's `--check` of the same file, in keepalived's dump terms.

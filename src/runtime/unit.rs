@@ -490,8 +490,9 @@ impl Unit {
         let mut changes = vec![];
         for i in 0..self.probes.len() {
             let Some(out) = self.probes[i].as_mut().and_then(|r| r.advance(now)) else { continue };
-            if let Some(child) = self.probes[i].take().and_then(Running::into_child) {
-                if out.is_err() {
+            // A script killed at its deadline is reaped once it is gone.
+            if let Some(mut child) = self.probes[i].take().and_then(Running::into_child) {
+                if matches!(child.try_wait(), Ok(None)) {
                     self.killed.push(child);
                 }
             }
