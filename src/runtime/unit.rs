@@ -486,7 +486,6 @@ impl Unit {
         if self.health.is_empty() {
             return;
         }
-        self.killed.retain_mut(|c| matches!(c.try_wait(), Ok(None)));
         let mut changes = vec![];
         for i in 0..self.probes.len() {
             let Some(out) = self.probes[i].as_mut().and_then(|r| r.advance(now)) else { continue };

@@ -116,15 +116,7 @@ impl Repr {
 
     pub fn emit(&self) -> [u8; FRAME_LEN] {
         let mut f = [0u8; FRAME_LEN];
-        f[field::DST].copy_from_slice(&self.dst_mac);
-        f[field::SRC].copy_from_slice(&self.src_mac);
-        f[field::ETHERTYPE].copy_from_slice(&ETHERTYPE_IPV6.to_be_bytes());
-        f[field::VERSION] = 0x60;
-        f[field::PAYLOAD_LEN].copy_from_slice(&(ICMP_LEN as u16).to_be_bytes());
-        f[field::NEXT_HEADER] = NEXT_HEADER_ICMPV6;
-        f[field::HOP_LIMIT] = self.hop_limit;
-        f[field::IP_SRC].copy_from_slice(&self.src.octets());
-        f[field::IP_DST].copy_from_slice(&self.dst.octets());
+        headers(&mut f, self.dst_mac, self.src_mac, self.src, self.dst, self.hop_limit);
         f[field::TYPE] = TYPE_NEIGHBOR_ADVERT;
         f[field::FLAGS] = self.flags;
         f[field::TARGET].copy_from_slice(&self.target.octets());
@@ -133,9 +125,7 @@ impl Repr {
             f[field::OPT_LEN] = 1;
             f[field::OPT_MAC].copy_from_slice(&mac);
         }
-        let sum = checksum::pseudo(IpAddr::V6(self.src), IpAddr::V6(self.dst), NEXT_HEADER_ICMPV6, ICMP_LEN as u32)
-            + checksum::sum(&f[field::ICMP..]);
-        f[field::CHECKSUM].copy_from_slice(&checksum::finish(sum).to_be_bytes());
+        seal(&mut f, self.src, self.dst);
         f
     }
 }
@@ -150,21 +140,33 @@ pub fn dad_probe(mac: [u8; 6], target: Ipv6Addr) -> [u8; NS_FRAME_LEN] {
     let t = target.octets();
     let group = Ipv6Addr::new(0xff02, 0, 0, 0, 0, 1, 0xff00 | u16::from(t[13]), u16::from_be_bytes([t[14], t[15]]));
     let mut f = [0u8; NS_FRAME_LEN];
-    f[field::DST].copy_from_slice(&[0x33, 0x33, 0xff, t[13], t[14], t[15]]);
-    f[field::SRC].copy_from_slice(&mac);
-    f[field::ETHERTYPE].copy_from_slice(&ETHERTYPE_IPV6.to_be_bytes());
-    f[field::VERSION] = 0x60;
-    f[field::PAYLOAD_LEN].copy_from_slice(&(NS_ICMP_LEN as u16).to_be_bytes());
-    f[field::NEXT_HEADER] = NEXT_HEADER_ICMPV6;
-    f[field::HOP_LIMIT] = 255;
-    f[field::IP_DST].copy_from_slice(&group.octets());
+    headers(&mut f, [0x33, 0x33, 0xff, t[13], t[14], t[15]], mac, Ipv6Addr::UNSPECIFIED, group, 255);
     f[field::TYPE] = TYPE_NEIGHBOR_SOLICIT;
     f[field::TARGET].copy_from_slice(&t);
-    let sum =
-        checksum::pseudo(IpAddr::V6(Ipv6Addr::UNSPECIFIED), IpAddr::V6(group), NEXT_HEADER_ICMPV6, NS_ICMP_LEN as u32)
-            + checksum::sum(&f[field::ICMP..]);
-    f[field::CHECKSUM].copy_from_slice(&checksum::finish(sum).to_be_bytes());
+    seal(&mut f, Ipv6Addr::UNSPECIFIED, group);
     f
+}
+
+/// The Ethernet and IPv6 headers of an ICMPv6 frame whose message fills the rest of `f`.
+fn headers(f: &mut [u8], dst_mac: [u8; 6], src_mac: [u8; 6], src: Ipv6Addr, dst: Ipv6Addr, hop_limit: u8) {
+    f[field::DST].copy_from_slice(&dst_mac);
+    f[field::SRC].copy_from_slice(&src_mac);
+    f[field::ETHERTYPE].copy_from_slice(&ETHERTYPE_IPV6.to_be_bytes());
+    f[field::VERSION] = 0x60;
+    let len = (f.len() - field::ICMP) as u16;
+    f[field::PAYLOAD_LEN].copy_from_slice(&len.to_be_bytes());
+    f[field::NEXT_HEADER] = NEXT_HEADER_ICMPV6;
+    f[field::HOP_LIMIT] = hop_limit;
+    f[field::IP_SRC].copy_from_slice(&src.octets());
+    f[field::IP_DST].copy_from_slice(&dst.octets());
+}
+
+/// The ICMPv6 checksum over the pseudo-header and the message, once everything else is written.
+fn seal(f: &mut [u8], src: Ipv6Addr, dst: Ipv6Addr) {
+    let icmp = &f[field::ICMP..];
+    let sum =
+        checksum::pseudo(IpAddr::V6(src), IpAddr::V6(dst), NEXT_HEADER_ICMPV6, icmp.len() as u32) + checksum::sum(icmp);
+    f[field::CHECKSUM].copy_from_slice(&checksum::finish(sum).to_be_bytes());
 }
 
 #[cfg(test)]
