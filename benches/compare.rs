@@ -3,7 +3,7 @@
 //! Under `cargo test` it runs one quick scenario per implementation so the harness itself is
 //! tested in CI.
 
-#[path = "../tests/common/mod.rs"]
+#[path = "../tests/it/common/mod.rs"]
 mod common;
 #[path = "compare/health.rs"]
 mod health;

@@ -60,13 +60,13 @@ fn main() -> ExitCode {
             return ExitCode::from(1);
         }
     };
-    let (cfgs, reload) = match config::conf_source(cli.use_file.as_deref(), &env) {
+    let (cfgs, process, reload) = match config::conf_source(cli.use_file.as_deref(), &env) {
         Some((path, why)) => match from_conf(&path, &why, &env, &host, cli.mode == Mode::Check) {
-            Ok((c, process, groups)) => (c, Some((path, process, groups))),
+            Ok((c, process, groups)) => (c, process, Some((path, groups))),
             Err(code) => return code,
         },
         None => match from_env(&env, &sources, &host, cli.mode == Mode::Check) {
-            Ok(c) => (c, None),
+            Ok((c, process)) => (c, process, None),
             Err(code) => return code,
         },
     };
@@ -80,8 +80,8 @@ fn main() -> ExitCode {
     if cli.mode == Mode::Check {
         return ExitCode::SUCCESS;
     }
-    for cfg in &cfgs {
-        if cfg.dump_conf {
+    if process.dump_conf {
+        for cfg in &cfgs {
             log::info!("configuration: {}", cfg.summary());
         }
     }
@@ -89,14 +89,13 @@ fn main() -> ExitCode {
         log::error!("{e}");
         return ExitCode::from(1);
     }
-    let state_file = cfgs[0].state_file.clone();
-    if let Err(e) = status::probe(&state_file) {
+    if let Err(e) = status::probe(&process.state_file) {
         eprintln!("keepvip: {e}");
         eprintln!("keepvip: 1 configuration problem(s); nothing was changed");
         return ExitCode::from(2);
     }
-    let runtime = Runtime::new(cfgs, &host, nl).map(|r| match reload {
-        Some((path, process, groups)) => r.reload_from(path, process).with_groups(groups),
+    let runtime = Runtime::new(cfgs, &process, &host, nl).map(|r| match reload {
+        Some((path, groups)) => r.reload_from(path).with_groups(groups),
         None => r,
     });
     match runtime.and_then(Runtime::run) {
@@ -124,7 +123,7 @@ fn from_conf(
         eprintln!("keepvip: {} configuration problem(s); nothing was changed", problems.len());
         ExitCode::from(2)
     })?;
-    let loaded = config::conf::load(path, host, &process).map_err(|errors| {
+    let loaded = config::conf::load(path, host).map_err(|errors| {
         for e in &errors {
             eprintln!("keepvip: {e}");
         }
@@ -170,7 +169,7 @@ fn from_env(
     sources: &HashMap<String, String>,
     host: &config::HostView,
     check: bool,
-) -> Result<Vec<config::Config>, ExitCode> {
+) -> Result<(Vec<config::Config>, config::ProcessSettings), ExitCode> {
     let unknown = config::unknown_variables(env);
     let loaded = match config::from_env(env, host) {
         Ok(l) => l,
@@ -219,7 +218,9 @@ fn from_env(
         j["sources"] = serde_json::Value::Object(from);
         println!("{j}");
     }
-    Ok(std::iter::once(cfg).chain(loaded.dual).collect())
+    // The variables were read above: their problems were named there.
+    let process = config::process_settings(env).map_err(|_| ExitCode::from(2))?;
+    Ok((std::iter::once(cfg).chain(loaded.dual).collect(), process))
 }
 
 /// `--status` / `--health` read the daemon's state file; they need no configuration.
@@ -228,7 +229,7 @@ fn state_file_mode(cli: &cli::Cli, env: &HashMap<String, String>) -> ExitCode {
     let result = match (cli.mode, cli.json) {
         (Mode::Health, _) => status::health(&path),
         (_, true) => status::read(&path).map(|v| serde_json::to_string_pretty(&v).unwrap_or_default()),
-        (_, false) => status::read(&path).map(|v| status::tables(&v, status::now_unix())),
+        (_, false) => status::StateFile::read(&path).map(|s| status::tables(&s, status::now_unix())),
     };
     match result {
         Ok(text) => {

@@ -7,7 +7,7 @@
 use std::net::IpAddr;
 use std::time::{Duration, Instant};
 
-use keepvip::net::socket::parse_ipv4;
+use keepvip::wire::ipv4;
 use keepvip::vrrp::{Action, Event, Fault, Instance, Params, Received, State};
 use keepvip::wire::vrrp::{encode_addrs, Auth, Family};
 use libfuzzer_sys::fuzz_target;
@@ -24,7 +24,7 @@ fn params(sel: u8, ipv6: bool) -> Params {
         start_as_master: sel & 32 != 0,
         auth: if v3 { Auth::None } else { Auth::pass("d0cker") },
         family: if ipv6 { Family::V6 } else { Family::V4 },
-        primary: Some(if ipv6 { V6[0] } else { "198.18.0.1".parse().unwrap() }),
+        advert_source: Some(if ipv6 { V6[0] } else { "198.18.0.1".parse().unwrap() }),
         // Unicast peers or multicast, and the source check on or off, so forged packets
         // from anywhere reach the election code.
         peers: match (sel & 64 != 0, ipv6) {
@@ -120,7 +120,7 @@ fuzz_target!(|data: &[u8]| {
         let rx = if ipv6 {
             ipv6_datagram(dgram)
         } else {
-            parse_ipv4(dgram).map(|d| Received { src: d.src, dst: d.dst, ttl: d.ttl, payload: d.payload })
+            ipv4::parse(dgram)
         };
         if let Some(rx) = rx {
             let _ = inst.receive(rx, now);

@@ -55,18 +55,23 @@ impl HostView {
     /// the link-local one (RFC 5798 §5.1.2.1).
     pub fn advert_source(&self, iface: &str, ipv6: bool, is_vip: impl Fn(IpAddr) -> bool) -> Option<IpAddr> {
         let i = self.iface(iface)?;
-        let mut fam = i.addrs.iter().map(|a| a.addr).filter(|a| a.is_ipv6() == ipv6 && !is_vip(*a));
-        if ipv6 {
-            fam.clone()
-                .find(|a| matches!(a, IpAddr::V6(v6) if v6.segments()[0] & 0xffc0 == 0xfe80))
-                .or_else(|| fam.next())
-        } else {
-            fam.next()
-        }
+        pick_advert_source(i.addrs.iter().map(|a| a.addr).filter(|a| !is_vip(*a)), ipv6)
     }
 
     pub fn names(&self) -> String {
         let names: Vec<&str> = self.interfaces.iter().map(|i| i.name.as_str()).collect();
         names.join(", ")
+    }
+}
+
+/// The advert source among an interface's addresses (VIPs already left out): its first of
+/// the family; for IPv6 the link-local one first (RFC 5798 §5.1.2.1), as keepalived.
+pub fn pick_advert_source(addrs: impl Iterator<Item = IpAddr> + Clone, ipv6: bool) -> Option<IpAddr> {
+    let mut fam = addrs.filter(move |a| a.is_ipv6() == ipv6);
+    let link_local = |a: &IpAddr| matches!(a, IpAddr::V6(v6) if v6.segments()[0] & 0xffc0 == 0xfe80);
+    if ipv6 {
+        fam.clone().find(link_local).or_else(|| fam.next())
+    } else {
+        fam.next()
     }
 }

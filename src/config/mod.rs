@@ -1,14 +1,17 @@
 //! Environment → validated [`Config`]. Pure: takes the variables and a [`HostView`],
 //! returns a config plus log lines, or every problem at once.
 
+#![forbid(unsafe_code)]
+
 pub mod conf;
+pub(crate) mod draft;
 mod env;
 pub mod envfiles;
 pub mod host;
 pub mod list;
 pub mod pylist;
 mod rendered;
-pub mod rules;
+pub(crate) mod rules;
 pub mod track;
 pub mod vip;
 pub mod yaml;
@@ -90,7 +93,8 @@ pub struct Config {
     pub version: Version,
     /// `None` for VRRPv3 (no authentication) — v2 always uses PASS, as osixia renders.
     pub password: Option<String>,
-    pub unicast_src_ip: Option<IpAddr>,
+    /// Where adverts come from (`unicast_src_ip`, else the interface's own address).
+    pub advert_source: Option<IpAddr>,
     /// Peers without this host's own addresses.
     pub unicast_peers: Vec<IpAddr>,
     pub virtual_ips: Vec<Vip>,
@@ -107,10 +111,6 @@ pub struct Config {
     pub v3_checksum_as_v2: bool,
     pub unicast_min_ttl: u8,
     pub check_unicast_src: bool,
-    pub dump_conf: bool,
-    pub state_file: PathBuf,
-    /// `KEEPVIP_METRICS_ADDR`: where to serve `GET /metrics`; `None` is off.
-    pub metrics_addr: Option<std::net::SocketAddr>,
     /// `KEEPALIVED_PRIORITY=auto`: extra wait before the first takeover after start, by rank.
     pub first_hold: Duration,
 }
@@ -144,7 +144,7 @@ impl Config {
             InitialState::Master => "MASTER",
             InitialState::Backup => "BACKUP",
         };
-        let src = self.unicast_src_ip.map_or("its address".to_string(), |s| s.to_string());
+        let src = self.advert_source.map_or("its address".to_string(), |s| s.to_string());
         let to = if self.multicast() {
             "multicast 224.0.0.18".to_string()
         } else {
@@ -216,7 +216,7 @@ impl Config {
             "vrrp_version": match self.version { Version::V2 => 2, Version::V3 => 3 },
             "auth_type": if self.password.is_some() { "PASS" } else { "NONE" },
             "password_set": self.password.is_some(),
-            "unicast_src_ip": self.unicast_src_ip.map(|i| i.to_string()),
+            "unicast_src_ip": self.advert_source.map(|i| i.to_string()),
             "unicast_peers": self.unicast_peers.iter().map(|p| p.to_string()).collect::<Vec<_>>(),
             "virtual_ips": vips,
             "notify": self.notify.as_ref().map(|c| c.join(" ")),
@@ -232,7 +232,6 @@ impl Config {
             "v3_checksum_as_v2": self.v3_checksum_as_v2,
             "unicast_min_ttl": self.unicast_min_ttl,
             "check_unicast_src": self.check_unicast_src,
-            "metrics_addr": self.metrics_addr.map(|a| a.to_string()),
             "first_takeover_hold": self.first_hold.as_secs_f64(),
         })
     }
@@ -253,10 +252,12 @@ impl fmt::Display for Problem {
 }
 
 /// What the process takes from the environment whatever the source of the instances.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ProcessSettings {
-    pub state_file: std::path::PathBuf,
+    pub state_file: PathBuf,
+    /// `KEEPVIP_METRICS_ADDR`: where to serve `GET /metrics`; `None` is off.
     pub metrics_addr: Option<std::net::SocketAddr>,
+    /// `--dump-conf` in `KEEPALIVED_COMMAND_LINE_ARGUMENTS`: the configuration to the log.
     pub dump_conf: bool,
 }
 

@@ -7,6 +7,8 @@
 //! in a row make it down and `rise` successes up, so a flapping service does not flap the
 //! VIP. The first result decides at once (keepalived: "one success is enough").
 
+#![forbid(unsafe_code)]
+
 pub mod probe;
 
 use std::time::Instant;
@@ -172,26 +174,6 @@ impl Tracker {
             _ => 0,
         });
         track::effective_priority(base, deltas)
-    }
-
-    /// A JSON view for `--status` and the state file.
-    pub fn status_json(&self) -> serde_json::Value {
-        serde_json::Value::Array(
-            self.checks
-                .iter()
-                .map(|t| {
-                    serde_json::json!({
-                        "name": t.check.name,
-                        "probe": t.check.probe.describe(),
-                        "status": t.status.name(),
-                        "weight": t.check.weight,
-                        "last": match &t.last { None => None, Some(Ok(())) => Some("ok".to_string()), Some(Err(e)) => Some(e.clone()) },
-                        "runs": t.runs,
-                        "failures": t.failures,
-                    })
-                })
-                .collect(),
-        )
     }
 }
 

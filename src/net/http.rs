@@ -76,6 +76,7 @@ impl Server {
         Ok(Server { listener, conns: vec![], served: 0 })
     }
 
+    #[cfg(test)]
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
         self.listener.local_addr()
     }

@@ -1,9 +1,12 @@
-//! The IO shell's kernel side: each function maps to one kernel operation.
+//! The IO shell's kernel side: each function maps to one kernel operation. The only room
+//! with `unsafe`, each block behind a safe function.
 
-pub mod arp;
+pub(crate) mod arp;
 pub mod caps;
-pub mod http;
-pub mod ipvs;
-pub mod ndisc;
+pub(crate) mod frames;
+pub(crate) mod http;
+pub(crate) mod ipvs;
+pub(crate) mod memory;
+pub(crate) mod ndisc;
 pub mod netlink;
-pub mod socket;
+pub(crate) mod socket;

@@ -1,27 +1,11 @@
-//! IPv6 neighbour discovery: the unsolicited Neighbor Advertisements a new master sends for
-//! its IPv6 VIPs and the duplicate-address probes of a restarted node (IPv4's gratuitous ARP
-//! and ARP probe), on the same packet socket as ARP; and — only while a restarted node
-//! decides whether the VIPs it found are stale — the advertisements that answer.
+//! IPv6 neighbour advertisements in, only while a restarted node decides whether the VIPs it
+//! found are stale (the frames out are in `frames`).
 
 use std::io;
-use std::net::Ipv6Addr;
 use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
 
-use super::arp::{packet_socket, recv_frame, Sender};
-use crate::wire::ndisc::{self, Repr, ETHERTYPE_IPV6};
-
-impl Sender {
-    /// "`vip` is at `mac`" to all nodes, overriding their cache (`router`: the interface
-    /// forwards, as keepalived sets the flag).
-    pub fn unsolicited_na(&self, ifindex: u32, mac: [u8; 6], vip: Ipv6Addr, router: bool) -> io::Result<()> {
-        self.send_frame(ifindex, &Repr::unsolicited(mac, vip, router).emit(), ETHERTYPE_IPV6)
-    }
-
-    /// Ask who holds `target` without claiming it: a holder answers to all nodes.
-    pub fn dad_probe(&self, ifindex: u32, mac: [u8; 6], target: Ipv6Addr) -> io::Result<()> {
-        self.send_frame(ifindex, &ndisc::dad_probe(mac, target), ETHERTYPE_IPV6)
-    }
-}
+use super::frames::{packet_socket, recv_frame};
+use crate::wire::ndisc::{Repr, ETHERTYPE_IPV6};
 
 /// Every IPv6 frame this host receives, kept open only while an instance resumes; yields the
 /// Neighbor Advertisements among them.

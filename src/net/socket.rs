@@ -5,7 +5,7 @@
 //! control messages.
 
 use std::io;
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddrV6};
+use std::net::{IpAddr, Ipv6Addr, SocketAddrV6};
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
 
 use anyhow::{Context, Result};
@@ -13,6 +13,7 @@ use nix::libc;
 use nix::sys::socket::{self, sockopt, ControlMessage, MsgFlags, SockaddrIn, SockaddrIn6};
 
 use crate::wire::vrrp::{MULTICAST_V4, MULTICAST_V6, PROTOCOL};
+use crate::wire::{ipv4, Received};
 
 pub const TOS_INTERNETWORK_CONTROL: u8 = 0xc0;
 
@@ -26,19 +27,11 @@ pub struct VrrpSocket {
 pub enum Recv<'a> {
     /// Nothing queued.
     Empty,
-    Packet(Datagram<'a>),
+    Packet(Received<'a>),
     /// A datagram whose IPv4 header does not parse; counted as such, never guessed at.
     BadHeader {
         len: usize,
     },
-}
-
-/// A packet as received, with the IP header fields the core checks.
-pub struct Datagram<'a> {
-    pub src: IpAddr,
-    pub dst: IpAddr,
-    pub ttl: u8,
-    pub payload: &'a [u8],
 }
 
 fn setsockopt_raw<T>(fd: &OwnedFd, level: i32, name: i32, val: &T) -> io::Result<()> {
@@ -214,7 +207,7 @@ impl VrrpSocket {
         }
         // Without the kernel's word on destination and hop limit there is nothing to check.
         let (Some(dst), Some(ttl)) = (dst, hops) else { return Ok(Recv::BadHeader { len: n }) };
-        Ok(Recv::Packet(Datagram { src: IpAddr::V6(src), dst: IpAddr::V6(dst), ttl, payload: &buf[..n] }))
+        Ok(Recv::Packet(Received { src: IpAddr::V6(src), dst: IpAddr::V6(dst), ttl, payload: &buf[..n] }))
     }
 }
 
@@ -237,28 +230,10 @@ impl AsFd for VrrpSocket {
 }
 
 fn classify(b: &[u8]) -> Recv<'_> {
-    match parse_ipv4(b) {
+    match ipv4::parse(b) {
         Some(d) => Recv::Packet(d),
         None => Recv::BadHeader { len: b.len() },
     }
-}
-
-/// The IPv4 header a raw socket hands us: TTL, addresses, and the payload it delimits.
-pub fn parse_ipv4(b: &[u8]) -> Option<Datagram<'_>> {
-    if b.len() < 20 || b[0] >> 4 != 4 {
-        return None;
-    }
-    let ihl = usize::from(b[0] & 0x0f) * 4;
-    let total = usize::from(u16::from_be_bytes([b[2], b[3]]));
-    if ihl < 20 || total < ihl || total > b.len() {
-        return None;
-    }
-    Some(Datagram {
-        src: IpAddr::V4(Ipv4Addr::new(b[12], b[13], b[14], b[15])),
-        dst: IpAddr::V4(Ipv4Addr::new(b[16], b[17], b[18], b[19])),
-        ttl: b[8],
-        payload: &b[ihl..total],
-    })
 }
 
 #[cfg(test)]
@@ -266,18 +241,9 @@ mod tests {
     use super::*;
 
     #[test]
-    fn ipv4_header() {
-        let mut b = vec![0x45, 0, 0, 28, 0, 0, 0, 0, 255, 112, 0, 0, 198, 18, 0, 2, 198, 18, 0, 1];
-        b.extend_from_slice(&[1, 2, 3, 4, 5, 6, 7, 8, 99, 99]); // payload + trailing junk
-        let d = parse_ipv4(&b).unwrap();
-        assert_eq!((d.ttl, d.src.to_string(), d.dst.to_string()), (255, "198.18.0.2".into(), "198.18.0.1".into()));
-        assert_eq!(d.payload, &[1, 2, 3, 4, 5, 6, 7, 8]);
-        b[3] = 200;
-        assert!(parse_ipv4(&b).is_none(), "total length beyond the buffer");
-        assert!(parse_ipv4(&b[..10]).is_none());
-        assert!(parse_ipv4(&[0x44; 30]).is_none());
-        // A bad header is reported as such, not as a packet from 0.0.0.0 with TTL 0.
+    fn a_bad_header_is_reported_as_such() {
+        // Not as a packet from 0.0.0.0 with TTL 0.
         assert!(matches!(classify(&[0x44; 30]), Recv::BadHeader { len: 30 }));
-        assert!(matches!(classify(&b[..10]), Recv::BadHeader { len: 10 }));
+        assert!(matches!(classify(&[0x45; 10]), Recv::BadHeader { len: 10 }));
     }
 }

@@ -1,5 +1,7 @@
 //! What operators see of the running daemon, without changing it: the state file behind
 //! `--status` / `--health` ([`status`]) and the Prometheus text ([`metrics`]).
 
-pub mod metrics;
+#![forbid(unsafe_code)]
+
+pub(crate) mod metrics;
 pub mod status;

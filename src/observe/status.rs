@@ -5,12 +5,202 @@ use std::path::Path;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use anyhow::{bail, Context, Result};
+use serde_json::{json, Value};
 
 /// How often the loop refreshes the file; `--health` allows three missed refreshes.
 pub const REFRESH: Duration = Duration::from_secs(5);
 
 pub fn now_unix() -> f64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs_f64()).unwrap_or(0.0)
+}
+
+/// One check as the state file has it.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CheckStatus {
+    pub name: String,
+    pub probe: String,
+    /// `init`, `up` or `down`.
+    pub status: String,
+    pub weight: i64,
+    /// `ok`, or why the last run failed; `None` before the first.
+    pub last: Option<String>,
+    pub runs: u64,
+    pub failures: u64,
+}
+
+/// One instance as the state file has it: what `--status` prints and `--health` judges.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct InstanceStatus {
+    pub name: String,
+    pub pid: u32,
+    pub state: String,
+    pub interface: String,
+    pub interface_present: bool,
+    pub fault: Option<String>,
+    pub priority: u8,
+    pub base_priority: u8,
+    pub checks: Vec<CheckStatus>,
+    /// The advert source.
+    pub source: Option<String>,
+    pub master: Option<String>,
+    pub peers: Vec<String>,
+    pub virtual_ips: Vec<String>,
+    pub uptime_s: u64,
+    pub last_transition: Option<String>,
+    pub last_transition_unix: Option<f64>,
+    pub updated_unix: f64,
+    pub adverts_received: u64,
+    pub adverts_sent: u64,
+    pub send_errors: u64,
+    pub transitions: u64,
+    /// Drops by reason.
+    pub dropped: std::collections::BTreeMap<String, u64>,
+}
+
+/// The whole file: the first instance's fields at the top (what one-instance readers
+/// expect), every instance under `instances` when there are several. Its keys are written
+/// and read here only.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct StateFile {
+    pub instances: Vec<InstanceStatus>,
+}
+
+impl CheckStatus {
+    fn to_json(&self) -> Value {
+        json!({
+            "name": self.name, "probe": self.probe, "status": self.status, "weight": self.weight,
+            "last": self.last, "runs": self.runs, "failures": self.failures,
+        })
+    }
+
+    fn from_json(v: &Value) -> Self {
+        CheckStatus {
+            name: text(v, "name"),
+            probe: text(v, "probe"),
+            status: text(v, "status"),
+            weight: v["weight"].as_i64().unwrap_or(0),
+            last: opt_text(v, "last"),
+            runs: num(v, "runs"),
+            failures: num(v, "failures"),
+        }
+    }
+}
+
+impl InstanceStatus {
+    pub fn to_json(&self) -> Value {
+        json!({
+            "name": self.name,
+            "pid": self.pid,
+            "state": self.state,
+            "interface": self.interface,
+            "interface_present": self.interface_present,
+            "fault": self.fault,
+            "priority": self.priority,
+            "base_priority": self.base_priority,
+            "checks": self.checks.iter().map(CheckStatus::to_json).collect::<Vec<_>>(),
+            "source": self.source,
+            "master": self.master,
+            "peers": self.peers,
+            "virtual_ips": self.virtual_ips,
+            "uptime_s": self.uptime_s,
+            "last_transition": self.last_transition,
+            "last_transition_unix": self.last_transition_unix,
+            "updated_unix": self.updated_unix,
+            "adverts_received": self.adverts_received,
+            "adverts_sent": self.adverts_sent,
+            "send_errors": self.send_errors,
+            "transitions": self.transitions,
+            "dropped": self.dropped,
+        })
+    }
+
+    pub fn from_json(v: &Value) -> Self {
+        let list = |k: &str| -> Vec<String> {
+            v[k].as_array().into_iter().flatten().filter_map(|x| x.as_str().map(str::to_string)).collect()
+        };
+        InstanceStatus {
+            name: text(v, "name"),
+            pid: num(v, "pid") as u32,
+            state: text(v, "state"),
+            interface: text(v, "interface"),
+            interface_present: v["interface_present"].as_bool().unwrap_or(false),
+            fault: opt_text(v, "fault"),
+            priority: num(v, "priority") as u8,
+            base_priority: num(v, "base_priority") as u8,
+            checks: v["checks"].as_array().into_iter().flatten().map(CheckStatus::from_json).collect(),
+            source: opt_text(v, "source"),
+            master: opt_text(v, "master"),
+            peers: list("peers"),
+            virtual_ips: list("virtual_ips"),
+            uptime_s: num(v, "uptime_s"),
+            last_transition: opt_text(v, "last_transition"),
+            last_transition_unix: v["last_transition_unix"].as_f64(),
+            updated_unix: v["updated_unix"].as_f64().unwrap_or(0.0),
+            adverts_received: num(v, "adverts_received"),
+            adverts_sent: num(v, "adverts_sent"),
+            send_errors: num(v, "send_errors"),
+            transitions: num(v, "transitions"),
+            dropped: v["dropped"]
+                .as_object()
+                .into_iter()
+                .flatten()
+                .map(|(k, n)| (k.clone(), n.as_u64().unwrap_or(0)))
+                .collect(),
+        }
+    }
+}
+
+impl StateFile {
+    /// Before the first instance runs (or between a reload's resignations and its starts).
+    pub fn starting(pid: u32) -> Self {
+        let init = InstanceStatus {
+            pid,
+            state: "INIT".into(),
+            interface_present: true,
+            updated_unix: now_unix(),
+            ..InstanceStatus::default()
+        };
+        StateFile { instances: vec![init] }
+    }
+
+    pub fn to_json(&self) -> Value {
+        let Some(first) = self.instances.first() else { return json!({}) };
+        let mut v = first.to_json();
+        if self.instances.len() > 1 {
+            v["instances"] = Value::Array(self.instances.iter().map(InstanceStatus::to_json).collect());
+        }
+        v
+    }
+
+    pub fn from_json(v: &Value) -> Self {
+        let instances = match v["instances"].as_array() {
+            Some(list) if !list.is_empty() => list.iter().map(InstanceStatus::from_json).collect(),
+            _ => vec![InstanceStatus::from_json(v)],
+        };
+        StateFile { instances }
+    }
+
+    /// Read the state file; a read that races the daemon's rewrite is retried.
+    pub fn read(path: &Path) -> Result<Self> {
+        read(path).map(|v| Self::from_json(&v))
+    }
+
+    /// The daemon's pid and when it last wrote the file.
+    pub fn first(&self) -> Option<&InstanceStatus> {
+        self.instances.first()
+    }
+}
+
+fn text(v: &Value, k: &str) -> String {
+    v[k].as_str().unwrap_or_default().to_string()
+}
+
+fn opt_text(v: &Value, k: &str) -> Option<String> {
+    v[k].as_str().map(str::to_string)
+}
+
+fn num(v: &Value, k: &str) -> u64 {
+    v[k].as_u64().unwrap_or(0)
 }
 
 /// The state file, kept open and rewritten in place: the refresh runs every few seconds
@@ -21,14 +211,16 @@ pub struct Writer {
     file: Option<std::fs::File>,
     /// Length last written: the file is truncated only when the new text is shorter.
     len: u64,
+    /// The last write failed (logged once per failing spell).
+    failing: bool,
 }
 
 impl Writer {
     pub fn new(path: &Path) -> Writer {
-        Writer { path: path.to_path_buf(), file: None, len: u64::MAX }
+        Writer { path: path.to_path_buf(), file: None, len: u64::MAX, failing: false }
     }
 
-    pub fn write(&mut self, value: &serde_json::Value) -> std::io::Result<()> {
+    pub fn write(&mut self, state: &StateFile) -> std::io::Result<()> {
         use std::os::unix::fs::FileExt;
         let file = match &mut self.file {
             Some(f) => f,
@@ -40,17 +232,28 @@ impl Writer {
                 self.file.insert(f)
             }
         };
-        let text = value.to_string();
+        let text = state.to_json().to_string();
         let len = text.len() as u64;
         // One pwrite per refresh; ftruncate only when the text got shorter (it rarely does).
         let shorter = len < self.len;
         let written =
             file.write_all_at(text.as_bytes(), 0).and_then(|()| if shorter { file.set_len(len) } else { Ok(()) });
-        match written {
-            Ok(()) => self.len = len,
-            Err(_) => {
+        match &written {
+            Ok(()) => {
+                self.len = len;
+                if std::mem::take(&mut self.failing) {
+                    log::info!("state file {} written again", self.path.display());
+                }
+            }
+            Err(e) => {
                 self.file = None; // reopen next time (the file may have been removed)
                 self.len = u64::MAX;
+                if !std::mem::replace(&mut self.failing, true) {
+                    log::error!(
+                        "KEEPVIP_STATE_FILE={:?}: cannot write it ({e}); `keepvip --health` fails until it can",
+                        self.path.display().to_string()
+                    );
+                }
             }
         }
         written
@@ -77,14 +280,12 @@ pub fn read(path: &Path) -> Result<serde_json::Value> {
 /// write (`docker run --read-only`) is a configuration error, not a failing healthcheck
 /// later (which would make Swarm replace a healthy master again and again).
 pub fn probe(path: &Path) -> std::result::Result<(), String> {
-    Writer::new(path).write(&serde_json::json!({"state": "INIT", "pid": std::process::id(), "updated_unix": now_unix()})).map_err(
-        |e| {
-            format!(
-                "KEEPVIP_STATE_FILE={:?}: cannot write it ({e}); with `docker run --read-only` add `--tmpfs /run`, or set KEEPVIP_STATE_FILE to a writable path (the same for `keepvip --health`)",
-                path.display().to_string()
-            )
-        },
-    )
+    Writer::new(path).write(&StateFile::starting(std::process::id())).map_err(|e| {
+        format!(
+            "KEEPVIP_STATE_FILE={:?}: cannot write it ({e}); with `docker run --read-only` add `--tmpfs /run`, or set KEEPVIP_STATE_FILE to a writable path (the same for `keepvip --health`)",
+            path.display().to_string()
+        )
+    })
 }
 
 /// Healthy: the daemon is alive, refreshed the file recently and its interface exists.
@@ -95,114 +296,72 @@ pub fn health(path: &Path) -> Result<String> {
             path.display()
         );
     }
-    let s = read(path)?;
-    let pid = s["pid"].as_i64().unwrap_or(0);
-    if pid <= 0 || !Path::new(&format!("/proc/{pid}")).exists() {
+    let s = StateFile::read(path)?;
+    let first = s.first().cloned().unwrap_or_default();
+    let pid = first.pid;
+    if pid == 0 || !Path::new(&format!("/proc/{pid}")).exists() {
         bail!("keepvip (pid {pid}) is not running");
     }
-    let age = now_unix() - s["updated_unix"].as_f64().unwrap_or(0.0);
+    let age = now_unix() - first.updated_unix;
     if age > 3.0 * REFRESH.as_secs_f64() {
         bail!(
             "the loop has not refreshed {} for {age:.0} s (if writing it fails, keepvip's log says why)",
             path.display()
         );
     }
-    let all = instances(&s);
-    for i in &all {
-        if i["interface_present"] != true {
-            bail!("interface {} does not exist", i["interface"]);
-        }
+    if let Some(i) = s.instances.iter().find(|i| !i.interface_present) {
+        bail!("interface {:?} does not exist", i.interface);
     }
-    let states: Vec<String> = all
-        .iter()
-        .map(|i| format!("{} {}", i["state"].as_str().unwrap_or("?"), i["interface"].as_str().unwrap_or("?")))
-        .collect();
+    let states: Vec<String> = s.instances.iter().map(|i| format!("{} {}", i.state, i.interface)).collect();
     Ok(states.join(", "))
 }
 
-/// Each instance's object: the list under `instances` when there are several, else the
-/// file itself.
-fn instances(s: &serde_json::Value) -> Vec<&serde_json::Value> {
-    match s["instances"].as_array() {
-        Some(list) if !list.is_empty() => list.iter().collect(),
-        _ => vec![s],
-    }
-}
-
 /// `--status`: one table per instance (headed by its name when there are several).
-pub fn tables(s: &serde_json::Value, now: f64) -> String {
-    let all = instances(s);
-    if all.len() == 1 {
-        return table(all[0], now);
+pub fn tables(s: &StateFile, now: f64) -> String {
+    match s.instances.as_slice() {
+        [one] => table(one, now),
+        all => all.iter().map(|i| format!("{}\n{}", i.name, table(i, now))).collect::<Vec<_>>().join("\n"),
     }
-    all.iter()
-        .map(|i| format!("{}\n{}", i["name"].as_str().unwrap_or("?"), table(i, now)))
-        .collect::<Vec<_>>()
-        .join("\n")
 }
 
-/// `--status`: the state file as a short table for people.
-pub fn table(s: &serde_json::Value, now: f64) -> String {
-    let text = |k: &str| s[k].as_str().unwrap_or("-").to_string();
-    let list = |k: &str| {
-        let v: Vec<String> =
-            s[k].as_array().into_iter().flatten().filter_map(|x| x.as_str().map(str::to_string)).collect();
-        if v.is_empty() {
-            "-".to_string()
-        } else {
-            v.join(", ")
-        }
-    };
-    let num = |k: &str| s[k].as_u64().unwrap_or(0);
-    let since = s["last_transition_unix"].as_f64().map_or(String::new(), |t| format!(" for {}", ago(now - t)));
-    let master = match (s["state"].as_str(), s["master"].as_str()) {
-        (Some("MASTER"), _) => "this node".to_string(),
-        (_, Some(m)) => m.to_string(),
+/// `--status`: one instance as a short table for people.
+pub fn table(s: &InstanceStatus, now: f64) -> String {
+    let or_dash = |v: &str| if v.is_empty() { "-".to_string() } else { v.to_string() };
+    let list = |v: &[String]| if v.is_empty() { "-".to_string() } else { v.join(", ") };
+    let since = s.last_transition_unix.map_or(String::new(), |t| format!(" for {}", ago(now - t)));
+    let master = match (s.state.as_str(), &s.master) {
+        ("MASTER", _) => "this node".to_string(),
+        (_, Some(m)) => m.clone(),
         _ => "none heard".to_string(),
     };
-    let mut dropped: Vec<String> = s["dropped"]
-        .as_object()
-        .into_iter()
-        .flatten()
-        .map(|(k, v)| format!("{k} {}", v.as_u64().unwrap_or(0)))
-        .collect();
-    dropped.sort();
-    let priority = match (s["priority"].as_u64(), s["base_priority"].as_u64()) {
-        (Some(p), Some(b)) if p != b => format!("{p} (configured {b}, moved by weighted checks)"),
-        _ => s["priority"].to_string(),
+    let dropped: Vec<String> = s.dropped.iter().map(|(k, v)| format!("{k} {v}")).collect();
+    let priority = if s.priority != s.base_priority {
+        format!("{} (configured {}, moved by weighted checks)", s.priority, s.base_priority)
+    } else {
+        s.priority.to_string()
     };
     // One line per check: its verdict and, while failing, why.
-    let checks: Vec<String> = s["checks"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .map(|c| {
-            let last = c["last"].as_str().filter(|l| *l != "ok").map_or(String::new(), |l| format!(": {l}"));
-            let w = c["weight"].as_i64().filter(|w| *w != 0).map_or(String::new(), |w| format!(", weight {w:+}"));
-            format!("{} {}{last}{w}", c["name"].as_str().unwrap_or("?"), c["status"].as_str().unwrap_or("?"))
-        })
-        .collect();
+    let checks = s.checks.iter().map(|c| {
+        let last = c.last.as_deref().filter(|l| *l != "ok").map_or(String::new(), |l| format!(": {l}"));
+        let w = if c.weight == 0 { String::new() } else { format!(", weight {:+}", c.weight) };
+        format!("{} {}{last}{w}", c.name, c.status)
+    });
     let mut rows = vec![
-        ("state", format!("{}{since}", text("state"))),
-        ("last change", text("last_transition")),
-        ("fault", s["fault"].as_str().unwrap_or("none").to_string()),
+        ("state", format!("{}{since}", or_dash(&s.state))),
+        ("last change", or_dash(s.last_transition.as_deref().unwrap_or_default())),
+        ("fault", s.fault.clone().unwrap_or_else(|| "none".into())),
         ("priority", priority),
         ("master", master),
-        ("VIPs", list("virtual_ips")),
-        ("interface", format!("{} (adverts from {})", text("interface"), text("source"))),
-        ("peers", list("peers")),
+        ("VIPs", list(&s.virtual_ips)),
         (
-            "adverts",
-            format!(
-                "sent {}, received {}, send errors {}",
-                num("adverts_sent"),
-                num("adverts_received"),
-                num("send_errors")
-            ),
+            "interface",
+            format!("{} (adverts from {})", or_dash(&s.interface), or_dash(s.source.as_deref().unwrap_or_default())),
         ),
+        ("peers", list(&s.peers)),
+        ("adverts", format!("sent {}, received {}, send errors {}", s.adverts_sent, s.adverts_received, s.send_errors)),
         ("dropped", if dropped.is_empty() { "none".to_string() } else { dropped.join(", ") }),
     ];
-    for (i, c) in checks.into_iter().enumerate() {
+    for (i, c) in checks.enumerate() {
         rows.insert(4 + i, (if i == 0 { "checks" } else { "" }, c));
     }
     rows.iter().map(|(k, v)| format!("{k:<12}{v}\n")).collect()
@@ -223,12 +382,12 @@ mod tests {
 
     #[test]
     fn table_for_people() {
-        let s = serde_json::json!({
+        let s = InstanceStatus::from_json(&serde_json::json!({
             "state": "BACKUP", "priority": 100, "master": "198.18.0.1", "interface": "eth0",
             "source": "198.18.0.2", "virtual_ips": ["198.18.0.100/32"], "peers": ["198.18.0.1"],
             "adverts_sent": 0, "adverts_received": 42, "send_errors": 0, "dropped": {"ttl": 2},
             "last_transition": "INIT -> BACKUP: start-up", "last_transition_unix": 1000.0, "fault": null,
-        });
+        }));
         let t = table(&s, 1185.0);
         for want in [
             "state       BACKUP for 3 min\n",
@@ -247,10 +406,25 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("kvstatus{}", std::process::id()));
         let path = dir.join("sub/state.json");
         let mut w = Writer::new(&path);
-        w.write(&serde_json::json!({"state": "BACKUP", "padding": "x".repeat(100)})).unwrap();
-        w.write(&serde_json::json!({"state": "MASTER"})).unwrap();
-        assert_eq!(std::fs::read_to_string(&path).unwrap(), r#"{"state":"MASTER"}"#);
-        assert_eq!(read(&path).unwrap()["state"], "MASTER");
+        let one = |state: &str, name: &str| StateFile {
+            instances: vec![InstanceStatus { state: state.into(), name: name.into(), ..InstanceStatus::default() }],
+        };
+        w.write(&one("BACKUP", &"x".repeat(100))).unwrap();
+        w.write(&one("MASTER", "VI_1")).unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert_eq!(
+            serde_json::from_str::<Value>(&text).unwrap()["state"],
+            "MASTER",
+            "no tail of the longer text: {text}"
+        );
+        assert_eq!(StateFile::read(&path).unwrap(), one("MASTER", "VI_1"));
+        // Several instances: all of them under `instances`, the first also at the top.
+        let two = StateFile {
+            instances: vec![one("MASTER", "A").instances[0].clone(), one("BACKUP", "B").instances[0].clone()],
+        };
+        w.write(&two).unwrap();
+        assert_eq!(StateFile::read(&path).unwrap(), two);
+        assert_eq!(read(&path).unwrap()["name"], "A");
         // A file that stays torn is an error after the retries, not a panic or a hang.
         std::fs::write(&path, r#"{"state":"MAS"#).unwrap();
         assert!(format!("{:#}", read(&path).unwrap_err()).contains("parsing"));

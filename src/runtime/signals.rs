@@ -3,6 +3,7 @@
 //! `docker run --init`, systemd, shared PID namespaces).
 
 use std::io::Read;
+use std::os::fd::IntoRawFd;
 use std::os::unix::net::UnixStream;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -12,7 +13,7 @@ use nix::libc;
 
 /// What the loop does with a signal.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Meaning {
+pub(super) enum Meaning {
     /// TERM, INT, QUIT: hand over and stop.
     Shutdown,
     /// HUP: keepalived reloads its configuration.
@@ -29,7 +30,7 @@ pub enum Meaning {
     Unexpected,
 }
 
-pub fn meaning(sig: i32) -> Meaning {
+pub(super) fn meaning(sig: i32) -> Meaning {
     match sig {
         libc::SIGTERM | libc::SIGINT | libc::SIGQUIT => Meaning::Shutdown,
         libc::SIGHUP => Meaning::Reload,
@@ -74,7 +75,8 @@ pub fn name(sig: i32) -> String {
     }
 }
 
-/// Handlers only set a flag and write a byte to a pipe the loop polls.
+/// Handlers only set a flag and write a byte to a pipe the loop polls: one pipe for every
+/// signal (a clone of its write end per signal was most of the daemon's descriptors).
 pub struct Signals {
     pub pipe: UnixStream,
     flags: Vec<(i32, Arc<AtomicBool>)>,
@@ -85,11 +87,14 @@ impl Signals {
         let (read, write) = UnixStream::pair()?;
         read.set_nonblocking(true)?;
         write.set_nonblocking(true)?;
+        // The handlers stay installed for the life of the process, so their write end does
+        // too: never closed, its number is never reused under them.
+        let write = write.into_raw_fd();
         let mut flags = vec![];
         for sig in caught() {
             let flag = Arc::new(AtomicBool::new(false));
             signal_hook::flag::register(sig, Arc::clone(&flag))?;
-            signal_hook::low_level::pipe::register(sig, write.try_clone()?)?;
+            signal_hook::low_level::pipe::register_raw(sig, write)?;
             flags.push((sig, flag));
         }
         Ok(Signals { pipe: read, flags })

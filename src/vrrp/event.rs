@@ -36,13 +36,7 @@ impl fmt::Display for State {
 }
 
 /// A VRRP packet as the socket delivered it, with what the IP header said.
-#[derive(Debug, Clone, Copy)]
-pub struct Received<'a> {
-    pub src: IpAddr,
-    pub dst: IpAddr,
-    pub ttl: u8,
-    pub payload: &'a [u8],
-}
+pub use crate::wire::Received;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Event {

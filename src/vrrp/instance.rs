@@ -47,7 +47,7 @@ pub struct Params {
     pub auth: Auth,
     pub family: Family,
     /// Our advert source: the tie-breaker between equal priorities.
-    pub primary: Option<IpAddr>,
+    pub advert_source: Option<IpAddr>,
     /// Unicast peers (without us); empty means multicast.
     pub peers: Vec<IpAddr>,
     pub check_unicast_src: bool,
@@ -77,7 +77,7 @@ pub struct Counters {
 const REANNOUNCE_MIN_GAP: Duration = Duration::from_secs(1);
 
 pub struct Instance {
-    p: Params,
+    params: Params,
     state: State,
     /// Learned from the master's adverts (v3); ours otherwise.
     master_adv_int_cs: u16,
@@ -106,7 +106,7 @@ impl Instance {
     pub fn new(p: Params) -> Self {
         Instance {
             master_adv_int_cs: p.advert_int_cs,
-            p,
+            params: p,
             state: State::Init,
             timers: Table::default(),
             last_master: None,
@@ -128,12 +128,12 @@ impl Instance {
     }
 
     pub fn params(&self) -> &Params {
-        &self.p
+        &self.params
     }
 
     /// The priority we run with now (the configured one, moved by weighted checks).
     pub fn priority(&self) -> u8 {
-        self.p.priority
+        self.params.priority
     }
 
     pub fn counters(&self) -> &Counters {
@@ -150,7 +150,7 @@ impl Instance {
     }
 
     pub fn master_down_interval(&self) -> Duration {
-        timers::master_down_interval(self.p.version, self.p.priority, self.master_adv_int_cs)
+        timers::master_down_interval(self.params.version, self.params.priority, self.master_adv_int_cs)
     }
 
     pub fn poll_action(&mut self) -> Option<Action> {
@@ -165,17 +165,13 @@ impl Instance {
         self.state == State::Stopped
     }
 
-    pub fn is_resigning(&self) -> bool {
-        self.timers.is_set(Timer::Resign)
-    }
-
     /// The advert source changed (the old one was removed from the interface): it is the
     /// tie-breaker between equal priorities and marks our own looped-back adverts.
-    pub fn set_primary(&mut self, primary: Option<IpAddr>) {
-        if let Some(ip) = self.p.primary.filter(|ip| !self.p.own.contains(ip)) {
-            self.p.own.push(ip); // a late advert from the old source is still ours
+    pub fn set_advert_source(&mut self, source: Option<IpAddr>) {
+        if let Some(ip) = self.params.advert_source.filter(|ip| !self.params.own.contains(ip)) {
+            self.params.own.push(ip); // a late advert from the old source is still ours
         }
-        self.p.primary = primary;
+        self.params.advert_source = source;
     }
 
     /// Still deciding whether the VIPs found at start are ours (see `Event::Resume`).
@@ -184,7 +180,7 @@ impl Instance {
     }
 
     /// Count a datagram the runtime dropped before it reached [`Instance::receive`].
-    pub fn count_drop(&mut self, d: Rejected) {
+    pub fn count_rejected(&mut self, d: Rejected) {
         *self.counters.dropped.entry(d.kind()).or_default() += 1;
     }
 
@@ -228,7 +224,7 @@ impl Instance {
                     self.resign_fault = Some(cause);
                     self.send(0);
                     self.timers.clear(Timer::Garp);
-                    self.timers.set(Timer::Advert, now + timers::centis(self.p.advert_int_cs));
+                    self.timers.set(Timer::Advert, now + timers::centis(self.params.advert_int_cs));
                     self.timers.set(Timer::Resign, now + self.master_down_interval().min(MAX_RESIGN_WAIT));
                     self.actions.push_back(Action::Decided(Decision::HandingOver { cause }));
                 }
@@ -248,8 +244,8 @@ impl Instance {
                 if self.state == State::Master && self.resign_fault.take().is_some() && !self.closing {
                     // Healthy again before anyone took over: stay, and say so at once.
                     self.timers.clear(Timer::Resign);
-                    self.send(self.p.priority);
-                    self.timers.set(Timer::Advert, now + timers::centis(self.p.advert_int_cs));
+                    self.send(self.params.priority);
+                    self.timers.set(Timer::Advert, now + timers::centis(self.params.advert_int_cs));
                     self.actions.push_back(Action::Decided(Decision::HandoverCancelled));
                 }
                 if self.state == State::Fault && !self.closing {
@@ -259,13 +255,13 @@ impl Instance {
                 }
             }
             Event::Priority(p) => {
-                if p == self.p.priority || self.p.priority == 255 || p == 0 || p == 255 {
+                if p == self.params.priority || self.params.priority == 255 || p == 0 || p == 255 {
                     return;
                 }
-                self.p.priority = p;
+                self.params.priority = p;
                 if self.state == State::Master && !self.timers.is_set(Timer::Resign) {
                     self.send(p);
-                    self.timers.set(Timer::Advert, now + timers::centis(self.p.advert_int_cs));
+                    self.timers.set(Timer::Advert, now + timers::centis(self.params.advert_int_cs));
                 }
             }
             Event::Shutdown => {
@@ -278,7 +274,7 @@ impl Instance {
                         // successor advertises (then traffic has somewhere to go).
                         self.send(0);
                         self.timers.clear(Timer::Garp);
-                        self.timers.set(Timer::Advert, now + timers::centis(self.p.advert_int_cs));
+                        self.timers.set(Timer::Advert, now + timers::centis(self.params.advert_int_cs));
                         self.timers.set(Timer::Resign, now + self.master_down_interval().min(MAX_RESIGN_WAIT));
                     }
                     State::Master | State::Stopped => {}
@@ -295,16 +291,16 @@ impl Instance {
         if self.state != State::Init {
             return;
         }
-        if self.p.priority == 255 {
+        if self.params.priority == 255 {
             self.become_master(now, Reason::Owner);
             return;
         }
         self.enter(State::Backup, Reason::Startup);
         // keepalived: with `state MASTER`, wait one advert interval for an existing master.
-        let wait = if self.p.start_as_master {
-            timers::centis(self.p.advert_int_cs) + timers::skew_min(self.p.version, self.p.advert_int_cs)
+        let wait = if self.params.start_as_master {
+            timers::centis(self.params.advert_int_cs) + timers::skew_min(self.params.version, self.params.advert_int_cs)
         } else {
-            self.master_down_interval() + self.p.first_hold
+            self.master_down_interval() + self.params.first_hold
         };
         self.actions.push_back(Action::Decided(Decision::Waiting { master_down: wait }));
         self.timers.set(Timer::MasterDown, now + wait);
@@ -318,12 +314,12 @@ impl Instance {
         if self.state != State::Init {
             return;
         }
-        if self.p.priority == 255 {
+        if self.params.priority == 255 {
             self.become_master(now, Reason::Owner);
             return;
         }
-        let listen = timers::centis(self.p.advert_int_cs)
-            + timers::skew_time(self.p.version, self.p.priority, self.p.advert_int_cs);
+        let listen = timers::centis(self.params.advert_int_cs)
+            + timers::skew_time(self.params.version, self.params.priority, self.params.advert_int_cs);
         self.enter(State::Backup, Reason::StartupHolding { listen });
         self.resuming = Some(listen);
         self.timers.set(Timer::MasterDown, now + listen);
@@ -347,11 +343,12 @@ impl Instance {
             return;
         }
         if let Some(t) = self.timers.get(Timer::Advert).filter(|t| *t <= now) {
-            let prio = if self.timers.is_set(Timer::Resign) { 0 } else { self.p.priority };
+            let prio = if self.timers.is_set(Timer::Resign) { 0 } else { self.params.priority };
             self.send(prio);
             // Keep the cadence; after a long stall start again from now.
-            let next = t + timers::centis(self.p.advert_int_cs);
-            self.timers.set(Timer::Advert, if next <= now { now + timers::centis(self.p.advert_int_cs) } else { next });
+            let next = t + timers::centis(self.params.advert_int_cs);
+            self.timers
+                .set(Timer::Advert, if next <= now { now + timers::centis(self.params.advert_int_cs) } else { next });
         }
         if self.state == State::Backup && self.timers.due(Timer::MasterDown, now) {
             let silent = now - self.last_heard.unwrap_or(now);
@@ -386,12 +383,12 @@ impl Instance {
         self.resuming = None;
         self.enter(State::Master, reason);
         // Advert first so backups hold off, then the addresses, then tell the neighbours.
-        self.send(self.p.priority);
+        self.send(self.params.priority);
         self.actions.push_back(Action::AddVips);
         self.actions.push_back(Action::Gratuitous);
-        self.timers.set(Timer::Advert, now + timers::centis(self.p.advert_int_cs));
+        self.timers.set(Timer::Advert, now + timers::centis(self.params.advert_int_cs));
         self.timers.set(Timer::Garp, now + GARP_REPEAT_AFTER);
-        self.master_adv_int_cs = self.p.advert_int_cs;
+        self.master_adv_int_cs = self.params.advert_int_cs;
     }
 
     fn finish_resign(&mut self, reason: Reason) {
@@ -407,8 +404,8 @@ impl Instance {
         self.actions.push_back(Action::SendAdvert { priority });
     }
 
-    fn drop(&mut self, d: Rejected) -> Result<(), Rejected> {
-        self.count_drop(d);
+    fn reject(&mut self, d: Rejected) -> Result<(), Rejected> {
+        self.count_rejected(d);
         Err(d)
     }
 
@@ -416,53 +413,53 @@ impl Instance {
     /// nothing but its counter.
     pub fn receive(&mut self, rx: Received, now: Instant) -> Result<(), Rejected> {
         let multicast = rx.dst.is_multicast();
-        let min_ttl = if multicast { 255 } else { self.p.unicast_min_ttl };
+        let min_ttl = if multicast { 255 } else { self.params.unicast_min_ttl };
         if rx.ttl < min_ttl {
-            return self.drop(Rejected::Ttl(rx.ttl));
+            return self.reject(Rejected::Ttl(rx.ttl));
         }
-        let pkt = match Packet::new_checked(rx.payload, self.p.family) {
+        let pkt = match Packet::new_checked(rx.payload, self.params.family) {
             Ok(p) => p,
-            Err(wire::Error::Version(v)) => return self.drop(Rejected::Version(v)),
-            Err(e) => return self.drop(Rejected::Malformed(e)),
+            Err(wire::Error::Version(v)) => return self.reject(Rejected::Version(v)),
+            Err(e) => return self.reject(Rejected::Malformed(e)),
         };
-        if pkt.version() != self.p.version {
-            return self.drop(Rejected::Version(pkt.version()));
+        if pkt.version() != self.params.version {
+            return self.reject(Rejected::Version(pkt.version()));
         }
         if pkt.msg_type() != 1 {
-            return self.drop(Rejected::Malformed(wire::Error::Type(pkt.msg_type())));
+            return self.reject(Rejected::Malformed(wire::Error::Type(pkt.msg_type())));
         }
-        if pkt.vrid() != self.p.vrid {
-            return self.drop(Rejected::OtherVrid(pkt.vrid()));
+        if pkt.vrid() != self.params.vrid {
+            return self.reject(Rejected::OtherVrid(pkt.vrid()));
         }
         if !pkt.checksum_ok(rx.src, rx.dst) {
-            return self.drop(Rejected::Checksum);
+            return self.reject(Rejected::Checksum);
         }
         let adv = match Repr::parse(&pkt) {
             Ok(r) => r,
-            Err(wire::Error::AuthType(t)) => return self.drop(Rejected::AuthType(t)),
-            Err(e) => return self.drop(Rejected::Malformed(e)),
+            Err(wire::Error::AuthType(t)) => return self.reject(Rejected::AuthType(t)),
+            Err(e) => return self.reject(Rejected::Malformed(e)),
         };
-        match (self.p.auth, adv.auth) {
-            (Auth::Pass(ours), Auth::Pass(theirs)) if ours != theirs => return self.drop(Rejected::Password),
-            (Auth::Pass(_), Auth::None) => return self.drop(Rejected::AuthType(0)),
-            (Auth::None, Auth::Pass(_)) => return self.drop(Rejected::AuthType(1)),
+        match (self.params.auth, adv.auth) {
+            (Auth::Pass(ours), Auth::Pass(theirs)) if ours != theirs => return self.reject(Rejected::Password),
+            (Auth::Pass(_), Auth::None) => return self.reject(Rejected::AuthType(0)),
+            (Auth::None, Auth::Pass(_)) => return self.reject(Rejected::AuthType(1)),
             _ => {}
         }
-        if self.p.version == 2 && adv.interval_cs != self.p.advert_int_cs {
-            return self.drop(Rejected::Interval { got_cs: adv.interval_cs });
+        if self.params.version == 2 && adv.interval_cs != self.params.advert_int_cs {
+            return self.reject(Rejected::Interval { got_cs: adv.interval_cs });
         }
-        if self.p.own.contains(&rx.src) || Some(rx.src) == self.p.primary {
-            return self.drop(Rejected::Own);
+        if self.params.own.contains(&rx.src) || Some(rx.src) == self.params.advert_source {
+            return self.reject(Rejected::Own);
         }
-        if !self.p.peers.is_empty() && self.p.check_unicast_src && !self.p.peers.contains(&rx.src) {
-            return self.drop(Rejected::NotPeer);
+        if !self.params.peers.is_empty() && self.params.check_unicast_src && !self.params.peers.contains(&rx.src) {
+            return self.reject(Rejected::NotPeer);
         }
         self.counters.received += 1;
-        if adv.priority != 0 && adv.addrs.bytes() != self.p.advertised.as_slice() && !self.mismatch_reported {
+        if adv.priority != 0 && adv.addrs.bytes() != self.params.advertised.as_slice() && !self.mismatch_reported {
             // keepalived logs this and carries on; so do we, once.
             self.mismatch_reported = true;
             let theirs = adv.addrs.iter().collect();
-            self.actions.push_back(Action::AddressListMismatch { from: rx.src, vrid: self.p.vrid, theirs });
+            self.actions.push_back(Action::AddressListMismatch { from: rx.src, vrid: self.params.vrid, theirs });
         }
         match self.state {
             State::Backup => self.backup_rx(rx.src, &adv, now),
@@ -473,7 +470,7 @@ impl Instance {
     }
 
     fn learn_interval(&mut self, adv: &Repr) {
-        if self.p.version == 3 && adv.interval_cs > 0 {
+        if self.params.version == 3 && adv.interval_cs > 0 {
             self.master_adv_int_cs = adv.interval_cs;
         }
     }
@@ -486,18 +483,18 @@ impl Instance {
         if adv.priority == 0 {
             // The master resigns. With nobody else to wait for, taking over at once is
             // what makes a planned handover lossless (keepalived waits Skew_Time).
-            if !self.p.peers.is_empty() && self.p.peers.iter().all(|p| *p == src) {
+            if !self.params.peers.is_empty() && self.params.peers.iter().all(|p| *p == src) {
                 self.become_master(now, Reason::MasterResigned { from: src });
             } else {
-                let wait = timers::skew_time(self.p.version, self.p.priority, self.master_adv_int_cs);
+                let wait = timers::skew_time(self.params.version, self.params.priority, self.master_adv_int_cs);
                 self.resigned_by = Some(src);
                 self.actions.push_back(Action::Decided(Decision::ResignHeard { from: src, wait }));
                 self.timers.set(Timer::MasterDown, now + wait);
             }
             return;
         }
-        let delaying = !self.p.preempt_delay.is_zero() && self.preempt_at.is_none_or(|t| t > now);
-        if !self.p.preempt || adv.priority >= self.p.priority || delaying {
+        let delaying = !self.params.preempt_delay.is_zero() && self.preempt_at.is_none_or(|t| t > now);
+        if !self.params.preempt || adv.priority >= self.params.priority || delaying {
             self.learn_interval(adv);
             self.resigned_by = None;
             let master_down = self.master_down_interval();
@@ -510,17 +507,17 @@ impl Instance {
             self.timers.set(Timer::MasterDown, now + master_down);
             self.last_master = Some(src);
             self.last_heard = Some(now);
-            if self.p.preempt && !self.p.preempt_delay.is_zero() {
-                if adv.priority >= self.p.priority {
+            if self.params.preempt && !self.params.preempt_delay.is_zero() {
+                if adv.priority >= self.params.priority {
                     self.preempt_at = None;
                 } else if self.preempt_at.is_none() {
-                    self.preempt_at = Some(now + self.p.preempt_delay);
+                    self.preempt_at = Some(now + self.params.preempt_delay);
                 }
             }
         }
         // Otherwise: preempt and a lower priority master — ignore it, so our timer runs out.
         else {
-            let ours = self.p.priority;
+            let ours = self.params.priority;
             self.actions.push_back(Action::Decided(Decision::Preempting { from: src, priority: adv.priority, ours }));
         }
     }
@@ -534,12 +531,12 @@ impl Instance {
         }
         if adv.priority == 0 {
             // A resigning peer: re-assert ourselves at once (RFC 5798 §6.4.3).
-            self.send(self.p.priority);
-            self.timers.set(Timer::Advert, now + timers::centis(self.p.advert_int_cs));
+            self.send(self.params.priority);
+            self.timers.set(Timer::Advert, now + timers::centis(self.params.advert_int_cs));
             return;
         }
-        let theirs_wins = adv.priority > self.p.priority
-            || adv.priority == self.p.priority && self.p.primary.is_some_and(|ours| src > ours);
+        let theirs_wins = adv.priority > self.params.priority
+            || adv.priority == self.params.priority && self.params.advert_source.is_some_and(|ours| src > ours);
         if theirs_wins {
             self.learn_interval(adv);
             self.actions.push_back(Action::RemoveVips);
@@ -552,8 +549,8 @@ impl Instance {
             // steps down (RFC 9568; keepalived without lower_prio_no_advert), and re-announce:
             // clients that followed the other master's gratuitous ARP would otherwise keep
             // sending to it until their ARP entry expires (keepalived: "forcing a new election").
-            self.send(self.p.priority);
-            self.timers.set(Timer::Advert, now + timers::centis(self.p.advert_int_cs));
+            self.send(self.params.priority);
+            self.timers.set(Timer::Advert, now + timers::centis(self.params.advert_int_cs));
             if self.reannounced_at.is_none_or(|t| now >= t + REANNOUNCE_MIN_GAP) {
                 self.reannounced_at = Some(now);
                 self.actions.push_back(Action::ForcedElection { from: src, priority: adv.priority });

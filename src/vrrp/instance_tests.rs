@@ -24,7 +24,7 @@ fn params(priority: u8) -> Params {
         start_as_master: false,
         auth: Auth::pass("d0cker"),
         family: Family::V4,
-        primary: Some(ip(ME)),
+        advert_source: Some(ip(ME)),
         peers: vec![ip(PEER)],
         check_unicast_src: true,
         unicast_min_ttl: 255,
@@ -45,13 +45,13 @@ fn advert_from(p: &Params, priority: u8, dst: IpAddr) -> Vec<u8> {
         addrs: AddrList::new(p.family, &p.advertised).unwrap(),
     };
     let mut b = vec![0u8; r.buffer_len()];
-    r.emit(&mut b, Pseudo::Ip { src: p.primary.unwrap(), dst });
+    r.emit(&mut b, Pseudo::Ip { src: p.advert_source.unwrap(), dst });
     b
 }
 
 fn peer_advert(priority: u8) -> Vec<u8> {
     let mut p = params(priority);
-    p.primary = Some(ip(PEER));
+    p.advert_source = Some(ip(PEER));
     advert_from(&p, priority, ip(ME))
 }
 
@@ -269,7 +269,7 @@ fn equal_priority_higher_address_wins() {
     assert_eq!(i.state(), State::Backup);
     // We are .3, the peer .2 is lower: we answer with an advert at once and stay.
     let mut p = params(150);
-    p.primary = Some(ip("198.18.0.3"));
+    p.advert_source = Some(ip("198.18.0.3"));
     p.own = vec![ip("198.18.0.3")];
     let mut i = master(p, t0);
     drain(&mut i);
@@ -299,7 +299,7 @@ fn v3_backup_learns_the_masters_interval() {
     p.auth = Auth::None;
     let mut i = started(p.clone(), t0);
     let mut theirs = p.clone();
-    theirs.primary = Some(ip(PEER));
+    theirs.advert_source = Some(ip(PEER));
     theirs.advert_int_cs = 10;
     let b = advert_from(&theirs, 200, ip(ME));
     rx(&mut i, &b, PEER, t0).unwrap();
@@ -670,8 +670,8 @@ fn a_new_source_is_the_tie_breaker_and_the_old_one_stays_ours() {
     let mut p = params(100);
     p.own = vec![];
     let mut i = started(p, t0);
-    i.set_primary(Some(ip("198.18.0.11")));
-    assert_eq!(i.params().primary, Some(ip("198.18.0.11")));
+    i.set_advert_source(Some(ip("198.18.0.11")));
+    assert_eq!(i.params().advert_source, Some(ip("198.18.0.11")));
     // A late advert from the old source is our own, not a peer's.
     assert_eq!(rx(&mut i, &peer_advert(200), ME, t0), Err(Rejected::Own));
 }
@@ -696,19 +696,19 @@ fn validation_order_and_reasons() {
     assert!(matches!(at(&mut i, &b, PEER, ME, 255), Err(Rejected::Malformed(wire::Error::Type(2)))));
     let mut other = params(200);
     other.vrid = 52;
-    other.primary = Some(ip(PEER));
+    other.advert_source = Some(ip(PEER));
     assert_eq!(at(&mut i, &advert_from(&other, 200, ip(ME)), PEER, ME, 255), Err(Rejected::OtherVrid(52)));
     let mut b = good.clone();
     b[2] = 201;
     assert_eq!(at(&mut i, &b, PEER, ME, 255), Err(Rejected::Checksum));
     let mut other = params(200);
-    other.primary = Some(ip(PEER));
+    other.advert_source = Some(ip(PEER));
     other.auth = Auth::pass("wrong");
     assert_eq!(at(&mut i, &advert_from(&other, 200, ip(ME)), PEER, ME, 255), Err(Rejected::Password));
     other.auth = Auth::None;
     assert_eq!(at(&mut i, &advert_from(&other, 200, ip(ME)), PEER, ME, 255), Err(Rejected::AuthType(0)));
     let mut other = params(200);
-    other.primary = Some(ip(PEER));
+    other.advert_source = Some(ip(PEER));
     other.advert_int_cs = 200;
     assert_eq!(at(&mut i, &advert_from(&other, 200, ip(ME)), PEER, ME, 255), Err(Rejected::Interval { got_cs: 200 }));
     assert_eq!(at(&mut i, &good, "198.18.0.9", ME, 255), Err(Rejected::NotPeer));
@@ -737,7 +737,7 @@ fn address_list_mismatch_is_reported_once_and_accepted() {
     let t0 = Instant::now();
     let mut i = started(params(100), t0);
     let mut other = params(200);
-    other.primary = Some(ip(PEER));
+    other.advert_source = Some(ip(PEER));
     other.advertised = encode_addrs([ip("198.18.0.200")]);
     let b = advert_from(&other, 200, ip(ME));
     rx(&mut i, &b, PEER, t0).unwrap();
@@ -754,7 +754,7 @@ fn v3_checksum_uses_the_destination_we_saw() {
     p.auth = Auth::None;
     let mut i = started(p.clone(), t0);
     let mut theirs = p;
-    theirs.primary = Some(ip(PEER));
+    theirs.advert_source = Some(ip(PEER));
     let to_me = advert_from(&theirs, 200, ip(ME));
     assert_eq!(rx(&mut i, &to_me, PEER, t0), Ok(()));
     let to_other = advert_from(&theirs, 200, ip("198.18.0.7"));
@@ -792,7 +792,7 @@ impl Net {
             .map(|(k, &prio)| {
                 let mut p = params(prio);
                 p.preempt = preempt;
-                p.primary = Some(addrs[k]);
+                p.advert_source = Some(addrs[k]);
                 p.own = vec![addrs[k]];
                 p.peers = addrs.iter().copied().filter(|a| *a != addrs[k]).collect();
                 Node { inst: Instance::new(p), addr: addrs[k], holds_vip: false, up: false }

@@ -1,9 +1,11 @@
 //! The VRRP protocol core, sans-IO: events and an `Instant` in, actions and the next
 //! deadline out. No sockets, no clock, no logging inside.
 
+#![forbid(unsafe_code)]
+
 mod event;
 mod instance;
 pub mod timers;
 
 pub use event::{Action, Decision, Event, Fault, Reason, Received, Rejected, State};
-pub use instance::{Counters, Instance, Params, MAX_RESIGN_WAIT};
+pub use instance::{Instance, Params};

@@ -7,14 +7,14 @@
 
 use std::net::Ipv4Addr;
 
+use super::ethernet;
+
 pub const ETHERTYPE_ARP: u16 = 0x0806;
 pub const FRAME_LEN: usize = 42;
 
+/// After the Ethernet header.
 mod field {
     use std::ops::Range;
-    pub const DST: Range<usize> = 0..6;
-    pub const SRC: Range<usize> = 6..12;
-    pub const ETHERTYPE: Range<usize> = 12..14;
     pub const HTYPE: Range<usize> = 14..16;
     pub const PTYPE: Range<usize> = 16..18;
     pub const HLEN: usize = 18;
@@ -50,8 +50,9 @@ impl Repr {
             Ipv4Addr::new(frame[r.start], frame[r.start + 1], frame[r.start + 2], frame[r.start + 3])
         };
         let mac_at = |r: std::ops::Range<usize>| -> [u8; 6] { frame[r].try_into().unwrap_or_default() };
+        let eth = ethernet::Header::parse(frame)?;
         if frame.len() < FRAME_LEN
-            || u16_at(field::ETHERTYPE) != ETHERTYPE_ARP
+            || eth.ethertype != ETHERTYPE_ARP
             || u16_at(field::HTYPE) != HTYPE_ETHERNET
             || u16_at(field::PTYPE) != PTYPE_IPV4
             || frame[field::HLEN] != 6
@@ -60,7 +61,7 @@ impl Repr {
             return None;
         }
         Some(Repr {
-            dst: mac_at(field::DST),
+            dst: eth.dst,
             op: u16_at(field::OPER),
             sender_mac: mac_at(field::SHA),
             sender_ip: ip_at(field::SPA),
@@ -71,9 +72,7 @@ impl Repr {
 
     pub fn emit(&self) -> [u8; FRAME_LEN] {
         let mut f = [0u8; FRAME_LEN];
-        f[field::DST].copy_from_slice(&self.dst);
-        f[field::SRC].copy_from_slice(&self.sender_mac);
-        f[field::ETHERTYPE].copy_from_slice(&ETHERTYPE_ARP.to_be_bytes());
+        ethernet::Header { dst: self.dst, src: self.sender_mac, ethertype: ETHERTYPE_ARP }.emit(&mut f);
         f[field::HTYPE].copy_from_slice(&HTYPE_ETHERNET.to_be_bytes());
         f[field::PTYPE].copy_from_slice(&PTYPE_IPV4.to_be_bytes());
         f[field::HLEN] = 6;

@@ -8,7 +8,7 @@
 
 use std::net::{IpAddr, Ipv6Addr};
 
-use super::checksum;
+use super::{checksum, ethernet};
 
 pub const ETHERTYPE_IPV6: u16 = 0x86dd;
 const NEXT_HEADER_ICMPV6: u8 = 58;
@@ -16,14 +16,11 @@ const TYPE_NEIGHBOR_ADVERT: u8 = 136;
 const OPTION_TARGET_LLADDR: u8 = 2;
 const ALL_NODES: Ipv6Addr = Ipv6Addr::new(0xff02, 0, 0, 0, 0, 0, 0, 1);
 const ICMP_LEN: usize = 32;
-pub const FRAME_LEN: usize = 14 + 40 + ICMP_LEN;
+pub const FRAME_LEN: usize = ethernet::HEADER_LEN + 40 + ICMP_LEN;
 
+/// From the frame's start (the Ethernet header is `ethernet`'s).
 mod field {
     use std::ops::Range;
-    // Ethernet
-    pub const DST: Range<usize> = 0..6;
-    pub const SRC: Range<usize> = 6..12;
-    pub const ETHERTYPE: Range<usize> = 12..14;
     // IPv6 (from 14)
     pub const VERSION: usize = 14;
     pub const PAYLOAD_LEN: Range<usize> = 18..20;
@@ -79,8 +76,9 @@ impl Repr {
 
     /// A Neighbor Advertisement with a valid checksum, or `None`.
     pub fn parse(f: &[u8]) -> Option<Repr> {
+        let eth = ethernet::Header::parse(f)?;
         if f.len() < field::OPT_TYPE
-            || f[field::ETHERTYPE] != ETHERTYPE_IPV6.to_be_bytes()
+            || eth.ethertype != ETHERTYPE_IPV6
             || f[field::VERSION] >> 4 != 6
             || f[field::NEXT_HEADER] != NEXT_HEADER_ICMPV6
             || f[field::TYPE] != TYPE_NEIGHBOR_ADVERT
@@ -103,8 +101,8 @@ impl Repr {
             .then(|| mac(field::OPT_MAC))
             .flatten();
         Some(Repr {
-            dst_mac: mac(field::DST)?,
-            src_mac: mac(field::SRC)?,
+            dst_mac: eth.dst,
+            src_mac: eth.src,
             src,
             dst,
             hop_limit: f[field::HOP_LIMIT],
@@ -132,7 +130,7 @@ impl Repr {
 
 const TYPE_NEIGHBOR_SOLICIT: u8 = 135;
 const NS_ICMP_LEN: usize = 24;
-pub const NS_FRAME_LEN: usize = 14 + 40 + NS_ICMP_LEN;
+pub const NS_FRAME_LEN: usize = ethernet::HEADER_LEN + 40 + NS_ICMP_LEN;
 
 /// "Does anyone hold `target`?" as duplicate address detection asks it: from `::` to the
 /// target's solicited-node group, no link-layer option (RFC 4861 §4.3 forbids it from `::`).
@@ -149,9 +147,7 @@ pub fn dad_probe(mac: [u8; 6], target: Ipv6Addr) -> [u8; NS_FRAME_LEN] {
 
 /// The Ethernet and IPv6 headers of an ICMPv6 frame whose message fills the rest of `f`.
 fn headers(f: &mut [u8], dst_mac: [u8; 6], src_mac: [u8; 6], src: Ipv6Addr, dst: Ipv6Addr, hop_limit: u8) {
-    f[field::DST].copy_from_slice(&dst_mac);
-    f[field::SRC].copy_from_slice(&src_mac);
-    f[field::ETHERTYPE].copy_from_slice(&ETHERTYPE_IPV6.to_be_bytes());
+    ethernet::Header { dst: dst_mac, src: src_mac, ethertype: ETHERTYPE_IPV6 }.emit(f);
     f[field::VERSION] = 0x60;
     let len = (f.len() - field::ICMP) as u16;
     f[field::PAYLOAD_LEN].copy_from_slice(&len.to_be_bytes());

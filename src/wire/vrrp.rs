@@ -96,10 +96,6 @@ impl<T: AsRef<[u8]>> Packet<T> {
         Ok(p)
     }
 
-    pub fn into_inner(self) -> T {
-        self.buffer
-    }
-
     fn b(&self) -> &[u8] {
         self.buffer.as_ref()
     }
@@ -159,10 +155,6 @@ impl<T: AsRef<[u8]>> Packet<T> {
     /// Length of the VRRP message proper (header, addresses, v2 auth data).
     pub fn message_len(&self) -> usize {
         HEADER_LEN + self.addrs_len() + if self.version() == 2 { AUTH_LEN } else { 0 }
-    }
-
-    pub fn addr_bytes(&self) -> &[u8] {
-        &self.b()[field::ADDRS..field::ADDRS + self.addrs_len()]
     }
 
     /// v2 only: the 8 authentication bytes after the addresses.

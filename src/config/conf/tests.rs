@@ -1,5 +1,8 @@
+use std::net::IpAddr;
+use std::time::Duration;
+
 use super::*;
-use crate::config::{HostIface, ProcessSettings};
+use crate::config::{HostIface, InitialState, Probe};
 
 fn host() -> HostView {
     HostView {
@@ -12,14 +15,9 @@ fn host() -> HostView {
     }
 }
 
-fn process() -> ProcessSettings {
-    ProcessSettings { state_file: "/run/keepvip/state.json".into(), metrics_addr: None, dump_conf: false }
-}
-
 fn load_str(text: &str) -> Result<Loaded, Vec<String>> {
     let stmts = lex::parse_str("k.conf", text).map_err(|e| vec![e.to_string()])?;
-    from_stmts(Path::new("k.conf"), &stmts, &host(), &process())
-        .map_err(|es| es.iter().map(ToString::to_string).collect())
+    from_stmts(Path::new("k.conf"), &stmts, &host()).map_err(|es| es.iter().map(ToString::to_string).collect())
 }
 
 fn errors(text: &str) -> Vec<String> {
@@ -98,7 +96,7 @@ fn two_instances_with_keepalived_defaults() {
     assert_eq!((b.priority, b.advert_int_cs, b.password.as_deref(), b.preempt), (100, 100, None, false));
     assert!(b.multicast());
     assert_eq!(b.track_interfaces, ["eth0"]);
-    assert_eq!(b.unicast_src_ip, Some("198.18.1.1".parse().unwrap()));
+    assert_eq!(b.advert_source, Some("198.18.1.1".parse().unwrap()));
 }
 
 #[test]

@@ -1,14 +1,12 @@
 //! A mixed cluster during a rolling migration: keepvip and real keepalived 2.2.7 (rendered
 //! from the same environment as osixia does), in every role.
 
-mod common;
-
 use std::time::Duration;
 
-use common::keepalived::{self, Impl};
-use common::netns::{Lab, Proc};
-use common::seed::{PEERS, VIP};
-use common::{seed_env, wait_until};
+use crate::common::keepalived::{self, Impl};
+use crate::common::netns::{Lab, Proc};
+use crate::common::seed::{holds, PEERS, VIP};
+use crate::common::{env_for, seed_env, wait_until};
 use nix::sys::signal::Signal;
 
 struct Variant {
@@ -33,12 +31,7 @@ const V2_NO_AUTH: Variant =
 const MULTICAST: Variant = Variant { extra: &[], multicast: true, mdi: Duration::from_micros(3_609_375) };
 
 fn env(v: &Variant, prio: u32) -> Vec<(String, String)> {
-    let mut e = seed_env(&PEERS, VIP, prio);
-    if v.multicast {
-        e.retain(|(k, _)| k != "KEEPALIVED_UNICAST_PEERS");
-    }
-    e.extend(v.extra.iter().map(|(k, val)| (k.to_string(), val.to_string())));
-    e
+    env_for(if v.multicast { &[] } else { &PEERS }, VIP, prio, v.extra)
 }
 
 fn start(lab: &Lab, i: usize, which: Impl, v: &Variant, prio: u32) -> Proc {
@@ -55,10 +48,6 @@ fn start_pair(lab: &Lab, high: Impl, low: Impl, v: &Variant) -> (Proc, Proc) {
         assert!(wait_until(Duration::from_secs(6), || holds(lab, 0)), "{high:?}(200) never took the VIP");
     }
     (a, start(lab, 1, low, v, 100))
-}
-
-fn holds(lab: &Lab, i: usize) -> bool {
-    lab.host(i).has_addr(VIP)
 }
 
 fn assert_no_complaints(ka: &Proc, keepvip_host: usize) {

@@ -1,10 +1,8 @@
 //! The built binary with `--check` on the seed's environment and on bad ones, in a namespace
 //! whose `eth0` stands in for the node's interface.
 
-mod common;
-
-use common::netns::Lab;
-use common::seed_env;
+use crate::common::netns::Lab;
+use crate::common::seed_env;
 
 fn json(out: &std::process::Output) -> serde_json::Value {
     assert!(out.status.success(), "exit {:?}: {}", out.status, String::from_utf8_lossy(&out.stderr));

@@ -1,13 +1,11 @@
 //! The defects fault injection found: each test failed before its fix. Never a duplicate
 //! VIP, never a lost one, whatever happens to the process, its addresses or interfaces.
 
-mod common;
-
 use std::time::{Duration, Instant};
 
-use common::netns::{Lab, Proc};
-use common::seed::{env_with, holds, pair, MDI_100, VIP};
-use common::wait_until;
+use crate::common::netns::{Lab, Proc};
+use crate::common::seed::{env_with, holds, pair, MDI_100, VIP};
+use crate::common::wait_until;
 use nix::sys::signal::Signal;
 
 /// Watch both nodes for `d` (every ~10 ms): how long both held the VIP, and whether
@@ -32,11 +30,6 @@ fn watch_holders(lab: &Lab, d: Duration) -> (Duration, bool) {
 
 fn count(p: &Proc, needle: &str) -> usize {
     p.log().lines().filter(|l| l.contains(needle)).count()
-}
-
-fn status(lab: &Lab, i: usize) -> serde_json::Value {
-    let text = std::fs::read_to_string(lab.host(i).state_file()).unwrap_or_default();
-    serde_json::from_str(&text).unwrap_or_default()
 }
 
 /// Longest silence between replies received after `from` (Unix seconds).
@@ -110,7 +103,7 @@ fn master_without_any_address_faults_and_never_duplicates() {
     assert_eq!(both, Duration::ZERO, "two holders:\n{}\n{}", a.log(), b.log());
     assert!(someone && holds(&lab, 1), "the backup did not take over:\n{}", b.log());
     assert!(a.log().contains("has no IPv4 address to send adverts from"), "{}", a.log());
-    assert!(wait_until(Duration::from_secs(2), || status(&lab, 0)["state"] == "FAULT"));
+    assert!(wait_until(Duration::from_secs(2), || lab.host(0).status().state == "FAULT"));
     assert_eq!(count(&a, "has no IPv4 address"), 1, "one line per cause:\n{}", a.log());
     lab.host(0).must(&["ip", "addr", "add", "198.18.0.1/24", "dev", "eth0"]);
     assert!(a.wait_log("FAULT -> BACKUP", Duration::from_secs(2)), "{}", a.log());
@@ -223,7 +216,8 @@ fn a_runtime_dropped_after_adding_vips_removes_them() {
         ]
         .into();
         let cfg = keepvip::config::from_env(&env, &host).unwrap().config;
-        let mut rt = keepvip::runtime::Runtime::new(vec![cfg], &host, nl).unwrap();
+        let process = keepvip::config::process_settings(&env).unwrap();
+        let mut rt = keepvip::runtime::Runtime::new(vec![cfg], &process, &host, nl).unwrap();
         rt.start().unwrap();
         let held = rt.holds_vips();
         let added = std::process::Command::new("ip").args(["-o", "addr"]).output().unwrap();
@@ -310,11 +304,11 @@ fn adverts_sent_counts_datagrams_that_left() {
     assert!(a.wait_log("counted as send_errors", Duration::from_secs(3)), "{}", a.log());
     a.signal(Signal::SIGUSR1);
     assert!(a.wait_log("status: {", Duration::from_secs(2)));
-    let s = status(&lab, 0);
-    assert_eq!(s["adverts_sent"], 0, "{s}");
-    assert!(s["send_errors"].as_u64().unwrap_or(0) >= 1, "{s}");
+    let s = lab.host(0).status();
+    assert_eq!(s.adverts_sent, 0, "{s:?}");
+    assert!(s.send_errors >= 1, "{s:?}");
     h.must(&["nft", "delete table ip kv"]);
-    assert!(wait_until(Duration::from_secs(4), || status(&lab, 0)["adverts_sent"].as_u64().unwrap_or(0) >= 1 || {
+    assert!(wait_until(Duration::from_secs(4), || lab.host(0).status().adverts_sent >= 1 || {
         a.signal(Signal::SIGUSR1);
         false
     }));

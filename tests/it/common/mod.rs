@@ -42,6 +42,22 @@ pub fn keepvip_bin() -> &'static str {
     BIN.get_or_init(|| std::env::var("KEEPVIP_BIN").unwrap_or_else(|_| env!("CARGO_BIN_EXE_keepvip").to_string()))
 }
 
+/// A node's variables: the seed's with this lab's addresses (no peers: multicast) and
+/// `extra` after them.
+pub fn env_for(peers: &[&str], vip: &str, priority: u32, extra: &[(&str, &str)]) -> Vec<(String, String)> {
+    let mut e = seed_env(peers, vip, priority);
+    if peers.is_empty() {
+        e.retain(|(k, _)| k != "KEEPALIVED_UNICAST_PEERS");
+    }
+    e.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+    e
+}
+
+/// Whether host `i` of the lab has `vip`.
+pub fn holds_vip(lab: &netns::Lab, i: usize, vip: &str) -> bool {
+    lab.host(i).has_addr(vip)
+}
+
 /// The seed's environment for one node, with this lab's addresses.
 pub fn seed_env(peers: &[&str], vip: &str, priority: u32) -> Vec<(String, String)> {
     let list: Vec<String> = peers.iter().map(|p| format!("'{p}'")).collect();

@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use super::netns::{Lab, Proc};
-use super::{seed_env, wait_until};
+use super::{env_for, holds_vip, wait_until};
 
 pub const VIP: &str = "198.18.0.100";
 pub const PEERS: [&str; 2] = ["198.18.0.1", "198.18.0.2"];
@@ -11,13 +11,11 @@ pub const PEERS: [&str; 2] = ["198.18.0.1", "198.18.0.2"];
 pub const MDI_100: Duration = Duration::from_micros(3_609_375);
 
 pub fn env_with(prio: u32, extra: &[(&str, &str)]) -> Vec<(String, String)> {
-    let mut e = seed_env(&PEERS, VIP, prio);
-    e.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
-    e
+    env_for(&PEERS, VIP, prio, extra)
 }
 
 pub fn holds(lab: &Lab, i: usize) -> bool {
-    lab.host(i).has_addr(VIP)
+    holds_vip(lab, i, VIP)
 }
 
 /// Two nodes in the seed's shape; returns once node 0 (priority 200) holds the VIP.

@@ -2,12 +2,10 @@
 //! network namespace, all managers), with only the addresses substituted: election, a cut
 //! holder, its return, a rolling update, a killed task, removal.
 
-mod common;
-
 use std::time::{Duration, Instant};
 
-use common::swarm::{Swarm, STACK_SERVICE as SERVICE};
-use common::wait_until;
+use crate::common::swarm::{Swarm, STACK_SERVICE as SERVICE};
+use crate::common::wait_until;
 
 const VIP: &str = "198.18.0.100";
 /// auto priorities 200, 190, 180; VRRPv2 at 1 s: the second node's Master_Down_Interval.

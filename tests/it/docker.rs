@@ -1,12 +1,10 @@
 //! The product is an image: build it with no base image, check its size, and run the seed's
 //! cluster as containers on a private Docker network.
 
-mod common;
-
 use std::time::Duration;
 
-use common::docker::{docker, must, repo_file, DockerLab};
-use common::wait_until;
+use crate::common::docker::{docker, must, repo_file, DockerLab};
+use crate::common::wait_until;
 
 const CAPS: [&str; 3] = ["--cap-add=NET_ADMIN", "--cap-add=NET_BROADCAST", "--cap-add=NET_RAW"];
 

@@ -1,15 +1,13 @@
 //! `scripts/demo --tour`: the newcomer's one-command story must keep working, and must leave
 //! nothing behind.
 
-mod common;
-
 use std::process::Command;
 
 /// `scripts/demo --tour` with `bin` as keepvip; returns the lab id and the output.
 fn tour(suffix: &str, bin: &str) -> (String, std::process::Output) {
-    common::require_root();
+    crate::common::require_root();
     let id = format!("kvdemo{}{suffix}", std::process::id());
-    let out = Command::new(common::docker::repo_file("scripts/demo"))
+    let out = Command::new(crate::common::docker::repo_file("scripts/demo"))
         .arg("--tour")
         .env("KEEPVIP_BIN", bin)
         .env("KEEPVIP_DEMO_ID", &id)
@@ -20,7 +18,7 @@ fn tour(suffix: &str, bin: &str) -> (String, std::process::Output) {
 
 #[test]
 fn demo_tour_elects_fails_over_hands_over_and_cleans_up() {
-    let (id, out) = tour("t", common::keepvip_bin());
+    let (id, out) = tour("t", crate::common::keepvip_bin());
     let text = String::from_utf8_lossy(&out.stdout);
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "exit {:?}\n{text}\n{err}", out.status);
@@ -100,12 +98,12 @@ fn leftovers(id: &str) -> (String, usize) {
 
 /// `scripts/demo` in its live mode inside tmux; `suffix` keeps the lab's names unique.
 fn live_demo(suffix: &str) -> (String, Tmux) {
-    common::require_root();
+    crate::common::require_root();
     let id = format!("kvdemo{}{suffix}", std::process::id());
     let cmd = format!(
         "KEEPVIP_BIN={} KEEPVIP_DEMO_ID={id} {}",
-        common::keepvip_bin(),
-        common::docker::repo_file("scripts/demo")
+        crate::common::keepvip_bin(),
+        crate::common::docker::repo_file("scripts/demo")
     );
     let t = Tmux::start(&id, &cmd);
     (id, t)
@@ -114,7 +112,7 @@ fn live_demo(suffix: &str) -> (String, Tmux) {
 /// Press `key`: the demo must end and leave no namespace or process behind.
 fn quits_cleanly(t: &Tmux, id: &str, key: &str) {
     t.keys(key);
-    assert!(common::wait_until(std::time::Duration::from_secs(10), || !t.alive()), "{key} did not quit");
+    assert!(crate::common::wait_until(std::time::Duration::from_secs(10), || !t.alive()), "{key} did not quit");
     assert_eq!(leftovers(id), (String::new(), 0), "namespaces or processes left after {key}");
 }
 
@@ -123,7 +121,7 @@ fn live_view_shows_state_reacts_to_keys_and_q_tears_down() {
     let (id, t) = live_demo("l");
     // The view redraws twice a second: wait for a whole screen that shows all of it.
     let screen_has = |want: &[&str]| {
-        common::wait_until(std::time::Duration::from_secs(10), || {
+        crate::common::wait_until(std::time::Duration::from_secs(10), || {
             let screen = t.screen();
             want.iter().all(|w| screen.contains(w))
         })
@@ -144,14 +142,14 @@ fn live_view_shows_state_reacts_to_keys_and_q_tears_down() {
 fn live_view_never_claims_a_takeover_that_did_not_happen() {
     let (id, t) = live_demo("x");
     let wait_screen = |want: &[&str]| {
-        let ok = common::wait_until(std::time::Duration::from_secs(15), || {
+        let ok = crate::common::wait_until(std::time::Duration::from_secs(15), || {
             let screen = t.screen();
             want.iter().all(|w| screen.contains(w))
         });
         assert!(ok, "wanted {want:?}:\n{}", t.screen());
     };
     let one_master = || {
-        let ok = common::wait_until(std::time::Duration::from_secs(15), || {
+        let ok = crate::common::wait_until(std::time::Duration::from_secs(15), || {
             let s = t.screen();
             s.matches("MASTER").count() == 1 && s.contains("BACKUP")
         });
@@ -180,7 +178,7 @@ fn live_view_never_claims_a_takeover_that_did_not_happen() {
     // c then h: two masters while cut, one after the heal, and the heal line has no gap.
     t.keys("c");
     wait_screen(&["nodes cut apart"]);
-    assert!(common::wait_until(std::time::Duration::from_secs(10), || t.screen().matches("MASTER").count() == 2));
+    assert!(crate::common::wait_until(std::time::Duration::from_secs(10), || t.screen().matches("MASTER").count() == 2));
     t.keys("h");
     wait_screen(&["heal: one master ("]);
     assert!(!t.screen().contains("unreachable - ms"), "{}", t.screen());
@@ -190,7 +188,7 @@ fn live_view_never_claims_a_takeover_that_did_not_happen() {
 #[test]
 fn ctrl_c_tears_down_too() {
     let (id, t) = live_demo("c");
-    assert!(common::wait_until(std::time::Duration::from_secs(10), || t.screen().contains("keepvip demo")));
+    assert!(crate::common::wait_until(std::time::Duration::from_secs(10), || t.screen().contains("keepvip demo")));
     assert_ne!(leftovers(&id).1, 0, "the demo's processes should be running");
     quits_cleanly(&t, &id, "C-c");
 }

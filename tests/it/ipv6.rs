@@ -2,13 +2,11 @@
 //! unicast and multicast, the client's neighbour cache following the master, the wire
 //! checked by tcpdump, dual stack from the variables, and Debian's keepalived as the peer.
 
-mod common;
-
 use std::time::{Duration, Instant};
 
-use common::keepalived;
-use common::netns::{Host, Lab, Proc};
-use common::wait_until;
+use crate::common::keepalived;
+use crate::common::netns::{Host, Lab, Proc};
+use crate::common::wait_until;
 use nix::sys::signal::Signal;
 
 const VIP6: &str = "2001:db8::100";
@@ -24,13 +22,7 @@ fn lab6(n: usize) -> Lab {
 }
 
 fn env6(prio: u32, unicast: bool, extra: &[(&str, &str)]) -> Vec<(String, String)> {
-    let peers: &[&str] = if unicast { &PEERS6 } else { &[] };
-    let mut e = common::seed_env(peers, VIP6, prio);
-    if !unicast {
-        e.retain(|(k, _)| k != "KEEPALIVED_UNICAST_PEERS");
-    }
-    e.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
-    e
+    crate::common::env_for(if unicast { &PEERS6 } else { &[] }, VIP6, prio, extra)
 }
 
 fn mac(h: &Host) -> String {
@@ -54,7 +46,7 @@ fn link_local(h: &Host) -> String {
 }
 
 fn holds(lab: &Lab, i: usize) -> bool {
-    lab.host(i).has_addr(VIP6)
+    crate::common::holds_vip(lab, i, VIP6)
 }
 
 fn pair6(lab: &Lab, unicast: bool, extra: &[(&str, &str)]) -> (Proc, Proc) {
@@ -176,14 +168,11 @@ fn ipv6_interop_with_keepalived_both_roles() {
         let kv2 = lab.host(0).spawn_keepvip(&env6(50, unicast, &v3));
         assert!(kv2.wait_log("-> BACKUP", Duration::from_secs(3)), "{}", kv2.log());
         assert!(!wait_until(Duration::from_secs(5), || holds(&lab, 0)), "keepvip took over:\n{}", kv2.log());
-        let st = || -> serde_json::Value {
-            serde_json::from_str(&std::fs::read_to_string(lab.host(0).state_file()).unwrap_or_default())
-                .unwrap_or_default()
-        };
         // The state file is refreshed every 5 s.
-        assert!(wait_until(Duration::from_secs(8), || st()["adverts_received"].as_u64() >= Some(3)), "{}", st());
+        let st = || lab.host(0).status();
+        assert!(wait_until(Duration::from_secs(8), || st().adverts_received >= 3), "{:?}", st());
         let st = st();
-        assert_eq!(st["dropped"], serde_json::json!({}), "keepvip dropped keepalived's adverts: {st}");
+        assert!(st.dropped.is_empty(), "keepvip dropped keepalived's adverts: {st:?}");
         // About keepvip's packets, from its global or its link-local (multicast) source.
         for from in ["2001:db8::1".to_string(), link_local(lab.host(0))] {
             let complaints = keepalived::complaints(&ka.log(), &from);

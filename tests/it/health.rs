@@ -2,13 +2,11 @@
 //! listeners on each node, checked by keepvip's built-in probes, and keepalived.conf's
 //! `vrrp_script` / `track_script` / weighted `track_interface` running a real program.
 
-mod common;
-
 use std::time::{Duration, Instant};
 
-use common::netns::{Host, Lab, Proc};
-use common::seed::{env_with, holds, pair, MDI_100, VIP};
-use common::wait_until;
+use crate::common::netns::{Host, Lab, Proc};
+use crate::common::seed::{env_with, holds, pair, MDI_100, VIP};
+use crate::common::wait_until;
 
 /// Whether something accepts TCP connections on 127.0.0.1:`port` in `h`.
 fn accepting(h: &Host, port: u16) -> bool {
@@ -23,8 +21,9 @@ fn http_server(h: &Host, port: u16) -> Proc {
     p
 }
 
-fn state(h: &Host) -> serde_json::Value {
-    serde_json::from_str(&std::fs::read_to_string(h.state_file()).unwrap_or_default()).unwrap_or_default()
+/// The first check of the instance's state file.
+fn check(h: &Host) -> keepvip::observe::status::CheckStatus {
+    h.status().checks.into_iter().next().unwrap_or_default()
 }
 
 fn kill(p: &mut Proc) {
@@ -47,11 +46,7 @@ fn a_dead_http_service_moves_the_vip_without_loss_and_nopreempt_keeps_it_after_r
         ("KEEPALIVED_TRACK_RISE", "2"),
     ];
     let (a, b) = pair(&lab, &checks);
-    assert!(
-        wait_until(Duration::from_secs(3), || state(lab.host(0))["checks"][0]["status"] == "up"),
-        "{}",
-        state(lab.host(0))
-    );
+    assert!(wait_until(Duration::from_secs(3), || check(lab.host(0)).status == "up"), "{:?}", lab.host(0).status());
     let ping = lab.host(2).ping(VIP);
     assert!(ping.wait_replies(50, Duration::from_secs(5)));
     let t = Instant::now();
@@ -73,7 +68,7 @@ fn a_dead_http_service_moves_the_vip_without_loss_and_nopreempt_keeps_it_after_r
     assert!(holds(&lab, 1));
     let (lost, _) = ping.stop();
     assert_eq!(lost, 0, "pings lost across the handover");
-    assert_eq!(state(lab.host(0))["checks"][0]["failures"].as_u64().map(|f| f >= 2), Some(true));
+    assert!(check(lab.host(0)).failures >= 2);
 }
 
 /// A service that flaps every 0.5 s, checked every 0.2 s with fall 5: never five failures
@@ -106,7 +101,7 @@ fn a_flapping_service_does_not_flap_the_vip() {
         std::thread::sleep(Duration::from_millis(10));
     }
     let _ = f.wait_exit(Duration::from_secs(3));
-    let failures = state(lab.host(0))["checks"][0]["failures"].as_u64().unwrap_or(0);
+    let failures = check(lab.host(0)).failures;
     assert!(failures >= 4, "the flapping was not seen ({failures} failures):\n{}", a.log());
     assert!(!a.log().contains("-> FAULT") && !a.log().contains("up -> down"), "{}", a.log());
 }
@@ -223,7 +218,7 @@ fn as_pid_1_the_orphans_of_check_scripts_are_reaped() {
     env.push(("KEEPVIP_STATE_FILE".into(), h.state_file().display().to_string()));
     let log = h.dir().join(format!("{}-pid1.log", h.ns));
     let child = h
-        .cmd(&["unshare", "--pid", "--fork", common::keepvip_bin(), "--loglevel", "debug"])
+        .cmd(&["unshare", "--pid", "--fork", crate::common::keepvip_bin(), "--loglevel", "debug"])
         .env_clear()
         .env("PATH", "/usr/sbin:/usr/bin:/sbin:/bin")
         .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
@@ -250,8 +245,8 @@ fn as_pid_1_the_orphans_of_check_scripts_are_reaped() {
         kv = procs().iter().find(|(_, ppid, _)| *ppid == p.pid()).map_or(0, |x| x.0);
         kv != 0
     }));
-    assert!(wait_until(Duration::from_secs(5), || state(h)["checks"][0]["runs"].as_u64() >= Some(20)), "{}", p.log());
+    assert!(wait_until(Duration::from_secs(5), || check(h).runs >= 20), "{}", p.log());
     let zombies = procs().iter().filter(|(_, ppid, s)| *ppid == kv && *s == 'Z').count();
     assert!(zombies <= 2, "{zombies} zombies under keepvip (PID 1):\n{}", p.log());
-    assert_eq!(state(h)["checks"][0]["status"], "up", "{}", p.log());
+    assert_eq!(check(h).status, "up", "{}", p.log());
 }

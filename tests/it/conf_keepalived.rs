@@ -4,14 +4,12 @@
 //! compared with keepvip's `--check`. The corpus: the sample configs Debian ships with
 //! keepalived (read from the package at test time) and files written here.
 
-mod common;
-
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use common::netns::{Host, Lab};
-use common::wait_until;
+use crate::common::netns::{Host, Lab};
+use crate::common::wait_until;
 
 const SAMPLES: &str = "/usr/share/doc/keepalived/samples";
 

@@ -2,13 +2,11 @@
 //! and sees the failover; `promtool` accepts the exposition; hostile clients cannot stall
 //! VRRP or lock the scraper out; the port is bound where configured, not on the VIP.
 
-mod common;
-
 use std::time::Duration;
 
-use common::netns::{Host, Lab};
-use common::seed::{env_with, holds, pair, MDI_100, VIP};
-use common::wait_until;
+use crate::common::netns::{Host, Lab};
+use crate::common::seed::{env_with, holds, pair, MDI_100, VIP};
+use crate::common::wait_until;
 
 /// `curl` inside a host's namespace: (exit status success, body).
 fn curl(h: &Host, url: &str) -> (bool, String) {

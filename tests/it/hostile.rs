@@ -2,16 +2,15 @@
 //! pings the VIP: every packet is dropped for the right reason, counted, logged at most once
 //! per reason per second, and nothing moves.
 
-mod common;
-
+use keepvip::observe::status::InstanceStatus;
 use std::collections::HashMap;
 use std::net::Ipv4Addr;
 use std::time::{Duration, Instant};
 
-use common::inject::{fix_v2_checksum, Advert, Injector};
-use common::netns::{Lab, Pinger, Proc};
-use common::seed::{pair, VIP};
-use common::wait_until;
+use crate::common::inject::{fix_v2_checksum, Advert, Injector};
+use crate::common::netns::{Lab, Pinger, Proc};
+use crate::common::seed::{pair, VIP};
+use crate::common::wait_until;
 use nix::sys::signal::Signal;
 
 const MASTER: Ipv4Addr = Ipv4Addr::new(198, 18, 0, 1);
@@ -19,17 +18,17 @@ const BACKUP: Ipv4Addr = Ipv4Addr::new(198, 18, 0, 2);
 const STRANGER: Ipv4Addr = Ipv4Addr::new(198, 18, 0, 4);
 
 /// The daemon's live status: SIGUSR1 makes it log one `status: {json}` line.
-fn status(p: &Proc) -> serde_json::Value {
+fn status(p: &Proc) -> InstanceStatus {
     let before = p.log().matches("status: {").count();
     p.signal(Signal::SIGUSR1);
     assert!(wait_until(Duration::from_secs(2), || p.log().matches("status: {").count() > before), "no status line");
     let log = p.log();
     let line = log.lines().rev().find(|l| l.contains("status: {")).unwrap();
-    serde_json::from_str(&line[line.find('{').unwrap()..]).unwrap()
+    InstanceStatus::from_json(&serde_json::from_str(&line[line.find('{').unwrap()..]).unwrap())
 }
 
 fn dropped(p: &Proc, kind: &str) -> u64 {
-    status(p)["dropped"][kind].as_u64().unwrap_or(0)
+    status(p).dropped.get(kind).copied().unwrap_or(0)
 }
 
 fn vm_rss_kib(p: &Proc) -> u64 {
@@ -151,7 +150,7 @@ fn routes(c: &Case) -> [(Ipv4Addr, Ipv4Addr); 2] {
 }
 
 fn transitions(p: &Proc) -> u64 {
-    status(p)["transitions"].as_u64().unwrap()
+    status(p).transitions
 }
 
 /// The seed's pair (node 0 master), a client pinging the VIP (node 2), an injector (node 3).
@@ -209,7 +208,7 @@ fn a_flood_of_10000_packets_per_second_moves_nothing_and_logs_little() {
     let lab = Lab::new(4);
     let (a, b, ping, inj) = under_attack(&lab, &[]);
     let (ta, tb) = (transitions(&a), transitions(&b));
-    let rx_before = status(&b)["adverts_received"].as_u64().unwrap();
+    let rx_before = status(&b).adverts_received;
     let rss_before = vm_rss_kib(&a);
     // Every hostile kind, round robin, 10 000 packets/s for 10 s, paced in 10 ms slices.
     let packets: Vec<(u8, Ipv4Addr, Ipv4Addr, Vec<u8>)> =
@@ -232,20 +231,20 @@ fn a_flood_of_10000_packets_per_second_moves_nothing_and_logs_little() {
     assert_eq!((transitions(&a), transitions(&b)), (ta, tb), "the flood changed a state");
     assert!(lab.host(0).has_addr(VIP) && !lab.host(1).has_addr(VIP));
     // The backup kept hearing the master once a second (it never timed out).
-    let rx = status(&b)["adverts_received"].as_u64().unwrap() - rx_before;
+    let rx = status(&b).adverts_received - rx_before;
     assert!(rx >= took.as_secs() - 1, "backup heard only {rx} adverts in {took:?}");
     let (lost, worst) = ping.stop();
     assert_eq!(lost, 0, "pings lost during the flood (longest run {worst})");
     let rss_after = vm_rss_kib(&a);
     assert!(rss_after <= rss_before + 128, "RSS grew from {rss_before} KiB to {rss_after} KiB");
     // Counted: most of the flood reached the master, and every kind shows up.
-    let d = &status(&a)["dropped"];
-    let total: u64 = d.as_object().unwrap().values().filter_map(|v| v.as_u64()).sum();
-    assert!(total as usize >= sent / 4, "master counted only {total} drops of {sent}/2 sent to it: {d}");
+    let d = &status(&a).dropped;
+    let total: u64 = d.values().sum();
+    assert!(total as usize >= sent / 4, "master counted only {total} drops of {sent}/2 sent to it: {d:?}");
     for kind in
         ["not_peer", "ttl", "checksum", "password", "auth_type", "other_vrid", "version", "interval", "malformed"]
     {
-        assert!(d[kind].as_u64().unwrap_or(0) > 100, "{kind} not counted: {d}");
+        assert!(d.get(kind).copied().unwrap_or(0) > 100, "{kind} not counted: {d:?}");
     }
     for (name, p) in [("master", &a), ("backup", &b)] {
         assert_rate_limited(name, &p.log());

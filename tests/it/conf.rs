@@ -1,13 +1,11 @@
 //! keepalived.conf in namespaces: several instances in one process sharing the load, a sync
 //! group following a member into FAULT, and errors that name file:line.
 
-mod common;
-
 use std::path::PathBuf;
 use std::time::Duration;
 
-use common::netns::{Lab, Proc};
-use common::wait_until;
+use crate::common::netns::{Lab, Proc};
+use crate::common::wait_until;
 use nix::sys::signal::Signal;
 
 const VIP_A: &str = "198.18.0.100";
@@ -38,9 +36,7 @@ fn start(lab: &Lab, i: usize, conf: &std::path::Path) -> Proc {
     lab.host(i).spawn_keepvip_with(&env, &["--loglevel", "debug", "--use-file", conf.to_str().unwrap()])
 }
 
-fn holds(lab: &Lab, i: usize, vip: &str) -> bool {
-    lab.host(i).has_addr(vip)
-}
+use crate::common::holds_vip as holds;
 
 /// osixia's issue 8 set-up: one file per node, two instances, each node master of one VIP;
 /// one process stopping hands both over; the state file lists both instances.
@@ -56,10 +52,7 @@ fn two_instances_in_one_process_share_the_load_and_hand_both_over() {
     assert!(a.log().contains("2 vrrp_instance(s) from"), "{}", a.log());
     assert!(a.log().contains("(VI_A) BACKUP -> MASTER") && a.log().contains("(VI_B) INIT -> BACKUP"), "{}", a.log());
     // One state file, both instances.
-    let state = std::fs::read_to_string(lab.host(0).state_file()).unwrap();
-    let j: serde_json::Value = serde_json::from_str(&state).unwrap();
-    let names: Vec<_> =
-        j["instances"].as_array().unwrap().iter().map(|i| i["name"].as_str().unwrap().to_string()).collect();
+    let names: Vec<_> = lab.host(0).statuses().into_iter().map(|i| i.name).collect();
     assert_eq!(names, ["VI_A", "VI_B"]);
     // Stays split for a few adverts: nobody steals the other's VIP.
     assert!(!wait_until(Duration::from_secs(3), || !split()), "{}\n{}", a.log(), b.log());
@@ -248,7 +241,7 @@ fn keepvip_and_keepalived_share_a_two_instance_file_each_master_of_one() {
     let lab = Lab::new(2);
     let c0 = write_conf(&lab, 0, &two_instances((200, 100), "", false));
     let mut a = start(&lab, 0, &c0);
-    let k = common::keepalived::spawn_conf(lab.host(1), &two_instances((100, 200), "", false));
+    let k = crate::common::keepalived::spawn_conf(lab.host(1), &two_instances((100, 200), "", false));
     let split = || holds(&lab, 0, VIP_A) && !holds(&lab, 0, VIP_B) && holds(&lab, 1, VIP_B) && !holds(&lab, 1, VIP_A);
     assert!(wait_until(Duration::from_secs(8), split), "{}\n{}", a.log(), k.log());
     assert!(!wait_until(Duration::from_secs(3), || !split()), "{}\n{}", a.log(), k.log());
@@ -257,6 +250,6 @@ fn keepvip_and_keepalived_share_a_two_instance_file_each_master_of_one() {
     assert!(wait_until(Duration::from_secs(2), || holds(&lab, 1, VIP_A) && holds(&lab, 1, VIP_B)), "{}", k.log());
     let a2 = start(&lab, 0, &c0);
     assert!(wait_until(Duration::from_secs(8), split), "{}\n{}", a2.log(), k.log());
-    let c = common::keepalived::complaints(&k.log(), "198.18.0.1");
+    let c = crate::common::keepalived::complaints(&k.log(), "198.18.0.1");
     assert!(c.is_empty(), "keepalived complained about keepvip's packets: {c:#?}");
 }

@@ -2,6 +2,7 @@
 //! bridge in a separate switch namespace. Dropping the lab kills its processes and deletes
 //! its namespaces, whatever happened in the test.
 
+use keepvip::observe::status::{InstanceStatus, StateFile};
 use std::fs;
 use std::path::PathBuf;
 use std::process::{Child, Command, ExitStatus, Output, Stdio};
@@ -209,6 +210,17 @@ impl Host {
 
     pub fn state_file(&self) -> PathBuf {
         self.dir.join(format!("{}-run.json", self.ns))
+    }
+
+    /// The first instance of the daemon's state file, read as `--status` reads it (empty
+    /// before the first write).
+    pub fn status(&self) -> InstanceStatus {
+        self.statuses().into_iter().next().unwrap_or_default()
+    }
+
+    /// Every instance of the state file.
+    pub fn statuses(&self) -> Vec<InstanceStatus> {
+        StateFile::read(&self.state_file()).map(|s| s.instances).unwrap_or_default()
     }
 
     /// Start keepvip in the background; its stderr goes to a log file.

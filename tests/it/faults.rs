@@ -3,13 +3,11 @@
 //! The invariant everywhere: never two holders of the VIP once the dust settles; a node
 //! restarted at once resumes without a failover.
 
-mod common;
-
 use std::time::{Duration, Instant};
 
-use common::netns::{Lab, Proc};
-use common::seed::{env_with, holds, pair, MDI_100, VIP};
-use common::wait_until;
+use crate::common::netns::{Lab, Proc};
+use crate::common::seed::{env_with, holds, pair, MDI_100, VIP};
+use crate::common::wait_until;
 use nix::sys::signal::Signal;
 
 fn kill(p: &mut Proc) {

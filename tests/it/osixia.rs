@@ -2,14 +2,12 @@
 //! (its startup.sh's sed, then keepalived 2.2.7 reading the file), checked on the wire
 //! against real keepalived fed the file osixia would render.
 
-mod common;
-
 use std::time::Duration;
 
-use common::keepalived::{self, Impl};
-use common::netns::{Lab, Proc};
-use common::seed::{PEERS, VIP};
-use common::{seed_env, wait_until};
+use crate::common::keepalived::{self, Impl};
+use crate::common::netns::{Lab, Proc};
+use crate::common::seed::{PEERS, VIP};
+use crate::common::{env_for, seed_env, wait_until};
 
 /// The 8 authentication bytes of the first VRRPv2 advert host `observer` sees.
 fn first_advert_auth(lab: &Lab, observer: usize, start: impl FnOnce() -> Proc) -> (Option<Vec<u8>>, Proc) {
@@ -28,11 +26,7 @@ fn first_advert_auth(lab: &Lab, observer: usize, start: impl FnOnce() -> Proc) -
 
 fn env(password: &str) -> Vec<(String, String)> {
     // Multicast (the observer sees the adverts), master at once on both implementations.
-    let mut e = seed_env(&PEERS, VIP, 255);
-    e.retain(|(k, _)| k != "KEEPALIVED_UNICAST_PEERS");
-    e.push(("KEEPALIVED_STATE".into(), "MASTER".into()));
-    e.push(("KEEPALIVED_PASSWORD".into(), password.into()));
-    e
+    env_for(&[], VIP, 255, &[("KEEPALIVED_STATE", "MASTER"), ("KEEPALIVED_PASSWORD", password)])
 }
 
 /// `KEEPALIVED_PASSWORD` as an osixia node sends it: keepvip's advert carries the same 8

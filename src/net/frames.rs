@@ -1,0 +1,111 @@
+//! Ethernet frames on packet sockets: gratuitous ARPs and ARP probes (IPv4), unsolicited
+//! neighbour advertisements and duplicate-address probes (IPv6) out; and the receive side
+//! the ARP and ND watches share.
+
+use std::io;
+use std::net::{Ipv4Addr, Ipv6Addr};
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+
+use nix::libc;
+
+use crate::wire::arp;
+use crate::wire::ndisc::{self, ETHERTYPE_IPV6};
+
+pub(super) fn packet_socket(protocol: u16, flags: i32) -> io::Result<OwnedFd> {
+    // SAFETY: socket(2).
+    let raw =
+        unsafe { libc::socket(libc::AF_PACKET, libc::SOCK_RAW | libc::SOCK_CLOEXEC | flags, protocol.to_be() as i32) };
+    if raw < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: fresh descriptor.
+    Ok(unsafe { OwnedFd::from_raw_fd(raw) })
+}
+
+/// Sends the frames that tell neighbours where an address is, or ask who holds one.
+pub struct FrameSender {
+    fd: OwnedFd,
+}
+
+impl FrameSender {
+    pub fn open() -> io::Result<Self> {
+        // Protocol 0: this socket receives nothing, it only sends. Blocking: a burst for
+        // 1024 VIPs outgrows the send buffer and must wait, not drop.
+        Ok(FrameSender { fd: packet_socket(0, 0)? })
+    }
+
+    pub fn gratuitous(&self, ifindex: u32, mac: [u8; 6], ip: Ipv4Addr) -> io::Result<()> {
+        self.send_frame(ifindex, &arp::gratuitous(mac, ip), arp::ETHERTYPE_ARP)
+    }
+
+    /// Ask who holds `ip` without claiming it (RFC 5227): a holder answers to `mac`.
+    pub fn arp_probe(&self, ifindex: u32, mac: [u8; 6], ip: Ipv4Addr) -> io::Result<()> {
+        self.send_frame(ifindex, &arp::probe(mac, ip), arp::ETHERTYPE_ARP)
+    }
+
+    /// "`vip` is at `mac`" to all nodes, overriding their cache (`router`: the interface
+    /// forwards, as keepalived sets the flag).
+    pub fn unsolicited_na(&self, ifindex: u32, mac: [u8; 6], vip: Ipv6Addr, router: bool) -> io::Result<()> {
+        self.send_frame(ifindex, &ndisc::Repr::unsolicited(mac, vip, router).emit(), ETHERTYPE_IPV6)
+    }
+
+    /// Ask who holds `target` without claiming it: a holder answers to all nodes.
+    pub fn dad_probe(&self, ifindex: u32, mac: [u8; 6], target: Ipv6Addr) -> io::Result<()> {
+        self.send_frame(ifindex, &ndisc::dad_probe(mac, target), ETHERTYPE_IPV6)
+    }
+
+    /// One Ethernet frame out of `ifindex` (its destination MAC first).
+    fn send_frame(&self, ifindex: u32, frame: &[u8], ethertype: u16) -> io::Result<()> {
+        // SAFETY: sockaddr_ll is plain data; zeroed is a valid value.
+        let mut sll: libc::sockaddr_ll = unsafe { std::mem::zeroed() };
+        sll.sll_family = libc::AF_PACKET as u16;
+        sll.sll_protocol = ethertype.to_be();
+        sll.sll_ifindex = ifindex as i32;
+        sll.sll_halen = 6;
+        sll.sll_addr[..6].copy_from_slice(&frame[..6]);
+        // SAFETY: frame and sll outlive the call; lengths are theirs.
+        let r = unsafe {
+            libc::sendto(
+                self.fd.as_raw_fd(),
+                frame.as_ptr().cast(),
+                frame.len(),
+                0,
+                (&sll as *const libc::sockaddr_ll).cast(),
+                std::mem::size_of::<libc::sockaddr_ll>() as libc::socklen_t,
+            )
+        };
+        if r < 0 {
+            Err(io::Error::last_os_error())
+        } else {
+            Ok(())
+        }
+    }
+}
+
+/// The next frame another host sent us (never one we send), its length; `None` when none
+/// is queued. Longer frames are cut to `buf`.
+pub(super) fn recv_frame(fd: &OwnedFd, buf: &mut [u8]) -> io::Result<Option<usize>> {
+    loop {
+        // SAFETY: sockaddr_ll is plain data; zeroed is a valid value.
+        let mut sll: libc::sockaddr_ll = unsafe { std::mem::zeroed() };
+        let mut len = std::mem::size_of::<libc::sockaddr_ll>() as libc::socklen_t;
+        // SAFETY: buf, sll and len outlive the call; lengths are theirs.
+        let n = unsafe {
+            libc::recvfrom(
+                fd.as_raw_fd(),
+                buf.as_mut_ptr().cast(),
+                buf.len(),
+                0,
+                (&mut sll as *mut libc::sockaddr_ll).cast(),
+                &mut len,
+            )
+        };
+        if n < 0 {
+            let e = io::Error::last_os_error();
+            return if e.kind() == io::ErrorKind::WouldBlock { Ok(None) } else { Err(e) };
+        }
+        if sll.sll_pkttype != libc::PACKET_OUTGOING {
+            return Ok(Some(n as usize));
+        }
+    }
+}

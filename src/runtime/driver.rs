@@ -1,0 +1,419 @@
+//! One VRRP instance's IO driver: its state machine (private) and the owned parts that do
+//! its IO — links, checks, VIPs, announcements, notify scripts, stats. The loop hands it
+//! events and lends it the shared parts through [`Io`]; nothing outside reaches its core.
+
+use std::time::Instant;
+
+use anyhow::{Context, Result};
+
+use super::advert::params;
+use super::announce::Announcer;
+use super::checks::Checks;
+use super::links::{Iface, LinkWatch};
+use super::shared::Io;
+use super::stats::Stats;
+use super::vips::{remove_stale, VipSet};
+use crate::config::{Config, HostView, Origin};
+use crate::net::netlink::{Addr, AddrChange, Link, Netlink};
+use crate::notify::Notifier;
+use crate::vrrp::{Action, Event, Fault, Instance, Reason, Received, Rejected, State};
+
+pub(super) struct Driver {
+    pub cfg: Config,
+    core: Instance,
+    /// Index of the shared socket of our interface in the loop's list.
+    pub sock: usize,
+    pub(super) links: LinkWatch,
+    pub(super) checks: Checks,
+    pub(super) vips: VipSet,
+    pub(super) stats: Stats,
+    /// Gratuitous ARP repeats, paced.
+    pub(super) announcer: Announcer,
+    notifier: Notifier,
+    /// Our own fault (not a group member's) and its log line, so each cause is logged once.
+    own_fault: Option<(Fault, String)>,
+    /// A sync group member's fault, which we follow.
+    group_fault: bool,
+    /// `start` waits for every weight-0 check's first result (keepalived holds the
+    /// instance in FAULT meanwhile): a node never takes a VIP before its service was seen.
+    deferred: bool,
+    /// Our VIPs found on the host at start, where we would add them: resume or remove.
+    found_in_place: Vec<AddrChange>,
+    /// Something `--status` shows changed since the loop last asked (state file).
+    changed: bool,
+    /// This instance's own move to MASTER, or from MASTER to BACKUP, for its sync group
+    /// to follow (moves made by following the group are not passed on).
+    moved: Option<State>,
+}
+
+impl Driver {
+    /// `link`: our interface as the host has it now; `sock`: its shared socket's index;
+    /// `present`: every address on the host, for the stale VIPs of this instance.
+    pub fn new(
+        cfg: Config,
+        host: &HostView,
+        link: &Link,
+        sock: usize,
+        present: &[Addr],
+        nl: &mut Netlink,
+    ) -> Result<Self> {
+        let name =
+            |ix: u32| host.interfaces.iter().find(|i| i.index == ix).map_or(format!("#{ix}"), |i| i.name.clone());
+        let mut others: Vec<Iface> = vec![];
+        let mut vip_ifindex = vec![];
+        for v in &cfg.virtual_ips {
+            let ix = match &v.dev {
+                None => link.index,
+                Some(d) => {
+                    let ix = host.iface(d).map(|i| i.index).with_context(|| format!("interface {d} disappeared"))?;
+                    if *d != cfg.interface && !others.iter().any(|t| t.name == *d) {
+                        others.push(Iface { name: d.clone(), index: ix, mac: None });
+                    }
+                    ix
+                }
+            };
+            vip_ifindex.push(ix);
+        }
+        for t in &cfg.track_interfaces {
+            if *t != cfg.interface && !others.iter().any(|x| x.name == *t) {
+                others.push(Iface { name: t.clone(), index: host.iface(t).map_or(0, |i| i.index), mac: None });
+            }
+        }
+        let vips = VipSet::new(cfg.virtual_ips.clone(), vip_ifindex, &cfg.interface);
+        // Stale VIPs exactly where we would add them may be ours from a moment ago: `start`
+        // decides. Anything else goes now.
+        let found = super::vips::stale(present, &cfg.virtual_ips, cfg.advert_source, name);
+        let (found_in_place, elsewhere): (Vec<_>, Vec<_>) = found.into_iter().partition(|a| vips.in_place(a));
+        remove_stale(nl, &elsewhere).context("removing stale VIPs")?;
+        let now = Instant::now();
+        let main = Iface { name: cfg.interface.clone(), index: link.index, mac: link.mac };
+        let notify_var = if cfg.origin == Origin::Environment { "KEEPALIVED_NOTIFY" } else { "notify" };
+        Ok(Driver {
+            core: Instance::new(params(&cfg, host)),
+            sock,
+            links: LinkWatch::new(main, others, cfg.advert_source, cfg.ipv6()),
+            checks: Checks::new(&cfg.checks, now),
+            vips,
+            stats: Stats::new(now),
+            announcer: Announcer::default(),
+            notifier: Notifier::new(&cfg.name, notify_var, cfg.notify.clone(), cfg.notify_state.clone()),
+            own_fault: None,
+            group_fault: false,
+            deferred: false,
+            found_in_place,
+            changed: false,
+            moved: None,
+            cfg,
+        })
+    }
+
+    pub fn name(&self) -> &str {
+        &self.cfg.name
+    }
+
+    pub fn state(&self) -> State {
+        self.core.state()
+    }
+
+    pub fn is_stopped(&self) -> bool {
+        self.core.is_stopped()
+    }
+
+    pub fn is_resuming(&self) -> bool {
+        self.core.is_resuming()
+    }
+
+    pub fn is_deferred(&self) -> bool {
+        self.deferred
+    }
+
+    pub fn core(&self) -> &Instance {
+        &self.core
+    }
+
+    /// Something `--status` shows changed since the last call.
+    pub fn take_changed(&mut self) -> bool {
+        std::mem::take(&mut self.changed)
+    }
+
+    /// This instance's own move, for its sync group to follow.
+    pub fn take_moved(&mut self) -> Option<State> {
+        self.moved.take()
+    }
+
+    /// The earliest time the loop must wake for this instance: its protocol timer, the
+    /// paced announcements or its checks.
+    pub fn next_deadline(&self) -> Option<Instant> {
+        [self.core.next_deadline(), self.announcer.next_deadline(), self.checks.next_deadline()]
+            .into_iter()
+            .flatten()
+            .min()
+    }
+
+    /// Hand the core an event and carry out what it asks.
+    pub fn handle(&mut self, ev: Event, now: Instant, io: &mut Io) {
+        self.core.handle(ev, now);
+        self.execute(io);
+    }
+
+    /// Start the state machine (after a first `sync` told it about faults): resume with
+    /// VIPs found in place, else start afresh. Returns the VIPs to probe for when resuming.
+    pub fn start(&mut self, now: Instant, io: &mut Io) -> Result<Vec<AddrChange>> {
+        if self.core.state() == State::Init && self.checks.undecided() {
+            if !self.deferred {
+                log::info!("({}) waiting for the first result of its checks before starting", self.cfg.name);
+            }
+            self.deferred = true;
+            return Ok(vec![]);
+        }
+        self.deferred = false;
+        let found = std::mem::take(&mut self.found_in_place);
+        if !found.is_empty() && self.core.state() == State::Init {
+            // A crash and a quick restart (Docker's restart policy): if no master is heard
+            // the VIPs never left, so the restart costs no failover and no lost packet.
+            for a in &found {
+                log::info!(
+                    "({}) VIP {}/{} is still on {}: kept while listening for a master",
+                    self.cfg.name,
+                    a.addr,
+                    a.prefix,
+                    a.ifname
+                );
+            }
+            self.vips.mark_held();
+            self.handle(Event::Resume, now, io);
+            return Ok(found);
+        }
+        remove_stale(io.nl, &found).context("removing stale VIPs")?;
+        self.handle(Event::Start, now, io);
+        Ok(vec![])
+    }
+
+    /// Whether we may hold VIPs on the host.
+    pub fn holds_vips(&self) -> bool {
+        self.vips.held()
+    }
+
+    pub fn release(&mut self, nl: &mut Netlink) {
+        if self.vips.held() {
+            self.vips.remove_all(nl);
+        }
+        // Found at start while waiting for the checks, never taken over: stale now.
+        let found = std::mem::take(&mut self.found_in_place);
+        if let Err(e) = remove_stale(nl, &found) {
+            log::warn!("({}) removing the VIPs found at start: {e:#}", self.cfg.name);
+        }
+    }
+
+    /// One datagram from our interface's socket for our VRID (or for nobody's: counted).
+    pub fn receive(&mut self, rx: Received, now: Instant, io: &mut Io) {
+        log::trace!(
+            "({}) VRRP datagram from {} to {}: TTL {}, {} bytes",
+            self.cfg.name,
+            rx.src,
+            rx.dst,
+            rx.ttl,
+            rx.payload.len()
+        );
+        if let Err(d) = self.core.receive(rx, now) {
+            if !d.silent() && self.stats.may_log(d.kind(), now) {
+                log::warn!(
+                    "({}) dropped VRRP packet from {}: {d} (counted; at most one line per reason per second)",
+                    self.cfg.name,
+                    rx.src
+                );
+            }
+        }
+        self.execute(io);
+    }
+
+    /// A datagram the socket could not parse as IP, counted here.
+    pub fn reject(&mut self, d: Rejected, now: Instant) -> bool {
+        self.core.count_rejected(d);
+        self.stats.may_log(d.kind(), now)
+    }
+
+    /// Our own fault (not a group member's).
+    pub fn own_fault(&self) -> bool {
+        self.own_fault.is_some()
+    }
+
+    /// A sync group member is (or no longer is) in FAULT: follow it.
+    pub fn set_group_fault(&mut self, on: bool, now: Instant, io: &mut Io) {
+        if self.group_fault == on {
+            return;
+        }
+        self.group_fault = on;
+        if on {
+            log::warn!(
+                "({}) a member of sync group {} is in FAULT: FAULT too",
+                self.cfg.name,
+                self.cfg.sync_group.as_deref().unwrap_or("?")
+            );
+        }
+        self.apply_fault(now, io);
+    }
+
+    /// Why the instance is in FAULT, for `--status`.
+    pub fn fault_line(&self) -> Option<String> {
+        match (&self.own_fault, self.group_fault) {
+            (Some(f), _) => Some(f.1.clone()),
+            (None, true) => {
+                Some(format!("a member of sync group {} is in FAULT", self.cfg.sync_group.as_deref().unwrap_or("?")))
+            }
+            (None, false) => None,
+        }
+    }
+
+    fn apply_fault(&mut self, now: Instant, io: &mut Io) {
+        let ev = match (&self.own_fault, self.group_fault) {
+            (Some((cause, _)), _) => Event::Fault(*cause),
+            (None, true) => Event::Fault(Fault::SyncGroup),
+            (None, false) => Event::Recovered,
+        };
+        self.handle(ev, now, io);
+    }
+
+    /// Link or address changed: follow the links and the advert source, tell the core about
+    /// faults (every tracked interface up and an address to send from, or FAULT), and put
+    /// back VIPs someone removed while we are master. The loop has re-opened our socket if
+    /// our interface was re-created.
+    pub fn sync(&mut self, links: &[Link], addrs: &[Addr], now: Instant, io: &mut Io) {
+        let moved = self.links.sync(&self.cfg.name, links, addrs, &mut self.vips);
+        if let Some(source) = moved.new_source {
+            self.core.set_advert_source(source);
+        }
+        let changes = self.checks.set_links(|n| links.iter().any(|l| l.name == n && l.running));
+        self.checks.log(&self.cfg.name, &changes);
+        self.refresh_fault(now, io);
+        self.refresh_priority(now, io);
+        // Announce our source once the link can carry it (an address is often added before
+        // the link is up).
+        if self.own_fault.is_none() && std::mem::take(&mut self.links.announce_pending) {
+            self.announce_source(io);
+        }
+        if self.core.state() == State::Master {
+            let missing = self.vips.missing(addrs);
+            for i in &missing {
+                log::warn!(
+                    "({}) VIP {} was removed while we are master; adding it back",
+                    self.cfg.name,
+                    self.vips.get(*i)
+                );
+            }
+            if !missing.is_empty() {
+                self.vips.add(io.nl, &missing);
+            }
+        }
+    }
+
+    /// Our fault is the links' first, else a failing weight-0 check's. Logged when its
+    /// cause changes; the core is told.
+    fn refresh_fault(&mut self, now: Instant, io: &mut Io) {
+        let fault = self.links.fault.clone().or_else(|| self.checks.fault());
+        if fault.as_ref().map(|f| &f.1) != self.own_fault.as_ref().map(|f| &f.1) {
+            match &fault {
+                Some((_, line)) => log::warn!("({}) {line}", self.cfg.name),
+                None if self.own_fault.is_some() => {
+                    log::info!("({}) {} is usable and every check passes again", self.cfg.name, self.links.main.name)
+                }
+                None => {}
+            }
+        }
+        self.own_fault = fault;
+        self.apply_fault(now, io);
+    }
+
+    /// Weighted checks move the priority the core runs with.
+    fn refresh_priority(&mut self, now: Instant, io: &mut Io) {
+        let p = self.checks.tracker.priority(self.cfg.priority);
+        if p != self.core.priority() {
+            log::info!(
+                "({}) priority {} -> {p} (configured {}, moved by weighted checks)",
+                self.cfg.name,
+                self.core.priority(),
+                self.cfg.priority
+            );
+            self.handle(Event::Priority(p), now, io);
+        }
+    }
+
+    /// One turn of the loop: the protocol timer if due, the checks, paced announcements.
+    pub fn tick(&mut self, now: Instant, io: &mut Io) {
+        let changes = self.checks.step(now);
+        if !changes.is_empty() {
+            self.checks.log(&self.cfg.name, &changes);
+            self.changed = true;
+            self.refresh_fault(now, io);
+            self.refresh_priority(now, io);
+        }
+        if self.core.next_deadline().is_some_and(|d| d <= now) {
+            self.handle(Event::Timeout, now, io);
+        }
+        if let Some(due) = self.announcer.due(now) {
+            self.announce(due, io);
+        }
+    }
+
+    /// Carry out what the core asks, in order.
+    fn execute(&mut self, io: &mut Io) {
+        while let Some(a) = self.core.poll_action() {
+            match a {
+                Action::SendAdvert { priority } => self.send_advert(priority, io),
+                Action::AddVips => self.vips.add_all(io.nl),
+                Action::RemoveVips => {
+                    self.announcer.stop();
+                    self.vips.remove_all(io.nl);
+                }
+                Action::Gratuitous => {
+                    let all = self.announcer.start(self.cfg.virtual_ips.len(), Instant::now());
+                    self.announce(all, io);
+                }
+                Action::Transition { from, to, reason } => self.transition(from, to, reason),
+                Action::AddressListMismatch { from, vrid, theirs } => {
+                    let ours: Vec<String> = self.advertised_addrs().iter().map(ToString::to_string).collect();
+                    let theirs: Vec<String> = theirs.iter().map(ToString::to_string).collect();
+                    log::warn!(
+                        "({}) {from} advertises virtual router {vrid} with VIPs [{}], ours are [{}]; give every node of virtual router {vrid} the same VIPs, or different sets different virtual router ids",
+                        self.cfg.name,
+                        theirs.join(", "),
+                        ours.join(", ")
+                    )
+                }
+                Action::Decided(d) => log::debug!("({}) {d}", self.cfg.name),
+                Action::ForcedElection { from, priority } => log::info!(
+                    "({}) {from} also claims master, with lower priority {priority}: forcing a new election and re-announcing our VIPs",
+                    self.cfg.name
+                ),
+            }
+        }
+    }
+
+    fn transition(&mut self, from: State, to: State, reason: Reason) {
+        let name = &self.cfg.name;
+        log::info!("({name}) {from} -> {to}: {reason}");
+        self.stats.transition(from, to, format!("{from} -> {to}: {reason}"), Instant::now());
+        self.notifier.run(to.name(), self.core.priority());
+        if to == State::Fault && reason == Reason::NoSuccessor {
+            log::error!(
+                "({name}) no other node took over after our priority-0 adverts: the VIPs are on no node (every node failing? as keepalived, a node in FAULT never holds them)"
+            );
+        }
+        self.changed = true;
+        let own = reason != Reason::SyncGroup;
+        if own && (to == State::Master || (from == State::Master && to == State::Backup)) {
+            self.moved = Some(to);
+        }
+    }
+
+    /// Notify scripts and killed check scripts that are gone are forgotten (on SIGCHLD).
+    pub fn reap(&mut self) {
+        self.notifier.reap();
+        self.checks.reap();
+    }
+
+    /// Our child processes still running (notify and check scripts).
+    pub fn children(&self) -> Vec<u32> {
+        self.notifier.pids().chain(self.checks.children()).collect()
+    }
+}

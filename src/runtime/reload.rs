@@ -1,0 +1,212 @@
+//! SIGHUP: read keepalived.conf again. Unchanged instances are not touched (a master keeps
+//! its VIPs and its advert cadence); removed and changed ones resign as on `docker stop`; a
+//! changed one starts again once its old version has stopped; new ones start now. An
+//! invalid file changes nothing.
+
+use std::time::Instant;
+
+use anyhow::{Context, Result};
+
+use super::driver::Driver;
+use super::Runtime;
+use crate::config::conf;
+use crate::config::{Config, HostView};
+use crate::net::netlink::{Addr, Link};
+use crate::vrrp::Event;
+
+/// What a reload does with the running instances and the file's.
+#[derive(Debug, Default, PartialEq, Eq)]
+struct Plan {
+    kept: Vec<String>,
+    /// Running instances to resign (removed, or changed).
+    resigned: Vec<String>,
+    /// The file's instances to start (new, or the new version of a changed one).
+    started: Vec<Config>,
+}
+
+/// Match the running instances to the file's by name: the same configuration is kept.
+fn plan(running: &[&Config], new: Vec<Config>) -> Plan {
+    let mut p = Plan::default();
+    for r in running {
+        match new.iter().find(|c| c.name == r.name) {
+            Some(c) if c == *r => p.kept.push(r.name.clone()),
+            _ => p.resigned.push(r.name.clone()),
+        }
+    }
+    p.started = new.into_iter().filter(|c| !p.kept.contains(&c.name)).collect();
+    p
+}
+
+/// A pending instance may start once no running one has its name or its virtual router.
+fn is_free(cfg: &Config, running: &[&Config]) -> bool {
+    !running.iter().any(|r| r.name == cfg.name || (r.router_id == cfg.router_id && r.interface == cfg.interface))
+}
+
+impl Runtime {
+    pub(super) fn reload(&mut self, now: Instant) {
+        let Some(path) = self.reload.clone() else { return };
+        let loaded = self
+            .shared
+            .nl
+            .host_view()
+            .map_err(|e| vec![format!("reading the host's interfaces: {e:#}")])
+            .and_then(|host| {
+                conf::load(&path, &host).map(|l| (l, host)).map_err(|es| es.iter().map(ToString::to_string).collect())
+            });
+        let (loaded, host) = match loaded {
+            Ok(pair) => pair,
+            Err(errors) => {
+                for e in &errors {
+                    log::error!("reload: {e}");
+                }
+                log::error!(
+                    "reload: {} problem(s) in {}; keeping the running configuration",
+                    errors.len(),
+                    path.display()
+                );
+                return;
+            }
+        };
+        for w in &loaded.warnings {
+            log::warn!("reload: {w}");
+        }
+        self.set_groups(loaded.groups);
+        let running: Vec<&Config> = self.drivers.iter().filter(|d| !d.is_stopped()).map(|d| &d.cfg).collect();
+        let plan = plan(&running, loaded.instances);
+        for d in self.drivers.iter_mut().filter(|d| plan.resigned.contains(&d.cfg.name)) {
+            d.handle(Event::Shutdown, now, &mut self.shared.io(d.sock));
+        }
+        let started: Vec<&str> = plan.started.iter().map(|c| c.name.as_str()).collect();
+        log::info!(
+            "reload of {}: {} unchanged, {} resigning ({}), {} starting ({})",
+            path.display(),
+            plan.kept.len(),
+            plan.resigned.len(),
+            plan.resigned.join(", "),
+            started.len(),
+            started.join(", ")
+        );
+        self.pending = plan.started;
+        self.start_pending(now, &host);
+    }
+
+    /// Instances that stopped after a reload leave (their VIPs are already released).
+    pub(super) fn retire_stopped(&mut self, now: Instant) {
+        if self.closing || !self.drivers.iter().any(Driver::is_stopped) {
+            return;
+        }
+        for d in self.drivers.iter_mut().filter(|d| d.is_stopped()) {
+            d.release(&mut self.shared.nl);
+            log::info!("({}) stopped and removed", d.name());
+        }
+        self.drivers.retain(|d| !d.is_stopped());
+        if !self.pending.is_empty() {
+            match self.shared.nl.host_view() {
+                Ok(host) => self.start_pending(now, &host),
+                Err(e) => log::error!("reload: reading the host's interfaces: {e:#}"),
+            }
+        }
+    }
+
+    /// Start the pending instances whose name and virtual router are free (one look at
+    /// the links and addresses for all of them).
+    fn start_pending(&mut self, now: Instant, host: &HostView) {
+        let nl = &mut self.shared.nl;
+        let (links, present) = match nl.links().and_then(|l| Ok((l, nl.addrs()?))) {
+            Ok(pair) => pair,
+            Err(e) => {
+                log::error!("reload: reading interfaces and addresses: {e:#}");
+                return;
+            }
+        };
+        for cfg in std::mem::take(&mut self.pending) {
+            let running: Vec<&Config> = self.drivers.iter().map(|d| &d.cfg).collect();
+            if !is_free(&cfg, &running) {
+                self.pending.push(cfg);
+                continue;
+            }
+            if let Err(e) = self.add_driver(cfg, host, &links, &present, now) {
+                log::error!("reload: {e:#}");
+            }
+        }
+    }
+
+    fn add_driver(
+        &mut self,
+        cfg: Config,
+        host: &HostView,
+        links: &[Link],
+        present: &[Addr],
+        now: Instant,
+    ) -> Result<()> {
+        let name = cfg.name.clone();
+        let link = links
+            .iter()
+            .find(|l| l.name == cfg.interface)
+            .with_context(|| format!("({name}) interface {} is gone", cfg.interface))?;
+        let sock = self.shared.open_socket(link, cfg.multicast(), cfg.ipv6())?;
+        let mut d = Driver::new(cfg, host, link, sock, present, &mut self.shared.nl)?;
+        d.sync(links, present, now, &mut self.shared.io(sock));
+        self.drivers.push(d);
+        let started = self.start_driver(self.drivers.len() - 1, now);
+        if started.is_err() {
+            self.drivers.pop();
+        }
+        started?;
+        log::info!("({name}) started");
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::{from_env, HostIface};
+
+    fn cfg(name: &str, vrid: u8, priority: u8) -> Config {
+        let host = HostView {
+            interfaces: vec![HostIface {
+                index: 2,
+                name: "eth0".into(),
+                addrs: vec!["198.18.0.1/24".parse().unwrap()],
+            }],
+            default_route_ifindex: None,
+        };
+        let env = [
+            ("KEEPALIVED_VIRTUAL_IPS".to_string(), format!("198.19.0.{vrid}")),
+            ("KEEPALIVED_ROUTER_ID".to_string(), vrid.to_string()),
+            ("KEEPALIVED_PRIORITY".to_string(), priority.to_string()),
+        ]
+        .into();
+        let mut c = from_env(&env, &host).unwrap().config;
+        c.name = name.into();
+        c
+    }
+
+    #[test]
+    fn unchanged_instances_are_kept_changed_ones_restart_and_new_ones_start() {
+        let (a, b, c) = (cfg("A", 1, 100), cfg("B", 2, 100), cfg("C", 3, 100));
+        let b2 = cfg("B", 2, 150);
+        let d = cfg("D", 4, 100);
+        let p = plan(&[&a, &b, &c], vec![a.clone(), b2.clone(), d.clone()]);
+        assert_eq!(p.kept, vec!["A"]);
+        assert_eq!(p.resigned, vec!["B", "C"], "changed and removed resign");
+        assert_eq!(p.started, vec![b2, d]);
+    }
+
+    #[test]
+    fn the_same_file_again_changes_nothing() {
+        let (a, b) = (cfg("A", 1, 100), cfg("B", 2, 100));
+        let p = plan(&[&a, &b], vec![a.clone(), b.clone()]);
+        assert_eq!((p.kept.len(), p.resigned.len(), p.started.len()), (2, 0, 0));
+    }
+
+    #[test]
+    fn a_new_version_waits_until_its_name_and_virtual_router_are_free() {
+        let (old, renamed) = (cfg("B", 2, 100), cfg("B2", 2, 100));
+        assert!(!is_free(&cfg("B", 9, 100), &[&old]), "same name");
+        assert!(!is_free(&renamed, &[&old]), "same VRID on the same interface");
+        assert!(is_free(&renamed, &[]));
+        assert!(is_free(&cfg("E", 5, 100), &[&old]));
+    }
+}

@@ -1,0 +1,136 @@
+//! What an instance shows the outside: its entry in the state file (`--status`,
+//! `--health`), its metrics snapshot, and the statistics SIGUSR2 logs.
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use super::driver::Driver;
+use super::Runtime;
+use crate::observe::metrics;
+use crate::observe::status::{self, CheckStatus, InstanceStatus, StateFile};
+use crate::vrrp::State;
+
+impl Driver {
+    pub fn status(&self, pid: u32, uptime: Duration) -> InstanceStatus {
+        let core = self.core();
+        let c = core.counters();
+        let checks = self
+            .checks
+            .tracker
+            .checks()
+            .iter()
+            .map(|t| CheckStatus {
+                name: t.check.name.clone(),
+                probe: t.check.probe.describe(),
+                status: t.status.name().into(),
+                weight: i64::from(t.check.weight),
+                last: t.last.as_ref().map(|r| r.as_ref().map_or_else(Clone::clone, |()| "ok".to_string())),
+                runs: t.runs,
+                failures: t.failures,
+            })
+            .collect();
+        InstanceStatus {
+            name: self.cfg.name.clone(),
+            pid,
+            state: core.state().name().into(),
+            interface: self.cfg.interface.clone(),
+            interface_present: self.links.present,
+            fault: self.fault_line(),
+            priority: core.priority(),
+            base_priority: self.cfg.priority,
+            checks,
+            source: self.links.advert_source.map(|s| s.to_string()),
+            master: core.last_master().map(|m| m.to_string()),
+            peers: self.cfg.unicast_peers.iter().map(ToString::to_string).collect(),
+            virtual_ips: self.cfg.virtual_ips.iter().map(ToString::to_string).collect(),
+            uptime_s: uptime.as_secs(),
+            last_transition: self.stats.last_change.as_ref().map(|c| c.0.clone()),
+            last_transition_unix: self.stats.last_change.as_ref().map(|c| c.1),
+            updated_unix: status::now_unix(),
+            adverts_received: c.received,
+            adverts_sent: self.stats.sent,
+            send_errors: self.stats.send_errors,
+            transitions: c.transitions,
+            dropped: c.dropped.iter().map(|(k, v)| ((*k).to_string(), *v)).collect(),
+        }
+    }
+
+    /// SIGUSR2's statistics, as one JSON object.
+    pub fn stats_json(&self) -> serde_json::Value {
+        let c = self.core().counters();
+        serde_json::json!({
+            "instance": self.cfg.name,
+            "adverts_received": c.received,
+            "adverts_sent": self.stats.sent,
+            "send_errors": self.stats.send_errors,
+            "transitions": c.transitions,
+            "dropped": c.dropped,
+        })
+    }
+
+    /// Gathered for `GET /metrics`; `dropped` is the caller's buffer for the sorted drops.
+    pub fn snapshot<'a>(&'a self, dropped: &'a BTreeMap<&'static str, u64>) -> metrics::Snapshot<'a> {
+        let core = self.core();
+        let c = core.counters();
+        metrics::Snapshot {
+            instance: &self.cfg.name,
+            state: core.state(),
+            priority: core.priority(),
+            master: if core.state() == State::Master { self.links.advert_source } else { core.last_master() },
+            transitions: &self.stats.transitions,
+            adverts_sent: self.stats.sent,
+            adverts_received: c.received,
+            send_errors: self.stats.send_errors,
+            dropped,
+            vips_held: if self.vips.held() { self.cfg.virtual_ips.len() } else { 0 },
+            since_transition: self.stats.last_transition.elapsed(),
+            checks: self.checks.tracker.checks(),
+        }
+    }
+
+    pub fn dropped(&self) -> BTreeMap<&'static str, u64> {
+        self.core().counters().dropped.iter().map(|(k, v)| (*k, *v)).collect()
+    }
+}
+
+impl Runtime {
+    /// Every instance's status; the state file of a runtime between a reload's
+    /// resignations and its starts says INIT.
+    fn state(&self) -> StateFile {
+        let uptime = self.started.elapsed();
+        match self.drivers.as_slice() {
+            [] => StateFile::starting(self.pid),
+            all => StateFile { instances: all.iter().map(|d| d.status(self.pid, uptime)).collect() },
+        }
+    }
+
+    pub(super) fn write_status(&mut self) {
+        self.next_status = Instant::now() + status::REFRESH;
+        let state = self.state();
+        let written = self.state_file.write(&state);
+        drop(state);
+        // The status of many instances is a large transient tree: hand its pages back to the
+        // kernel now, or the heap keeps them resident between refreshes.
+        if self.drivers.len() > 1 {
+            crate::net::memory::trim_heap();
+        }
+        if let Err(e) = written {
+            // Logged once per failing spell by the writer; `--health` fails meanwhile.
+            log::trace!("state file: {e}");
+        }
+    }
+
+    /// SIGUSR1: every instance's status to the log.
+    pub(super) fn log_status(&mut self) {
+        for i in &self.state().instances {
+            log::info!("status: {}", i.to_json());
+        }
+        self.write_status();
+    }
+
+    pub(super) fn metrics_text(&self, scrapes: u64) -> String {
+        let dropped: Vec<_> = self.drivers.iter().map(Driver::dropped).collect();
+        let snaps: Vec<_> = self.drivers.iter().zip(&dropped).map(|(d, dr)| d.snapshot(dr)).collect();
+        metrics::render(&snaps, scrapes + 1)
+    }
+}

@@ -1,0 +1,85 @@
+//! What the instances share and borrow to act: netlink, one VRRP socket per interface and
+//! family, and the packet socket for ARP and ND frames. The loop lends it to one instance
+//! at a time as an [`Io`].
+
+use anyhow::{Context, Result};
+
+use crate::net::frames::FrameSender;
+use crate::net::netlink::{Link, Netlink};
+use crate::net::socket::VrrpSocket;
+
+/// The VRRP socket of one interface, shared by every instance advertising on it: the
+/// kernel hands each raw socket every VRRP packet of the interface, so one socket per
+/// instance would wake every instance for every advert.
+pub(super) struct InterfaceSocket {
+    pub ifname: String,
+    pub index: u32,
+    pub ipv6: bool,
+    pub multicast: bool,
+    pub sock: VrrpSocket,
+}
+
+pub(super) struct SharedIo {
+    pub nl: Netlink,
+    pub sockets: Vec<InterfaceSocket>,
+    /// Gratuitous ARPs, neighbour advertisements and resume probes out.
+    pub frames: Option<FrameSender>,
+}
+
+/// What an instance on one socket borrows to act.
+pub(super) struct Io<'a> {
+    pub nl: &'a mut Netlink,
+    pub sock: &'a VrrpSocket,
+    pub frames: Option<&'a FrameSender>,
+}
+
+impl SharedIo {
+    pub fn new(nl: Netlink) -> Self {
+        let frames = FrameSender::open().map_err(|e| log::warn!("no gratuitous ARP (packet socket: {e})")).ok();
+        SharedIo { nl, sockets: vec![], frames }
+    }
+
+    /// Lent to an instance whose socket is `s`.
+    pub fn io(&mut self, s: usize) -> Io<'_> {
+        Io { nl: &mut self.nl, sock: &self.sockets[s].sock, frames: self.frames.as_ref() }
+    }
+
+    /// The shared socket of `link` for the family, opened (or re-opened to join the
+    /// multicast group) as needed; its index.
+    pub fn open_socket(&mut self, link: &Link, multicast: bool, ipv6: bool) -> Result<usize> {
+        match self.sockets.iter().position(|s| s.index == link.index && s.ipv6 == ipv6) {
+            Some(i) => {
+                // Multicast joins once per interface, for any instance that needs it.
+                if multicast && !self.sockets[i].multicast {
+                    self.sockets[i].sock = VrrpSocket::open(&link.name, link.index, true, ipv6)?;
+                    self.sockets[i].multicast = true;
+                }
+                Ok(i)
+            }
+            None => {
+                let sock = VrrpSocket::open(&link.name, link.index, multicast, ipv6)?;
+                self.sockets.push(InterfaceSocket {
+                    ifname: link.name.clone(),
+                    index: link.index,
+                    ipv6,
+                    multicast,
+                    sock,
+                });
+                Ok(self.sockets.len() - 1)
+            }
+        }
+    }
+
+    /// Sockets bound to an interface that was deleted and re-created hear nothing: reopen
+    /// them on the new index.
+    pub fn reopen_recreated(&mut self, links: &[Link]) -> Result<()> {
+        for s in &mut self.sockets {
+            if let Some(l) = links.iter().find(|l| l.name == s.ifname && l.index != s.index) {
+                s.sock = VrrpSocket::open(&l.name, l.index, s.multicast, s.ipv6)
+                    .with_context(|| format!("reopening the VRRP socket on the re-created {}", l.name))?;
+                s.index = l.index;
+            }
+        }
+        Ok(())
+    }
+}

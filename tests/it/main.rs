@@ -1,0 +1,20 @@
+//! The integration tests, one binary: hosts in network namespaces, keepalived as the
+//! interop peer and oracle, Docker, real services. Needs root; never skips (see `common`).
+
+mod common;
+
+mod cli_check;
+mod conf;
+mod conf_keepalived;
+mod demo;
+mod docker;
+mod faults;
+mod health;
+mod hostile;
+mod interop;
+mod ipv6;
+mod metrics;
+mod osixia;
+mod reliability;
+mod runtime_netns;
+mod swarm;
