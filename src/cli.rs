@@ -16,7 +16,8 @@ pub enum Mode {
 pub struct Cli {
     pub mode: Mode,
     pub log_level: Option<log::LevelFilter>,
-    /// `--status --json`: the state file as JSON instead of the table.
+    /// `--status --json`: the state file as JSON instead of the table; `--check --json`: the
+    /// configuration on one line.
     pub json: bool,
     /// osixia flags that were accepted but do nothing here, for a debug line.
     pub ignored: Vec<String>,
@@ -29,7 +30,8 @@ keepvip: one highly available virtual IP with VRRP, configured like osixia/keepa
 
 Usage: keepvip [--check | --status | --health] [--use-file PATH] [--loglevel LEVEL]
 
-  --check            validate the configuration, print the effective configuration as JSON
+  --check [--json]   validate the configuration, print the effective configuration as
+                     indented JSON (--json: on one line, for scripts)
   --use-file PATH    run from this keepalived.conf (as keepalived -f)
   --status [--json]  print the running daemon's state (a table, or the state file's JSON)
   --health           exit 0 if the running daemon is healthy (Docker HEALTHCHECK)

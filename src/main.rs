@@ -61,11 +61,11 @@ fn main() -> ExitCode {
         }
     };
     let (cfgs, process, reload) = match config::conf_source(cli.use_file.as_deref(), &env) {
-        Some((path, why)) => match from_conf(&path, &why, &env, &host, cli.mode == Mode::Check) {
+        Some((path, why)) => match from_conf(&path, &why, &env, &host, (cli.mode == Mode::Check, cli.json)) {
             Ok((c, process, groups)) => (c, process, Some((path, groups))),
             Err(code) => return code,
         },
-        None => match from_env(&env, &sources, &host, cli.mode == Mode::Check) {
+        None => match from_env(&env, &sources, &host, (cli.mode == Mode::Check, cli.json)) {
             Ok((c, process)) => (c, process, None),
             Err(code) => return code,
         },
@@ -89,7 +89,7 @@ fn main() -> ExitCode {
         log::error!("{e}");
         return ExitCode::from(1);
     }
-    if let Err(e) = status::probe(&process.state_file) {
+    if let Err(e) = status::check_writable(&process.state_file) {
         eprintln!("keepvip: {e}");
         eprintln!("keepvip: 1 configuration problem(s); nothing was changed");
         return ExitCode::from(2);
@@ -114,7 +114,7 @@ fn from_conf(
     why: &str,
     env: &HashMap<String, String>,
     host: &config::HostView,
-    check: bool,
+    (check, compact): (bool, bool),
 ) -> Result<(Vec<config::Config>, config::ProcessSettings, Vec<config::conf::SyncGroup>), ExitCode> {
     let process = config::process_settings(env).map_err(|problems| {
         for p in &problems {
@@ -158,7 +158,7 @@ fn from_conf(
             "source": {"file": path.display().to_string(), "why": why},
             "instances": loaded.instances.iter().map(config::Config::to_json).collect::<Vec<_>>(),
         });
-        println!("{j}");
+        print_json(&j, compact);
     }
     Ok((loaded.instances, process, loaded.groups))
 }
@@ -168,7 +168,7 @@ fn from_env(
     env: &HashMap<String, String>,
     sources: &HashMap<String, String>,
     host: &config::HostView,
-    check: bool,
+    (check, compact): (bool, bool),
 ) -> Result<(Vec<config::Config>, config::ProcessSettings), ExitCode> {
     let unknown = config::unknown_variables(env);
     let loaded = match config::from_env(env, host) {
@@ -216,7 +216,7 @@ fn from_env(
             })
             .collect();
         j["sources"] = serde_json::Value::Object(from);
-        println!("{j}");
+        print_json(&j, compact);
     }
     // The variables were read above: their problems were named there.
     let process = config::process_settings(env).map_err(|_| ExitCode::from(2))?;
@@ -228,8 +228,8 @@ fn state_file_mode(cli: &cli::Cli, env: &HashMap<String, String>) -> ExitCode {
     let path = PathBuf::from(env.get("KEEPVIP_STATE_FILE").map_or(config::DEFAULT_STATE_FILE, String::as_str));
     let result = match (cli.mode, cli.json) {
         (Mode::Health, _) => status::health(&path),
-        (_, true) => status::read(&path).map(|v| serde_json::to_string_pretty(&v).unwrap_or_default()),
-        (_, false) => status::StateFile::read(&path).map(|s| status::tables(&s, status::now_unix())),
+        (_, true) => status::load(&path).map(|s| serde_json::to_string_pretty(&s.to_json()).unwrap_or_default()),
+        (_, false) => status::load(&path).map(|s| status::tables(&s, status::now_unix())),
     };
     match result {
         Ok(text) => {
@@ -240,6 +240,15 @@ fn state_file_mode(cli: &cli::Cli, env: &HashMap<String, String>) -> ExitCode {
             eprintln!("keepvip: {e:#}");
             ExitCode::from(1)
         }
+    }
+}
+
+/// `--check`: indented for people, one line with `--json` for scripts.
+fn print_json(j: &serde_json::Value, compact: bool) {
+    if compact {
+        println!("{j}");
+    } else {
+        println!("{}", serde_json::to_string_pretty(j).unwrap_or_default());
     }
 }
 

@@ -97,5 +97,8 @@ pub struct Draft {
     pub v3_checksum_as_v2: bool,
     pub unicast_min_ttl: Option<u8>,
     pub check_unicast_src: bool,
+    /// This host's addresses the peers list: adverts must come from one (osixia's recipe
+    /// gives every node the same list; empty: no such rule, as in keepalived.conf).
+    pub listed_sources: Vec<IpAddr>,
     pub first_hold: Duration,
 }

@@ -6,61 +6,12 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use super::draft::{At, Draft, Finding, Sourced, ENV_NAMES};
-use super::rules::{self, centis};
+use super::rules::{self, parse_centis};
+use super::variables::{is_known, is_list, misspelt};
 use super::{
-    list, rendered, vip, HostIface, HostView, InitialState, Loaded, Origin, Problem, ProcessSettings, Version, Vip,
+    list, rendered, vip, FromEnv, HostIface, HostView, InitialState, Origin, Problem, ProcessSettings, Version, Vip,
 };
 use super::{track, Check, Probe, DEFAULT_STATE_FILE, OSIXIA_NOTIFY};
-
-/// One variable keepvip reads: its name and whether it holds a list (in any of osixia's
-/// forms) or one value. The README's variable table documents each (a test keeps them equal).
-#[derive(Debug, Clone, Copy)]
-pub struct Var {
-    pub name: &'static str,
-    pub list: bool,
-}
-
-/// Every variable keepvip reads; any other `KEEPALIVED_*` is probably a typo.
-pub const VARIABLES: &[Var] = &[
-    Var { name: "KEEPALIVED_INTERFACE", list: false },
-    Var { name: "KEEPALIVED_PASSWORD", list: false },
-    Var { name: "KEEPALIVED_PRIORITY", list: false },
-    Var { name: "KEEPALIVED_ROUTER_ID", list: false },
-    Var { name: "KEEPALIVED_STATE", list: false },
-    Var { name: "KEEPALIVED_UNICAST_PEERS", list: true },
-    Var { name: "KEEPALIVED_VIRTUAL_IPS", list: true },
-    Var { name: "KEEPALIVED_NOTIFY", list: false },
-    Var { name: "KEEPALIVED_COMMAND_LINE_ARGUMENTS", list: false },
-    Var { name: "KEEPALIVED_ADVERT_INT", list: false },
-    Var { name: "KEEPALIVED_VRRP_VERSION", list: false },
-    Var { name: "KEEPALIVED_PREEMPT", list: false },
-    Var { name: "KEEPALIVED_PREEMPT_DELAY", list: false },
-    Var { name: "KEEPALIVED_UNICAST_SRC_IP", list: false },
-    Var { name: "KEEPALIVED_V3_CHECKSUM_AS_V2", list: false },
-    Var { name: "KEEPALIVED_UNICAST_MIN_TTL", list: false },
-    Var { name: "KEEPALIVED_CHECK_UNICAST_SRC", list: false },
-    Var { name: "KEEPALIVED_TRACK_INTERFACES", list: true },
-    Var { name: "KEEPALIVED_TRACK_TCP", list: true },
-    Var { name: "KEEPALIVED_TRACK_HTTP", list: true },
-    Var { name: "KEEPALIVED_TRACK_DOCKER", list: false },
-    Var { name: "KEEPALIVED_TRACK_SCRIPT", list: true },
-    Var { name: "KEEPALIVED_TRACK_INTERVAL", list: false },
-    Var { name: "KEEPALIVED_TRACK_TIMEOUT", list: false },
-    Var { name: "KEEPALIVED_TRACK_FALL", list: false },
-    Var { name: "KEEPALIVED_TRACK_RISE", list: false },
-    Var { name: "KEEPALIVED_TRACK_WEIGHT", list: false },
-    Var { name: "KEEPVIP_METRICS_ADDR", list: false },
-    Var { name: "KEEPVIP_STATE_FILE", list: false },
-];
-
-/// Whether keepvip reads `name`.
-pub fn is_known(name: &str) -> bool {
-    VARIABLES.iter().any(|v| v.name == name)
-}
-
-fn is_list(name: &str) -> bool {
-    VARIABLES.iter().any(|v| v.name == name && v.list)
-}
 
 struct Reader<'a> {
     env: &'a HashMap<String, String>,
@@ -134,41 +85,9 @@ fn boolean(v: &str) -> Result<bool, String> {
     }
 }
 
-/// `KEEPALIVED_*` variables keepvip does not know, each with the nearest known name: named
-/// whether or not the configuration is valid (a typo is often why it is not).
-pub fn unknown_variables(env: &HashMap<String, String>) -> Vec<String> {
-    let mut unknown: Vec<&String> = env.keys().filter(|k| k.starts_with("KEEPALIVED_") && !is_known(k)).collect();
-    unknown.sort();
-    unknown
-        .into_iter()
-        .map(|k| {
-            let near = VARIABLES.iter().map(|v| (distance(k, v.name), v.name)).min().filter(|(d, _)| *d <= 3);
-            match near {
-                Some((_, n)) => format!("{k} is not a variable keepvip knows; ignored (did you mean {n}?)"),
-                None => format!("{k} is not a variable keepvip knows; ignored (typo?)"),
-            }
-        })
-        .collect()
-}
-
-/// Edit distance (insertions, deletions, substitutions).
-fn distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut row: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut prev = row[0];
-        row[0] = i + 1;
-        for (j, cb) in b.iter().enumerate() {
-            let cur = row[j + 1];
-            row[j + 1] = (prev + usize::from(ca != *cb)).min(row[j] + 1).min(cur + 1);
-            prev = cur;
-        }
-    }
-    row[b.len()]
-}
-
-pub fn from_env(env: &HashMap<String, String>, host: &HostView) -> Result<Loaded, Vec<Problem>> {
-    let (decoded, problems) = decode(env);
+pub fn from_env(env: &HashMap<String, String>, host: &HostView) -> Result<FromEnv, Vec<Problem>> {
+    let (decoded, mut problems) = decode(env);
+    problems.extend(misspelt(env));
     let mut r = Reader { env: &decoded, problems, info: vec![], warnings: vec![] };
     let draft = read(&mut r, host);
     let drafts = dual_stack(&mut r, draft, host);
@@ -191,7 +110,7 @@ pub fn from_env(env: &HashMap<String, String>, host: &HostView) -> Result<Loaded
     }
     let mut configs = configs.into_iter();
     let config = configs.next().ok_or_else(|| r.problems.clone())?;
-    Ok(Loaded { config, dual: configs.next(), info: r.info, warnings: r.warnings })
+    Ok(FromEnv { config, dual: configs.next(), info: r.info, warnings: r.warnings })
 }
 
 /// osixia decodes `#JSON2BASH:` / `#PYTHON2BASH:` on every variable, not only lists. A
@@ -201,7 +120,16 @@ fn decode(env: &HashMap<String, String>) -> (HashMap<String, String>, Vec<Proble
     let decoded = env
         .iter()
         .filter_map(|(k, v)| {
-            let scalar = (k.starts_with("KEEPALIVED_") || k.starts_with("KEEPVIP_")) && !is_list(k);
+            // Only variables keepvip reads: another name is misspelt or foreign (named apart).
+            let ours = is_known(k);
+            // Reported once; the rest is read as the line should read, so nothing else is
+            // named for the same mistake.
+            let fixed = list::quoting_mistake(k, v, is_list(k)).filter(|_| ours).map(|(msg, line)| {
+                problems.push(Problem { var: k.clone(), value: v.clone(), msg });
+                line
+            });
+            let v = fixed.as_ref().unwrap_or(v);
+            let scalar = ours && !is_list(k);
             match list::scalar(v) {
                 Ok(d) if scalar => Some((k.clone(), d)),
                 Err(e) if scalar => {
@@ -286,8 +214,52 @@ fn read(r: &mut Reader, host: &HostView) -> Draft {
         v3_checksum_as_v2,
         unicast_min_ttl: min_ttl_set.then_some(unicast_min_ttl),
         check_unicast_src,
+        listed_sources: vec![],
         first_hold: auto_rank.map_or(Duration::ZERO, first_hold),
     }
+}
+
+/// osixia's recipe gives every node the same peer list, itself included, and with the
+/// source check on (keepvip's default) a node only hears listed sources: a node none of
+/// whose addresses is listed (a third node given a two-address list) is heard by nobody and
+/// takes the VIP beside the master. Refused; returns the listed addresses of this host,
+/// which adverts must come from.
+fn listed_sources(r: &mut Reader, d: &Draft, host: &HostView) -> Vec<IpAddr> {
+    let var = "KEEPALIVED_UNICAST_PEERS";
+    if !d.check_unicast_src {
+        return vec![];
+    }
+    let mut listed = vec![];
+    for v6 in [false, true] {
+        // Among the peers that can be peers (the others are refused on their own).
+        let fam: Vec<IpAddr> = d
+            .peers
+            .iter()
+            .map(|p| p.value)
+            .filter(|p| p.is_ipv6() == v6 && rules::not_a_peer(*p, host).is_none())
+            .collect();
+        if fam.is_empty() || !d.vips.iter().any(|v| v.value.addr.is_ipv6() == v6) {
+            continue;
+        }
+        let own: Vec<IpAddr> = fam.iter().copied().filter(|p| host.owns(*p)).collect();
+        let configured = d.advert_source.as_ref().map(|s| s.value).filter(|s| s.is_ipv6() == v6);
+        if own.is_empty() {
+            let is_vip = |a: IpAddr| d.vips.iter().any(|v| v.value.addr == a);
+            let mine = configured.or_else(|| host.advert_source(&d.interface.value, v6, is_vip));
+            let add = mine.map_or_else(|| "this node's address".to_string(), |a| a.to_string());
+            let raw = r.raw(var).unwrap_or("").to_string();
+            r.fail(var, &raw, format!("none of this host's addresses is in the list, so its peers would drop its adverts (they accept listed sources only) and both would hold the VIP; add {add} to {var} on every node (the same list everywhere), or set KEEPALIVED_CHECK_UNICAST_SRC=false on every node"));
+        } else if let Some(src) = configured.filter(|s| !own.contains(s)) {
+            let ours: Vec<String> = own.iter().map(ToString::to_string).collect();
+            r.fail(
+                "KEEPALIVED_UNICAST_SRC_IP",
+                &src.to_string(),
+                format!("not in {var}, so the peers would drop adverts from it; use {} or add {src} to the list on every node", ours.join(" or ")),
+            );
+        }
+        listed.extend(own);
+    }
+    listed
 }
 
 /// keepalived knows exactly MASTER and BACKUP; anything else (even `master`) is BACKUP.
@@ -399,7 +371,8 @@ fn read_interface(r: &mut Reader, peers: &[IpAddr], host: &HostView) -> Sourced<
 /// VRIDs are per family, so the same one is legal), joined in a sync group so both move
 /// together. VRRPv2 is IPv4 only: an IPv6 instance runs VRRPv3, as keepalived sets it.
 /// Peers and a source of a family without VIPs stay in the first, whose rules refuse them.
-fn dual_stack(r: &mut Reader, d: Draft, host: &HostView) -> Vec<Draft> {
+fn dual_stack(r: &mut Reader, mut d: Draft, host: &HostView) -> Vec<Draft> {
+    d.listed_sources = listed_sources(r, &d, host);
     let first_v6 = d.vips.first().is_some_and(|v| v.value.addr.is_ipv6());
     let families: Vec<bool> =
         [first_v6, !first_v6].into_iter().filter(|f| d.vips.iter().any(|v| v.value.addr.is_ipv6() == *f)).collect();
@@ -428,12 +401,13 @@ fn dual_stack(r: &mut Reader, d: Draft, host: &HostView) -> Vec<Draft> {
         f.vips.retain(|v| v.value.addr.is_ipv6() == ipv6);
         f.peers.retain(|p| mine(p.value));
         f.advert_source = d.advert_source.clone().filter(|s| mine(s.value));
+        // Unicast: from the address the peers list us by (over IPv6 a link-local source,
+        // RFC 5798's default, is not in their list; over IPv4 the interface's first address
+        // may not be); multicast: the interface's own (link-local for IPv6).
+        let listed = d.peers.iter().find(|p| p.value.is_ipv6() == ipv6 && host.owns(p.value));
+        f.advert_source = f.advert_source.or_else(|| listed.cloned());
         if ipv6 {
             f.version = Version::V3;
-            // Unicast over IPv6: from the address the peers list us by (a link-local source,
-            // RFC 5798's default, is not in their peer list); multicast: the link-local one.
-            let listed = d.peers.iter().find(|p| p.value.is_ipv6() && host.owns(p.value));
-            f.advert_source = f.advert_source.or_else(|| listed.cloned());
         }
         f.sync_group = (families.len() == 2).then(|| "VG_1".to_string());
         f
@@ -447,7 +421,7 @@ fn dual_stack(r: &mut Reader, d: Draft, host: &HostView) -> Vec<Draft> {
 
 /// Seconds with up to two decimals, within `lo..=hi` centiseconds.
 fn seconds(lo: u32, hi: u32) -> impl Fn(&str) -> Result<Duration, String> {
-    move |v| match centis(v) {
+    move |v| match parse_centis(v) {
         Some(cs) if (lo..=hi).contains(&cs) => Ok(Duration::from_millis(u64::from(cs) * 10)),
         _ => Err(format!("expected seconds {}..{} (decimal allowed)", f64::from(lo) / 100.0, hi / 100)),
     }
@@ -656,7 +630,7 @@ pub fn conf_file(env: &HashMap<String, String>) -> Option<String> {
 pub fn process_settings(env: &HashMap<String, String>) -> Result<ProcessSettings, Vec<Problem>> {
     let decoded: HashMap<String, String> =
         env.iter().map(|(k, v)| (k.clone(), list::scalar(v).unwrap_or_else(|_| v.clone()))).collect();
-    let mut r = Reader { env: &decoded, problems: vec![], info: vec![], warnings: vec![] };
+    let mut r = Reader { env: &decoded, problems: misspelt(env), info: vec![], warnings: vec![] };
     let state_file = PathBuf::from(r.raw("KEEPVIP_STATE_FILE").unwrap_or(DEFAULT_STATE_FILE));
     let metrics_addr = metrics_addr(&mut r);
     let dump_conf = command_line_args(&mut r);

@@ -1,5 +1,6 @@
 use super::*;
 use crate::config::HostIface;
+use crate::config::{is_known, unknown_variables, VARIABLES};
 
 fn host() -> HostView {
     HostView {
@@ -196,6 +197,17 @@ fn every_bad_value_is_named() {
             "for a list write #PYTHON2BASH:['192.168.4.1', '192.168.4.2']",
         ),
         ("KEEPALIVED_UNICAST_PEERS", "#PYTHON2BASH:['192.168.4.999']", "'192.168.4.999' is not an IPv4"),
+        (
+            "KEEPALIVED_UNICAST_PEERS",
+            "\"#PYTHON2BASH:['192.168.4.1', '192.168.4.2']\"",
+            "keeps its quotes (docker run --env-file passes them on; docker-compose and a shell strip them): the line should read KEEPALIVED_UNICAST_PEERS=#PYTHON2BASH:['192.168.4.1', '192.168.4.2']",
+        ),
+        (
+            "KEEPALIVED_UNICAST_PEERS",
+            "PYTHON2BASH:['192.168.4.1', '192.168.4.2']",
+            "the prefix needs its '#': the line should read KEEPALIVED_UNICAST_PEERS=#PYTHON2BASH:['192.168.4.1', '192.168.4.2']",
+        ),
+        ("KEEPALIVED_VIRTUAL_IPS", "'192.168.4.3'", "the line should read KEEPALIVED_VIRTUAL_IPS=192.168.4.3"),
         ("KEEPALIVED_UNICAST_PEERS", "#JSON2BASH:[192.168.4.1]", "invalid JSON"),
         (
             "KEEPALIVED_VIRTUAL_IPS",
@@ -292,6 +304,12 @@ fn osixia_semantics() {
 }
 
 #[test]
+fn a_quoting_mistake_is_named_once() {
+    let p = problems(&[("KEEPALIVED_UNICAST_PEERS", "\"#PYTHON2BASH:['192.168.4.1', '192.168.4.2']\"")]);
+    assert_eq!(p.len(), 1, "only the quotes, not the list read through them: {p:?}");
+}
+
+#[test]
 fn all_problems_at_once() {
     let p =
         problems(&[("KEEPALIVED_PRIORITY", "300"), ("KEEPALIVED_ROUTER_ID", "x"), ("KEEPALIVED_VRRP_VERSION", "9")]);
@@ -306,8 +324,8 @@ fn extensions_and_quirks() {
     e.insert("KEEPALIVED_PASSWORD".into(), "averylongpassword".into());
     e.insert("KEEPALIVED_PREEMPT".into(), "TRUE".into());
     e.insert("KEEPALIVED_PREEMPT_DELAY".into(), "2.5".into());
-    e.insert("KEEPALIVED_PRIORTY".into(), "1".into());
     e.insert("KEEPALIVED_COMMAND_LINE_ARGUMENTS".into(), "--log-detail --snmp".into());
+    e.insert("KEEPALIVED_NOTIFY_SCRIPT".into(), "/x".into());
     let l = from_env(&e, &host()).unwrap();
     assert_eq!(l.config.advert_int_cs, 10);
     assert_eq!(l.config.password, None, "VRRPv3 has no authentication");
@@ -316,10 +334,18 @@ fn extensions_and_quirks() {
     assert!(!process_settings(&e).unwrap().dump_conf);
     let w = l.warnings.join("\n");
     let u = unknown_variables(&e).join("\n");
+    assert!(u.contains("KEEPALIVED_NOTIFY_SCRIPT is not a variable keepvip reads; ignored"), "{u}");
+    // A misspelling is refused, with every other problem, naming the variable meant.
+    let mut typo = e.clone();
+    typo.insert("KEEPALIVED_PRIORTY".into(), "1".into());
+    let p = from_env(&typo, &host()).unwrap_err();
     assert!(
-        u.contains("KEEPALIVED_PRIORTY is not a variable keepvip knows; ignored (did you mean KEEPALIVED_PRIORITY?)"),
-        "{u}"
+        p.iter().any(|p| p
+            .to_string()
+            .starts_with("KEEPALIVED_PRIORTY=\"1\": not a variable keepvip reads; did you mean KEEPALIVED_PRIORITY?")),
+        "{p:?}"
     );
+    assert!(process_settings(&typo).is_err(), "beside a keepalived.conf too");
     assert!(w.contains("'--snmp'"), "{w}");
     assert!(!w.contains("first 8"), "v3 has no password: {w}");
 
@@ -339,12 +365,18 @@ fn interface_choice_without_eth0() {
     assert_eq!(l.config.interface, "ens3");
     assert!(l.info.iter().any(|i| i.contains("using ens3")));
 
+    // No address of this host in the list: refused (the peers would drop its adverts)…
     let mut h = host();
     h.interfaces.retain(|i| i.name != "eth0");
     h.default_route_ifindex = Some(3);
-    assert_eq!(from_env(&env(SEED), &h).unwrap().config.interface, "eth1");
-    h.default_route_ifindex = None;
     let p = from_env(&env(SEED), &h).unwrap_err();
+    assert!(p[0].to_string().contains("add 10.0.0.5 to KEEPALIVED_UNICAST_PEERS on every node"), "{p:?}");
+    // …unless the source check is off on every node: then the default route's interface.
+    let mut e = env(SEED);
+    e.insert("KEEPALIVED_CHECK_UNICAST_SRC".into(), "false".into());
+    assert_eq!(from_env(&e, &h).unwrap().config.interface, "eth1");
+    h.default_route_ifindex = None;
+    let p = from_env(&e, &h).unwrap_err();
     assert!(p[0].to_string().contains("KEEPALIVED_INTERFACE"), "{p:?}");
 }
 
@@ -417,11 +449,11 @@ fn no_peers_is_multicast() {
 
 #[test]
 fn centiseconds_are_exact() {
-    assert_eq!(centis("1"), Some(100));
-    assert_eq!(centis("0.1"), Some(10));
-    assert_eq!(centis(".05"), Some(5));
-    assert_eq!(centis("40.95"), Some(4095));
-    assert_eq!(centis("1.234"), None);
-    assert_eq!(centis("."), None);
-    assert_eq!(centis("1e3"), None);
+    assert_eq!(parse_centis("1"), Some(100));
+    assert_eq!(parse_centis("0.1"), Some(10));
+    assert_eq!(parse_centis(".05"), Some(5));
+    assert_eq!(parse_centis("40.95"), Some(4095));
+    assert_eq!(parse_centis("1.234"), None);
+    assert_eq!(parse_centis("."), None);
+    assert_eq!(parse_centis("1e3"), None);
 }

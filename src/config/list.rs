@@ -5,6 +5,31 @@ use super::pylist;
 pub const PY: &str = "#PYTHON2BASH:";
 pub const JSON: &str = "#JSON2BASH:";
 
+/// A value written the way that looks right but is not: quotes an env file kept around a
+/// prefixed (or any list) value, or a prefix without its `#`. The message shows the line
+/// as it should read. (Quotes inside other single values can be meant: a password.)
+/// Returns the message and the value as it should be.
+pub fn quoting_mistake(var: &str, value: &str, list: bool) -> Option<(String, String)> {
+    let v = value.trim();
+    let quoted = v.len() >= 2 && (v.starts_with('"') && v.ends_with('"') || v.starts_with('\'') && v.ends_with('\''));
+    if quoted {
+        let inner = &v[1..v.len() - 1];
+        if list || inner.starts_with(PY) || inner.starts_with(JSON) {
+            let msg = format!(
+                "the value keeps its quotes (docker run --env-file passes them on; docker-compose and a shell strip them): the line should read {var}={inner}"
+            );
+            return Some((msg, inner.to_string()));
+        }
+    }
+    for prefix in [PY, JSON] {
+        if let Some(rest) = v.strip_prefix(&prefix[1..]) {
+            let fixed = format!("{prefix}{rest}");
+            return Some((format!("the prefix needs its '#': the line should read {var}={fixed}"), fixed));
+        }
+    }
+    None
+}
+
 /// Items of a list variable. Errors are messages about `value`, without the variable name.
 pub fn items(value: &str) -> Result<Vec<String>, String> {
     if let Some(lit) = value.strip_prefix(PY) {
@@ -98,6 +123,27 @@ pub fn suggest_split(value: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn kept_quotes_and_a_missing_hash_are_named_with_the_line_to_write() {
+        let v = "KEEPALIVED_UNICAST_PEERS";
+        let (m, fixed) = quoting_mistake(v, "\"#PYTHON2BASH:['198.18.0.1', '198.18.0.2']\"", true).unwrap();
+        assert_eq!(fixed, "#PYTHON2BASH:['198.18.0.1', '198.18.0.2']");
+        assert!(
+            m.ends_with("the line should read KEEPALIVED_UNICAST_PEERS=#PYTHON2BASH:['198.18.0.1', '198.18.0.2']"),
+            "{m}"
+        );
+        assert!(m.contains("--env-file"), "{m}");
+        let (m, _) = quoting_mistake(v, "PYTHON2BASH:['198.18.0.1']", true).unwrap();
+        assert!(m.ends_with("KEEPALIVED_UNICAST_PEERS=#PYTHON2BASH:['198.18.0.1']"), "{m}");
+        let (m, _) = quoting_mistake("KEEPALIVED_PRIORITY", "JSON2BASH:200", false).unwrap();
+        assert!(m.ends_with("KEEPALIVED_PRIORITY=#JSON2BASH:200"), "{m}");
+        assert!(quoting_mistake("KEEPALIVED_VIRTUAL_IPS", "'198.18.0.100'", true).is_some());
+        // A password may be quoted on purpose; plain values are fine.
+        assert_eq!(quoting_mistake("KEEPALIVED_PASSWORD", "\"pa ss\"", false), None);
+        assert_eq!(quoting_mistake(v, "#PYTHON2BASH:['198.18.0.1']", true), None);
+        assert_eq!(quoting_mistake(v, "198.18.0.1", true), None);
+    }
 
     /// Expected values are what light-baseimage's `run` exports for each input (its
     /// decode_json_envvars / decode_python_envvars: json.loads or ast.literal_eval, then str()).

@@ -13,6 +13,7 @@ pub mod pylist;
 mod rendered;
 pub(crate) mod rules;
 pub mod track;
+mod variables;
 pub mod vip;
 pub mod yaml;
 
@@ -21,9 +22,10 @@ use std::net::IpAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
-pub use env::{auto_priority, conf_file, from_env, is_known, process_settings, unknown_variables, Var, VARIABLES};
+pub use env::{auto_priority, conf_file, from_env, process_settings};
 pub use host::{HostAddr, HostIface, HostView};
 pub use track::{Check, Probe};
+pub use variables::{is_known, misspelt, unknown_variables, Var, VARIABLES};
 pub use vip::Vip;
 
 /// osixia's default notify script: absent from our image, and that is normal.
@@ -111,6 +113,9 @@ pub struct Config {
     pub v3_checksum_as_v2: bool,
     pub unicast_min_ttl: u8,
     pub check_unicast_src: bool,
+    /// This host's addresses the peers list (variables only: the same list on every node):
+    /// the advert source must be one, else FAULT, or the peers would drop our adverts.
+    pub listed_sources: Vec<IpAddr>,
     /// `KEEPALIVED_PRIORITY=auto`: extra wait before the first takeover after start, by rank.
     pub first_hold: Duration,
 }
@@ -263,7 +268,7 @@ pub struct ProcessSettings {
 
 /// A valid configuration and what start-up should log about it.
 #[derive(Debug, Clone)]
-pub struct Loaded {
+pub struct FromEnv {
     pub config: Config,
     /// Dual stack: the instance of the VIPs of the other family, in a sync group with `config`.
     pub dual: Option<Config>,

@@ -10,7 +10,7 @@ use super::draft::{At, Draft, Finding, Sourced};
 use super::{Config, HostView, InitialState, Probe, Version, Vip, IPV6_UNICAST_MIN_HOPS};
 
 /// Decimal seconds to centiseconds, exactly (no float rounding surprises).
-pub fn centis(v: &str) -> Option<u32> {
+pub fn parse_centis(v: &str) -> Option<u32> {
     let (whole, frac) = v.split_once('.').unwrap_or((v, ""));
     if whole.is_empty() && frac.is_empty() || frac.len() > 2 {
         return None;
@@ -155,6 +155,7 @@ pub fn finish(d: Draft, host: &HostView) -> Finished {
             None => 255,
         },
         check_unicast_src: d.check_unicast_src,
+        listed_sources: d.listed_sources.into_iter().filter(|a| a.is_ipv6() == ipv6).collect(),
         first_hold: d.first_hold,
     };
     Finished { config: Some(config), errors, warnings, info }
@@ -163,7 +164,7 @@ pub fn finish(d: Draft, host: &HostView) -> Finished {
 /// VRRPv2 counts whole seconds; VRRPv3 centiseconds up to 40.95 s.
 fn advert_int(b: &mut Book, d: &Draft) -> u16 {
     let Some(v) = &d.advert_int else { return 100 };
-    let cs = centis(&v.value);
+    let cs = parse_centis(&v.value);
     match (cs, d.version) {
         (Some(cs), Version::V2) if cs % 100 == 0 && (100..=25500).contains(&cs) => cs as u16,
         (Some(cs), Version::V3) if (1..=4095).contains(&cs) => cs as u16,
@@ -184,7 +185,7 @@ fn advert_int(b: &mut Book, d: &Draft) -> u16 {
 fn preemption(b: &mut Book, d: &Draft) -> (bool, Duration) {
     let delay = match &d.preempt_delay {
         None => Duration::ZERO,
-        Some(v) => match centis(&v.value) {
+        Some(v) => match parse_centis(&v.value) {
             Some(cs) if cs <= 100_000 => Duration::from_millis(u64::from(cs) * 10),
             _ => {
                 b.fail(&v.at, "expected seconds 0..1000 (decimal allowed)");

@@ -7,6 +7,7 @@ use std::net::{Ipv4Addr, Ipv6Addr};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 
 use nix::libc;
+use nix::sys::socket::{self, LinkAddr};
 
 use crate::wire::arp;
 use crate::wire::ndisc::{self, ETHERTYPE_IPV6};
@@ -35,23 +36,34 @@ impl FrameSender {
     }
 
     pub fn gratuitous(&self, ifindex: u32, mac: [u8; 6], ip: Ipv4Addr) -> io::Result<()> {
-        self.send_frame(ifindex, &arp::gratuitous(mac, ip), arp::ETHERTYPE_ARP)
+        let r = arp::gratuitous(mac, ip);
+        self.send(ifindex, arp::ETHERTYPE_ARP, |f| r.emit(f))
     }
 
     /// Ask who holds `ip` without claiming it (RFC 5227): a holder answers to `mac`.
     pub fn arp_probe(&self, ifindex: u32, mac: [u8; 6], ip: Ipv4Addr) -> io::Result<()> {
-        self.send_frame(ifindex, &arp::probe(mac, ip), arp::ETHERTYPE_ARP)
+        let r = arp::arp_probe(mac, ip);
+        self.send(ifindex, arp::ETHERTYPE_ARP, |f| r.emit(f))
     }
 
     /// "`vip` is at `mac`" to all nodes, overriding their cache (`router`: the interface
     /// forwards, as keepalived sets the flag).
     pub fn unsolicited_na(&self, ifindex: u32, mac: [u8; 6], vip: Ipv6Addr, router: bool) -> io::Result<()> {
-        self.send_frame(ifindex, &ndisc::Repr::unsolicited(mac, vip, router).emit(), ETHERTYPE_IPV6)
+        let r = ndisc::Repr::unsolicited(mac, vip, router);
+        self.send(ifindex, ETHERTYPE_IPV6, |f| r.emit(f))
     }
 
     /// Ask who holds `target` without claiming it: a holder answers to all nodes.
     pub fn dad_probe(&self, ifindex: u32, mac: [u8; 6], target: Ipv6Addr) -> io::Result<()> {
-        self.send_frame(ifindex, &ndisc::dad_probe(mac, target), ETHERTYPE_IPV6)
+        let r = ndisc::DadProbe { mac, target };
+        self.send(ifindex, ETHERTYPE_IPV6, |f| r.emit(f))
+    }
+
+    /// The frame `emit` writes (its length returned) out of `ifindex`.
+    fn send(&self, ifindex: u32, ethertype: u16, emit: impl FnOnce(&mut [u8]) -> usize) -> io::Result<()> {
+        let mut buf = [0u8; 128];
+        let n = emit(&mut buf);
+        self.send_frame(ifindex, &buf[..n], ethertype)
     }
 
     /// One Ethernet frame out of `ifindex` (its destination MAC first).
@@ -86,26 +98,11 @@ impl FrameSender {
 /// is queued. Longer frames are cut to `buf`.
 pub(super) fn recv_frame(fd: &OwnedFd, buf: &mut [u8]) -> io::Result<Option<usize>> {
     loop {
-        // SAFETY: sockaddr_ll is plain data; zeroed is a valid value.
-        let mut sll: libc::sockaddr_ll = unsafe { std::mem::zeroed() };
-        let mut len = std::mem::size_of::<libc::sockaddr_ll>() as libc::socklen_t;
-        // SAFETY: buf, sll and len outlive the call; lengths are theirs.
-        let n = unsafe {
-            libc::recvfrom(
-                fd.as_raw_fd(),
-                buf.as_mut_ptr().cast(),
-                buf.len(),
-                0,
-                (&mut sll as *mut libc::sockaddr_ll).cast(),
-                &mut len,
-            )
-        };
-        if n < 0 {
-            let e = io::Error::last_os_error();
-            return if e.kind() == io::ErrorKind::WouldBlock { Ok(None) } else { Err(e) };
-        }
-        if sll.sll_pkttype != libc::PACKET_OUTGOING {
-            return Ok(Some(n as usize));
+        match socket::recvfrom::<LinkAddr>(fd.as_raw_fd(), buf) {
+            Ok((n, from)) if from.is_none_or(|a| a.pkttype() != libc::PACKET_OUTGOING) => return Ok(Some(n)),
+            Ok(_) => {}
+            Err(nix::errno::Errno::EAGAIN) => return Ok(None),
+            Err(e) => return Err(e.into()),
         }
     }
 }

@@ -10,7 +10,7 @@ use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
 
 use anyhow::{Context, Result};
 use nix::libc;
-use nix::sys::socket::{self, sockopt, ControlMessage, MsgFlags, SockaddrIn, SockaddrIn6};
+use nix::sys::socket::{self, sockopt, ControlMessage, ControlMessageOwned, MsgFlags, SockaddrIn, SockaddrIn6};
 
 use crate::wire::vrrp::{MULTICAST_V4, MULTICAST_V6, PROTOCOL};
 use crate::wire::{ipv4, Received};
@@ -64,7 +64,7 @@ impl VrrpSocket {
         socket::setsockopt(&fd, sockopt::Ipv4Ttl, &255).context("IP_TTL")?;
         // IP precedence "internetwork control", as keepalived and router VRRP stacks send it,
         // so QoS networks do not treat adverts as best effort.
-        setsockopt_raw(&fd, libc::IPPROTO_IP, libc::IP_TOS, &i32::from(TOS_INTERNETWORK_CONTROL)).context("IP_TOS")?;
+        socket::setsockopt(&fd, sockopt::Ipv4Tos, &i32::from(TOS_INTERNETWORK_CONTROL)).context("IP_TOS")?;
         if multicast {
             let mreq = libc::ip_mreqn {
                 imr_multiaddr: libc::in_addr { s_addr: u32::from(MULTICAST_V4).to_be() },
@@ -72,9 +72,10 @@ impl VrrpSocket {
                 imr_ifindex: ifindex as i32,
             };
             setsockopt_raw(&fd, libc::IPPROTO_IP, libc::IP_ADD_MEMBERSHIP, &mreq).context("joining 224.0.0.18")?;
+            // nix has no typed IP_MULTICAST_IF (and its membership request has no ifindex).
             setsockopt_raw(&fd, libc::IPPROTO_IP, libc::IP_MULTICAST_IF, &mreq).context("IP_MULTICAST_IF")?;
-            setsockopt_raw(&fd, libc::IPPROTO_IP, libc::IP_MULTICAST_TTL, &255i32).context("IP_MULTICAST_TTL")?;
-            setsockopt_raw(&fd, libc::IPPROTO_IP, libc::IP_MULTICAST_LOOP, &0i32).context("IP_MULTICAST_LOOP")?;
+            socket::setsockopt(&fd, sockopt::IpMulticastTtl, &255u8).context("IP_MULTICAST_TTL")?;
+            socket::setsockopt(&fd, sockopt::IpMulticastLoop, &false).context("IP_MULTICAST_LOOP")?;
         }
         Ok(VrrpSocket { fd, ifindex, ipv6: false })
     }
@@ -84,17 +85,17 @@ impl VrrpSocket {
         socket::setsockopt(&fd, sockopt::BindToDevice, &std::ffi::OsString::from(ifname))
             .with_context(|| format!("binding the VRRP socket to {ifname}"))?;
         // RFC 5798 §5.1.2.3: hop limit 255, checked on receipt (so we ask for it).
-        setsockopt_raw(&fd, libc::IPPROTO_IPV6, libc::IPV6_UNICAST_HOPS, &255i32).context("IPV6_UNICAST_HOPS")?;
-        setsockopt_raw(&fd, libc::IPPROTO_IPV6, libc::IPV6_MULTICAST_HOPS, &255i32).context("IPV6_MULTICAST_HOPS")?;
-        setsockopt_raw(&fd, libc::IPPROTO_IPV6, libc::IPV6_RECVHOPLIMIT, &1i32).context("IPV6_RECVHOPLIMIT")?;
-        setsockopt_raw(&fd, libc::IPPROTO_IPV6, libc::IPV6_RECVPKTINFO, &1i32).context("IPV6_RECVPKTINFO")?;
-        setsockopt_raw(&fd, libc::IPPROTO_IPV6, libc::IPV6_TCLASS, &i32::from(TOS_INTERNETWORK_CONTROL))
-            .context("IPV6_TCLASS")?;
+        socket::setsockopt(&fd, sockopt::Ipv6Ttl, &255).context("IPV6_UNICAST_HOPS")?;
+        socket::setsockopt(&fd, sockopt::Ipv6MulticastHops, &255).context("IPV6_MULTICAST_HOPS")?;
+        socket::setsockopt(&fd, sockopt::Ipv6RecvHopLimit, &true).context("IPV6_RECVHOPLIMIT")?;
+        socket::setsockopt(&fd, sockopt::Ipv6RecvPacketInfo, &true).context("IPV6_RECVPKTINFO")?;
+        socket::setsockopt(&fd, sockopt::Ipv6TClass, &i32::from(TOS_INTERNETWORK_CONTROL)).context("IPV6_TCLASS")?;
         if multicast {
             let mreq = libc::ipv6_mreq {
                 ipv6mr_multiaddr: libc::in6_addr { s6_addr: MULTICAST_V6.octets() },
                 ipv6mr_interface: ifindex,
             };
+            // nix's Ipv6MembershipRequest has no interface index: the raw request.
             setsockopt_raw(&fd, libc::IPPROTO_IPV6, libc::IPV6_ADD_MEMBERSHIP, &mreq).context("joining ff02::12")?;
             setsockopt_raw(&fd, libc::IPPROTO_IPV6, libc::IPV6_MULTICAST_IF, &(ifindex as i32))
                 .context("IPV6_MULTICAST_IF")?;
@@ -163,50 +164,35 @@ impl VrrpSocket {
 
 impl VrrpSocket {
     fn recv_v6<'b>(&self, buf: &'b mut [u8]) -> io::Result<Recv<'b>> {
-        // nix has no received IPV6_HOPLIMIT message: recvmsg(2) and the CMSG macros directly.
-        // SAFETY: zeroed sockaddr_in6/msghdr are valid; every pointer below outlives the call.
-        let mut from: libc::sockaddr_in6 = unsafe { std::mem::zeroed() };
-        let mut control = [0u64; 16]; // 128 bytes, aligned: room for pktinfo and hop limit
-        let mut iov = libc::iovec { iov_base: buf.as_mut_ptr().cast(), iov_len: buf.len() };
-        let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
-        msg.msg_name = (&mut from as *mut libc::sockaddr_in6).cast();
-        msg.msg_namelen = std::mem::size_of::<libc::sockaddr_in6>() as libc::socklen_t;
-        msg.msg_iov = &mut iov;
-        msg.msg_iovlen = 1;
-        msg.msg_control = control.as_mut_ptr().cast();
-        msg.msg_controllen = std::mem::size_of_val(&control);
-        // SAFETY: msg points at live buffers of the lengths given.
-        let n = unsafe { libc::recvmsg(self.fd.as_raw_fd(), &mut msg, libc::MSG_DONTWAIT) };
-        if n < 0 {
-            let e = io::Error::last_os_error();
-            return if e.kind() == io::ErrorKind::WouldBlock { Ok(Recv::Empty) } else { Err(e) };
-        }
-        let n = n as usize;
-        let (mut dst, mut hops) = (None, None);
-        // SAFETY: the kernel filled msg_control up to msg_controllen; the macros stay inside it.
-        unsafe {
-            let mut c = libc::CMSG_FIRSTHDR(&msg);
-            while !c.is_null() {
-                let data = libc::CMSG_DATA(c);
-                match ((*c).cmsg_level, (*c).cmsg_type) {
-                    (libc::IPPROTO_IPV6, libc::IPV6_PKTINFO) => {
-                        let info = std::ptr::read_unaligned(data.cast::<libc::in6_pktinfo>());
-                        dst = Some(Ipv6Addr::from(info.ipi6_addr.s6_addr));
-                    }
-                    (libc::IPPROTO_IPV6, libc::IPV6_HOPLIMIT) => {
-                        hops = u8::try_from(std::ptr::read_unaligned(data.cast::<libc::c_int>())).ok();
-                    }
+        let mut control = nix::cmsg_space!(libc::in6_pktinfo, libc::c_int);
+        let (n, truncated, src, dst, hops) = {
+            let mut iov = [io::IoSliceMut::new(buf)];
+            let msg = match socket::recvmsg::<SockaddrIn6>(
+                self.fd.as_raw_fd(),
+                &mut iov,
+                Some(&mut control),
+                MsgFlags::MSG_DONTWAIT,
+            ) {
+                Ok(m) => m,
+                Err(nix::errno::Errno::EAGAIN) => return Ok(Recv::Empty),
+                Err(e) => return Err(e.into()),
+            };
+            let (mut dst, mut hops) = (None, None);
+            for c in msg.cmsgs().map_err(io::Error::from)? {
+                match c {
+                    ControlMessageOwned::Ipv6PacketInfo(info) => dst = Some(Ipv6Addr::from(info.ipi6_addr.s6_addr)),
+                    ControlMessageOwned::Ipv6HopLimit(h) => hops = u8::try_from(h).ok(),
                     _ => {}
                 }
-                c = libc::CMSG_NXTHDR(&msg, c);
             }
-        }
-        let src = Ipv6Addr::from(from.sin6_addr.s6_addr);
-        if n > buf.len() || msg.msg_flags & libc::MSG_TRUNC != 0 {
+            let truncated = msg.flags.contains(MsgFlags::MSG_TRUNC);
+            (msg.bytes, truncated, msg.address.map(|a| a.ip()), dst, hops)
+        };
+        if truncated || n > buf.len() {
             return Ok(Recv::BadHeader { len: n });
         }
-        // Without the kernel's word on destination and hop limit there is nothing to check.
-        let (Some(dst), Some(ttl)) = (dst, hops) else { return Ok(Recv::BadHeader { len: n }) };
+        // Without the kernel's word on source, destination and hop limit there is nothing to check.
+        let (Some(src), Some(dst), Some(ttl)) = (src, dst, hops) else { return Ok(Recv::BadHeader { len: n }) };
         Ok(Recv::Packet(Received { src: IpAddr::V6(src), dst: IpAddr::V6(dst), ttl, payload: &buf[..n] }))
     }
 }

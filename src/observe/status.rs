@@ -279,7 +279,7 @@ pub fn read(path: &Path) -> Result<serde_json::Value> {
 /// Write a first state before anything is changed on the host: a path keepvip cannot
 /// write (`docker run --read-only`) is a configuration error, not a failing healthcheck
 /// later (which would make Swarm replace a healthy master again and again).
-pub fn probe(path: &Path) -> std::result::Result<(), String> {
+pub fn check_writable(path: &Path) -> std::result::Result<(), String> {
     Writer::new(path).write(&StateFile::starting(std::process::id())).map_err(|e| {
         format!(
             "KEEPVIP_STATE_FILE={:?}: cannot write it ({e}); with `docker run --read-only` add `--tmpfs /run`, or set KEEPVIP_STATE_FILE to a writable path (the same for `keepvip --health`)",
@@ -288,15 +288,20 @@ pub fn probe(path: &Path) -> std::result::Result<(), String> {
     })
 }
 
-/// Healthy: the daemon is alive, refreshed the file recently and its interface exists.
-pub fn health(path: &Path) -> Result<String> {
+/// The state file for `--status` and `--health`, or a message that says why there is none.
+pub fn load(path: &Path) -> Result<StateFile> {
     if !path.exists() {
         bail!(
             "no state file at {}: keepvip is not running, or runs with another KEEPVIP_STATE_FILE (it refuses to start when it cannot write this file; see its log)",
             path.display()
         );
     }
-    let s = StateFile::read(path)?;
+    StateFile::read(path)
+}
+
+/// Healthy: the daemon is alive, refreshed the file recently and its interface exists.
+pub fn health(path: &Path) -> Result<String> {
+    let s = load(path)?;
     let first = s.first().cloned().unwrap_or_default();
     let pid = first.pid;
     if pid == 0 || !Path::new(&format!("/proc/{pid}")).exists() {
@@ -360,6 +365,8 @@ pub fn table(s: &InstanceStatus, now: f64) -> String {
         ("peers", list(&s.peers)),
         ("adverts", format!("sent {}, received {}, send errors {}", s.adverts_sent, s.adverts_received, s.send_errors)),
         ("dropped", if dropped.is_empty() { "none".to_string() } else { dropped.join(", ") }),
+        // States are written when they change; counters every few seconds.
+        ("updated", format!("{} ago", ago(now - s.updated_unix))),
     ];
     for (i, c) in checks.enumerate() {
         rows.insert(4 + i, (if i == 0 { "checks" } else { "" }, c));
@@ -386,11 +393,12 @@ mod tests {
             "state": "BACKUP", "priority": 100, "master": "198.18.0.1", "interface": "eth0",
             "source": "198.18.0.2", "virtual_ips": ["198.18.0.100/32"], "peers": ["198.18.0.1"],
             "adverts_sent": 0, "adverts_received": 42, "send_errors": 0, "dropped": {"ttl": 2},
-            "last_transition": "INIT -> BACKUP: start-up", "last_transition_unix": 1000.0, "fault": null,
+            "last_transition": "INIT -> BACKUP: start-up", "last_transition_unix": 1000.0, "fault": null, "updated_unix": 1183.0,
         }));
         let t = table(&s, 1185.0);
         for want in [
             "state       BACKUP for 3 min\n",
+            "updated     2 s ago\n",
             "master      198.18.0.1\n",
             "VIPs        198.18.0.100/32\n",
             "adverts     sent 0, received 42, send errors 0\n",

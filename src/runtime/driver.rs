@@ -91,7 +91,7 @@ impl Driver {
         Ok(Driver {
             core: Instance::new(params(&cfg, host)),
             sock,
-            links: LinkWatch::new(main, others, cfg.advert_source, cfg.ipv6()),
+            links: LinkWatch::new(main, others, cfg.advert_source, cfg.listed_sources.clone(), cfg.ipv6()),
             checks: Checks::new(&cfg.checks, now),
             vips,
             stats: Stats::new(now),
@@ -207,6 +207,16 @@ impl Driver {
 
     /// One datagram from our interface's socket for our VRID (or for nobody's: counted).
     pub fn receive(&mut self, rx: Received, now: Instant, io: &mut Io) {
+        let (master, drop_kinds) = (self.core.last_master(), self.core.counters().dropped.len());
+        self.receive_counted(rx, now, io);
+        // What `--status` shows beyond counters: written now, not at the next refresh.
+        let c = &self.core;
+        if c.last_master() != master || c.counters().dropped.len() != drop_kinds {
+            self.changed = true;
+        }
+    }
+
+    fn receive_counted(&mut self, rx: Received, now: Instant, io: &mut Io) {
         log::trace!(
             "({}) VRRP datagram from {} to {}: TTL {}, {} bytes",
             self.cfg.name,
@@ -216,7 +226,19 @@ impl Driver {
             rx.payload.len()
         );
         if let Err(d) = self.core.receive(rx, now) {
-            if !d.silent() && self.stats.may_log(d.kind(), now) {
+            if d == Rejected::NotPeer && self.stats.first_stranger(rx.src) {
+                // Only masters advertise: a stranger on our VRID holds the VIP too.
+                let (list, fix) = match self.cfg.origin {
+                    Origin::Environment => ("KEEPALIVED_UNICAST_PEERS", "add it to the list on every node"),
+                    Origin::ConfFile => ("its unicast_peer list", "add it to unicast_peer on every node"),
+                };
+                log::warn!(
+                    "({}) {} claims virtual router {} but is not in {list}: its adverts are dropped (counted as not_peer), so it may hold the VIP beside this cluster's master; {fix}",
+                    self.cfg.name,
+                    rx.src,
+                    self.cfg.router_id
+                );
+            } else if !d.silent() && self.stats.may_log(d.kind(), now) {
                 log::warn!(
                     "({}) dropped VRRP packet from {}: {d} (counted; at most one line per reason per second)",
                     self.cfg.name,
@@ -279,10 +301,13 @@ impl Driver {
     /// back VIPs someone removed while we are master. The loop has re-opened our socket if
     /// our interface was re-created.
     pub fn sync(&mut self, links: &[Link], addrs: &[Addr], now: Instant, io: &mut Io) {
+        let present = self.links.present;
         let moved = self.links.sync(&self.cfg.name, links, addrs, &mut self.vips);
         if let Some(source) = moved.new_source {
             self.core.set_advert_source(source);
+            self.changed = true;
         }
+        self.changed |= present != self.links.present;
         let changes = self.checks.set_links(|n| links.iter().any(|l| l.name == n && l.running));
         self.checks.log(&self.cfg.name, &changes);
         self.refresh_fault(now, io);
@@ -312,6 +337,7 @@ impl Driver {
     fn refresh_fault(&mut self, now: Instant, io: &mut Io) {
         let fault = self.links.fault.clone().or_else(|| self.checks.fault());
         if fault.as_ref().map(|f| &f.1) != self.own_fault.as_ref().map(|f| &f.1) {
+            self.changed = true;
             match &fault {
                 Some((_, line)) => log::warn!("({}) {line}", self.cfg.name),
                 None if self.own_fault.is_some() => {
@@ -335,6 +361,7 @@ impl Driver {
                 self.cfg.priority
             );
             self.handle(Event::Priority(p), now, io);
+            self.changed = true;
         }
     }
 

@@ -27,6 +27,8 @@ pub(super) struct LinkWatch {
     pub present: bool,
     /// The configured advert source (`unicast_src_ip`, or the one chosen at start).
     configured: Option<IpAddr>,
+    /// The addresses the peers know us by, when only those will do (see `Config`).
+    listed: Vec<IpAddr>,
     ipv6: bool,
     /// Where adverts come from now: the configured source while the host has it, else the
     /// interface's first address of the family (not a VIP). `None` is a FAULT.
@@ -45,12 +47,13 @@ pub(super) struct Sync {
 }
 
 impl LinkWatch {
-    pub fn new(main: Iface, others: Vec<Iface>, configured: Option<IpAddr>, ipv6: bool) -> Self {
+    pub fn new(main: Iface, others: Vec<Iface>, configured: Option<IpAddr>, listed: Vec<IpAddr>, ipv6: bool) -> Self {
         LinkWatch {
             main,
             others,
             present: true,
             configured,
+            listed,
             ipv6,
             advert_source: configured,
             fault: None,
@@ -91,9 +94,10 @@ impl LinkWatch {
             }
             t.mac = l.mac;
         }
-        let wanted = advert_source(self.configured, addrs, self.main.index, self.ipv6, |a| {
-            vips.iter().any(|(v, _)| v.addr == a)
-        });
+        let is_vip = |a| vips.iter().any(|(v, _)| v.addr == a);
+        let wanted = advert_source(self.configured, &self.listed, addrs, self.main.index, self.ipv6, is_vip);
+        // An address the peers do not list, where only listed ones will do.
+        let unlisted = advert_source(None, &[], addrs, self.main.index, self.ipv6, is_vip).filter(|_| wanted.is_none());
         let mut out = Sync::default();
         if wanted != self.advert_source {
             match (self.advert_source, wanted) {
@@ -108,12 +112,18 @@ impl LinkWatch {
             self.announce_pending = true;
             out.new_source = Some(wanted);
         }
-        self.fault = self.fault_now(main.as_ref(), links, vips);
+        self.fault = self.fault_now(main.as_ref(), links, vips, unlisted);
         out
     }
 
     /// What keeps the instance from running, first cause first, with its log line.
-    fn fault_now(&self, main: Option<&Link>, links: &[Link], vips: &VipSet) -> Option<(Fault, String)> {
+    fn fault_now(
+        &self,
+        main: Option<&Link>,
+        links: &[Link],
+        vips: &VipSet,
+        unlisted: Option<IpAddr>,
+    ) -> Option<(Fault, String)> {
         let name = &self.main.name;
         match main {
             None => return Some((Fault::LinkDown, format!("interface {name} is gone: FAULT until it is back"))),
@@ -142,6 +152,16 @@ impl LinkWatch {
                 ),
             ));
         }
+        if let Some(other) = unlisted.filter(|_| self.advert_source.is_none()) {
+            let listed: Vec<String> = self.listed.iter().map(ToString::to_string).collect();
+            return Some((
+                Fault::NoAddress,
+                format!(
+                    "no address the peers list for this node ({}) is on this host, only {other}: FAULT until one is back (the peers would drop adverts from any other address, and both would hold the VIP)",
+                    listed.join(", ")
+                ),
+            ));
+        }
         if self.advert_source.is_none() {
             let fam = if self.ipv6 { "IPv6" } else { "IPv4" };
             return Some((
@@ -153,17 +173,23 @@ impl LinkWatch {
     }
 }
 
-/// The advert source: the configured one while the host has it, else interface `ifindex`'s
-/// (not a VIP), as keepalived does when its source goes away.
+/// The advert source: the configured one while the host has it, else another address the
+/// peers list when only those will do, else interface `ifindex`'s (not a VIP), as keepalived
+/// does when its source goes away.
 fn advert_source(
     configured: Option<IpAddr>,
+    listed: &[IpAddr],
     addrs: &[Addr],
     ifindex: u32,
     ipv6: bool,
     is_vip: impl Fn(IpAddr) -> bool,
 ) -> Option<IpAddr> {
-    if let Some(ip) = configured.filter(|ip| addrs.iter().any(|a| a.addr == *ip)) {
+    let present = |ip: &IpAddr| addrs.iter().any(|a| a.addr == *ip);
+    if let Some(ip) = configured.filter(present) {
         return Some(ip);
+    }
+    if !listed.is_empty() {
+        return listed.iter().copied().find(present);
     }
     let ours = addrs.iter().filter(|a| a.ifindex == ifindex && !is_vip(a.addr)).map(|a| a.addr);
     pick_advert_source(ours, ipv6)
@@ -193,7 +219,7 @@ mod tests {
     #[test]
     fn the_source_follows_the_addresses_and_none_left_is_a_fault() {
         let src: IpAddr = "198.18.0.1".parse().unwrap();
-        let mut w = LinkWatch::new(iface("eth0", 2), vec![iface("eth1", 3)], Some(src), false);
+        let mut w = LinkWatch::new(iface("eth0", 2), vec![iface("eth1", 3)], Some(src), vec![], false);
         let links = [link("eth0", 2, true), link("eth1", 3, true)];
         let mut v = vips();
         let both = [addr(2, "198.18.0.1"), addr(2, "198.18.0.2"), addr(2, "198.18.0.10")];
@@ -214,7 +240,7 @@ mod tests {
 
     #[test]
     fn a_missing_interface_is_a_fault_naming_its_vips() {
-        let mut w = LinkWatch::new(iface("eth0", 2), vec![iface("eth1", 3)], None, false);
+        let mut w = LinkWatch::new(iface("eth0", 2), vec![iface("eth1", 3)], None, vec![], false);
         let mut v = vips();
         let addrs = [addr(2, "198.18.0.1")];
         w.sync("VI", &[link("eth0", 2, true)], &addrs, &mut v);
@@ -229,7 +255,7 @@ mod tests {
 
     #[test]
     fn a_recreated_interface_moves_its_vips_to_the_new_index() {
-        let mut w = LinkWatch::new(iface("eth0", 2), vec![iface("eth1", 3)], None, false);
+        let mut w = LinkWatch::new(iface("eth0", 2), vec![iface("eth1", 3)], None, vec![], false);
         let mut v = vips();
         w.sync("VI", &[link("eth0", 2, true), link("eth1", 9, true)], &[addr(2, "198.18.0.1")], &mut v);
         assert_eq!(w.others[0].index, 9);
@@ -241,10 +267,28 @@ mod tests {
     }
 
     #[test]
+    fn with_a_listed_source_only_a_listed_address_will_do_else_fault() {
+        let src: IpAddr = "198.18.0.1".parse().unwrap();
+        let listed = vec![src, "198.18.0.11".parse().unwrap()];
+        let mut w = LinkWatch::new(iface("eth0", 2), vec![], Some(src), listed, false);
+        let links = [link("eth0", 2, true)];
+        let mut v = vips();
+        // Renumbered to an address the peers do not list: FAULT, not adverts they would drop.
+        w.sync("VI", &links, &[addr(2, "198.18.0.7")], &mut v);
+        let (fault, line) = w.fault.clone().unwrap();
+        assert_eq!(fault, Fault::NoAddress);
+        assert!(line.contains("no address the peers list for this node (198.18.0.1, 198.18.0.11)"), "{line}");
+        // Another listed address: adverts go from it.
+        let moved = w.sync("VI", &links, &[addr(2, "198.18.0.7"), addr(2, "198.18.0.11")], &mut v);
+        assert_eq!(moved.new_source, Some(Some("198.18.0.11".parse().unwrap())));
+        assert_eq!(w.fault, None);
+    }
+
+    #[test]
     fn ipv6_adverts_come_from_the_link_local_address() {
         let addrs = [addr(2, "2001:db8::1"), addr(2, "fe80::1"), addr(3, "fe80::2")];
-        assert_eq!(advert_source(None, &addrs, 2, true, |_| false), Some("fe80::1".parse().unwrap()));
-        assert_eq!(advert_source(None, &addrs[..1], 2, true, |_| false), Some("2001:db8::1".parse().unwrap()));
-        assert_eq!(advert_source(None, &addrs, 2, false, |_| false), None);
+        assert_eq!(advert_source(None, &[], &addrs, 2, true, |_| false), Some("fe80::1".parse().unwrap()));
+        assert_eq!(advert_source(None, &[], &addrs[..1], 2, true, |_| false), Some("2001:db8::1".parse().unwrap()));
+        assert_eq!(advert_source(None, &[], &addrs, 2, false, |_| false), None);
     }
 }

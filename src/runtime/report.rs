@@ -11,6 +11,16 @@ use crate::observe::status::{self, CheckStatus, InstanceStatus, StateFile};
 use crate::vrrp::State;
 
 impl Driver {
+    /// The master of the virtual router as this node knows it.
+    fn master(&self) -> Option<std::net::IpAddr> {
+        let core = self.core();
+        if core.state() == State::Master {
+            self.links.advert_source
+        } else {
+            core.last_master()
+        }
+    }
+
     pub fn status(&self, pid: u32, uptime: Duration) -> InstanceStatus {
         let core = self.core();
         let c = core.counters();
@@ -40,7 +50,8 @@ impl Driver {
             base_priority: self.cfg.priority,
             checks,
             source: self.links.advert_source.map(|s| s.to_string()),
-            master: core.last_master().map(|m| m.to_string()),
+            // As the metrics and the table say it: a master is its own.
+            master: self.master().map(|m| m.to_string()),
             peers: self.cfg.unicast_peers.iter().map(ToString::to_string).collect(),
             virtual_ips: self.cfg.virtual_ips.iter().map(ToString::to_string).collect(),
             uptime_s: uptime.as_secs(),
@@ -76,7 +87,7 @@ impl Driver {
             instance: &self.cfg.name,
             state: core.state(),
             priority: core.priority(),
-            master: if core.state() == State::Master { self.links.advert_source } else { core.last_master() },
+            master: self.master(),
             transitions: &self.stats.transitions,
             adverts_sent: self.stats.sent,
             adverts_received: c.received,
@@ -120,12 +131,16 @@ impl Runtime {
         }
     }
 
-    /// SIGUSR1: every instance's status to the log.
+    /// SIGUSR1: every instance's status to the log, as `--status` prints it, and to the
+    /// state file.
     pub(super) fn log_status(&mut self) {
-        for i in &self.state().instances {
-            log::info!("status: {}", i.to_json());
-        }
+        // The file first: whoever reads the log line finds the file as current.
         self.write_status();
+        for i in &self.state().instances {
+            for row in status::table(i, status::now_unix()).lines() {
+                log::info!("({}) status: {row}", i.name);
+            }
+        }
     }
 
     pub(super) fn metrics_text(&self, scrapes: u64) -> String {

@@ -16,6 +16,9 @@ pub(super) struct Stats {
     /// The last transition's log line and wall-clock time, for `--status`.
     pub last_change: Option<(String, f64)>,
     last_log: HashMap<&'static str, Instant>,
+    /// Sources not in the peer list already named in the log (bounded: a flood of spoofed
+    /// sources is counted, not remembered).
+    strangers: Vec<std::net::IpAddr>,
 }
 
 impl Stats {
@@ -27,7 +30,17 @@ impl Stats {
             last_transition: now,
             last_change: None,
             last_log: HashMap::new(),
+            strangers: vec![],
         }
+    }
+
+    /// Whether `src`, not a configured peer, is heard for the first time.
+    pub fn first_stranger(&mut self, src: std::net::IpAddr) -> bool {
+        if self.strangers.contains(&src) || self.strangers.len() >= 16 {
+            return false;
+        }
+        self.strangers.push(src);
+        true
     }
 
     pub fn transition(&mut self, from: State, to: State, line: String, now: Instant) {
@@ -60,6 +73,18 @@ mod tests {
         assert!(!s.may_log("send", t + Duration::from_millis(999)));
         assert!(s.may_log("ip_header", t + Duration::from_millis(10)), "kinds are limited apart");
         assert!(s.may_log("send", t + Duration::from_secs(1)));
+    }
+
+    #[test]
+    fn a_stranger_is_named_once_and_only_a_few_are_remembered() {
+        let mut s = Stats::new(Instant::now());
+        let ip = |n: u8| std::net::IpAddr::from([198, 18, 0, n]);
+        assert!(s.first_stranger(ip(14)));
+        assert!(!s.first_stranger(ip(14)));
+        for n in 0..15 {
+            assert!(s.first_stranger(ip(100 + n)));
+        }
+        assert!(!s.first_stranger(ip(200)), "bounded");
     }
 
     #[test]

@@ -146,7 +146,7 @@ impl Instance {
     }
 
     pub fn master_adv_int(&self) -> Duration {
-        timers::centis(self.master_adv_int_cs)
+        timers::duration_of(self.master_adv_int_cs)
     }
 
     pub fn master_down_interval(&self) -> Duration {
@@ -224,7 +224,7 @@ impl Instance {
                     self.resign_fault = Some(cause);
                     self.send(0);
                     self.timers.clear(Timer::Garp);
-                    self.timers.set(Timer::Advert, now + timers::centis(self.params.advert_int_cs));
+                    self.timers.set(Timer::Advert, now + timers::duration_of(self.params.advert_int_cs));
                     self.timers.set(Timer::Resign, now + self.master_down_interval().min(MAX_RESIGN_WAIT));
                     self.actions.push_back(Action::Decided(Decision::HandingOver { cause }));
                 }
@@ -245,7 +245,7 @@ impl Instance {
                     // Healthy again before anyone took over: stay, and say so at once.
                     self.timers.clear(Timer::Resign);
                     self.send(self.params.priority);
-                    self.timers.set(Timer::Advert, now + timers::centis(self.params.advert_int_cs));
+                    self.timers.set(Timer::Advert, now + timers::duration_of(self.params.advert_int_cs));
                     self.actions.push_back(Action::Decided(Decision::HandoverCancelled));
                 }
                 if self.state == State::Fault && !self.closing {
@@ -261,7 +261,7 @@ impl Instance {
                 self.params.priority = p;
                 if self.state == State::Master && !self.timers.is_set(Timer::Resign) {
                     self.send(p);
-                    self.timers.set(Timer::Advert, now + timers::centis(self.params.advert_int_cs));
+                    self.timers.set(Timer::Advert, now + timers::duration_of(self.params.advert_int_cs));
                 }
             }
             Event::Shutdown => {
@@ -274,7 +274,7 @@ impl Instance {
                         // successor advertises (then traffic has somewhere to go).
                         self.send(0);
                         self.timers.clear(Timer::Garp);
-                        self.timers.set(Timer::Advert, now + timers::centis(self.params.advert_int_cs));
+                        self.timers.set(Timer::Advert, now + timers::duration_of(self.params.advert_int_cs));
                         self.timers.set(Timer::Resign, now + self.master_down_interval().min(MAX_RESIGN_WAIT));
                     }
                     State::Master | State::Stopped => {}
@@ -298,7 +298,8 @@ impl Instance {
         self.enter(State::Backup, Reason::Startup);
         // keepalived: with `state MASTER`, wait one advert interval for an existing master.
         let wait = if self.params.start_as_master {
-            timers::centis(self.params.advert_int_cs) + timers::skew_min(self.params.version, self.params.advert_int_cs)
+            timers::duration_of(self.params.advert_int_cs)
+                + timers::skew_min(self.params.version, self.params.advert_int_cs)
         } else {
             self.master_down_interval() + self.params.first_hold
         };
@@ -318,7 +319,7 @@ impl Instance {
             self.become_master(now, Reason::Owner);
             return;
         }
-        let listen = timers::centis(self.params.advert_int_cs)
+        let listen = timers::duration_of(self.params.advert_int_cs)
             + timers::skew_time(self.params.version, self.params.priority, self.params.advert_int_cs);
         self.enter(State::Backup, Reason::StartupHolding { listen });
         self.resuming = Some(listen);
@@ -346,9 +347,11 @@ impl Instance {
             let prio = if self.timers.is_set(Timer::Resign) { 0 } else { self.params.priority };
             self.send(prio);
             // Keep the cadence; after a long stall start again from now.
-            let next = t + timers::centis(self.params.advert_int_cs);
-            self.timers
-                .set(Timer::Advert, if next <= now { now + timers::centis(self.params.advert_int_cs) } else { next });
+            let next = t + timers::duration_of(self.params.advert_int_cs);
+            self.timers.set(
+                Timer::Advert,
+                if next <= now { now + timers::duration_of(self.params.advert_int_cs) } else { next },
+            );
         }
         if self.state == State::Backup && self.timers.due(Timer::MasterDown, now) {
             let silent = now - self.last_heard.unwrap_or(now);
@@ -386,7 +389,7 @@ impl Instance {
         self.send(self.params.priority);
         self.actions.push_back(Action::AddVips);
         self.actions.push_back(Action::Gratuitous);
-        self.timers.set(Timer::Advert, now + timers::centis(self.params.advert_int_cs));
+        self.timers.set(Timer::Advert, now + timers::duration_of(self.params.advert_int_cs));
         self.timers.set(Timer::Garp, now + GARP_REPEAT_AFTER);
         self.master_adv_int_cs = self.params.advert_int_cs;
     }
@@ -532,7 +535,7 @@ impl Instance {
         if adv.priority == 0 {
             // A resigning peer: re-assert ourselves at once (RFC 5798 §6.4.3).
             self.send(self.params.priority);
-            self.timers.set(Timer::Advert, now + timers::centis(self.params.advert_int_cs));
+            self.timers.set(Timer::Advert, now + timers::duration_of(self.params.advert_int_cs));
             return;
         }
         let theirs_wins = adv.priority > self.params.priority
@@ -550,7 +553,7 @@ impl Instance {
             // clients that followed the other master's gratuitous ARP would otherwise keep
             // sending to it until their ARP entry expires (keepalived: "forcing a new election").
             self.send(self.params.priority);
-            self.timers.set(Timer::Advert, now + timers::centis(self.params.advert_int_cs));
+            self.timers.set(Timer::Advert, now + timers::duration_of(self.params.advert_int_cs));
             if self.reannounced_at.is_none_or(|t| now >= t + REANNOUNCE_MIN_GAP) {
                 self.reannounced_at = Some(now);
                 self.actions.push_back(Action::ForcedElection { from: src, priority: adv.priority });

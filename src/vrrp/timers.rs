@@ -80,10 +80,11 @@ fn skew_for(version: u8, weight: u64, adv_cs: u16) -> Duration {
 
 /// Master_Down_Interval = 3 × Master_Adver_Interval + Skew_Time.
 pub fn master_down_interval(version: u8, priority: u8, master_adv_int_cs: u16) -> Duration {
-    3 * centis(master_adv_int_cs) + skew_time(version, priority, master_adv_int_cs)
+    3 * duration_of(master_adv_int_cs) + skew_time(version, priority, master_adv_int_cs)
 }
 
-pub fn centis(cs: u16) -> Duration {
+/// A VRRP interval in centiseconds as a `Duration`.
+pub fn duration_of(cs: u16) -> Duration {
     Duration::from_millis(u64::from(cs) * 10)
 }
 

@@ -70,9 +70,13 @@ impl Repr {
         })
     }
 
-    pub fn emit(&self) -> [u8; FRAME_LEN] {
-        let mut f = [0u8; FRAME_LEN];
-        ethernet::Header { dst: self.dst, src: self.sender_mac, ethertype: ETHERTYPE_ARP }.emit(&mut f);
+    pub fn buffer_len(&self) -> usize {
+        FRAME_LEN
+    }
+
+    /// Into the first `buffer_len()` bytes of `f`; returns that length.
+    pub fn emit(&self, f: &mut [u8]) -> usize {
+        ethernet::Header { dst: self.dst, src: self.sender_mac, ethertype: ETHERTYPE_ARP }.emit(f);
         f[field::HTYPE].copy_from_slice(&HTYPE_ETHERNET.to_be_bytes());
         f[field::PTYPE].copy_from_slice(&PTYPE_IPV4.to_be_bytes());
         f[field::HLEN] = 6;
@@ -82,16 +86,16 @@ impl Repr {
         f[field::SPA].copy_from_slice(&self.sender_ip.octets());
         f[field::THA].copy_from_slice(&self.target_mac);
         f[field::TPA].copy_from_slice(&self.target_ip.octets());
-        f
+        FRAME_LEN
     }
 }
 
-pub fn gratuitous(mac: [u8; 6], ip: Ipv4Addr) -> [u8; FRAME_LEN] {
+pub fn gratuitous(mac: [u8; 6], ip: Ipv4Addr) -> Repr {
     // Target hardware address all ones: keepalived's choice.
-    Repr { dst: [0xff; 6], op: OP_REQUEST, sender_mac: mac, sender_ip: ip, target_mac: [0xff; 6], target_ip: ip }.emit()
+    Repr { dst: [0xff; 6], op: OP_REQUEST, sender_mac: mac, sender_ip: ip, target_mac: [0xff; 6], target_ip: ip }
 }
 
-pub fn probe(mac: [u8; 6], ip: Ipv4Addr) -> [u8; FRAME_LEN] {
+pub fn arp_probe(mac: [u8; 6], ip: Ipv4Addr) -> Repr {
     Repr {
         dst: [0xff; 6],
         op: OP_REQUEST,
@@ -100,7 +104,6 @@ pub fn probe(mac: [u8; 6], ip: Ipv4Addr) -> [u8; FRAME_LEN] {
         target_mac: [0; 6],
         target_ip: ip,
     }
-    .emit()
 }
 
 #[cfg(test)]
@@ -108,11 +111,17 @@ mod tests {
     use super::*;
 
     const MAC: [u8; 6] = [2, 0, 0, 0, 0, 1];
+
+    fn frame(r: &Repr) -> [u8; FRAME_LEN] {
+        let mut f = [0u8; FRAME_LEN];
+        assert_eq!(r.emit(&mut f), r.buffer_len());
+        f
+    }
     const VIP: Ipv4Addr = Ipv4Addr::new(198, 18, 0, 100);
 
     #[test]
     fn gratuitous_layout() {
-        let f = gratuitous(MAC, VIP);
+        let f = frame(&gratuitous(MAC, VIP));
         assert_eq!(&f[..6], &[0xff; 6]);
         assert_eq!(&f[6..12], &MAC);
         assert_eq!(&f[12..14], &[8, 6]);
@@ -125,7 +134,7 @@ mod tests {
 
     #[test]
     fn probe_layout_has_no_sender_address() {
-        let f = probe(MAC, VIP);
+        let f = frame(&arp_probe(MAC, VIP));
         assert_eq!(&f[28..32], &[0; 4]);
         assert_eq!(&f[32..38], &[0; 6]);
         assert_eq!(&f[38..42], &[198, 18, 0, 100]);
@@ -133,7 +142,7 @@ mod tests {
 
     #[test]
     fn parse_round_trips_and_refuses_what_is_not_ethernet_ipv4_arp() {
-        let r = Repr::parse(&probe(MAC, VIP)).unwrap();
+        let r = Repr::parse(&frame(&arp_probe(MAC, VIP))).unwrap();
         assert_eq!((r.op, r.sender_mac, r.sender_ip, r.target_ip), (OP_REQUEST, MAC, Ipv4Addr::UNSPECIFIED, VIP));
         let reply = Repr {
             dst: MAC,
@@ -143,12 +152,12 @@ mod tests {
             target_mac: MAC,
             target_ip: Ipv4Addr::UNSPECIFIED,
         };
-        assert_eq!(Repr::parse(&reply.emit()), Some(reply));
+        assert_eq!(Repr::parse(&frame(&reply)), Some(reply));
         // Padded to Ethernet's minimum (as received): still parsed.
-        let mut padded = reply.emit().to_vec();
+        let mut padded = frame(&reply).to_vec();
         padded.resize(60, 0);
         assert_eq!(Repr::parse(&padded), Some(reply));
-        let f = gratuitous(MAC, VIP);
+        let f = frame(&gratuitous(MAC, VIP));
         for n in 0..FRAME_LEN {
             assert_eq!(Repr::parse(&f[..n]), None, "{n} bytes");
         }

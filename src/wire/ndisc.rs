@@ -112,9 +112,14 @@ impl Repr {
         })
     }
 
-    pub fn emit(&self) -> [u8; FRAME_LEN] {
-        let mut f = [0u8; FRAME_LEN];
-        headers(&mut f, self.dst_mac, self.src_mac, self.src, self.dst, self.hop_limit);
+    pub fn buffer_len(&self) -> usize {
+        FRAME_LEN
+    }
+
+    /// Into the first `buffer_len()` bytes of `f`; returns that length.
+    pub fn emit(&self, f: &mut [u8]) -> usize {
+        let f = &mut f[..FRAME_LEN];
+        headers(f, self.dst_mac, self.src_mac, self.src, self.dst, self.hop_limit);
         f[field::TYPE] = TYPE_NEIGHBOR_ADVERT;
         f[field::FLAGS] = self.flags;
         f[field::TARGET].copy_from_slice(&self.target.octets());
@@ -123,8 +128,8 @@ impl Repr {
             f[field::OPT_LEN] = 1;
             f[field::OPT_MAC].copy_from_slice(&mac);
         }
-        seal(&mut f, self.src, self.dst);
-        f
+        seal(f, self.src, self.dst);
+        FRAME_LEN
     }
 }
 
@@ -134,15 +139,28 @@ pub const NS_FRAME_LEN: usize = ethernet::HEADER_LEN + 40 + NS_ICMP_LEN;
 
 /// "Does anyone hold `target`?" as duplicate address detection asks it: from `::` to the
 /// target's solicited-node group, no link-layer option (RFC 4861 §4.3 forbids it from `::`).
-pub fn dad_probe(mac: [u8; 6], target: Ipv6Addr) -> [u8; NS_FRAME_LEN] {
-    let t = target.octets();
-    let group = Ipv6Addr::new(0xff02, 0, 0, 0, 0, 1, 0xff00 | u16::from(t[13]), u16::from_be_bytes([t[14], t[15]]));
-    let mut f = [0u8; NS_FRAME_LEN];
-    headers(&mut f, [0x33, 0x33, 0xff, t[13], t[14], t[15]], mac, Ipv6Addr::UNSPECIFIED, group, 255);
-    f[field::TYPE] = TYPE_NEIGHBOR_SOLICIT;
-    f[field::TARGET].copy_from_slice(&t);
-    seal(&mut f, Ipv6Addr::UNSPECIFIED, group);
-    f
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DadProbe {
+    pub mac: [u8; 6],
+    pub target: Ipv6Addr,
+}
+
+impl DadProbe {
+    pub fn buffer_len(&self) -> usize {
+        NS_FRAME_LEN
+    }
+
+    /// Into the first `buffer_len()` bytes of `f`; returns that length.
+    pub fn emit(&self, f: &mut [u8]) -> usize {
+        let f = &mut f[..NS_FRAME_LEN];
+        let t = self.target.octets();
+        let group = Ipv6Addr::new(0xff02, 0, 0, 0, 0, 1, 0xff00 | u16::from(t[13]), u16::from_be_bytes([t[14], t[15]]));
+        headers(f, [0x33, 0x33, 0xff, t[13], t[14], t[15]], self.mac, Ipv6Addr::UNSPECIFIED, group, 255);
+        f[field::TYPE] = TYPE_NEIGHBOR_SOLICIT;
+        f[field::TARGET].copy_from_slice(&t);
+        seal(f, Ipv6Addr::UNSPECIFIED, group);
+        NS_FRAME_LEN
+    }
 }
 
 /// The Ethernet and IPv6 headers of an ICMPv6 frame whose message fills the rest of `f`.
@@ -174,7 +192,8 @@ mod tests {
         let mac = [0x02, 0, 0, 0, 0, 1];
         let vip: Ipv6Addr = "2001:db8::100".parse().unwrap();
         let r = Repr::unsolicited(mac, vip, false);
-        let f = r.emit();
+        let mut f = [0u8; FRAME_LEN];
+        assert_eq!(r.emit(&mut f), r.buffer_len());
         assert_eq!(f.len(), 86);
         assert_eq!(&f[..6], &[0x33, 0x33, 0, 0, 0, 1]);
         assert_eq!(Repr::parse(&f), Some(r));
@@ -189,7 +208,8 @@ mod tests {
 
     #[test]
     fn dad_probe_goes_to_the_solicited_node_group_from_the_unspecified_address() {
-        let f = dad_probe([2, 0, 0, 0, 0, 1], "2001:db8::1:2:100".parse().unwrap());
+        let mut f = [0u8; NS_FRAME_LEN];
+        DadProbe { mac: [2, 0, 0, 0, 0, 1], target: "2001:db8::1:2:100".parse().unwrap() }.emit(&mut f);
         assert_eq!(&f[..6], &[0x33, 0x33, 0xff, 0x02, 0x01, 0x00]);
         assert_eq!(&f[22..38], &[0u8; 16], "source ::");
         assert_eq!(

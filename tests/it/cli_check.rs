@@ -14,7 +14,14 @@ fn seed_environment_primary_and_secondary() {
     let lab = Lab::new(1);
     let h = lab.host(0);
     for prio in [200, 100] {
-        let env = seed_env(&["192.168.4.1", "192.168.4.2"], "192.168.4.3", prio);
+        let mut env = seed_env(&["192.168.4.1", "192.168.4.2"], "192.168.4.3", prio);
+        // The seed's addresses are not this namespace's: its peers would never hear it.
+        let out = h.run_keepvip(&env, &["--check"]);
+        assert_eq!(out.status.code(), Some(2));
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains("add 198.18.0.1 to KEEPALIVED_UNICAST_PEERS on every node"), "{err}");
+        // With the source check off (on every node) it runs as the seed says.
+        env.push(("KEEPALIVED_CHECK_UNICAST_SRC".into(), "false".into()));
         let j = json(&h.run_keepvip(&env, &["--check"]));
         assert_eq!(j["interface"], "eth0");
         assert_eq!(j["priority"], prio);
@@ -114,7 +121,64 @@ const BAD: &[(&str, &str, &str)] = &[
     ("KEEPALIVED_VIRTUAL_IPS", "198.18.0.2", "198.18.0.2 is also a unicast peer"),
     ("KEEPALIVED_VIRTUAL_IPS", "224.0.0.18", "cannot be a virtual IP"),
     ("KEEPALIVED_VIRTUAL_IPS", "#JSON2BASH:{\"a\": 1}", "expected a JSON array of strings"),
+    // The first hour's mistakes: each would have run with a default or split the cluster.
+    ("KEEPALIVED_UNICAST_PEER", "#PYTHON2BASH:['198.18.0.1', '198.18.0.2']", "did you mean KEEPALIVED_UNICAST_PEERS?"),
+    ("KEEPALIVED_PRIORTY", "100", "did you mean KEEPALIVED_PRIORITY?"),
+    (
+        "KEEPALIVED_UNICAST_PEERS",
+        "\"#PYTHON2BASH:['198.18.0.1', '198.18.0.2']\"",
+        "the line should read KEEPALIVED_UNICAST_PEERS=#PYTHON2BASH:['198.18.0.1', '198.18.0.2']",
+    ),
+    ("KEEPALIVED_UNICAST_PEERS", "PYTHON2BASH:['198.18.0.1', '198.18.0.2']", "the prefix needs its '#'"),
+    (
+        "KEEPALIVED_UNICAST_PEERS",
+        "#PYTHON2BASH:['198.18.0.2', '198.18.0.3']",
+        "add 198.18.0.1 to KEEPALIVED_UNICAST_PEERS on every node",
+    ),
 ];
+
+/// Misspellings in any case or without a prefix letter are errors naming the variable meant;
+/// a name far from every variable is only a warning.
+#[test]
+fn a_misspelt_variable_is_refused_and_an_unrelated_one_is_named() {
+    let lab = Lab::new(1);
+    let h = lab.host(0);
+    for (typo, meant) in [("KEEPALIVE_PRIORITY", "KEEPALIVED_PRIORITY"), ("keepalived_priority", "KEEPALIVED_PRIORITY")]
+    {
+        let mut env = seed_env(&["198.18.0.1", "198.18.0.2"], "198.18.0.100", 200);
+        env.push((typo.to_string(), "100".to_string()));
+        let out = h.run_keepvip(&env, &["--check"]);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{typo}: {err}");
+        let line = format!("keepvip: {typo}=\"100\": not a variable keepvip reads; ");
+        assert!(err.contains(&line) && err.contains(&format!("did you mean {meant}?")), "{typo}: {err}");
+    }
+    let mut env = seed_env(&["198.18.0.1", "198.18.0.2"], "198.18.0.100", 200);
+    env.push(("KEEPALIVED_NOTIFY_SCRIPT".into(), "/x".into()));
+    let out = h.run_keepvip(&env, &["--check"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(err.contains("KEEPALIVED_NOTIFY_SCRIPT is not a variable keepvip reads; ignored"), "{err}");
+}
+
+/// The recipe's two-address list given to a third node: it would be heard by nobody and hold
+/// the VIP beside the master. Refused at start, naming the address to add.
+#[test]
+fn a_node_missing_from_its_own_peer_list_is_refused() {
+    let lab = Lab::new(3);
+    let h = lab.host(2);
+    let env = seed_env(&["198.18.0.1", "198.18.0.2"], "198.18.0.100", 100);
+    let mut p = h.spawn_keepvip(&env);
+    let code = p.wait_exit(std::time::Duration::from_secs(5)).and_then(|s| s.code());
+    let log = p.log();
+    assert_eq!(code, Some(2), "{log}");
+    assert!(log.contains("add 198.18.0.3 to KEEPALIVED_UNICAST_PEERS on every node"), "{log}");
+    assert!(!h.has_addr("198.18.0.100"));
+    // The explicit opt-out runs.
+    let mut env = env.clone();
+    env.push(("KEEPALIVED_CHECK_UNICAST_SRC".into(), "false".into()));
+    assert!(h.run_keepvip(&env, &["--check"]).status.success());
+}
 
 #[test]
 fn every_bad_value_exits_2_with_one_line_naming_it_and_touches_nothing() {
@@ -153,7 +217,7 @@ fn a_typo_is_named_even_when_the_configuration_fails() {
     assert_eq!(out.status.code(), Some(2), "{err}");
     assert!(
         err.contains(
-            "KEEPALIVED_VIRTUAL_IP is not a variable keepvip knows; ignored (did you mean KEEPALIVED_VIRTUAL_IPS?)"
+            "KEEPALIVED_VIRTUAL_IP=\"198.18.0.100\": not a variable keepvip reads; did you mean KEEPALIVED_VIRTUAL_IPS?"
         ),
         "{err}"
     );
@@ -178,7 +242,7 @@ fn a_notify_script_this_image_cannot_run_is_named_at_start() {
 fn container_arguments_and_help() {
     let lab = Lab::new(1);
     let h = lab.host(0);
-    let env = seed_env(&["198.18.0.2"], "198.18.0.100", 200);
+    let env = seed_env(&["198.18.0.1", "198.18.0.2"], "198.18.0.100", 200);
     let j = json(&h.run_keepvip(&env, &["--loglevel", "debug", "--copy-service", "--check"]));
     assert_eq!(j["priority"], 200);
     let out = h.run_keepvip(&env, &["--bogus"]);

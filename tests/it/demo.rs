@@ -202,3 +202,19 @@ fn a_failing_tour_exits_non_zero_and_still_cleans_up() {
     assert!(text.contains("FAILED: no single master"), "{text}");
     assert_eq!(leftovers(&id), (String::new(), 0), "namespaces or processes left after a failure");
 }
+
+#[test]
+fn the_live_view_without_a_terminal_says_to_use_the_tour() {
+    crate::common::require_root();
+    let id = format!("kvdemo{}n", std::process::id());
+    let out = Command::new(crate::common::docker::repo_file("scripts/demo"))
+        .env("KEEPVIP_BIN", crate::common::keepvip_bin())
+        .env("KEEPVIP_DEMO_ID", &id)
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.contains("no terminal for the live view: run scripts/demo --tour"), "{err}");
+    assert!(out.stdout.len() < 200, "it drew screens: {} bytes", out.stdout.len());
+    assert_eq!(leftovers(&id), (String::new(), 0));
+}

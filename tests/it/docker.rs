@@ -26,22 +26,31 @@ fn image_is_small_and_check_prints_the_seed_configuration() {
     let size: u64 = must(&["image", "inspect", "-f", "{{.Size}}", &lab.image]).parse().unwrap();
     eprintln!("image size {size} bytes");
     assert!(size <= 3 * 1024 * 1024, "image is {size} bytes, over 3 MiB");
-    // The seed's exact -e values.
-    let mut args = vec!["run", "--rm", "--network", &lab.network];
-    let seed = [
-        "KEEPALIVED_UNICAST_PEERS=#PYTHON2BASH:['192.168.4.1', '192.168.4.2']",
-        "KEEPALIVED_VIRTUAL_IPS=192.168.4.3",
-        "KEEPALIVED_PRIORITY=200",
-    ];
-    for e in &seed {
-        args.extend(["-e", e]);
-    }
-    args.extend([lab.image.as_str(), "--loglevel", "debug", "--check"]);
-    let j: serde_json::Value = serde_json::from_str(&must(&args)).unwrap();
+    // The seed's exact -e values, on a container that is neither of the seed's addresses:
+    // refused, naming the address to add (its peers would never hear it).
+    let ip = lab.ip(11);
+    let check = |peers: &str| {
+        let peers = format!("KEEPALIVED_UNICAST_PEERS={peers}");
+        let mut args = vec!["run", "--rm", "--network", &lab.network, "--ip", &ip];
+        for e in [peers.as_str(), "KEEPALIVED_VIRTUAL_IPS=192.168.4.3", "KEEPALIVED_PRIORITY=200"] {
+            args.extend(["-e", e]);
+        }
+        args.extend([lab.image.as_str(), "--loglevel", "debug", "--check"]);
+        docker(&args)
+    };
+    let o = check("#PYTHON2BASH:['192.168.4.1', '192.168.4.2']");
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(err.contains(&format!("add {ip} to KEEPALIVED_UNICAST_PEERS on every node")), "{err}");
+    // The seed's shape with this host's address in the list.
+    let o = check(&format!("#PYTHON2BASH:['{ip}', '192.168.4.2']"));
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let j: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(j["priority"], 200);
     assert_eq!(j["interface"], "eth0");
     assert_eq!(j["virtual_ips"][0]["address"], "192.168.4.3");
-    assert_eq!(j["unicast_peers"], serde_json::json!(["192.168.4.1", "192.168.4.2"]));
+    assert_eq!(j["unicast_peers"], serde_json::json!(["192.168.4.2"]));
+    assert_eq!(j["unicast_src_ip"], ip.as_str());
     let labels =
         must(&["image", "inspect", "-f", "{{json .Config.Labels}} {{json .Config.Healthcheck.Test}}", &lab.image]);
     assert!(labels.contains("org.opencontainers.image.title") && labels.contains("--health"), "{labels}");
@@ -115,13 +124,20 @@ fn deployment_files_validate() {
     std::fs::copy(repo_file("docker-compose.yml"), dir.join("docker-compose.yml")).unwrap();
     let example = std::fs::read_to_string(repo_file(".env.example")).unwrap();
     std::fs::write(dir.join(".env"), example + "KEEPALIVED_ROUTER_ID=77\nKEEPALIVED_VRRP_VERSION=3\n").unwrap();
-    let o = std::process::Command::new("docker-compose")
+    // Compose v2 (`docker compose`) where the plugin is installed, else v1 (`docker-compose`):
+    // the README gives both spellings.
+    let v2 = docker(&["compose", "version"]).status.success();
+    let (cmd, first): (&str, &[&str]) = if v2 { ("docker", &["compose"]) } else { ("docker-compose", &[]) };
+    eprintln!("compose: using {}", if v2 { "docker compose (v2)" } else { "docker-compose (v1)" });
+    let o = std::process::Command::new(cmd)
+        .args(first)
         .args(["-f", dir.join("docker-compose.yml").to_str().unwrap(), "config"])
         .output()
-        .expect("docker-compose");
+        .expect("docker compose or docker-compose");
     let _ = std::fs::remove_dir_all(&dir);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    let out = String::from_utf8_lossy(&o.stdout);
+    // v2 quotes values with ", v1 with '.
+    let out = String::from_utf8_lossy(&o.stdout).replace('"', "'");
     assert!(out.contains("network_mode: host") && out.contains("NET_RAW") && out.contains("192.168.4.3"), "{out}");
     // Every variable of .env reaches the container, not only the ones the file names.
     for want in ["KEEPALIVED_ROUTER_ID: '77'", "KEEPALIVED_VRRP_VERSION: '3'", "KEEPALIVED_PRIORITY: '200'"] {
@@ -288,7 +304,21 @@ fn readme_walkthrough_commands_work_as_written() {
     let size: u64 = must(&["image", "inspect", "-f", "{{.Size}}", &tag]).parse().unwrap();
     assert!(size <= 3 * 1024 * 1024, "{size}");
     let env = repo_file(".env.example");
-    let o = docker(&["run", "--rm", "--network", &lab.network, "--env-file", &env, &tag, "--check"]);
+    let ip = lab.ip(11);
+    let check = |extra: &[&str]| {
+        let mut a = vec!["run", "--rm", "--network", &lab.network, "--ip", &ip, "--env-file", &env];
+        a.extend(extra);
+        a.extend([tag.as_str(), "--check"]);
+        docker(&a)
+    };
+    // As copied, on a host the example's peer list does not name: refused, saying what to add.
+    let o = check(&[]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(err.contains(&format!("add {ip} to KEEPALIVED_UNICAST_PEERS on every node")), "{err}");
+    // Edited for this host (here with -e, which wins over the file).
+    let peers = format!("KEEPALIVED_UNICAST_PEERS=#PYTHON2BASH:['{ip}', '{}']", lab.ip(12));
+    let o = check(&["-e", &peers]);
     let _ = docker(&["rmi", "-f", &tag]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     let j: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();

@@ -225,7 +225,7 @@ fn as_pid_1_the_orphans_of_check_scripts_are_reaped() {
         .stderr(std::fs::File::create(&log).unwrap())
         .spawn()
         .unwrap();
-    let p = Proc { child, log };
+    let p = Proc { child, log, state: Some(h.state_file()) };
     // (ppid, state) of every process.
     let procs = || -> Vec<(i32, i32, char)> {
         std::fs::read_dir("/proc")

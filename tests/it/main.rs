@@ -17,4 +17,5 @@ mod metrics;
 mod osixia;
 mod reliability;
 mod runtime_netns;
+mod scripts;
 mod swarm;

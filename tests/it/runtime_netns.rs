@@ -199,9 +199,15 @@ fn notify_script_gets_osixia_arguments_and_sigusr1_logs_counters() {
     let text = read();
     let mine: Vec<&str> = text.lines().filter(|l| l.ends_with(" 200")).collect();
     assert_eq!(mine, ["INSTANCE VI_1 BACKUP 200", "INSTANCE VI_1 MASTER 200"], "{text}");
-    a.signal(Signal::SIGUSR1);
-    assert!(a.wait_log("status: {", Duration::from_secs(2)));
-    assert!(a.log().contains("\"adverts_sent\":"), "{}", a.log());
+    // SIGUSR1 logs the table `--status` prints.
+    assert_eq!(a.status().state, "MASTER");
+    for row in [
+        "(VI_1) status: state       MASTER",
+        "(VI_1) status: master      this node",
+        "(VI_1) status: adverts     sent ",
+    ] {
+        assert!(a.log().contains(row), "{row:?} in\n{}", a.log());
+    }
 }
 
 #[test]
@@ -242,13 +248,41 @@ fn status_and_health_read_the_state_file() {
     ] {
         assert!(t.contains(want), "{want:?} in\n{t}");
     }
+    assert!(t.contains("updated     0 s ago") || t.contains("updated     1 s ago"), "{t}");
     let h = run(&["--health"]);
     assert!(h.status.success(), "{}", String::from_utf8_lossy(&h.stderr));
+    // The JSON agrees with the table: a master names itself.
+    let j: serde_json::Value = serde_json::from_slice(&run(&["--status", "--json"]).stdout).unwrap();
+    assert_eq!(j["master"], "198.18.0.1", "{j}");
     a.signal(Signal::SIGKILL);
     a.wait_exit(Duration::from_secs(2));
     let h = run(&["--health"]);
     assert_eq!(h.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&h.stderr).contains("is not running"));
+    // No daemon at all: the same plain words for --status, not an OS error.
+    std::fs::remove_file(&state).unwrap();
+    let s = run(&["--status"]);
+    assert_eq!(s.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&s.stderr);
+    assert!(err.contains("no state file at") && err.contains("keepvip is not running"), "{err}");
+}
+
+/// What `--status` shows is written when it changes, not at the next refresh: a backup that
+/// starts hearing the master says so at once.
+#[test]
+fn status_is_current_without_waiting_for_the_refresh() {
+    let lab = Lab::new(2);
+    let (_a, b) = pair(&lab, &[]);
+    drop(b);
+    // A backup started again: it hears the master within one advert (1 s); the counters'
+    // refresh would only write that 5 s after its start.
+    let b = lab.host(1).spawn_keepvip(&env_with(100, &[]));
+    let pid = b.pid() as u32;
+    assert!(wait_until(Duration::from_secs(2), || lab.host(1).status().pid == pid), "{}", b.log());
+    let started = std::time::Instant::now();
+    let heard = || lab.host(1).status().master.as_deref() == Some("198.18.0.1");
+    assert!(wait_until(Duration::from_secs(3), heard), "{:?}\n{}", lab.host(1).status(), b.log());
+    assert!(started.elapsed() < Duration::from_millis(2500), "{:?}", started.elapsed());
 }
 
 #[test]

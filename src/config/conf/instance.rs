@@ -54,6 +54,7 @@ pub(super) fn instance(p: &mut Parser, s: &Stmt, name: &str, g: &Globals) -> Opt
         v3_checksum_as_v2: false,
         unicast_min_ttl: None,
         check_unicast_src: g.check_unicast_src,
+        listed_sources: vec![],
         first_hold: Duration::ZERO,
     };
     let mut tracks = vec![];

@@ -21,7 +21,7 @@ use lex::{ConfError, Pos, Stmt};
 
 /// The instances of a file and what start-up should log about it.
 #[derive(Debug, Clone)]
-pub struct Loaded {
+pub struct FromFile {
     pub instances: Vec<Config>,
     /// Sync groups with scripts of their own.
     pub groups: Vec<SyncGroup>,
@@ -97,7 +97,7 @@ impl Parser {
 }
 
 /// Read a keepalived.conf (and its includes) into instances.
-pub fn load(path: &Path, host: &HostView) -> Result<Loaded, Vec<ConfError>> {
+pub fn load(path: &Path, host: &HostView) -> Result<FromFile, Vec<ConfError>> {
     let stmts = lex::read(path).map_err(|e| vec![e])?;
     from_stmts(path, &stmts, host)
 }
@@ -112,7 +112,7 @@ struct File {
 }
 
 /// The instances of statements read from `file`.
-pub fn from_stmts(file: &Path, stmts: &[Stmt], host: &HostView) -> Result<Loaded, Vec<ConfError>> {
+pub fn from_stmts(file: &Path, stmts: &[Stmt], host: &HostView) -> Result<FromFile, Vec<ConfError>> {
     let mut p = Parser { errors: vec![], warnings: vec![] };
     let mut g = Globals { check_unicast_src: false, ..Globals::default() };
     // Globals first: keepalived applies them to every instance wherever they appear.
@@ -142,7 +142,7 @@ pub fn from_stmts(file: &Path, stmts: &[Stmt], host: &HostView) -> Result<Loaded
         p.fail(&at, "no vrrp_instance: nothing to do");
     }
     if p.errors.is_empty() {
-        Ok(Loaded { instances, groups: f.group_scripts, warnings: p.warnings })
+        Ok(FromFile { instances, groups: f.group_scripts, warnings: p.warnings })
     } else {
         Err(p.errors)
     }

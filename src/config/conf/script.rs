@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use super::lex::Stmt;
 use super::Parser;
-use crate::config::rules::centis;
+use crate::config::rules::parse_centis;
 use crate::config::track::{Check, Probe};
 
 /// A `vrrp_script` block, with keepalived's defaults (interval 1 s, timeout = interval,
@@ -19,7 +19,7 @@ pub(super) fn vrrp_script(p: &mut Parser, s: &Stmt, name: &str) -> Option<Check>
     for d in p.block(s) {
         let secs = |p: &mut Parser, d: &Stmt| {
             let v = p.one(d, "seconds")?;
-            match centis(v) {
+            match parse_centis(v) {
                 Some(cs) if cs > 0 => Some(Duration::from_millis(u64::from(cs) * 10)),
                 _ => {
                     p.fail(&d.at, format!("{} '{v}': expected seconds > 0 (decimal allowed)", d.keyword()));

@@ -15,7 +15,7 @@ fn host() -> HostView {
     }
 }
 
-fn load_str(text: &str) -> Result<Loaded, Vec<String>> {
+fn load_str(text: &str) -> Result<FromFile, Vec<String>> {
     let stmts = lex::parse_str("k.conf", text).map_err(|e| vec![e.to_string()])?;
     from_stmts(Path::new("k.conf"), &stmts, &host()).map_err(|es| es.iter().map(ToString::to_string).collect())
 }

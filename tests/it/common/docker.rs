@@ -46,7 +46,10 @@ impl DockerLab {
         let ctx = std::env::temp_dir().join(format!("{id}-ctx"));
         std::fs::create_dir_all(&ctx).unwrap();
         std::fs::copy(format!("{root}/target/x86_64-unknown-linux-gnu/release/keepvip"), ctx.join("keepvip")).unwrap();
-        std::fs::copy(format!("{root}/Dockerfile.prebuilt"), ctx.join("Dockerfile")).unwrap();
+        // A label of this lab's own: images of concurrent labs never share an ID, so one
+        // lab's `rmi` cannot delete the image another is building from the same cache.
+        let prebuilt = std::fs::read_to_string(format!("{root}/Dockerfile.prebuilt")).unwrap();
+        std::fs::write(ctx.join("Dockerfile"), format!("{prebuilt}\nLABEL keepvip.test.lab={id}\n")).unwrap();
         must(&["build", "-q", "-t", &lab.image, ctx.to_str().unwrap()]);
         // The client: a scratch image with Debian's static busybox, for ping.
         let cctx = std::env::temp_dir().join(format!("{id}-client"));
@@ -54,7 +57,9 @@ impl DockerLab {
         std::fs::copy("/bin/busybox", cctx.join("busybox")).unwrap();
         std::fs::write(
             cctx.join("Dockerfile"),
-            "FROM scratch\nCOPY busybox /bin/busybox\nENTRYPOINT [\"/bin/busybox\"]\n",
+            format!(
+                "FROM scratch\nCOPY busybox /bin/busybox\nENTRYPOINT [\"/bin/busybox\"]\nLABEL keepvip.test.lab={id}\n"
+            ),
         )
         .unwrap();
         must(&["build", "-q", "-t", &lab.client_image, cctx.to_str().unwrap()]);

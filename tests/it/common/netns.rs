@@ -232,13 +232,17 @@ impl Host {
         let log = self.dir.join(format!("{}-{}.log", self.ns, NEXT.fetch_add(1, Ordering::SeqCst)));
         let file = fs::File::create(&log).unwrap();
         let child = self.keepvip_cmd(env, args, "run").stdout(Stdio::null()).stderr(file).spawn().unwrap();
-        Proc { child, log }
+        let state =
+            env.iter().find(|(k, _)| k == "KEEPVIP_STATE_FILE").map_or_else(|| self.state_file(), |(_, v)| v.into());
+        Proc { child, log, state: Some(state) }
     }
 }
 
 pub struct Proc {
     pub child: Child,
     pub log: PathBuf,
+    /// A keepvip's state file.
+    pub state: Option<PathBuf>,
 }
 
 impl Proc {
@@ -252,6 +256,17 @@ impl Proc {
 
     pub fn log(&self) -> String {
         fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// A keepvip's live status: SIGUSR1 makes it log its status and write its state file,
+    /// which is then read as `--status` reads it.
+    pub fn status(&self) -> InstanceStatus {
+        let lines = || self.log().matches(") status: updated").count();
+        let before = lines();
+        self.signal(nix::sys::signal::Signal::SIGUSR1);
+        assert!(wait_until(Duration::from_secs(2), || lines() > before), "no status in the log:\n{}", self.log());
+        let path = self.state.as_ref().expect("a keepvip process");
+        StateFile::read(path).map(|s| s.instances.into_iter().next().unwrap_or_default()).unwrap_or_default()
     }
 
     /// Wait for exit up to `timeout`.
@@ -372,7 +387,7 @@ impl Host {
         let log = self.dir.join(format!("{}-{}.log", self.ns, NEXT.fetch_add(1, Ordering::SeqCst)));
         let file = fs::File::create(&log).unwrap();
         let child = self.cmd(args).stdout(file.try_clone().unwrap()).stderr(file).spawn().unwrap();
-        Proc { child, log }
+        Proc { child, log, state: None }
     }
 
     pub fn dir(&self) -> &std::path::Path {
