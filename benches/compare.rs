@@ -96,11 +96,12 @@ fn failover(
 ) -> (f64, Vec<f64>) {
     let lab = Lab::new(3);
     let (procs, m) = cluster(&lab, imp, prios, extra);
+    let mut ping = lab.host(2).ping(VIP);
+    assert!(ping.wait_replies(50, Duration::from_secs(5)), "{}: no replies from the VIP", imp.name());
+    // As master serving the client (half a second of pings after the election).
     if let Some(r) = rss {
         r.push(node_rss_kib(lab.host(m)) as f64);
     }
-    let mut ping = lab.host(2).ping(VIP);
-    assert!(ping.wait_replies(50, Duration::from_secs(5)), "{}: no replies from the VIP", imp.name());
     let event = unix_now();
     match stop {
         Stop::Crash => {

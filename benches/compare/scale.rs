@@ -41,8 +41,10 @@ pub fn cluster(imp: Impl, n: usize) -> (f64, usize, f64, usize) {
     let h = holders(&lab, n);
     assert_eq!(h.len(), 1, "{} N={n}: holders {h:?}", imp.name());
     let first = h[0];
+    // A master that resigns right after the election (seen from keepalived at 8 nodes) makes
+    // the client wait for the next one: allow for it before the failover is timed.
     let replies = ping.replies().len();
-    assert!(ping.wait_replies(replies + 20, Duration::from_secs(5)));
+    assert!(ping.wait_replies(replies + 20, Duration::from_secs(15)), "{} N={n}: the client lost the VIP", imp.name());
     let event = unix_now();
     lab.host(first).kill_all();
     lab.cut(first);
@@ -90,8 +92,13 @@ pub fn vips_1024(imp: Impl) -> (f64, f64) {
         .filter_map(|l| l.split_whitespace().next()?.parse().ok())
         .collect();
     // From the new master's first advert (before it, it was a silent backup) to the end of
-    // the window: a master that stops advertising shows as one long silence.
-    assert!(!times.is_empty(), "{}: the new master never advertised", imp.name());
+    // the window: a master that stops advertising shows as one long silence. One that sent
+    // nothing in the window (keepalived, busy announcing 1024 VIPs) was silent from its
+    // first VIP to the end.
+    if times.is_empty() {
+        eprintln!("{}: the new master sent no advert in the 5 s window", imp.name());
+        return ((stamps[N - 1] - stamps[0]) * 1000.0, (end - stamps[0]) * 1000.0);
+    }
     let mut edges = times.clone();
     edges.push(end);
     let silence = edges.windows(2).map(|w| w[1] - w[0]).fold(0.0, f64::max);

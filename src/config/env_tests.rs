@@ -1,6 +1,6 @@
 use super::*;
 use crate::config::HostIface;
-use crate::config::{is_known, unknown_variables, VARIABLES};
+use crate::config::{is_known, process_settings, unknown_variables, VARIABLES};
 
 fn host() -> HostView {
     HostView {

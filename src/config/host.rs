@@ -42,6 +42,13 @@ impl HostIface {
 }
 
 impl HostView {
+    /// One interface with one address (unit tests' host).
+    #[cfg(test)]
+    pub fn single(name: &str, index: u32, addr: &str) -> HostView {
+        let iface = HostIface { index, name: name.into(), addrs: vec![addr.parse().unwrap()] };
+        HostView { interfaces: vec![iface], default_route_ifindex: None }
+    }
+
     pub fn iface(&self, name: &str) -> Option<&HostIface> {
         self.interfaces.iter().find(|i| i.name == name)
     }

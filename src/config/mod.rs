@@ -9,6 +9,7 @@ mod env;
 pub mod envfiles;
 pub mod host;
 pub mod list;
+mod process;
 pub mod pylist;
 mod rendered;
 pub(crate) mod rules;
@@ -22,8 +23,9 @@ use std::net::IpAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
-pub use env::{auto_priority, conf_file, from_env, process_settings};
+pub use env::{auto_priority, from_env};
 pub use host::{HostAddr, HostIface, HostView};
+pub use process::{conf_file, process_settings};
 pub use track::{Check, Probe};
 pub use variables::{is_known, misspelt, unknown_variables, Var, VARIABLES};
 pub use vip::Vip;

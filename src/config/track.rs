@@ -41,6 +41,23 @@ pub struct Check {
     pub init_fail: bool,
 }
 
+impl Check {
+    /// A weighted `track_interface`, as keepalived follows it: every link change counts at
+    /// once (no interval, fall or rise of its own).
+    pub fn interface(name: &str, weight: i32) -> Check {
+        Check {
+            name: format!("interface {name}"),
+            probe: Probe::Link(name.to_string()),
+            interval: Duration::from_secs(1),
+            timeout: Duration::from_secs(1),
+            fall: 1,
+            rise: 1,
+            weight,
+            init_fail: false,
+        }
+    }
+}
+
 impl Probe {
     pub fn describe(&self) -> String {
         match self {

@@ -90,18 +90,11 @@ impl Driver {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::{from_env, HostIface};
+    use crate::config::from_env;
 
     #[test]
     fn vips_beyond_255_are_managed_but_not_advertised() {
-        let host = HostView {
-            interfaces: vec![HostIface {
-                index: 2,
-                name: "eth0".into(),
-                addrs: vec!["198.18.0.1/24".parse().unwrap()],
-            }],
-            default_route_ifindex: None,
-        };
+        let host = HostView::single("eth0", 2, "198.18.0.1/24");
         let vips: Vec<String> = (0..300).map(|i| format!("'198.19.{}.{}'", i / 250, i % 250 + 1)).collect();
         let env = [("KEEPALIVED_VIRTUAL_IPS".to_string(), format!("#PYTHON2BASH:[{}]", vips.join(", ")))].into();
         let mut cfg = from_env(&env, &host).unwrap().config;

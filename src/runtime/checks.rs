@@ -128,20 +128,9 @@ impl Checks {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::Probe;
-    use std::time::Duration;
 
     fn link_check(name: &str, weight: i32) -> Check {
-        Check {
-            name: format!("interface {name}"),
-            probe: Probe::Link(name.into()),
-            interval: Duration::from_secs(1),
-            timeout: Duration::from_secs(1),
-            fall: 1,
-            rise: 1,
-            weight,
-            init_fail: false,
-        }
+        Check::interface(name, weight)
     }
 
     #[test]

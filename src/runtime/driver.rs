@@ -41,6 +41,8 @@ pub(super) struct Driver {
     found_in_place: Vec<AddrChange>,
     /// Something `--status` shows changed since the loop last asked (state file).
     changed: bool,
+    /// A transition happened since the loop last asked.
+    transitioned: bool,
     /// This instance's own move to MASTER, or from MASTER to BACKUP, for its sync group
     /// to follow (moves made by following the group are not passed on).
     moved: Option<State>,
@@ -102,6 +104,7 @@ impl Driver {
             deferred: false,
             found_in_place,
             changed: false,
+            transitioned: false,
             moved: None,
             cfg,
         })
@@ -134,6 +137,11 @@ impl Driver {
     /// Something `--status` shows changed since the last call.
     pub fn take_changed(&mut self) -> bool {
         std::mem::take(&mut self.changed)
+    }
+
+    /// A transition happened since the last call.
+    pub fn take_transitioned(&mut self) -> bool {
+        std::mem::take(&mut self.transitioned)
     }
 
     /// This instance's own move, for its sync group to follow.
@@ -420,6 +428,7 @@ impl Driver {
         let name = &self.cfg.name;
         log::info!("({name}) {from} -> {to}: {reason}");
         self.stats.transition(from, to, format!("{from} -> {to}: {reason}"), Instant::now());
+        self.transitioned = true;
         self.notifier.run(to.name(), self.core.priority());
         if to == State::Fault && reason == Reason::NoSuccessor {
             log::error!(

@@ -72,6 +72,9 @@ pub struct Runtime {
     terms: u32,
     /// A child ended: reap orphans once the checks and notifiers collected theirs.
     orphans: bool,
+    /// A transition ran code the steady loop does not: out of the resident set once its
+    /// announcements are done (see `net::memory`).
+    code_to_drop: bool,
     /// Instances of a reloaded file waiting for their old version to resign first.
     pending: Vec<Config>,
     groups: Vec<NotifiedGroup>,
@@ -124,6 +127,7 @@ impl Runtime {
             closing: false,
             terms: 0,
             orphans: false,
+            code_to_drop: false,
             pending: vec![],
             groups: vec![],
         })
@@ -173,7 +177,7 @@ impl Runtime {
         self.start()?;
         // Reading the configuration and starting took most of the binary's code, which the
         // loop never runs again: out of the resident set (see `net::memory`).
-        crate::net::memory::drop_startup_code();
+        crate::net::memory::drop_code_pages();
         let result = self.serve(&mut signals);
         self.release();
         self.write_status();
@@ -320,6 +324,11 @@ impl Runtime {
         let mut changed = false;
         for d in &mut self.drivers {
             changed |= d.take_changed();
+            self.code_to_drop |= d.take_transitioned();
+        }
+        if self.code_to_drop && self.drivers.iter().all(|d| d.announcer.next_deadline().is_none()) {
+            self.code_to_drop = false;
+            crate::net::memory::drop_code_pages();
         }
         if changed || now >= self.next_status {
             self.write_status();

@@ -161,17 +161,10 @@ impl Runtime {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::{from_env, HostIface};
+    use crate::config::from_env;
 
     fn cfg(name: &str, vrid: u8, priority: u8) -> Config {
-        let host = HostView {
-            interfaces: vec![HostIface {
-                index: 2,
-                name: "eth0".into(),
-                addrs: vec!["198.18.0.1/24".parse().unwrap()],
-            }],
-            default_route_ifindex: None,
-        };
+        let host = HostView::single("eth0", 2, "198.18.0.1/24");
         let env = [
             ("KEEPALIVED_VIRTUAL_IPS".to_string(), format!("198.19.0.{vrid}")),
             ("KEEPALIVED_ROUTER_ID".to_string(), vrid.to_string()),

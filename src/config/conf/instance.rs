@@ -9,7 +9,7 @@ use super::lex::{Pos, Stmt};
 use super::script::{command, weight_of};
 use super::{Globals, Parser};
 use crate::config::draft::{At, Draft, Sourced, CONF_NAMES};
-use crate::config::track::{Check, Probe};
+use crate::config::track::Check;
 use crate::config::vip;
 use crate::config::{InitialState, Origin, Version};
 
@@ -249,16 +249,7 @@ fn track_interfaces(p: &mut Parser, k: &Stmt, d: &mut Draft) {
             [i] => d.track_interfaces.push(Sourced::new(i.clone(), at)),
             [i, rest @ ..] => match weight_of(p, e, rest) {
                 Some(0) => d.track_interfaces.push(Sourced::new(i.clone(), at)),
-                Some(w) => d.checks.push(Check {
-                    name: format!("interface {i}"),
-                    probe: Probe::Link(i.clone()),
-                    interval: Duration::from_secs(1),
-                    timeout: Duration::from_secs(1),
-                    fall: 1,
-                    rise: 1,
-                    weight: w,
-                    init_fail: false,
-                }),
+                Some(w) => d.checks.push(Check::interface(i, w)),
                 None => {}
             },
             [] => {}
