@@ -16,7 +16,7 @@ use super::vips::{remove_stale, VipSet};
 use crate::config::{Config, HostView, Origin};
 use crate::net::netlink::{Addr, AddrChange, Link, Netlink};
 use crate::notify::Notifier;
-use crate::vrrp::{Action, Event, Fault, Instance, Reason, Received, Rejected, State};
+use crate::vrrp::{Action, Event, Fault, Instance, Received, Rejected, State};
 
 pub(super) struct Driver {
     pub cfg: Config,
@@ -29,7 +29,7 @@ pub(super) struct Driver {
     pub(super) stats: Stats,
     /// Gratuitous ARP repeats, paced.
     pub(super) announcer: Announcer,
-    notifier: Notifier,
+    pub(super) notifier: Notifier,
     /// Our own fault (not a group member's) and its log line, so each cause is logged once.
     own_fault: Option<(Fault, String)>,
     /// A sync group member's fault, which we follow.
@@ -40,12 +40,12 @@ pub(super) struct Driver {
     /// Our VIPs found on the host at start, where we would add them: resume or remove.
     found_in_place: Vec<AddrChange>,
     /// Something `--status` shows changed since the loop last asked (state file).
-    changed: bool,
+    pub(super) changed: bool,
     /// A transition happened since the loop last asked.
-    transitioned: bool,
+    pub(super) transitioned: bool,
     /// This instance's own move to MASTER, or from MASTER to BACKUP, for its sync group
     /// to follow (moves made by following the group are not passed on).
-    moved: Option<State>,
+    pub(super) moved: Option<State>,
 }
 
 impl Driver {
@@ -268,6 +268,14 @@ impl Driver {
         self.own_fault.is_some()
     }
 
+    pub(super) fn own_fault_line(&self) -> Option<&str> {
+        self.own_fault.as_ref().map(|f| f.1.as_str())
+    }
+
+    pub(super) fn in_group_fault(&self) -> bool {
+        self.group_fault
+    }
+
     /// A sync group member is (or no longer is) in FAULT: follow it.
     pub fn set_group_fault(&mut self, on: bool, now: Instant, io: &mut Io) {
         if self.group_fault == on {
@@ -282,17 +290,6 @@ impl Driver {
             );
         }
         self.apply_fault(now, io);
-    }
-
-    /// Why the instance is in FAULT, for `--status`.
-    pub fn fault_line(&self) -> Option<String> {
-        match (&self.own_fault, self.group_fault) {
-            (Some(f), _) => Some(f.1.clone()),
-            (None, true) => {
-                Some(format!("a member of sync group {} is in FAULT", self.cfg.sync_group.as_deref().unwrap_or("?")))
-            }
-            (None, false) => None,
-        }
     }
 
     fn apply_fault(&mut self, now: Instant, io: &mut Io) {
@@ -421,24 +418,6 @@ impl Driver {
                     self.cfg.name
                 ),
             }
-        }
-    }
-
-    fn transition(&mut self, from: State, to: State, reason: Reason) {
-        let name = &self.cfg.name;
-        log::info!("({name}) {from} -> {to}: {reason}");
-        self.stats.transition(from, to, format!("{from} -> {to}: {reason}"), Instant::now());
-        self.transitioned = true;
-        self.notifier.run(to.name(), self.core.priority());
-        if to == State::Fault && reason == Reason::NoSuccessor {
-            log::error!(
-                "({name}) no other node took over after our priority-0 adverts: the VIPs are on no node (every node failing? as keepalived, a node in FAULT never holds them)"
-            );
-        }
-        self.changed = true;
-        let own = reason != Reason::SyncGroup;
-        if own && (to == State::Master || (from == State::Master && to == State::Backup)) {
-            self.moved = Some(to);
         }
     }
 

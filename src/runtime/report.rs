@@ -1,5 +1,6 @@
-//! What an instance shows the outside: its entry in the state file (`--status`,
-//! `--health`), its metrics snapshot, and the statistics SIGUSR2 logs.
+//! What an instance shows the outside: its transitions (log line, notify script), its entry
+//! in the state file (`--status`, `--health`), its metrics snapshot, and the statistics
+//! SIGUSR2 logs.
 
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
@@ -8,7 +9,7 @@ use super::driver::Driver;
 use super::Runtime;
 use crate::observe::metrics;
 use crate::observe::status::{self, CheckStatus, InstanceStatus, StateFile};
-use crate::vrrp::State;
+use crate::vrrp::{Reason, State};
 
 impl Driver {
     /// The master of the virtual router as this node knows it.
@@ -18,6 +19,17 @@ impl Driver {
             self.links.advert_source
         } else {
             core.last_master()
+        }
+    }
+
+    /// Why the instance is in FAULT, for `--status`.
+    fn fault_line(&self) -> Option<String> {
+        match (self.own_fault_line(), self.in_group_fault()) {
+            (Some(line), _) => Some(line.to_string()),
+            (None, true) => {
+                Some(format!("a member of sync group {} is in FAULT", self.cfg.sync_group.as_deref().unwrap_or("?")))
+            }
+            (None, false) => None,
         }
     }
 
@@ -101,6 +113,28 @@ impl Driver {
 
     pub fn dropped(&self) -> BTreeMap<&'static str, u64> {
         self.core().counters().dropped.iter().map(|(k, v)| (*k, *v)).collect()
+    }
+}
+
+impl Driver {
+    /// A transition: logged, counted, notified, and marked for the loop (state file, sync
+    /// group, code pages).
+    pub(super) fn transition(&mut self, from: State, to: State, reason: Reason) {
+        let name = &self.cfg.name;
+        log::info!("({name}) {from} -> {to}: {reason}");
+        self.stats.transition(from, to, format!("{from} -> {to}: {reason}"), Instant::now());
+        self.transitioned = true;
+        self.notifier.run(to.name(), self.core().priority());
+        if to == State::Fault && reason == Reason::NoSuccessor {
+            log::error!(
+                "({name}) no other node took over after our priority-0 adverts: the VIPs are on no node (every node failing? as keepalived, a node in FAULT never holds them)"
+            );
+        }
+        self.changed = true;
+        let own = reason != Reason::SyncGroup;
+        if own && (to == State::Master || (from == State::Master && to == State::Backup)) {
+            self.moved = Some(to);
+        }
     }
 }
 
