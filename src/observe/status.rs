@@ -261,7 +261,7 @@ impl Writer {
 }
 
 /// Read the state file; a read that races the daemon's rewrite is retried.
-pub fn read(path: &Path) -> Result<serde_json::Value> {
+fn read(path: &Path) -> Result<serde_json::Value> {
     let mut tries = 0;
     loop {
         let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;

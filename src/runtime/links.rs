@@ -97,7 +97,11 @@ impl LinkWatch {
         let is_vip = |a| vips.iter().any(|(v, _)| v.addr == a);
         let wanted = advert_source(self.configured, &self.listed, addrs, self.main.index, self.ipv6, is_vip);
         // An address the peers do not list, where only listed ones will do.
-        let unlisted = advert_source(None, &[], addrs, self.main.index, self.ipv6, is_vip).filter(|_| wanted.is_none());
+        let unlisted = if wanted.is_none() && !self.listed.is_empty() {
+            advert_source(None, &[], addrs, self.main.index, self.ipv6, is_vip)
+        } else {
+            None
+        };
         let mut out = Sync::default();
         if wanted != self.advert_source {
             match (self.advert_source, wanted) {

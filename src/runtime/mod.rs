@@ -75,6 +75,7 @@ pub struct Runtime {
     /// A transition ran code the steady loop does not: out of the resident set once its
     /// announcements are done (see `net::memory`).
     code_to_drop: bool,
+    code_pages: crate::net::memory::CodePages,
     /// Instances of a reloaded file waiting for their old version to resign first.
     pending: Vec<Config>,
     groups: Vec<NotifiedGroup>,
@@ -128,6 +129,7 @@ impl Runtime {
             terms: 0,
             orphans: false,
             code_to_drop: false,
+            code_pages: crate::net::memory::CodePages::find(),
             pending: vec![],
             groups: vec![],
         })
@@ -177,7 +179,7 @@ impl Runtime {
         self.start()?;
         // Reading the configuration and starting took most of the binary's code, which the
         // loop never runs again: out of the resident set (see `net::memory`).
-        crate::net::memory::drop_code_pages();
+        self.code_pages.drop();
         let result = self.serve(&mut signals);
         self.release();
         self.write_status();
@@ -328,7 +330,7 @@ impl Runtime {
         }
         if self.code_to_drop && self.drivers.iter().all(|d| d.announcer.next_deadline().is_none()) {
             self.code_to_drop = false;
-            crate::net::memory::drop_code_pages();
+            self.code_pages.drop();
         }
         if changed || now >= self.next_status {
             self.write_status();
