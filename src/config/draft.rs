@@ -101,4 +101,7 @@ pub struct Draft {
     /// gives every node the same list; empty: no such rule, as in keepalived.conf).
     pub listed_sources: Vec<IpAddr>,
     pub first_hold: Duration,
+    pub garp: super::Garp,
+    pub dont_track_primary: bool,
+    pub mcast_group: Option<IpAddr>,
 }

@@ -9,7 +9,7 @@ use super::process::{command_line_args, metrics_addr};
 use super::rules::{self, parse_centis};
 use super::variables::{is_known, is_list, misspelt};
 use super::{list, rendered, vip, FromEnv, HostIface, HostView, InitialState, Origin, Problem, Version, Vip};
-use super::{track, Check, Probe, OSIXIA_NOTIFY};
+use super::{track, Check, Garp, Probe, OSIXIA_NOTIFY};
 
 pub(super) struct Reader<'a> {
     pub env: &'a HashMap<String, String>,
@@ -182,6 +182,14 @@ fn read(r: &mut Reader, host: &HostView) -> Draft {
         Err(_) => Err("expected an IPv4 or IPv6 address".into()),
     });
     let (track_interfaces, checks) = read_checks(r);
+    // keepvip's names for keepalived's keywords (osixia's template sets none of them).
+    let refresh = r.get("KEEPVIP_GARP_MASTER_REFRESH", 0, int_in(0, 86_400));
+    let refresh_repeat = r.get("KEEPVIP_GARP_MASTER_REFRESH_REPEAT", 1, int_in(1, 100)) as usize;
+    let garp = Garp {
+        refresh: (refresh > 0).then(|| Duration::from_secs(u64::from(refresh))),
+        refresh_repeat,
+        ..Garp::KEEPALIVED
+    };
     Draft {
         origin: Origin::Environment,
         names: ENV_NAMES,
@@ -214,6 +222,9 @@ fn read(r: &mut Reader, host: &HostView) -> Draft {
         check_unicast_src,
         listed_sources: vec![],
         first_hold: auto_rank.map_or(Duration::ZERO, first_hold),
+        garp,
+        dont_track_primary: false,
+        mcast_group: None,
     }
 }
 

@@ -74,6 +74,30 @@ pub enum InitialState {
     Backup,
 }
 
+/// When gratuitous ARPs / unsolicited NAs go out as master, as keepalived's
+/// `garp_master_*` keywords say (its defaults without them).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Garp {
+    /// The second burst after a takeover (`garp_master_delay`; zero: none).
+    pub delay: Duration,
+    /// Rounds in each burst (`garp_master_repeat`).
+    pub repeat: usize,
+    /// While master, re-announce this often (`garp_master_refresh`; none by default).
+    pub refresh: Option<Duration>,
+    /// Rounds of each refresh (`garp_master_refresh_repeat`).
+    pub refresh_repeat: usize,
+}
+
+impl Garp {
+    pub const KEEPALIVED: Garp = Garp { delay: Duration::from_secs(5), repeat: 5, refresh: None, refresh_repeat: 1 };
+}
+
+impl Default for Garp {
+    fn default() -> Self {
+        Garp::KEEPALIVED
+    }
+}
+
 /// Where an instance's configuration came from, for messages that name what to fix.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Origin {
@@ -120,11 +144,28 @@ pub struct Config {
     pub listed_sources: Vec<IpAddr>,
     /// `KEEPALIVED_PRIORITY=auto`: extra wait before the first takeover after start, by rank.
     pub first_hold: Duration,
+    pub garp: Garp,
+    /// `dont_track_primary`: the advert interface going down is no FAULT (keepalived's
+    /// keyword; VIPs on it stay while the link is down).
+    pub dont_track_primary: bool,
+    /// A multicast group other than VRRP's (keepalived's `mcast_dst_ip`, `vrrp_mcast_group4/6`).
+    pub mcast_group: Option<IpAddr>,
 }
 
 impl Config {
     pub fn multicast(&self) -> bool {
         self.unicast_peers.is_empty()
+    }
+
+    /// Where multicast adverts go (`None` in unicast mode): the configured group
+    /// (`mcast_dst_ip`, `vrrp_mcast_group4/6`), else VRRP's own.
+    pub fn multicast_group(&self) -> Option<IpAddr> {
+        let default = if self.ipv6() {
+            IpAddr::V6(crate::wire::vrrp::MULTICAST_V6)
+        } else {
+            IpAddr::V4(crate::wire::vrrp::MULTICAST_V4)
+        };
+        self.multicast().then(|| self.mcast_group.filter(|g| g.is_ipv6() == self.ipv6()).unwrap_or(default))
     }
 
     /// The instance's family is its first VIP's, as keepalived decides it.
@@ -152,8 +193,8 @@ impl Config {
             InitialState::Backup => "BACKUP",
         };
         let src = self.advert_source.map_or("its address".to_string(), |s| s.to_string());
-        let to = if self.multicast() {
-            "multicast 224.0.0.18".to_string()
+        let to = if let Some(g) = self.multicast_group() {
+            format!("multicast {g}")
         } else {
             self.unicast_peers.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ")
         };
@@ -240,6 +281,12 @@ impl Config {
             "unicast_min_ttl": self.unicast_min_ttl,
             "check_unicast_src": self.check_unicast_src,
             "first_takeover_hold": self.first_hold.as_secs_f64(),
+            "garp_master_delay": self.garp.delay.as_secs(),
+            "garp_master_repeat": self.garp.repeat,
+            "garp_master_refresh": self.garp.refresh.map_or(0, |r| r.as_secs()),
+            "garp_master_refresh_repeat": self.garp.refresh_repeat,
+            "dont_track_primary": self.dont_track_primary,
+            "mcast_group": self.multicast_group().map(|g| g.to_string()),
         })
     }
 }

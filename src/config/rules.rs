@@ -157,6 +157,9 @@ pub fn finish(d: Draft, host: &HostView) -> Finished {
         check_unicast_src: d.check_unicast_src,
         listed_sources: d.listed_sources.into_iter().filter(|a| a.is_ipv6() == ipv6).collect(),
         first_hold: d.first_hold,
+        garp: d.garp,
+        dont_track_primary: d.dont_track_primary,
+        mcast_group: d.mcast_group,
     };
     Finished { config: Some(config), errors, warnings, info }
 }
@@ -192,6 +195,14 @@ fn preemption(b: &mut Book, d: &Draft) -> (bool, Duration) {
                 Duration::ZERO
             }
         },
+    };
+    // keepalived: "preempt delay will not work with initial state MASTER - clearing".
+    let delay = match &d.preempt_delay {
+        Some(v) if !delay.is_zero() && d.state == InitialState::Master => {
+            b.warn(&v.at, format!("has no effect with {} (keepalived clears it too)", d.names.master));
+            Duration::ZERO
+        }
+        _ => delay,
     };
     let Some((at, written)) = &d.nopreempt else { return (true, delay) };
     if d.priority == 255 || d.state == InitialState::Master {

@@ -1,6 +1,7 @@
 //! The VRRP raw socket (protocol 112), one per interface and family: bound to the
 //! interface, TTL / hop limit 255, source chosen per packet with IP_PKTINFO / IPV6_PKTINFO;
-//! in multicast mode joined to 224.0.0.18 or ff02::12 with loopback off. An IPv4 raw socket
+//! in multicast mode joined to the instances' groups (224.0.0.18 or ff02::12 unless
+//! configured otherwise) with loopback off. An IPv4 raw socket
 //! hands us the IP header; an IPv6 one does not, so hop limit and destination come as
 //! control messages.
 
@@ -12,7 +13,7 @@ use anyhow::{Context, Result};
 use nix::libc;
 use nix::sys::socket::{self, sockopt, ControlMessage, ControlMessageOwned, MsgFlags, SockaddrIn, SockaddrIn6};
 
-use crate::wire::vrrp::{MULTICAST_V4, MULTICAST_V6, PROTOCOL};
+use crate::wire::vrrp::PROTOCOL;
 use crate::wire::{ipv4, Received};
 
 pub const TOS_INTERNETWORK_CONTROL: u8 = 0xc0;
@@ -53,10 +54,44 @@ fn setsockopt_raw<T>(fd: &OwnedFd, level: i32, name: i32, val: &T) -> io::Result
 }
 
 impl VrrpSocket {
-    pub fn open(ifname: &str, ifindex: u32, multicast: bool, ipv6: bool) -> Result<Self> {
-        if ipv6 {
-            return Self::open_v6(ifname, ifindex, multicast);
+    /// The socket of `ifname`, joined to `groups` (none: unicast only).
+    pub fn open(ifname: &str, ifindex: u32, groups: &[IpAddr], ipv6: bool) -> Result<Self> {
+        let sock = if ipv6 {
+            Self::open_v6(ifname, ifindex, !groups.is_empty())?
+        } else {
+            Self::open_v4(ifname, ifindex, !groups.is_empty())?
+        };
+        for g in groups {
+            sock.join(*g)?;
         }
+        Ok(sock)
+    }
+
+    /// Receive adverts sent to multicast group `group` on this interface.
+    pub fn join(&self, group: IpAddr) -> Result<()> {
+        match group {
+            IpAddr::V4(g) => {
+                let mreq = libc::ip_mreqn {
+                    imr_multiaddr: libc::in_addr { s_addr: u32::from(g).to_be() },
+                    imr_address: libc::in_addr { s_addr: 0 },
+                    imr_ifindex: self.ifindex as i32,
+                };
+                setsockopt_raw(&self.fd, libc::IPPROTO_IP, libc::IP_ADD_MEMBERSHIP, &mreq)
+                    .with_context(|| format!("joining {g}"))
+            }
+            IpAddr::V6(g) => {
+                let mreq = libc::ipv6_mreq {
+                    ipv6mr_multiaddr: libc::in6_addr { s6_addr: g.octets() },
+                    ipv6mr_interface: self.ifindex,
+                };
+                // nix's Ipv6MembershipRequest has no interface index: the raw request.
+                setsockopt_raw(&self.fd, libc::IPPROTO_IPV6, libc::IPV6_ADD_MEMBERSHIP, &mreq)
+                    .with_context(|| format!("joining {g}"))
+            }
+        }
+    }
+
+    fn open_v4(ifname: &str, ifindex: u32, multicast: bool) -> Result<Self> {
         let fd = raw_socket(libc::AF_INET)?;
         socket::setsockopt(&fd, sockopt::BindToDevice, &std::ffi::OsString::from(ifname))
             .with_context(|| format!("binding the VRRP socket to {ifname}"))?;
@@ -67,11 +102,10 @@ impl VrrpSocket {
         socket::setsockopt(&fd, sockopt::Ipv4Tos, &i32::from(TOS_INTERNETWORK_CONTROL)).context("IP_TOS")?;
         if multicast {
             let mreq = libc::ip_mreqn {
-                imr_multiaddr: libc::in_addr { s_addr: u32::from(MULTICAST_V4).to_be() },
+                imr_multiaddr: libc::in_addr { s_addr: 0 },
                 imr_address: libc::in_addr { s_addr: 0 },
                 imr_ifindex: ifindex as i32,
             };
-            setsockopt_raw(&fd, libc::IPPROTO_IP, libc::IP_ADD_MEMBERSHIP, &mreq).context("joining 224.0.0.18")?;
             // nix has no typed IP_MULTICAST_IF (and its membership request has no ifindex).
             setsockopt_raw(&fd, libc::IPPROTO_IP, libc::IP_MULTICAST_IF, &mreq).context("IP_MULTICAST_IF")?;
             socket::setsockopt(&fd, sockopt::IpMulticastTtl, &255u8).context("IP_MULTICAST_TTL")?;
@@ -91,12 +125,6 @@ impl VrrpSocket {
         socket::setsockopt(&fd, sockopt::Ipv6RecvPacketInfo, &true).context("IPV6_RECVPKTINFO")?;
         socket::setsockopt(&fd, sockopt::Ipv6TClass, &i32::from(TOS_INTERNETWORK_CONTROL)).context("IPV6_TCLASS")?;
         if multicast {
-            let mreq = libc::ipv6_mreq {
-                ipv6mr_multiaddr: libc::in6_addr { s6_addr: MULTICAST_V6.octets() },
-                ipv6mr_interface: ifindex,
-            };
-            // nix's Ipv6MembershipRequest has no interface index: the raw request.
-            setsockopt_raw(&fd, libc::IPPROTO_IPV6, libc::IPV6_ADD_MEMBERSHIP, &mreq).context("joining ff02::12")?;
             setsockopt_raw(&fd, libc::IPPROTO_IPV6, libc::IPV6_MULTICAST_IF, &(ifindex as i32))
                 .context("IPV6_MULTICAST_IF")?;
             setsockopt_raw(&fd, libc::IPPROTO_IPV6, libc::IPV6_MULTICAST_LOOP, &0i32).context("IPV6_MULTICAST_LOOP")?;

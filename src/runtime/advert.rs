@@ -59,8 +59,11 @@ impl Driver {
             Repr { version: p.version, vrid: p.vrid, priority, interval_cs: p.advert_int_cs, auth: p.auth, addrs };
         // No source: we are in FAULT (or going there) and nothing can be sent.
         let Some(src) = self.links.advert_source else { return };
-        let group = if self.cfg.ipv6() { IpAddr::V6(wire::MULTICAST_V6) } else { IpAddr::V4(wire::MULTICAST_V4) };
-        let dsts: &[IpAddr] = if self.cfg.multicast() { &[group] } else { &self.cfg.unicast_peers };
+        let group = self.cfg.multicast_group();
+        let dsts: &[IpAddr] = match &group {
+            Some(g) => std::slice::from_ref(g),
+            None => &self.cfg.unicast_peers,
+        };
         let mut buf = [0u8; MTU];
         let (mut sent, mut failed) = (0, vec![]);
         for &dst in dsts {

@@ -1,14 +1,16 @@
-//! When gratuitous ARPs go out, sans-IO. A takeover announces every VIP at once (clients
-//! must move now), then repeats the announcement four times in paced chunks, as keepalived
-//! spreads its repeats (`vrrp_garp_interval`): with 1024 VIPs the repeats are 64 frames
-//! every 5 ms (12 800 frames/s) instead of 4096 frames in one burst, and an advert due in
-//! between is never behind more than one chunk.
+//! When gratuitous ARPs go out, sans-IO, as keepalived schedules them: a takeover
+//! announces every VIP at once (clients must move now) and repeats the announcement
+//! (`garp_master_repeat` rounds in all), a second burst follows `garp_master_delay` later,
+//! and `garp_master_refresh` re-announces while master. Repeats go out in paced chunks,
+//! as keepalived spreads them (`vrrp_garp_interval`): with 1024 VIPs 64 frames every 5 ms
+//! (12 800 frames/s) instead of 4096 frames in one burst, and an advert due in between is
+//! never behind more than one chunk.
 
 use std::ops::Range;
 use std::time::{Duration, Instant};
 
-/// Announcements per VIP and takeover (keepalived's `garp_master_repeat`).
-pub const ROUNDS: usize = 5;
+use crate::config::Garp;
+
 /// Repeats go out in chunks of this many frames…
 pub const CHUNK: usize = 64;
 /// …one chunk every this.
@@ -16,40 +18,84 @@ pub const CHUNK_GAP: Duration = Duration::from_millis(5);
 
 #[derive(Debug, Default)]
 pub struct Announcer {
+    garp: Garp,
     vips: usize,
-    /// Frames of the repeats still to send, counted over all rounds.
+    /// Frames of the current burst still to send, and the burst's size.
     left: usize,
+    total: usize,
     next_at: Option<Instant>,
+    /// The second burst (`garp_master_delay`) and the next refresh.
+    delayed_at: Option<Instant>,
+    refresh_at: Option<Instant>,
 }
 
 impl Announcer {
+    pub fn new(garp: Garp) -> Self {
+        Announcer { garp, ..Announcer::default() }
+    }
+
     /// A takeover (or a re-announcement): the VIPs to announce now, all of them. Restarts
     /// any repeats still pending.
     pub fn start(&mut self, vips: usize, now: Instant) -> Range<usize> {
         self.vips = vips;
-        self.left = vips * (ROUNDS - 1);
-        self.next_at = (self.left > 0).then_some(now + CHUNK_GAP);
-        0..vips
+        self.burst(self.garp.repeat, now);
+        self.delayed_at = (!self.garp.delay.is_zero()).then(|| now + self.garp.delay);
+        self.refresh_at = self.garp.refresh.map(|r| now + r);
+        self.take(now).unwrap_or(0..0)
     }
 
-    /// Stop repeating (the VIPs were removed).
+    /// Stop announcing (the VIPs were removed).
     pub fn stop(&mut self) {
         self.left = 0;
         self.next_at = None;
+        self.delayed_at = None;
+        self.refresh_at = None;
     }
 
     pub fn next_deadline(&self) -> Option<Instant> {
-        self.next_at
+        [self.next_at, self.delayed_at, self.refresh_at].into_iter().flatten().min()
     }
 
     /// The VIP indexes to announce now, if a chunk is due.
     pub fn due(&mut self, now: Instant) -> Option<Range<usize>> {
-        if self.next_at.is_none_or(|t| t > now) || self.vips == 0 {
+        if self.vips == 0 {
             return None;
         }
-        let done = self.vips * (ROUNDS - 1) - self.left;
+        if self.next_at.is_some_and(|t| t <= now) {
+            return self.take(now);
+        }
+        if self.delayed_at.is_some_and(|t| t <= now) {
+            self.delayed_at = None;
+            self.burst(self.garp.repeat, now);
+            return self.take(now);
+        }
+        if let (Some(t), Some(every)) = (self.refresh_at, self.garp.refresh) {
+            if t <= now {
+                self.refresh_at = Some(now + every);
+                self.burst(self.garp.refresh_repeat, now);
+                return self.take(now);
+            }
+        }
+        None
+    }
+
+    fn burst(&mut self, rounds: usize, now: Instant) {
+        self.total = self.vips * rounds;
+        self.left = self.total;
+        self.next_at = (self.left > 0).then_some(now);
+    }
+
+    /// The next chunk of the current burst: a whole round for its first, then at most
+    /// [`CHUNK`] frames every [`CHUNK_GAP`].
+    fn take(&mut self, now: Instant) -> Option<Range<usize>> {
+        if self.left == 0 {
+            self.next_at = None;
+            return None;
+        }
+        let done = self.total - self.left;
         let start = done % self.vips;
-        let end = (start + CHUNK).min(self.vips);
+        let size = if done == 0 { self.vips } else { CHUNK };
+        let end = (start + size).min(self.vips);
         self.left -= end - start;
         self.next_at = (self.left > 0).then_some(now + CHUNK_GAP);
         Some(start..end)
@@ -60,19 +106,31 @@ impl Announcer {
 mod tests {
     use super::*;
 
-    fn run(vips: usize) -> Vec<(Duration, Range<usize>)> {
+    const NO_DELAY: Garp = Garp { delay: Duration::ZERO, ..Garp::KEEPALIVED };
+
+    fn run(garp: Garp, vips: usize, until: Duration) -> Vec<(Duration, Range<usize>)> {
         let t0 = Instant::now();
-        let mut a = Announcer::default();
+        let mut a = Announcer::new(garp);
         let mut out = vec![(Duration::ZERO, a.start(vips, t0))];
-        while let Some(t) = a.next_deadline() {
+        while let Some(t) = a.next_deadline().filter(|t| *t - t0 <= until) {
             out.push((t - t0, a.due(t).unwrap()));
         }
         out
     }
 
+    fn per_vip(sends: &[(Duration, Range<usize>)], vips: usize) -> Vec<usize> {
+        let mut count = vec![0; vips];
+        for (_, r) in sends {
+            for i in r.clone() {
+                count[i] += 1;
+            }
+        }
+        count
+    }
+
     #[test]
     fn every_vip_at_once_then_paced_repeats() {
-        let sends = run(1024);
+        let sends = run(NO_DELAY, 1024, Duration::from_secs(60));
         assert_eq!(sends[0], (Duration::ZERO, 0..1024), "every VIP in the first few ms");
         let frames: usize = sends.iter().map(|(_, r)| r.len()).sum();
         assert_eq!(frames, 5 * 1024);
@@ -80,29 +138,44 @@ mod tests {
             assert_eq!(w[1].0 - w[0].0, CHUNK_GAP);
             assert!(w[1].1.len() <= CHUNK);
         }
-        // Each VIP is announced exactly five times.
-        let mut count = vec![0; 1024];
-        for (_, r) in &sends {
-            for i in r.clone() {
-                count[i] += 1;
-            }
-        }
-        assert!(count.iter().all(|c| *c == 5));
+        assert!(per_vip(&sends, 1024).iter().all(|c| *c == 5), "each VIP exactly five times");
         // One VIP: five frames, the repeats 5 ms apart.
-        let one = run(1);
+        let one = run(NO_DELAY, 1, Duration::from_secs(60));
         assert_eq!(one.len(), 5);
         assert_eq!(one[4].0, 4 * CHUNK_GAP);
     }
 
     #[test]
-    fn a_new_start_restarts_and_stop_ends() {
+    fn keepalived_defaults_send_a_second_burst_five_seconds_later() {
+        let sends = run(Garp::KEEPALIVED, 3, Duration::from_secs(60));
+        assert!(per_vip(&sends, 3).iter().all(|c| *c == 10));
+        let second: Vec<_> = sends.iter().filter(|(t, _)| *t >= Duration::from_secs(5)).collect();
+        assert_eq!(second[0], &(Duration::from_secs(5), 0..3));
+        assert_eq!(second.len(), 5);
+    }
+
+    #[test]
+    fn refresh_repeats_while_master_and_stop_ends_it() {
+        let garp = Garp { refresh: Some(Duration::from_secs(10)), refresh_repeat: 2, ..NO_DELAY };
+        let sends = run(garp, 2, Duration::from_secs(35));
+        let refreshes: Vec<_> =
+            sends.iter().filter(|(t, _)| *t >= Duration::from_secs(1)).map(|(t, _)| t.as_secs()).collect();
+        assert_eq!(refreshes, [10, 10, 20, 20, 30, 30], "two rounds every 10 s");
         let t0 = Instant::now();
-        let mut a = Announcer::default();
+        let mut a = Announcer::new(garp);
+        a.start(2, t0);
+        a.stop();
+        assert_eq!(a.next_deadline(), None);
+        assert_eq!(a.due(t0 + Duration::from_secs(10)), None);
+    }
+
+    #[test]
+    fn a_new_start_restarts() {
+        let t0 = Instant::now();
+        let mut a = Announcer::new(NO_DELAY);
         a.start(10, t0);
         assert_eq!(a.due(t0 + CHUNK_GAP), Some(0..10));
         assert_eq!(a.start(10, t0 + CHUNK_GAP), 0..10);
-        a.stop();
-        assert_eq!(a.next_deadline(), None);
-        assert_eq!(a.due(t0 + CHUNK_GAP * 10), None);
+        assert_eq!(a.due(t0 + CHUNK_GAP * 2), Some(0..10));
     }
 }

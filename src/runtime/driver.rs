@@ -93,11 +93,12 @@ impl Driver {
         Ok(Driver {
             core: Instance::new(params(&cfg, host)),
             sock,
-            links: LinkWatch::new(main, others, cfg.advert_source, cfg.listed_sources.clone(), cfg.ipv6()),
+            links: LinkWatch::new(main, others, cfg.advert_source, cfg.listed_sources.clone(), cfg.ipv6())
+                .ignoring_main_down(cfg.dont_track_primary),
             checks: Checks::new(&cfg.checks, now),
             vips,
             stats: Stats::new(now),
-            announcer: Announcer::default(),
+            announcer: Announcer::new(cfg.garp),
             notifier: Notifier::new(&cfg.name, notify_var, cfg.notify.clone(), cfg.notify_state.clone()),
             own_fault: None,
             group_fault: false,

@@ -37,6 +37,8 @@ pub(super) struct LinkWatch {
     pub fault: Option<(Fault, String)>,
     /// Our source address or MAC changed: one gratuitous ARP for it when the link is usable.
     pub announce_pending: bool,
+    /// `dont_track_primary`: the advert interface going down is no FAULT.
+    pub ignore_main_down: bool,
 }
 
 /// What a look at the links changed.
@@ -58,7 +60,13 @@ impl LinkWatch {
             advert_source: configured,
             fault: None,
             announce_pending: false,
+            ignore_main_down: false,
         }
+    }
+
+    pub fn ignoring_main_down(mut self, yes: bool) -> Self {
+        self.ignore_main_down = yes;
+        self
     }
 
     /// The MAC of interface `ifindex`, if it is one of ours.
@@ -131,7 +139,7 @@ impl LinkWatch {
         let name = &self.main.name;
         match main {
             None => return Some((Fault::LinkDown, format!("interface {name} is gone: FAULT until it is back"))),
-            Some(l) if !l.running => {
+            Some(l) if !l.running && !self.ignore_main_down => {
                 return Some((Fault::LinkDown, format!("interface {name} is down: FAULT until it is up")))
             }
             Some(_) => {}
@@ -255,6 +263,12 @@ mod tests {
         assert_eq!(w.fault.as_ref().map(|f| f.0), Some(Fault::LinkDown));
         w.sync("VI", &[], &addrs, &mut v);
         assert!(!w.present);
+        // dont_track_primary: down is no fault, gone still is.
+        w.ignore_main_down = true;
+        w.sync("VI", &[link("eth0", 2, false), link("eth1", 3, true)], &addrs, &mut v);
+        assert_eq!(w.fault, None);
+        w.sync("VI", &[link("eth1", 3, true)], &addrs, &mut v);
+        assert_eq!(w.fault.as_ref().map(|f| f.0), Some(Fault::LinkDown));
     }
 
     #[test]

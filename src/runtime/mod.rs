@@ -104,7 +104,7 @@ impl Runtime {
         for cfg in cfgs {
             let link =
                 shared.nl.link(&cfg.interface)?.with_context(|| format!("interface {} disappeared", cfg.interface))?;
-            let sock = shared.open_socket(&link, cfg.multicast(), cfg.ipv6())?;
+            let sock = shared.open_socket(&link, cfg.multicast_group(), cfg.ipv6())?;
             drivers.push(Driver::new(cfg, host, &link, sock, &present, &mut shared.nl)?);
         }
         let metrics = match process.metrics_addr {

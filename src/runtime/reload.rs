@@ -144,7 +144,7 @@ impl Runtime {
             .iter()
             .find(|l| l.name == cfg.interface)
             .with_context(|| format!("({name}) interface {} is gone", cfg.interface))?;
-        let sock = self.shared.open_socket(link, cfg.multicast(), cfg.ipv6())?;
+        let sock = self.shared.open_socket(link, cfg.multicast_group(), cfg.ipv6())?;
         let mut d = Driver::new(cfg, host, link, sock, present, &mut self.shared.nl)?;
         d.sync(links, present, now, &mut self.shared.io(sock));
         self.drivers.push(d);

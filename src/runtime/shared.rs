@@ -2,6 +2,8 @@
 //! family, and the packet socket for ARP and ND frames. The loop lends it to one instance
 //! at a time as an [`Io`].
 
+use std::net::IpAddr;
+
 use anyhow::{Context, Result};
 
 use crate::net::frames::FrameSender;
@@ -15,7 +17,8 @@ pub(super) struct InterfaceSocket {
     pub ifname: String,
     pub index: u32,
     pub ipv6: bool,
-    pub multicast: bool,
+    /// The multicast groups joined (none: unicast only).
+    pub groups: Vec<IpAddr>,
     pub sock: VrrpSocket,
 }
 
@@ -44,27 +47,30 @@ impl SharedIo {
         Io { nl: &mut self.nl, sock: &self.sockets[s].sock, frames: self.frames.as_ref() }
     }
 
-    /// The shared socket of `link` for the family, opened (or re-opened to join the
-    /// multicast group) as needed; its index.
-    pub fn open_socket(&mut self, link: &Link, multicast: bool, ipv6: bool) -> Result<usize> {
+    /// The shared socket of `link` for the family, opened (or re-opened to send multicast,
+    /// or joined to one more group) as needed; its index.
+    pub fn open_socket(&mut self, link: &Link, group: Option<IpAddr>, ipv6: bool) -> Result<usize> {
         match self.sockets.iter().position(|s| s.index == link.index && s.ipv6 == ipv6) {
             Some(i) => {
-                // Multicast joins once per interface, for any instance that needs it.
-                if multicast && !self.sockets[i].multicast {
-                    self.sockets[i].sock = VrrpSocket::open(&link.name, link.index, true, ipv6)?;
-                    self.sockets[i].multicast = true;
+                let s = &mut self.sockets[i];
+                // Each group joins once per interface, for any instance that needs it.
+                match group {
+                    Some(g) if s.groups.is_empty() => {
+                        s.sock = VrrpSocket::open(&link.name, link.index, &[g], ipv6)?;
+                        s.groups.push(g);
+                    }
+                    Some(g) if !s.groups.contains(&g) => {
+                        s.sock.join(g)?;
+                        s.groups.push(g);
+                    }
+                    _ => {}
                 }
                 Ok(i)
             }
             None => {
-                let sock = VrrpSocket::open(&link.name, link.index, multicast, ipv6)?;
-                self.sockets.push(InterfaceSocket {
-                    ifname: link.name.clone(),
-                    index: link.index,
-                    ipv6,
-                    multicast,
-                    sock,
-                });
+                let groups: Vec<IpAddr> = group.into_iter().collect();
+                let sock = VrrpSocket::open(&link.name, link.index, &groups, ipv6)?;
+                self.sockets.push(InterfaceSocket { ifname: link.name.clone(), index: link.index, ipv6, groups, sock });
                 Ok(self.sockets.len() - 1)
             }
         }
@@ -75,7 +81,7 @@ impl SharedIo {
     pub fn reopen_recreated(&mut self, links: &[Link]) -> Result<()> {
         for s in &mut self.sockets {
             if let Some(l) = links.iter().find(|l| l.name == s.ifname && l.index != s.index) {
-                s.sock = VrrpSocket::open(&l.name, l.index, s.multicast, s.ipv6)
+                s.sock = VrrpSocket::open(&l.name, l.index, &s.groups, s.ipv6)
                     .with_context(|| format!("reopening the VRRP socket on the re-created {}", l.name))?;
                 s.index = l.index;
             }

@@ -169,8 +169,8 @@ fn keepalived_conf_scripts_and_weighted_interfaces_track_the_same_way() {
         std::fs::write(
             &conf,
             format!(
-                "global_defs {{\n  enable_script_security\n}}\n\
-                 vrrp_script svc {{\n  script \"/usr/bin/test -e {}\"\n  interval 0.3\n  fall 2\n}}\n\
+                "global_defs {{\n  enable_script_security\n  script_user root\n}}\n\
+                 vrrp_script svc {{\n  script \"/usr/bin/test -e {}\"\n  interval 1\n  fall 2\n}}\n\
                  vrrp_instance VI_1 {{\n  interface eth0\n  virtual_router_id 51\n  priority {prio}\n  advert_int 1\n\
                  \x20 track_script {{\n    svc\n  }}\n  track_interface {{\n    trk0 weight -150\n  }}\n\
                  \x20 virtual_ipaddress {{\n    {VIP}/24\n  }}\n}}\n",
@@ -186,7 +186,7 @@ fn keepalived_conf_scripts_and_weighted_interfaces_track_the_same_way() {
     let flag = |i: usize| dir.join(format!("{}-flag", lab.host(i).ns));
     // The script fails on the master: FAULT, handed over.
     std::fs::remove_file(flag(0)).unwrap();
-    assert!(wait_until(Duration::from_secs(3), || holds(&lab, 1) && !holds(&lab, 0)), "{}", procs[0].log());
+    assert!(wait_until(Duration::from_secs(5), || holds(&lab, 1) && !holds(&lab, 0)), "{}", procs[0].log());
     assert!(procs[0].log().contains("check svc: up -> down (exited with exit status: 1)"), "{}", procs[0].log());
     // Back: keepalived's default preempt brings the VIP home.
     std::fs::write(flag(0), "").unwrap();
@@ -197,7 +197,7 @@ fn keepalived_conf_scripts_and_weighted_interfaces_track_the_same_way() {
     assert!(wait_until(MDI_100 + Duration::from_secs(3), || holds(&lab, 1) && !holds(&lab, 0)), "{}", procs[1].log());
     // Every node failing: the VIP is on no node, and the last master says so.
     std::fs::remove_file(flag(0)).unwrap();
-    assert!(procs[0].wait_log("BACKUP -> FAULT", Duration::from_secs(3)), "{}", procs[0].log());
+    assert!(procs[0].wait_log("BACKUP -> FAULT", Duration::from_secs(5)), "{}", procs[0].log());
     std::fs::remove_file(flag(1)).unwrap();
     assert!(wait_until(Duration::from_secs(8), || !holds(&lab, 0) && !holds(&lab, 1)), "{}", procs[1].log());
     assert!(procs[1].wait_log("the VIPs are on no node", Duration::from_secs(5)), "{}", procs[1].log());

@@ -6,6 +6,7 @@ mod common;
 mod cli_check;
 mod conf;
 mod conf_keepalived;
+mod conf_wire;
 mod demo;
 mod docker;
 mod faults;

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use super::keywords::{IGNORED_INSTANCE, UNSUPPORTED_INSTANCE};
 use super::lex::{Pos, Stmt};
-use super::script::{command, weight_of};
+use super::script::{notify_command, weight_of};
 use super::{Globals, Parser};
 use crate::config::draft::{At, Draft, Sourced, CONF_NAMES};
 use crate::config::track::Check;
@@ -56,18 +56,46 @@ pub(super) fn instance(p: &mut Parser, s: &Stmt, name: &str, g: &Globals) -> Opt
         check_unicast_src: g.check_unicast_src,
         listed_sources: vec![],
         first_hold: Duration::ZERO,
+        garp: g.garp,
+        dont_track_primary: false,
+        mcast_group: None,
     };
     let mut tracks = vec![];
     let mut router_id = None;
     let mut vrid_seen = false;
+    let mut seen = Seen::default();
     for k in p.block(s) {
         if k.keyword() == "virtual_router_id" {
             router_id = p.int(k, 1, 255).map(|n| n as u8);
             vrid_seen = true;
         } else {
-            keyword(p, k, &mut d, &mut tracks);
+            keyword(p, k, &mut d, &mut tracks, &mut seen, g);
         }
     }
+    if !seen.interface {
+        // keepalived's `default_interface` applies to static addresses only: an instance
+        // without `interface` is refused there ("Unknown interface").
+        p.fail(
+            &s.at,
+            format!(
+                "vrrp_instance {name}: no interface; keepalived refuses an instance without one (add 'interface eth0')"
+            ),
+        );
+    }
+    // Unset priority and state derive from each other, as keepalived derives them: state
+    // MASTER alone is the address owner (255, on the wire); priority 255 alone starts MASTER.
+    d.state = seen.state.unwrap_or(if d.priority == 255 && seen.priority {
+        InitialState::Master
+    } else {
+        InitialState::Backup
+    });
+    if !seen.priority {
+        d.priority = if d.state == InitialState::Master { 255 } else { 100 };
+        if d.state == InitialState::Master {
+            p.warn(&s.at, format!("vrrp_instance {name}: state MASTER without priority is priority 255 (the address owner), as in keepalived"));
+        }
+    }
+    authenticated(p, &s.at, &mut d, &seen);
     let Some(router_id) = router_id else {
         if !vrid_seen {
             p.fail(&s.at, format!("vrrp_instance {name}: virtual_router_id must be set (1..255)"));
@@ -80,8 +108,15 @@ pub(super) fn instance(p: &mut Parser, s: &Stmt, name: &str, g: &Globals) -> Opt
     }
     // The family is the first VIP's; keepalived ignores VIPs of the other one.
     let ipv6 = d.vips.first().is_some_and(|v| v.value.addr.is_ipv6());
-    if ipv6 && d.version == Version::V2 {
-        p.fail(&s.at, format!("vrrp_instance {name}: the first VIP is IPv6 but VRRPv2 is IPv4 only; add 'version 3'"));
+    if ipv6 && !seen.version {
+        // keepalived runs an IPv6 instance as VRRPv3 whatever vrrp_version says.
+        d.version = Version::V3;
+        d.version_set = true;
+    } else if ipv6 && d.version == Version::V2 {
+        p.fail(
+            &s.at,
+            format!("vrrp_instance {name}: the first VIP is IPv6 but VRRPv2 is IPv4 only; remove 'version 2'"),
+        );
     }
     for v in d.vips.iter().filter(|v| v.value.addr.is_ipv6() != ipv6) {
         if let At::Line(at, _) = &v.at {
@@ -92,6 +127,11 @@ pub(super) fn instance(p: &mut Parser, s: &Stmt, name: &str, g: &Globals) -> Opt
         }
     }
     d.vips.retain(|v| v.value.addr.is_ipv6() == ipv6);
+    if d.mcast_group.is_none() {
+        d.mcast_group = if ipv6 { g.mcast_group6 } else { g.mcast_group4 };
+    } else if d.mcast_group.is_some_and(|m| m.is_ipv6() != ipv6) {
+        p.fail(&s.at, format!("vrrp_instance {name}: mcast_dst_ip is not of the VIPs' address family"));
+    }
     if (d.notify.is_some() || !d.notify_state.is_empty()) && !g.script_security {
         // keepalived runs them too, after "SECURITY VIOLATION - scripts are being executed
         // but script_security not enabled" (which fails its config test).
@@ -103,31 +143,47 @@ pub(super) fn instance(p: &mut Parser, s: &Stmt, name: &str, g: &Globals) -> Opt
     Some((d, tracks))
 }
 
+/// What keepalived decides once the block is read, from what the block set.
+#[derive(Default)]
+struct Seen {
+    state: Option<InitialState>,
+    priority: bool,
+    version: bool,
+    interface: bool,
+    auth_type: Option<(Pos, String)>,
+    /// `notify`, `notify_master`…: keepalived keeps the first of each.
+    notify: Vec<String>,
+}
+
 /// One keyword of the block.
-fn keyword(p: &mut Parser, k: &Stmt, d: &mut Draft, tracks: &mut Vec<TrackRef>) {
+fn keyword(p: &mut Parser, k: &Stmt, d: &mut Draft, tracks: &mut Vec<TrackRef>, seen: &mut Seen, g: &Globals) {
     let kw = k.keyword();
     let here = |what: String| At::Line(k.at.clone(), what);
     match kw {
-        "state" => {
-            if let Some(v) = p.one(k, "MASTER or BACKUP") {
-                d.state = match v {
-                    "MASTER" => InitialState::Master,
-                    "BACKUP" => InitialState::Backup,
-                    other => {
-                        let msg =
-                            format!("state '{other}': expected MASTER or BACKUP (upper case, as keepalived reads it)");
-                        p.fail(&k.at, msg);
-                        InitialState::Backup
-                    }
-                }
+        "state" => match (p.one(k, "MASTER or BACKUP"), seen.state) {
+            (Some("MASTER"), _) => seen.state = Some(InitialState::Master),
+            (Some("BACKUP"), Some(InitialState::Master)) => {
+                p.warn(&k.at, "state BACKUP after state MASTER: ignored, as keepalived keeps MASTER; remove one")
             }
-        }
+            (Some("BACKUP"), _) => seen.state = Some(InitialState::Backup),
+            (Some(other), _) => p.fail(
+                &k.at,
+                format!("state '{other}': expected MASTER or BACKUP (upper case, as keepalived reads it)"),
+            ),
+            (None, _) => {}
+        },
         "interface" => {
             if let Some(v) = p.one(k, "an interface name") {
+                seen.interface = true;
                 d.interface = Sourced::new(v.to_string(), here(format!("interface {v}")));
             }
         }
-        "priority" => d.priority = p.int(k, 1, 255).map_or(d.priority, |n| n as u8),
+        "priority" => {
+            if let Some(n) = p.int(k, 1, 255) {
+                d.priority = n as u8;
+                seen.priority = true;
+            }
+        }
         "advert_int" | "preempt_delay" => {
             if let Some(v) = p.one(k, "seconds") {
                 let value = Some(Sourced::new(v.to_string(), here(format!("{kw} '{v}'"))));
@@ -140,6 +196,7 @@ fn keyword(p: &mut Parser, k: &Stmt, d: &mut Draft, tracks: &mut Vec<TrackRef>) 
         }
         "version" => {
             d.version_set = true;
+            seen.version = true;
             d.version = match p.int(k, 2, 3) {
                 Some(2) => Version::V2,
                 Some(_) => Version::V3,
@@ -147,9 +204,11 @@ fn keyword(p: &mut Parser, k: &Stmt, d: &mut Draft, tracks: &mut Vec<TrackRef>) 
             }
         }
         "nopreempt" => d.nopreempt = Some((here(String::new()), true)),
+        // keepalived's default; written after nopreempt it clears it.
+        "preempt" => d.nopreempt = None,
         "unicast_src_ip" | "mcast_src_ip" => {
             if let Some(v) = p.one(k, "an address of this host") {
-                match v.parse::<IpAddr>() {
+                match without_prefix(p, k, v).parse::<IpAddr>() {
                     Ok(ip) => d.advert_source = Some(Sourced::new(ip, here(kw.to_string()))),
                     Err(_) => p.fail(&k.at, format!("{kw} '{v}': expected an IPv4 or IPv6 address")),
                 }
@@ -175,11 +234,17 @@ fn keyword(p: &mut Parser, k: &Stmt, d: &mut Draft, tracks: &mut Vec<TrackRef>) 
                 }
             }
         }
-        "authentication" => authentication(p, k, d),
-        "notify" => d.notify = command(p, k),
-        "notify_master" | "notify_backup" | "notify_fault" | "notify_stop" => {
-            if let Some(c) = command(p, k) {
-                d.notify_state.push((kw["notify_".len()..].to_ascii_uppercase(), c));
+        "authentication" => authentication(p, k, d, seen),
+        "notify" | "notify_master" | "notify_backup" | "notify_fault" | "notify_stop" => {
+            if seen.notify.iter().any(|n| n == kw) {
+                p.warn(&k.at, format!("{kw} is set twice: ignored, as keepalived keeps the first"));
+                return;
+            }
+            seen.notify.push(kw.to_string());
+            match (kw, notify_command(p, k, g.scripts_removed.as_deref())) {
+                (_, None) => {}
+                ("notify", c) => d.notify = c,
+                (_, Some(c)) => d.notify_state.push((kw["notify_".len()..].to_ascii_uppercase(), c)),
             }
         }
         "track_interface" => track_interfaces(p, k, d),
@@ -192,6 +257,11 @@ fn keyword(p: &mut Parser, k: &Stmt, d: &mut Draft, tracks: &mut Vec<TrackRef>) 
             }
         }
         "check_unicast_src" => d.check_unicast_src = true,
+        "dont_track_primary" => d.dont_track_primary = true,
+        "mcast_dst_ip" => d.mcast_group = multicast_group(p, k, None).or(d.mcast_group),
+        "garp_master_delay" | "garp_master_repeat" | "garp_master_refresh" | "garp_master_refresh_repeat" => {
+            garp_keyword(p, k, &mut d.garp)
+        }
         "unicast_ttl" => d.unicast_min_ttl = p.int(k, 1, 255).map(|n| n as u8).or(d.unicast_min_ttl),
         kw if IGNORED_INSTANCE.contains(&kw) => {}
         kw => match UNSUPPORTED_INSTANCE.iter().find(|(u, _)| *u == kw) {
@@ -205,7 +275,7 @@ fn keyword(p: &mut Parser, k: &Stmt, d: &mut Draft, tracks: &mut Vec<TrackRef>) 
 fn unicast_peers(p: &mut Parser, k: &Stmt, d: &mut Draft) {
     for e in p.block(k) {
         let Some(first) = e.words.first() else { continue };
-        match first.parse::<IpAddr>() {
+        match without_prefix(p, e, first).parse::<IpAddr>() {
             Ok(ip) => d.peers.push(Sourced::new(ip, At::Line(e.at.clone(), String::new()))),
             Err(_) => p.fail(&e.at, format!("unicast_peer '{first}': expected an IPv4 or IPv6 address")),
         }
@@ -220,23 +290,91 @@ fn unicast_peers(p: &mut Parser, k: &Stmt, d: &mut Draft) {
     }
 }
 
-fn authentication(p: &mut Parser, k: &Stmt, d: &mut Draft) {
-    let mut kind = None;
+/// One `garp_master_*` keyword (also `vrrp_garp_master_*` in `global_defs`): whole
+/// seconds or a count, as keepalived reads them; without a value keepalived exits.
+pub(super) fn garp_keyword(p: &mut Parser, k: &Stmt, garp: &mut crate::config::Garp) {
+    let kw = k.keyword().trim_start_matches("vrrp_");
+    let (lo, hi) = match kw {
+        "garp_master_repeat" | "garp_master_refresh_repeat" => (1, 1000),
+        _ => (0, 86_400),
+    };
+    let Some(n) = p.int(k, lo, hi) else { return };
+    match kw {
+        "garp_master_delay" => garp.delay = Duration::from_secs(u64::from(n)),
+        "garp_master_repeat" => garp.repeat = n as usize,
+        "garp_master_refresh" => garp.refresh = (n > 0).then(|| Duration::from_secs(u64::from(n))),
+        _ => garp.refresh_repeat = n as usize,
+    }
+}
+
+/// A multicast group for adverts (of `family` when given: true for IPv6).
+pub(super) fn multicast_group(p: &mut Parser, k: &Stmt, family: Option<bool>) -> Option<IpAddr> {
+    let v = p.one(k, "a multicast address")?;
+    match v.parse::<IpAddr>() {
+        Ok(ip) if ip.is_multicast() && family.is_none_or(|v6| ip.is_ipv6() == v6) => Some(ip),
+        _ => {
+            let fam = match family {
+                Some(true) => "an IPv6 ",
+                Some(false) => "an IPv4 ",
+                None => "a ",
+            };
+            p.fail(&k.at, format!("{} '{v}': expected {fam}multicast address", k.keyword()));
+            None
+        }
+    }
+}
+
+/// keepalived reads `ADDR/LEN` as ADDR: the prefix is dropped, and said.
+fn without_prefix<'w>(p: &mut Parser, k: &Stmt, word: &'w str) -> &'w str {
+    match word.split_once('/') {
+        Some((addr, len)) if len.parse::<u8>().is_ok() => {
+            p.warn(&k.at, format!("'{word}': the prefix /{len} is ignored, as keepalived ignores it; write {addr}"));
+            addr
+        }
+        _ => word,
+    }
+}
+
+fn authentication(p: &mut Parser, k: &Stmt, d: &mut Draft, seen: &mut Seen) {
     for a in p.block(k) {
         match a.keyword() {
-            "auth_type" => kind = p.one(a, "PASS").map(str::to_string),
+            "auth_type" => match p.one(a, "PASS") {
+                Some(t @ "PASS") => seen.auth_type = Some((a.at.clone(), t.to_string())),
+                Some("AH") => p.fail(&a.at, "auth_type AH: keepvip does not implement IPsec AH authentication (keepalived 2.2.7 does); use PASS on every node, or no authentication"),
+                Some(other) => p.fail(&a.at, format!("auth_type '{other}': expected PASS")),
+                None => {}
+            },
             // keepalived takes the first word; the first 8 bytes count.
             "auth_pass" => match a.args().first() {
-                Some(v) => d.password = Some(v.clone()),
+                Some(v) => {
+                    if v.len() > 8 {
+                        p.warn(&a.at, format!("auth_pass is {} bytes: the first 8 are used ('{}'), as keepalived truncates it", v.len(), String::from_utf8_lossy(&v.as_bytes()[..8])));
+                    }
+                    d.password = Some(v.clone());
+                }
                 None => p.fail(&a.at, "auth_pass needs a value"),
             },
             other => p.fail(&a.at, format!("unknown keyword '{other}' in authentication")),
         }
     }
-    match kind.as_deref() {
-        Some("PASS") | None => {}
-        Some("AH") => p.fail(&k.at, "auth_type AH: not supported (keepalived deprecates it too); use PASS"),
-        Some(other) => p.fail(&k.at, format!("auth_type '{other}': expected PASS")),
+}
+
+/// keepalived authenticates only with `auth_type PASS` and a password: either alone is no
+/// authentication (a mixed pair would otherwise drop each other's adverts).
+fn authenticated(p: &mut Parser, at: &Pos, d: &mut Draft, seen: &Seen) {
+    match (&seen.auth_type, &d.password) {
+        (Some(_), Some(pw)) if !pw.is_empty() => {}
+        (Some((at, _)), _) => {
+            p.warn(at, "auth_type PASS without auth_pass: no authentication is sent, as in keepalived; add auth_pass")
+        }
+        (None, Some(_)) => {
+            p.warn(
+                at,
+                "auth_pass without auth_type PASS: no authentication is sent, as in keepalived; add auth_type PASS",
+            );
+            d.password = None;
+        }
+        (None, None) => {}
     }
 }
 

@@ -42,6 +42,49 @@ pub(super) struct Globals {
     pub default_interface: Option<String>,
     pub check_unicast_src: bool,
     pub script_security: bool,
+    pub script_user: Option<(Pos, String)>,
+    /// Why keepalived would remove every script run as the default user (no usable
+    /// `script_user`), if it would.
+    pub scripts_removed: Option<String>,
+    /// `vrrp_garp_master_*`: every instance's default.
+    pub garp: super::Garp,
+    pub mcast_group4: Option<std::net::IpAddr>,
+    pub mcast_group6: Option<std::net::IpAddr>,
+}
+
+impl Globals {
+    /// keepalived's default script user: `script_user`, else `keepalived_script` when it
+    /// exists, else root — but with `enable_script_security` a missing user removes the
+    /// scripts. keepvip runs scripts as root, so another existing user is refused.
+    fn settle_script_user(&mut self, p: &mut Parser, file_at: &Pos) {
+        let (at, name, named) = match &self.script_user {
+            Some((at, n)) => (Some(at.clone()), n.clone(), true),
+            None => (None, "keepalived_script".to_string(), false),
+        };
+        if name == "root" || name == "0" {
+            return;
+        }
+        let exists = script::names_in("/etc/passwd").contains(&name);
+        match (exists, named, self.script_security) {
+            (true, _, _) => {
+                let msg = format!("script_user {name}: keepvip runs scripts as root only; remove script_user (or run the scripts through su/setpriv)");
+                match at {
+                    Some(at) => p.fail(&at, msg),
+                    // keepalived_script exists but was not asked for: it is only used with
+                    // script security.
+                    None if self.script_security => p.fail(file_at, "enable_script_security: keepalived would run scripts as user keepalived_script, which exists here; keepvip runs scripts as root only (add 'script_user root' to global_defs)"),
+                    None => {}
+                }
+            }
+            (false, true, _) | (false, false, true) => {
+                self.scripts_removed = Some(format!(
+                    "no user '{name}' on this host for scripts (script_user{})",
+                    if named { "" } else { " not set, keepalived_script missing" }
+                ));
+            }
+            (false, false, false) => {}
+        }
+    }
 }
 
 pub(super) struct Parser {
@@ -105,8 +148,13 @@ pub fn load(path: &Path, host: &HostView) -> Result<FromFile, Vec<ConfError>> {
 /// What the top level declared, in order.
 #[derive(Default)]
 struct File {
-    drafts: Vec<(Pos, Draft, Vec<TrackRef>)>,
+    /// Each instance with the scripts defined before it (keepalived resolves names there).
+    drafts: Vec<(Pos, Draft, Vec<TrackRef>, HashSet<String>)>,
+    /// Scripts keepalived would remove, and why: tracking them is disabled, not refused.
+    disabled: HashMap<String, String>,
     groups: Vec<(Pos, String, Vec<String>)>,
+    /// Groups with `sync_group_tracking_weight`: their members keep weighted tracking.
+    weighted_groups: HashSet<String>,
     group_scripts: Vec<SyncGroup>,
     scripts: HashMap<String, Check>,
 }
@@ -119,6 +167,9 @@ pub fn from_stmts(file: &Path, stmts: &[Stmt], host: &HostView) -> Result<FromFi
     for s in stmts.iter().filter(|s| s.keyword() == "global_defs") {
         globals(&mut p, s, &mut g);
     }
+    if let Some(first) = stmts.first() {
+        g.settle_script_user(&mut p, &first.at);
+    }
     let mut f = File::default();
     for s in stmts {
         top_level(&mut p, s, &g, &mut f);
@@ -126,8 +177,11 @@ pub fn from_stmts(file: &Path, stmts: &[Stmt], host: &HostView) -> Result<FromFi
     bind_groups(&mut p, &mut f);
     let mut instances = vec![];
     let mut places = vec![];
-    for (at, mut d, refs) in f.drafts {
-        track_scripts(&mut p, &mut d, refs, &f.scripts);
+    for (at, mut d, refs, known) in f.drafts {
+        track_scripts(&mut p, &mut d, refs, &f.scripts, &known, &f.disabled);
+        if d.sync_group.as_ref().is_some_and(|g| !f.weighted_groups.contains(g)) {
+            unweighted_in_group(&mut p, &mut d, &at);
+        }
         let done = rules::finish(d, host);
         p.errors.extend(done.errors.iter().map(conf_error));
         p.warnings.extend(done.warnings.iter().map(|w| conf_error(w).to_string()));
@@ -163,19 +217,29 @@ fn top_level(p: &mut Parser, s: &Stmt, g: &Globals, f: &mut File) {
         "vrrp_instance" => {
             let Some(name) = p.one(s, "the instance's name") else { return };
             let name = name.to_string();
-            if f.drafts.iter().any(|(_, d, _)| d.name == name) {
+            if f.drafts.iter().any(|(_, d, ..)| d.name == name) {
                 p.fail(&s.at, format!("vrrp_instance {name} is defined twice"));
                 return;
             }
             if let Some((d, t)) = instance::instance(p, s, &name, g) {
-                f.drafts.push((s.at.clone(), d, t));
+                let known = f.scripts.keys().chain(f.disabled.keys()).cloned().collect();
+                f.drafts.push((s.at.clone(), d, t, known));
             }
         }
         "vrrp_sync_group" => sync_group(p, s, g, f),
         "vrrp_script" => {
             let Some(name) = p.one(s, "the script's name") else { return };
             let name = name.to_string();
-            if let Some(c) = script::vrrp_script(p, s, &name) {
+            if let Some(why) = &g.scripts_removed {
+                p.warn(&s.at, format!("vrrp_script {name}: removed, as keepalived removes it: {why}; the instances run untracked"));
+                f.disabled.insert(name, why.clone());
+                return;
+            }
+            let check = script::vrrp_script(p, s, &name);
+            if let Err(Some(why)) = &check {
+                f.disabled.insert(name.clone(), why.clone());
+            }
+            if let Ok(c) = check {
                 if !g.script_security {
                     p.warn(&s.at, format!("vrrp_script {name}: runs as root without enable_script_security in global_defs (keepalived warns the same)"));
                 }
@@ -200,15 +264,16 @@ fn sync_group(p: &mut Parser, s: &Stmt, g: &Globals, f: &mut File) {
     for m in p.block(s) {
         match m.keyword() {
             "group" => members.extend(p.block(m).iter().flat_map(|x| x.words.iter().cloned())),
-            "notify" => sg.notify = script::command(p, m),
+            "notify" => sg.notify = script::notify_command(p, m, g.scripts_removed.as_deref()),
             kw @ ("notify_master" | "notify_backup" | "notify_fault" | "notify_stop") => {
-                if let Some(c) = script::command(p, m) {
+                if let Some(c) = script::notify_command(p, m, g.scripts_removed.as_deref()) {
                     sg.notify_state.push((kw["notify_".len()..].to_ascii_uppercase(), c));
                 }
             }
-            "smtp_alert" | "global_tracking" | "sync_group_tracking_weight" => {
-                p.warn(&m.at, format!("{}: accepted without effect", m.keyword()))
+            "sync_group_tracking_weight" => {
+                f.weighted_groups.insert(name.clone());
             }
+            "smtp_alert" | "global_tracking" => p.warn(&m.at, format!("{}: accepted without effect", m.keyword())),
             "track_interface" | "track_script" | "track_file" | "track_process" | "track_bfd" => p.fail(
                 &m.at,
                 format!("{} in a sync group: not supported; track in each vrrp_instance instead", m.keyword()),
@@ -234,20 +299,37 @@ fn bind_groups(p: &mut Parser, f: &mut File) {
             p.warn(at, format!("vrrp_sync_group {name} has {n} member(s); a group needs two to mean anything"));
         }
         for m in members {
-            match f.drafts.iter_mut().find(|(_, d, _)| d.name == *m) {
+            match f.drafts.iter_mut().find(|(_, d, ..)| d.name == *m) {
                 None => p.fail(at, format!("vrrp_sync_group {name}: no vrrp_instance {m}")),
                 Some(_) if !grouped.insert(m.clone()) => {
                     p.fail(at, format!("vrrp_sync_group {name}: {m} is already in another sync group"))
                 }
-                Some((_, d, _)) => d.sync_group = Some(name.clone()),
+                Some((_, d, ..)) => d.sync_group = Some(name.clone()),
             }
         }
     }
 }
 
 /// `track_script` names resolved against the file's `vrrp_script`s, with their weights.
-fn track_scripts(p: &mut Parser, d: &mut Draft, refs: Vec<TrackRef>, scripts: &HashMap<String, Check>) {
+fn track_scripts(
+    p: &mut Parser,
+    d: &mut Draft,
+    refs: Vec<TrackRef>,
+    scripts: &HashMap<String, Check>,
+    known: &HashSet<String>,
+    disabled: &HashMap<String, String>,
+) {
     for t in refs {
+        if let Some(why) = disabled.get(&t.name).filter(|_| known.contains(&t.name)) {
+            p.warn(&t.at, format!("vrrp_instance {}: track_script {}: disabled ({why}); the instance runs untracked, as in keepalived", d.name, t.name));
+            continue;
+        }
+        if scripts.contains_key(&t.name) && !known.contains(&t.name) {
+            // keepalived looks the name up while reading the instance: "track script … not
+            // found, ignoring".
+            p.warn(&t.at, format!("vrrp_instance {}: track_script {}: vrrp_script {} is defined after this instance, so keepalived ignores the tracking and so does keepvip; move the vrrp_script above the instance", d.name, t.name, t.name));
+            continue;
+        }
         let Some(script) = scripts.get(&t.name) else {
             p.fail(&t.at, format!("vrrp_instance {}: track_script {}: no vrrp_script {}", d.name, t.name, t.name));
             continue;
@@ -261,6 +343,34 @@ fn track_scripts(p: &mut Parser, d: &mut Draft, refs: Vec<TrackRef>, scripts: &H
         c.weight = t.weight.unwrap_or(c.weight);
         d.checks.push(c);
     }
+}
+
+/// keepalived ignores weights in a sync group member unless the group has
+/// `sync_group_tracking_weight`: weighted scripts are dropped, weighted interfaces become
+/// FAULT-on-down ("ignoring … due to SYNC group").
+fn unweighted_in_group(p: &mut Parser, d: &mut Draft, at: &Pos) {
+    let group = d.sync_group.clone().unwrap_or_default();
+    let why = format!("in vrrp_sync_group {group}, as keepalived ignores weights there (add sync_group_tracking_weight to the group to keep them)");
+    let mut kept = vec![];
+    for c in std::mem::take(&mut d.checks) {
+        match (&c.probe, c.weight) {
+            (_, 0) => kept.push(c),
+            (super::track::Probe::Link(i), w) => {
+                p.warn(
+                    at,
+                    format!(
+                        "vrrp_instance {}: track_interface {i} weight {w}: weight ignored {why}; {i} down is a FAULT",
+                        d.name
+                    ),
+                );
+                d.track_interfaces.push(super::draft::Sourced::new(i.clone(), d.track_at.clone()));
+            }
+            (_, w) => {
+                p.warn(at, format!("vrrp_instance {}: track_script {} (weight {w}) dropped {why}", d.name, c.name))
+            }
+        }
+    }
+    d.checks = kept;
 }
 
 /// One virtual router per VRID, family and interface (keepalived refuses the same).
@@ -294,7 +404,15 @@ fn globals(p: &mut Parser, s: &Stmt, g: &mut Globals) {
                 }
             }
             "vrrp_check_unicast_src" => g.check_unicast_src = true,
+            "vrrp_mcast_group4" => g.mcast_group4 = instance::multicast_group(p, d, Some(false)).or(g.mcast_group4),
+            "vrrp_mcast_group6" => g.mcast_group6 = instance::multicast_group(p, d, Some(true)).or(g.mcast_group6),
+            "vrrp_garp_master_delay" | "vrrp_garp_master_repeat" | "vrrp_garp_master_refresh"
+            | "vrrp_garp_master_refresh_repeat" => instance::garp_keyword(p, d, &mut g.garp),
             "enable_script_security" => g.script_security = true,
+            "script_user" => match d.args() {
+                [u] | [u, _] => g.script_user = Some((d.at.clone(), u.clone())),
+                _ => p.fail(&d.at, "script_user: expected USER [GROUP]"),
+            },
             "vrrp_strict" => p.fail(
                 &d.at,
                 "vrrp_strict: keepvip does not enforce strict RFC mode (keepalived would refuse unicast and authentication and add firewall rules); remove it",

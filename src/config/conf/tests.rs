@@ -194,8 +194,10 @@ vrrp_instance V {
     assert_eq!(svc.probe, Probe::Script(vec!["/bin/sh".into(), "-c".into(), "exit 0".into()]));
     assert_eq!(
         (svc.interval, svc.timeout, svc.fall, svc.rise, svc.weight, svc.init_fail),
-        (Duration::from_millis(500), Duration::from_millis(500), 3, 2, -40, true)
+        (Duration::from_secs(1), Duration::from_secs(1), 3, 2, -40, true)
     );
+    // keepalived reads whole seconds: 0.5 is ignored (1 s), said at its line.
+    assert!(l.warnings.iter().any(|w| w.starts_with("k.conf:3: ") && w.contains("whole seconds")), "{:?}", l.warnings);
     assert_eq!(
         (plain.interval, plain.timeout, plain.fall, plain.rise, plain.weight, plain.init_fail),
         (Duration::from_secs(1), Duration::from_secs(1), 1, 1, 0, false)
@@ -211,4 +213,182 @@ vrrp_instance V {
     assert!(bad.iter().any(|e| e.starts_with("k.conf:16: ") && e.contains("weight '400'")), "{bad:?}");
     let bad = errors(&text.replace("script /usr/bin/true", "interval 2"));
     assert!(bad.iter().any(|e| e.contains("vrrp_script plain: no script set")), "{bad:?}");
+}
+
+/// One instance on eth0 with `body` inside, and `before`/`after` around it.
+fn one(before: &str, body: &str, after: &str) -> String {
+    format!("{before}\nvrrp_instance V {{\n interface eth0\n virtual_router_id 9\n{body}\n virtual_ipaddress {{\n  198.18.0.9\n }}\n}}\n{after}")
+}
+
+#[test]
+fn state_and_priority_derive_from_each_other_as_keepalived_derives_them() {
+    for (body, state, prio) in [
+        ("", InitialState::Backup, 100),
+        (" state MASTER", InitialState::Master, 255),
+        (" priority 255", InitialState::Master, 255),
+        (" priority 254", InitialState::Backup, 254),
+        (" state BACKUP\n priority 255", InitialState::Backup, 255),
+        (" state MASTER\n state BACKUP\n priority 150", InitialState::Master, 150),
+        (" state BACKUP\n state MASTER\n priority 150", InitialState::Master, 150),
+    ] {
+        let l = load_str(&one("", body, "")).unwrap_or_else(|e| panic!("{body}: {e:?}"));
+        let c = &l.instances[0];
+        assert_eq!((c.state, c.priority), (state, prio), "{body}");
+    }
+    let l = load_str(&one("", " state MASTER\n state BACKUP", "")).unwrap();
+    assert!(l.warnings.iter().any(|w| w.contains("state BACKUP after state MASTER")), "{:?}", l.warnings);
+}
+
+#[test]
+fn preemption_keywords_read_as_keepalived_reads_them() {
+    let c = |body: &str| load_str(&one("", body, "")).unwrap().instances.remove(0);
+    assert!(c(" priority 100\n nopreempt\n preempt").preempt, "preempt after nopreempt preempts");
+    assert!(!c(" priority 100\n preempt\n nopreempt").preempt);
+    let m = c(" state MASTER\n priority 150\n preempt_delay 5");
+    assert_eq!(m.preempt_delay, Duration::ZERO, "state MASTER clears preempt_delay");
+    assert_eq!(c(" priority 150\n preempt_delay 5").preempt_delay, Duration::from_secs(5));
+}
+
+#[test]
+fn authentication_needs_both_type_and_password_as_in_keepalived() {
+    let auth = |inner: &str| {
+        let l = load_str(&one("", &format!(" priority 100\n authentication {{\n{inner}\n }}"), "")).unwrap();
+        (l.instances[0].password.clone(), l.warnings)
+    };
+    assert_eq!(auth("  auth_type PASS\n  auth_pass abc").0.as_deref(), Some("abc"));
+    let (pw, w) = auth("  auth_pass abc");
+    assert_eq!(pw, None);
+    assert!(w.iter().any(|w| w.contains("auth_pass without auth_type PASS")), "{w:?}");
+    let (pw, w) = auth("  auth_type PASS\n  auth_pass 123456789");
+    assert_eq!(pw.as_deref(), Some("123456789"), "the wire takes the first 8 bytes");
+    assert!(w.iter().any(|w| w.starts_with("k.conf:8: ") && w.contains("first 8")), "{w:?}");
+    let e = errors(&one("", " authentication {\n  auth_type AH\n  auth_pass x\n }", ""));
+    assert!(e.iter().any(|e| e.contains("auth_type AH") && e.contains("IPsec AH")), "{e:?}");
+}
+
+#[test]
+fn scripts_take_their_first_word_and_notify_lines_a_user() {
+    let l = load_str(&one(
+        "vrrp_script chk {\n script /bin/echo unquoted words\n}",
+        " priority 100\n track_script {\n  chk\n }\n notify_master /bin/echo master\n notify_backup \"/bin/echo backup\" root root\n notify_fault \"/bin/echo f1\"\n notify_fault \"/bin/echo f2\"",
+        "",
+    ))
+    .unwrap();
+    let c = &l.instances[0];
+    assert_eq!(c.checks[0].probe, Probe::Script(vec!["/bin/echo".into()]));
+    assert!(
+        l.warnings.iter().any(|w| w.starts_with("k.conf:2: ") && w.contains("'unquoted words'")),
+        "{:?}",
+        l.warnings
+    );
+    // "master" is no user here: keepalived ignores that notify; the first notify_fault wins.
+    let want: Vec<(String, Vec<String>)> = vec![
+        ("BACKUP".into(), vec!["/bin/echo".into(), "backup".into()]),
+        ("FAULT".into(), vec!["/bin/echo".into(), "f1".into()]),
+    ];
+    assert_eq!(c.notify_state, want);
+    assert!(l.warnings.iter().any(|w| w.contains("no user 'master'")), "{:?}", l.warnings);
+    assert!(l.warnings.iter().any(|w| w.contains("notify_fault is set twice")), "{:?}", l.warnings);
+}
+
+#[test]
+fn tracking_keepalived_cannot_resolve_is_disabled_with_a_warning() {
+    // Defined after the instance: keepalived ignores the tracking.
+    let l = load_str(&one("", " priority 100\n track_script {\n  chk\n }", "vrrp_script chk {\n script /bin/false\n}"))
+        .unwrap();
+    assert!(l.instances[0].checks.is_empty());
+    assert!(l.warnings.iter().any(|w| w.contains("defined after this instance")), "{:?}", l.warnings);
+    // A program that does not exist: the tracking is disabled.
+    let l = load_str(&one(
+        "vrrp_script chk {\n script \"/nonexistent/chk.sh arg\"\n}",
+        " priority 100\n track_script {\n  chk\n }",
+        "",
+    ))
+    .unwrap();
+    assert!(l.instances[0].checks.is_empty());
+    assert!(
+        l.warnings.iter().any(|w| w.starts_with("k.conf:1: ") && w.contains("/nonexistent/chk.sh does not exist")),
+        "{:?}",
+        l.warnings
+    );
+    // A name no vrrp_script has is still refused: a typo would run untracked.
+    let e = errors(&one("", " priority 100\n track_script {\n  nope\n }", ""));
+    assert!(e.iter().any(|e| e.contains("no vrrp_script nope")), "{e:?}");
+    // Script security with no user to run scripts as: keepalived removes them.
+    let l = load_str(&one(
+        "global_defs {\n enable_script_security\n script_user nobody_here_kv\n}\nvrrp_script chk {\n script /bin/true\n}",
+        " priority 100\n track_script {\n  chk\n }\n notify_master /bin/true",
+        "",
+    ))
+    .unwrap();
+    let c = &l.instances[0];
+    assert!(c.checks.is_empty() && c.notify_state.is_empty(), "{c:?}");
+    assert!(l.warnings.iter().any(|w| w.contains("no user 'nobody_here_kv'")), "{:?}", l.warnings);
+}
+
+#[test]
+fn sync_group_members_ignore_weights_unless_the_group_keeps_them() {
+    let text = |extra: &str| {
+        format!(
+            "vrrp_script chk {{\n script /bin/true\n weight -60\n}}\nvrrp_sync_group G {{\n group {{\n  A\n  B\n }}\n{extra}}}\n\
+vrrp_instance A {{\n interface eth0\n virtual_router_id 61\n priority 150\n virtual_ipaddress {{\n  198.18.0.61\n }}\n track_script {{\n  chk\n }}\n track_interface {{\n  eth1 weight -30\n }}\n}}\n\
+vrrp_instance B {{\n interface eth1\n virtual_router_id 62\n priority 150\n virtual_ipaddress {{\n  198.18.1.62\n }}\n}}\n"
+        )
+    };
+    let l = load_str(&text("")).unwrap();
+    let a = &l.instances[0];
+    assert!(a.checks.is_empty(), "{:?}", a.checks);
+    assert_eq!(a.track_interfaces, ["eth1"]);
+    let l = load_str(&text(" sync_group_tracking_weight\n")).unwrap();
+    assert_eq!(l.instances[0].checks.len(), 2);
+}
+
+#[test]
+fn an_instance_without_interface_is_refused_as_keepalived_refuses_it() {
+    let e = errors("vrrp_instance V {\n virtual_router_id 9\n virtual_ipaddress {\n  198.18.0.9\n }\n}\n");
+    assert!(e.iter().any(|e| e.starts_with("k.conf:1: ") && e.contains("no interface")), "{e:?}");
+}
+
+#[test]
+fn multicast_groups_garp_schedule_and_primary_tracking_are_read() {
+    let l = load_str(&one(
+        "global_defs {\n vrrp_mcast_group4 224.0.0.33\n vrrp_garp_master_refresh 30\n}",
+        " priority 100\n dont_track_primary\n garp_master_delay 0\n garp_master_repeat 2",
+        "",
+    ))
+    .unwrap();
+    let c = &l.instances[0];
+    assert_eq!(c.multicast_group(), Some("224.0.0.33".parse().unwrap()));
+    let want = crate::config::Garp {
+        delay: Duration::ZERO,
+        repeat: 2,
+        refresh: Some(Duration::from_secs(30)),
+        refresh_repeat: 1,
+    };
+    assert_eq!(c.garp, want);
+    assert!(c.dont_track_primary);
+    let c = load_str(&one("", " priority 100\n mcast_dst_ip 224.0.0.40", "")).unwrap().instances.remove(0);
+    assert_eq!(c.multicast_group(), Some("224.0.0.40".parse().unwrap()));
+    // keepalived exits on a missing value; an IPv6 group is no IPv4 group.
+    let e = errors(&one("global_defs {\n vrrp_garp_master_refresh\n}", " priority 100", ""));
+    assert!(e.iter().any(|e| e.starts_with("k.conf:2: ") && e.contains("needs a value")), "{e:?}");
+    let e = errors(&one("global_defs {\n vrrp_mcast_group4 ff02::12\n}", " priority 100", ""));
+    assert!(e.iter().any(|e| e.contains("expected an IPv4 multicast address")), "{e:?}");
+}
+
+#[test]
+fn prefixes_on_sources_and_peers_are_dropped_and_ipv6_runs_vrrpv3() {
+    let l =
+        load_str(&one("", " priority 100\n unicast_src_ip 198.18.0.1/24\n unicast_peer {\n  198.18.0.2/24\n }", ""))
+            .unwrap();
+    let c = &l.instances[0];
+    assert_eq!(c.advert_source, Some("198.18.0.1".parse().unwrap()));
+    assert_eq!(c.unicast_peers, ["198.18.0.2".parse::<IpAddr>().unwrap()]);
+    assert_eq!(l.warnings.iter().filter(|w| w.contains("prefix /24 is ignored")).count(), 2, "{:?}", l.warnings);
+    let six =
+        "vrrp_instance S {\n interface eth0\n virtual_router_id 7\n virtual_ipaddress {\n  2001:db8::7/64\n }\n}\n";
+    assert_eq!(load_str(six).unwrap().instances[0].version, Version::V3);
+    assert!(errors(&six.replace(" interface eth0", " interface eth0\n version 2"))
+        .iter()
+        .any(|e| e.contains("remove 'version 2'")));
 }

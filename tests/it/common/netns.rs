@@ -414,8 +414,14 @@ pub struct Capture {
 impl Host {
     /// Capture the first packet matching `filter`; `flags` such as `-v` or `-x` shape the text.
     pub fn capture_one(&self, flags: &[&str], filter: &str) -> Capture {
+        self.capture(flags, filter, 1)
+    }
+
+    /// Capture the first `count` packets matching `filter`.
+    pub fn capture(&self, flags: &[&str], filter: &str, count: usize) -> Capture {
         let out = self.dir.join(format!("{}-capture-{}.txt", self.ns, NEXT.fetch_add(1, Ordering::SeqCst)));
-        let mut args = vec!["tcpdump", "-l", "-n", "-c", "1", "-i", "eth0"];
+        let count = count.to_string();
+        let mut args = vec!["tcpdump", "-l", "-n", "-c", &count, "-i", "eth0"];
         args.extend_from_slice(flags);
         args.push(filter);
         let child = self.cmd(&args).stdout(fs::File::create(&out).unwrap()).stderr(Stdio::null()).spawn().unwrap();
@@ -431,7 +437,12 @@ impl Host {
 }
 
 impl Capture {
-    /// The captured packet's text, or `None` if none came within `timeout`.
+    /// What was captured so far.
+    pub fn so_far(&self) -> String {
+        fs::read_to_string(&self.out).unwrap_or_default()
+    }
+
+    /// The captured packets' text, or `None` if they did not all come within `timeout`.
     pub fn wait(mut self, timeout: Duration) -> Option<String> {
         let got = wait_until(timeout, || self.child.try_wait().ok().flatten().is_some());
         got.then(|| fs::read_to_string(&self.out).unwrap_or_default())
