@@ -123,6 +123,8 @@ pub struct Config {
     pub password: Option<String>,
     /// Where adverts come from (`unicast_src_ip`, else the interface's own address).
     pub advert_source: Option<IpAddr>,
+    /// Whether `advert_source` was configured (else chosen from the interface at start).
+    pub advert_source_set: bool,
     /// Peers without this host's own addresses.
     pub unicast_peers: Vec<IpAddr>,
     pub virtual_ips: Vec<Vip>,
@@ -265,6 +267,7 @@ impl Config {
             "auth_type": if self.password.is_some() { "PASS" } else { "NONE" },
             "password_set": self.password.is_some(),
             "unicast_src_ip": self.advert_source.map(|i| i.to_string()),
+            "unicast_src_ip_from": if self.advert_source_set { "configuration" } else { "interface" },
             "unicast_peers": self.unicast_peers.iter().map(|p| p.to_string()).collect::<Vec<_>>(),
             "virtual_ips": vips,
             "notify": self.notify.as_ref().map(|c| c.join(" ")),

@@ -122,6 +122,12 @@ pub fn finish(d: Draft, host: &HostView) -> Finished {
         }
     }
     weights(&mut b, &d, preempt);
+    let mut d = d;
+    if d.priority == 255 {
+        // keepalived stops tracking what is weighted for the address owner: its priority
+        // never moves (warned in `weights`).
+        d.checks.retain(|c| c.weight == 0);
+    }
     let advert_source = advert_source(&mut b, &d, host, ipv6);
     let Book { errors, warnings, info } = b;
     if !errors.is_empty() {
@@ -140,6 +146,7 @@ pub fn finish(d: Draft, host: &HostView) -> Finished {
         version: d.version,
         // VRRPv3 has no authentication: keepalived ignores it there.
         password: d.password.filter(|p| !p.is_empty() && d.version == Version::V2),
+        advert_source_set: d.advert_source.is_some(),
         advert_source,
         unicast_peers: peers,
         virtual_ips: d.vips.into_iter().map(|v| v.value).collect(),
@@ -220,7 +227,7 @@ fn preemption(b: &mut Book, d: &Draft) -> (bool, Duration) {
     if let Some(v) = d.preempt_delay.as_ref().filter(|_| !delay.is_zero()) {
         b.warn(&v.at, "has no effect with nopreempt (keepalived ignores it too)");
     }
-    (false, delay)
+    (false, Duration::ZERO)
 }
 
 /// Peers: each once, each a possible host address of the VIPs' family; this host's own
@@ -245,7 +252,19 @@ fn peers(b: &mut Book, d: &Draft, host: &HostView, ipv6: bool) -> Vec<IpAddr> {
         b.fail(&first.at, format!("{what}: {fam}, but no VIP is"));
     }
     let own: Vec<String> = peers.iter().filter(|p| host.owns(**p)).map(ToString::to_string).collect();
-    if !own.is_empty() {
+    if !own.is_empty() && own.len() == peers.len() {
+        // keepalived would advertise to itself only (unicast to nobody else); dropping the
+        // list would turn this node to multicast: neither is a cluster.
+        let at = &d.peers[0].at;
+        b.fail(
+            at,
+            format!(
+                "lists only this host's own address ({}): list the other nodes' addresses (leave {} out for multicast)",
+                own.join(", "),
+                d.names.peers
+            ),
+        );
+    } else if !own.is_empty() {
         peers.retain(|p| !host.owns(*p));
         b.info.push(format!("{}: {} is this host's own address; not a peer", d.names.peers, own.join(", ")));
     }
@@ -280,7 +299,7 @@ fn weights(b: &mut Book, d: &Draft, preempt: bool) {
     }
     let fault = "use weight 0 so a failing check is a FAULT";
     if d.priority == 255 {
-        b.warn(&d.weight_at, format!("the address owner's priority (255) never moves, as in keepalived: weighted checks have no effect; {fault}"));
+        b.warn(&d.weight_at, format!("the address owner's priority (255) never moves, as in keepalived: weighted checks are not run; {fault}"));
     } else if !preempt {
         b.warn(&d.weight_at, format!("with nopreempt a weighted check lowers the priority but never moves the VIP off a master; preempt, or {fault}"));
     }

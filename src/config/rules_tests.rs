@@ -86,7 +86,13 @@ fn the_same_instance_from_variables_and_from_a_file_is_the_same_config() {
         let listed: Vec<std::net::IpAddr> =
             if from_vars.unicast_peers.is_empty() { vec![] } else { vec!["198.18.0.1".parse().unwrap()] };
         assert_eq!(from_vars.listed_sources, listed, "{vars:?}");
-        let from_file = Config { origin: Origin::Environment, listed_sources: listed, ..loaded.instances[0].clone() };
+        // The variables take the source from the peer list; a file from the interface.
+        let from_file = Config {
+            origin: Origin::Environment,
+            listed_sources: listed,
+            advert_source_set: from_vars.advert_source_set,
+            ..loaded.instances[0].clone()
+        };
         assert_eq!(from_vars, from_file, "\n{vars:?}\n{text}");
     }
 }

@@ -5,6 +5,7 @@ mod common;
 
 mod cli_check;
 mod conf;
+mod conf_differential;
 mod conf_keepalived;
 mod conf_wire;
 mod demo;

@@ -96,6 +96,29 @@ pub(super) fn instance(p: &mut Parser, s: &Stmt, name: &str, g: &Globals) -> Opt
         }
     }
     authenticated(p, &s.at, &mut d, &seen);
+    // The instance's own interface is tracked anyway: keepalived ignores it in
+    // track_interface, weighted or not.
+    let own = d.interface.value.clone();
+    for t in d.track_interfaces.iter().filter(|t| t.value == own) {
+        if let At::Line(at, _) = &t.at {
+            p.warn(
+                at,
+                format!(
+                    "track_interface {own}: ignored since it is the instance's own interface, as keepalived ignores it"
+                ),
+            );
+        }
+    }
+    d.track_interfaces.retain(|t| t.value != own);
+    if d.checks.iter().any(|c| c.probe == crate::config::Probe::Link(own.clone())) {
+        p.warn(
+            &s.at,
+            format!(
+                "track_interface {own}: ignored since it is the instance's own interface, as keepalived ignores it"
+            ),
+        );
+        d.checks.retain(|c| c.probe != crate::config::Probe::Link(own.clone()));
+    }
     let Some(router_id) = router_id else {
         if !vrid_seen {
             p.fail(&s.at, format!("vrrp_instance {name}: virtual_router_id must be set (1..255)"));

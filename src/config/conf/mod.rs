@@ -14,7 +14,7 @@ use std::path::Path;
 use super::draft::{At, Draft, Finding};
 use super::rules;
 use super::track::Check;
-use super::{Config, HostView, Version};
+use super::{Config, HostView, InitialState, Version};
 use instance::TrackRef;
 use keywords::{IGNORED_GLOBAL, UNSUPPORTED_TOP};
 use lex::{ConfError, Pos, Stmt};
@@ -175,6 +175,7 @@ pub fn from_stmts(file: &Path, stmts: &[Stmt], host: &HostView) -> Result<FromFi
         top_level(&mut p, s, &g, &mut f);
     }
     bind_groups(&mut p, &mut f);
+    masters_in_groups(&mut p, &mut f);
     let mut instances = vec![];
     let mut places = vec![];
     for (at, mut d, refs, known) in f.drafts {
@@ -306,6 +307,28 @@ fn bind_groups(p: &mut Parser, f: &mut File) {
                 }
                 Some((_, d, ..)) => d.sync_group = Some(name.clone()),
             }
+        }
+    }
+}
+
+/// keepalived starts a sync group's `state MASTER` members as BACKUP when any member is
+/// not the address owner (priority 255) or wants BACKUP: the group starts together.
+fn masters_in_groups(p: &mut Parser, f: &mut File) {
+    for (at, name, members) in &f.groups {
+        let of_group = |d: &Draft| members.contains(&d.name);
+        let drafts = || f.drafts.iter().map(|(_, d, ..)| d).filter(|d| of_group(d));
+        let master = drafts().any(|d| d.state == InitialState::Master);
+        let backup = drafts().any(|d| d.state == InitialState::Backup || d.priority != 255);
+        if !(master && backup) {
+            continue;
+        }
+        for (_, d, ..) in f.drafts.iter_mut().filter(|(_, d, ..)| of_group(d) && d.state == InitialState::Master) {
+            p.warn(at, format!("vrrp_sync_group {name}: {} starts as BACKUP, as keepalived starts every member as BACKUP unless all are address owners (priority 255) wanting MASTER", d.name));
+            d.state = InitialState::Backup;
+            // keepalived had already read the member as MASTER: nopreempt and
+            // preempt_delay were cleared for it, and stay so.
+            d.nopreempt = None;
+            d.preempt_delay = None;
         }
     }
 }

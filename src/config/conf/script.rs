@@ -16,19 +16,29 @@ pub(super) fn vrrp_script(p: &mut Parser, s: &Stmt, name: &str) -> Result<Check,
     let mut timeout = None;
     let (mut weight, mut rise, mut fall, mut init_fail) = (0, 1, 1, false);
     for d in p.block(s) {
-        // keepalived reads whole seconds: 0 is 1, anything else (0.5, 1s) is ignored and the
-        // default kept. Followed, since a mixed pair must agree; said, since it surprises.
+        // keepalived reads whole seconds, cutting a fraction off (2.7 is 2) and taking 0 as 1;
+        // a value that is no number is ignored. Followed, since a mixed pair must agree;
+        // said, since it surprises.
         let secs = |p: &mut Parser, d: &Stmt| {
             let v = p.one(d, "whole seconds")?;
-            match v.parse::<u32>() {
-                Ok(0) => {
-                    p.warn(&d.at, format!("{} 0: 1 s is used, as keepalived uses it", d.keyword()));
-                    Some(Duration::from_secs(1))
+            let (whole, frac) = v.split_once('.').unwrap_or((v, ""));
+            let n = whole.parse::<u32>().ok().filter(|_| frac.bytes().all(|b| b.is_ascii_digit()));
+            match n {
+                Some(n) if frac.is_empty() && n > 0 => Some(Duration::from_secs(u64::from(n))),
+                Some(n) => {
+                    let used = n.max(1);
+                    p.warn(&d.at, format!("{} '{v}': keepalived takes whole seconds and uses {used} s, and so does keepvip; write {used}", d.keyword()));
+                    Some(Duration::from_secs(u64::from(used)))
                 }
-                Ok(n) => Some(Duration::from_secs(u64::from(n))),
-                Err(_) => {
+                None => {
                     let default = if d.keyword() == "interval" { "1 s" } else { "the interval" };
-                    p.warn(&d.at, format!("{} '{v}': keepalived takes whole seconds and ignores this value ({default} is used, here too); write a whole number", d.keyword()));
+                    p.warn(
+                        &d.at,
+                        format!(
+                            "{} '{v}': not a number of seconds; ignored, as keepalived ignores it ({default} is used)",
+                            d.keyword()
+                        ),
+                    );
                     None
                 }
             }

@@ -188,7 +188,9 @@ vrrp_instance V {
 ";
     let l = load_str(text).unwrap();
     let c = &l.instances[0];
-    assert_eq!(c.track_interfaces, ["eth0"]);
+    // The instance's own interface is tracked anyway: keepalived ignores it there.
+    assert!(c.track_interfaces.is_empty(), "{:?}", c.track_interfaces);
+    assert!(l.warnings.iter().any(|w| w.contains("track_interface eth0: ignored")), "{:?}", l.warnings);
     let [link, svc, plain] = &c.checks[..] else { panic!("{:?}", c.checks) };
     assert_eq!((link.probe.clone(), link.weight), (Probe::Link("eth1".into()), -10));
     assert_eq!(svc.probe, Probe::Script(vec!["/bin/sh".into(), "-c".into(), "exit 0".into()]));
@@ -196,7 +198,7 @@ vrrp_instance V {
         (svc.interval, svc.timeout, svc.fall, svc.rise, svc.weight, svc.init_fail),
         (Duration::from_secs(1), Duration::from_secs(1), 3, 2, -40, true)
     );
-    // keepalived reads whole seconds: 0.5 is ignored (1 s), said at its line.
+    // keepalived reads whole seconds: 0.5 is 0, taken as 1 s, said at its line.
     assert!(l.warnings.iter().any(|w| w.starts_with("k.conf:3: ") && w.contains("whole seconds")), "{:?}", l.warnings);
     assert_eq!(
         (plain.interval, plain.timeout, plain.fall, plain.rise, plain.weight, plain.init_fail),
