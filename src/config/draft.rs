@@ -104,4 +104,5 @@ pub struct Draft {
     pub garp: super::Garp,
     pub dont_track_primary: bool,
     pub mcast_group: Option<IpAddr>,
+    pub skip_check_adv_addr: bool,
 }

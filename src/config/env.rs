@@ -164,6 +164,7 @@ fn read(r: &mut Reader, host: &HostView) -> Draft {
     let min_ttl_set = r.raw("KEEPALIVED_UNICAST_MIN_TTL").is_some_and(|v| !v.trim().is_empty());
     let unicast_min_ttl = r.get("KEEPALIVED_UNICAST_MIN_TTL", 255, int_in(1, 255)) as u8;
     let check_unicast_src = r.get("KEEPALIVED_CHECK_UNICAST_SRC", true, boolean);
+    let skip_check_adv_addr = r.get("KEEPVIP_SKIP_CHECK_ADV_ADDR", false, boolean);
     // Read here so a bad value is named with the others; the process takes them.
     let _ = metrics_addr(r);
     let _ = command_line_args(r);
@@ -225,6 +226,7 @@ fn read(r: &mut Reader, host: &HostView) -> Draft {
         garp,
         dont_track_primary: false,
         mcast_group: None,
+        skip_check_adv_addr,
     }
 }
 

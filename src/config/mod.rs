@@ -152,6 +152,8 @@ pub struct Config {
     pub dont_track_primary: bool,
     /// A multicast group other than VRRP's (keepalived's `mcast_dst_ip`, `vrrp_mcast_group4/6`).
     pub mcast_group: Option<IpAddr>,
+    /// keepalived's `skip_check_adv_addr`: the master's address list is not checked again.
+    pub skip_check_adv_addr: bool,
 }
 
 impl Config {
@@ -289,6 +291,7 @@ impl Config {
             "garp_master_refresh": self.garp.refresh.map_or(0, |r| r.as_secs()),
             "garp_master_refresh_repeat": self.garp.refresh_repeat,
             "dont_track_primary": self.dont_track_primary,
+            "skip_check_adv_addr": self.skip_check_adv_addr,
             "mcast_group": self.multicast_group().map(|g| g.to_string()),
         })
     }

@@ -167,6 +167,7 @@ pub fn finish(d: Draft, host: &HostView) -> Finished {
         garp: d.garp,
         dont_track_primary: d.dont_track_primary,
         mcast_group: d.mcast_group,
+        skip_check_adv_addr: d.skip_check_adv_addr,
     };
     Finished { config: Some(config), errors, warnings, info }
 }

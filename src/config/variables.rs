@@ -45,6 +45,7 @@ pub const VARIABLES: &[Var] = &[
     Var { name: "KEEPALIVED_TRACK_WEIGHT", list: false },
     Var { name: "KEEPVIP_METRICS_ADDR", list: false },
     Var { name: "KEEPVIP_GARP_MASTER_REFRESH", list: false },
+    Var { name: "KEEPVIP_SKIP_CHECK_ADV_ADDR", list: false },
     Var { name: "KEEPVIP_GARP_MASTER_REFRESH_REPEAT", list: false },
     Var { name: "KEEPVIP_STATE_FILE", list: false },
 ];

@@ -22,6 +22,8 @@ pub struct Snapshot<'a> {
     pub send_errors: u64,
     pub dropped: &'a BTreeMap<&'static str, u64>,
     pub vips_held: usize,
+    /// Other virtual routers heard on our VRID (distinct sources).
+    pub collisions: usize,
     pub since_transition: Duration,
     /// The instance's health checks.
     pub checks: &'a [crate::health::Tracked],
@@ -107,6 +109,15 @@ pub fn render(all: &[Snapshot], scrapes: u64) -> String {
     each(&mut o, &|o, i, s| {
         let _ = writeln!(o, "keepvip_instance_vips_held{{vrrp_instance=\"{i}\"}} {}", s.vips_held);
     });
+    family(
+        &mut o,
+        "keepvip_instance_vrid_collisions",
+        "gauge",
+        "Sources heard advertising the instance's virtual router id with other addresses (another cluster).",
+    );
+    each(&mut o, &|o, i, s| {
+        let _ = writeln!(o, "keepvip_instance_vrid_collisions{{vrrp_instance=\"{i}\"}} {}", s.collisions);
+    });
     family(&mut o, "keepvip_instance_seconds_since_transition", "gauge", "Seconds since the last state transition.");
     each(&mut o, &|o, i, s| {
         let _ = writeln!(
@@ -179,6 +190,7 @@ mod tests {
             send_errors: 0,
             dropped: &dropped,
             vips_held: 1,
+            collisions: 1,
             since_transition: Duration::from_millis(1500),
             checks: health.checks(),
         };
@@ -190,6 +202,7 @@ mod tests {
             "keepvip_instance_transitions_total{vrrp_instance=\"VI_1\",from=\"BACKUP\",to=\"MASTER\"} 2\n",
             "keepvip_instance_adverts_dropped_total{vrrp_instance=\"VI_1\",reason=\"ttl\"} 3\n",
             "keepvip_instance_seconds_since_transition{vrrp_instance=\"VI_1\"} 1.500\n",
+            "keepvip_instance_vrid_collisions{vrrp_instance=\"VI_1\"} 1\n",
             "# TYPE keepvip_instance_adverts_sent_total counter\n",
             "keepvip_check_up{vrrp_instance=\"VI_1\",check=\"tcp 127.0.0.1:53\"} 0\n",
             "keepvip_check_up{vrrp_instance=\"VI_1\",check=\"tcp 127.0.0.1:80\"} -1\n",

@@ -55,6 +55,8 @@ pub struct InstanceStatus {
     pub transitions: u64,
     /// Drops by reason.
     pub dropped: std::collections::BTreeMap<String, u64>,
+    /// Other virtual routers heard on our VRID: "SOURCE [their VIPs]".
+    pub collisions: Vec<String>,
 }
 
 /// The whole file: the first instance's fields at the top (what one-instance readers
@@ -111,6 +113,7 @@ impl InstanceStatus {
             "send_errors": self.send_errors,
             "transitions": self.transitions,
             "dropped": self.dropped,
+            "vrid_collisions": self.collisions,
         })
     }
 
@@ -146,6 +149,7 @@ impl InstanceStatus {
                 .flatten()
                 .map(|(k, n)| (k.clone(), n.as_u64().unwrap_or(0)))
                 .collect(),
+            collisions: list("vrid_collisions"),
         }
     }
 }
@@ -370,6 +374,11 @@ pub fn table(s: &InstanceStatus, now: f64) -> String {
     ];
     for (i, c) in checks.enumerate() {
         rows.insert(4 + i, (if i == 0 { "checks" } else { "" }, c));
+    }
+    // Another cluster on our virtual router id: a misconfiguration worth its own rows.
+    for (i, c) in s.collisions.iter().enumerate() {
+        let at = rows.len() - 1;
+        rows.insert(at, (if i == 0 { "collisions" } else { "" }, format!("{c} on our virtual router id (dropped)")));
     }
     rows.iter().map(|(k, v)| format!("{k:<12}{v}\n")).collect()
 }

@@ -42,6 +42,7 @@ pub fn params(cfg: &Config, host: &HostView) -> Params {
         unicast_min_ttl: cfg.unicast_min_ttl,
         own: host.interfaces.iter().flat_map(|i| i.addrs.iter().map(|a| a.addr)).collect(),
         advertised,
+        skip_check_adv_addr: cfg.skip_check_adv_addr,
         first_hold: cfg.first_hold,
     }
 }

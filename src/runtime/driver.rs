@@ -405,13 +405,19 @@ impl Driver {
                 Action::Transition { from, to, reason } => self.transition(from, to, reason),
                 Action::AddressListMismatch { from, vrid, theirs } => {
                     let ours: Vec<String> = self.advertised_addrs().iter().map(ToString::to_string).collect();
-                    let theirs: Vec<String> = theirs.iter().map(ToString::to_string).collect();
+                    let list: Vec<String> = theirs.iter().map(ToString::to_string).collect();
+                    let fix = match self.cfg.origin {
+                        Origin::Environment => "KEEPALIVED_ROUTER_ID",
+                        Origin::ConfFile => "virtual_router_id",
+                    };
                     log::warn!(
-                        "({}) {from} advertises virtual router {vrid} with VIPs [{}], ours are [{}]; give every node of virtual router {vrid} the same VIPs, or different sets different virtual router ids",
+                        "({}) {from} advertises virtual router {vrid} with VIPs [{}], ours are [{}]: another cluster uses our virtual router id (its adverts are dropped, counted as address_list); give one of the clusters another {fix}, or this node the same VIPs if it belongs to that cluster",
                         self.cfg.name,
-                        theirs.join(", "),
+                        list.join(", "),
                         ours.join(", ")
-                    )
+                    );
+                    self.stats.collisions.push((from, theirs));
+                    self.changed = true;
                 }
                 Action::Decided(d) => log::debug!("({}) {d}", self.cfg.name),
                 Action::ForcedElection { from, priority } => log::info!(

@@ -75,6 +75,15 @@ impl Driver {
             send_errors: self.stats.send_errors,
             transitions: c.transitions,
             dropped: c.dropped.iter().map(|(k, v)| ((*k).to_string(), *v)).collect(),
+            collisions: self
+                .stats
+                .collisions
+                .iter()
+                .map(|(src, vips)| {
+                    let vips: Vec<String> = vips.iter().map(ToString::to_string).collect();
+                    format!("{src} [{}]", vips.join(", "))
+                })
+                .collect(),
         }
     }
 
@@ -106,6 +115,7 @@ impl Driver {
             send_errors: self.stats.send_errors,
             dropped,
             vips_held: if self.vips.held() { self.cfg.virtual_ips.len() } else { 0 },
+            collisions: self.stats.collisions.len(),
             since_transition: self.stats.last_transition.elapsed(),
             checks: self.checks.tracker.checks(),
         }

@@ -19,6 +19,8 @@ pub(super) struct Stats {
     /// Sources not in the peer list already named in the log (bounded: a flood of spoofed
     /// sources is counted, not remembered).
     strangers: Vec<std::net::IpAddr>,
+    /// Other virtual routers heard on our VRID, with their addresses (the core bounds them).
+    pub collisions: Vec<(std::net::IpAddr, Vec<std::net::IpAddr>)>,
 }
 
 impl Stats {
@@ -31,6 +33,7 @@ impl Stats {
             last_change: None,
             last_log: HashMap::new(),
             strangers: vec![],
+            collisions: vec![],
         }
     }
 

@@ -296,12 +296,15 @@ pub enum Rejected {
     NotPeer,
     /// Our own advert looped back: silent.
     Own,
+    /// Our VRID with other addresses: another virtual router (reported once per source).
+    AddressList,
 }
 
 impl Rejected {
-    /// Drops that are normal on a shared link and not worth a log line.
+    /// Drops that are normal on a shared link and not worth a log line (another cluster
+    /// on our VRID is named once per source, by its own action).
     pub fn silent(&self) -> bool {
-        matches!(self, Rejected::OtherVrid(_) | Rejected::Own)
+        matches!(self, Rejected::OtherVrid(_) | Rejected::Own | Rejected::AddressList)
     }
 
     /// A stable name per kind, for counters.
@@ -318,6 +321,7 @@ impl Rejected {
             Rejected::Interval { .. } => "interval",
             Rejected::NotPeer => "not_peer",
             Rejected::Own => "own",
+            Rejected::AddressList => "address_list",
         }
     }
 }
@@ -338,6 +342,7 @@ impl fmt::Display for Rejected {
             }
             Rejected::NotPeer => write!(f, "source is not a configured unicast peer"),
             Rejected::Own => write!(f, "our own advert"),
+            Rejected::AddressList => write!(f, "the virtual router's addresses differ from ours"),
         }
     }
 }

@@ -61,6 +61,9 @@ pub struct Params {
     pub first_hold: Duration,
     /// The addresses we advertise, encoded as on the wire (for the mismatch check).
     pub advertised: Vec<u8>,
+    /// keepalived's `skip_check_adv_addr`: a backup does not check the address list of
+    /// adverts from the master it already follows.
+    pub skip_check_adv_addr: bool,
 }
 
 /// Drop counters by kind, adverts accepted and transitions. Adverts sent are counted by
@@ -87,7 +90,8 @@ pub struct Instance {
     last_heard: Option<Instant>,
     /// keepalived's preempt_time: lower-priority adverts are accepted until then.
     preempt_at: Option<Instant>,
-    mismatch_reported: bool,
+    /// Sources already reported for advertising our VRID with other addresses (bounded).
+    mismatch_from: Vec<IpAddr>,
     /// Shutdown was requested: sticky, never back to BACKUP or MASTER.
     closing: bool,
     /// Master handing over because of this fault (not a shutdown): FAULT once it is done.
@@ -112,7 +116,7 @@ impl Instance {
             last_master: None,
             last_heard: None,
             preempt_at: None,
-            mismatch_reported: false,
+            mismatch_from: vec![],
             closing: false,
             resign_fault: None,
             resigned_by: None,
@@ -457,19 +461,32 @@ impl Instance {
         if !self.params.peers.is_empty() && self.params.check_unicast_src && !self.params.peers.contains(&rx.src) {
             return self.reject(Rejected::NotPeer);
         }
-        self.counters.received += 1;
-        if adv.priority != 0 && adv.addrs.bytes() != self.params.advertised.as_slice() && !self.mismatch_reported {
-            // keepalived logs this and carries on; so do we, once.
-            self.mismatch_reported = true;
-            let theirs = adv.addrs.iter().collect();
-            self.actions.push_back(Action::AddressListMismatch { from: rx.src, vrid: self.params.vrid, theirs });
+        // RFC 3768/5798 §7.1: an advert whose addresses differ is another virtual router
+        // on our VRID (two clusters on one LAN): dropped, or it would silence ours. The
+        // RFCs keep the address owner's (priority 255); keepalived drops those too, and we
+        // interoperate with keepalived.
+        let following = self.state == State::Backup && self.last_master == Some(rx.src);
+        let trusted = self.params.skip_check_adv_addr && following;
+        if !trusted && !same_addresses(&self.params.advertised, adv.addrs.bytes(), self.params.family) {
+            if !self.mismatch_from.contains(&rx.src) && self.mismatch_from.len() < 16 {
+                self.mismatch_from.push(rx.src);
+                let theirs = adv.addrs.iter().collect();
+                self.actions.push_back(Action::AddressListMismatch { from: rx.src, vrid: self.params.vrid, theirs });
+            }
+            return self.reject(Rejected::AddressList);
         }
+        self.counters.received += 1;
         match self.state {
             State::Backup => self.backup_rx(rx.src, &adv, now),
             State::Master => self.master_rx(rx.src, &adv, now),
             State::Init | State::Fault | State::Stopped => {}
         }
         Ok(())
+    }
+
+    /// The sources heard advertising our VRID with other addresses.
+    pub fn collisions(&self) -> &[IpAddr] {
+        &self.mismatch_from
     }
 
     fn learn_interval(&mut self, adv: &Repr) {
@@ -566,3 +583,12 @@ impl Instance {
 #[cfg(test)]
 #[path = "instance_tests.rs"]
 mod tests;
+
+/// Whether an advert's address list is ours, in any order (as keepalived compares them).
+fn same_addresses(ours: &[u8], theirs: &[u8], family: Family) -> bool {
+    let width = match family {
+        Family::V4 => 4,
+        Family::V6 => 16,
+    };
+    ours.len() == theirs.len() && ours.chunks(width).all(|a| theirs.chunks(width).any(|b| a == b))
+}

@@ -30,6 +30,7 @@ fn params(priority: u8) -> Params {
         unicast_min_ttl: 255,
         own: vec![ip(ME)],
         advertised: encode_addrs([ip(VIP)]),
+        skip_check_adv_addr: false,
         first_hold: Duration::ZERO,
     }
 }
@@ -733,17 +734,52 @@ fn unicast_min_ttl_and_source_check_can_be_relaxed() {
 }
 
 #[test]
-fn address_list_mismatch_is_reported_once_and_accepted() {
+fn another_virtual_router_on_our_vrid_is_reported_once_and_dropped() {
     let t0 = Instant::now();
     let mut i = started(params(100), t0);
     let mut other = params(200);
     other.advert_source = Some(ip(PEER));
     other.advertised = encode_addrs([ip("198.18.0.200")]);
     let b = advert_from(&other, 200, ip(ME));
-    rx(&mut i, &b, PEER, t0).unwrap();
-    rx(&mut i, &b, PEER, t0).unwrap();
+    assert_eq!(rx(&mut i, &b, PEER, t0), Err(Rejected::AddressList));
+    assert_eq!(rx(&mut i, &b, PEER, t0), Err(Rejected::AddressList));
     let a = drain(&mut i);
     assert_eq!(a, [Action::AddressListMismatch { from: ip(PEER), vrid: 51, theirs: vec![ip("198.18.0.200")] }]);
+    assert_eq!(i.collisions(), [ip(PEER)]);
+    assert_eq!(i.counters().dropped.get("address_list"), Some(&2));
+    // Dropped, so it does not silence us: we time out and take over our own VIPs.
+    let t1 = t0 + Duration::from_secs(4);
+    run_until(&mut i, t1);
+    assert_eq!(i.state(), State::Master);
+    // keepalived drops the address owner's too (the RFCs would keep them).
+    let owner = advert_from(&other, 255, ip(ME));
+    assert_eq!(rx(&mut i, &owner, PEER, t1), Err(Rejected::AddressList));
+    assert_eq!(i.state(), State::Master);
+    // The same addresses in another order are ours.
+    let mut two = params(100);
+    two.advertised = encode_addrs([ip(VIP), ip("198.18.0.201")]);
+    let mut j = started(two.clone(), t0);
+    let mut swapped = two;
+    swapped.advert_source = Some(ip(PEER));
+    swapped.advertised = encode_addrs([ip("198.18.0.201"), ip(VIP)]);
+    assert_eq!(rx(&mut j, &advert_from(&swapped, 200, ip(ME)), PEER, t0), Ok(()));
+}
+
+#[test]
+fn skip_check_adv_addr_trusts_the_master_followed_only() {
+    let t0 = Instant::now();
+    let mut p = params(100);
+    p.skip_check_adv_addr = true;
+    p.check_unicast_src = false;
+    let mut i = started(p, t0);
+    let mut master = params(200);
+    master.advert_source = Some(ip(PEER));
+    let good = advert_from(&master, 200, ip(ME));
+    assert_eq!(rx(&mut i, &good, PEER, t0), Ok(()));
+    master.advertised = encode_addrs([ip("198.18.0.200")]);
+    let other = advert_from(&master, 200, ip(ME));
+    assert_eq!(rx(&mut i, &other, PEER, t0), Ok(()), "the followed master is not checked");
+    assert_eq!(rx(&mut i, &other, "198.18.0.9", t0), Err(Rejected::AddressList), "another source is");
 }
 
 #[test]
@@ -983,4 +1019,18 @@ proptest! {
             prop_assert_eq!(net.masters(), vec![w[1]]);
         }
     }
+}
+
+#[test]
+fn address_lists_compare_as_sets_in_both_families() {
+    let v6 = |a: &[&str]| encode_addrs(a.iter().map(|x| ip(x)));
+    let (a, b) = (v6(&["2001:db8::1", "2001:db8::2"]), v6(&["2001:db8::2", "2001:db8::1"]));
+    assert!(super::same_addresses(&a, &b, Family::V6));
+    assert!(!super::same_addresses(&a, &v6(&["2001:db8::1", "2001:db8::3"]), Family::V6));
+    assert!(!super::same_addresses(&a, &v6(&["2001:db8::1"]), Family::V6));
+    // Four IPv4 addresses are as many bytes as one IPv6 address: the family decides.
+    let four = encode_addrs(["198.18.0.1", "198.18.0.2", "198.18.0.3", "198.18.0.4"].map(ip));
+    let shuffled = encode_addrs(["198.18.0.4", "198.18.0.3", "198.18.0.2", "198.18.0.1"].map(ip));
+    assert!(super::same_addresses(&four, &shuffled, Family::V4));
+    assert!(!super::same_addresses(&four, &shuffled, Family::V6));
 }

@@ -4,6 +4,7 @@
 mod common;
 
 mod cli_check;
+mod clusters;
 mod conf;
 mod conf_differential;
 mod conf_keepalived;

@@ -59,6 +59,7 @@ pub(super) fn instance(p: &mut Parser, s: &Stmt, name: &str, g: &Globals) -> Opt
         garp: g.garp,
         dont_track_primary: false,
         mcast_group: None,
+        skip_check_adv_addr: g.skip_check_adv_addr,
     };
     let mut tracks = vec![];
     let mut router_id = None;
@@ -281,6 +282,7 @@ fn keyword(p: &mut Parser, k: &Stmt, d: &mut Draft, tracks: &mut Vec<TrackRef>, 
         }
         "check_unicast_src" => d.check_unicast_src = true,
         "dont_track_primary" => d.dont_track_primary = true,
+        "skip_check_adv_addr" => d.skip_check_adv_addr = true,
         "mcast_dst_ip" => d.mcast_group = multicast_group(p, k, None).or(d.mcast_group),
         "garp_master_delay" | "garp_master_repeat" | "garp_master_refresh" | "garp_master_refresh_repeat" => {
             garp_keyword(p, k, &mut d.garp)

@@ -57,7 +57,6 @@ pub(super) const IGNORED_GLOBAL: &[&str] = &[
     "vrrp_notify_fifo",
     "notify_fifo",
     "script_security",
-    "vrrp_skip_check_adv_addr",
     "vrrp_startup_delay",
 ];
 
@@ -66,7 +65,6 @@ pub(super) const IGNORED_GLOBAL: &[&str] = &[
 pub(super) const IGNORED_INSTANCE: &[&str] = &[
     "smtp_alert",
     "preempt",
-    "skip_check_adv_addr",
     "accept",
     "no_accept",
     "debug",

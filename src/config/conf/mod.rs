@@ -50,6 +50,7 @@ pub(super) struct Globals {
     pub garp: super::Garp,
     pub mcast_group4: Option<std::net::IpAddr>,
     pub mcast_group6: Option<std::net::IpAddr>,
+    pub skip_check_adv_addr: bool,
 }
 
 impl Globals {
@@ -427,6 +428,7 @@ fn globals(p: &mut Parser, s: &Stmt, g: &mut Globals) {
                 }
             }
             "vrrp_check_unicast_src" => g.check_unicast_src = true,
+            "vrrp_skip_check_adv_addr" => g.skip_check_adv_addr = true,
             "vrrp_mcast_group4" => g.mcast_group4 = instance::multicast_group(p, d, Some(false)).or(g.mcast_group4),
             "vrrp_mcast_group6" => g.mcast_group6 = instance::multicast_group(p, d, Some(true)).or(g.mcast_group6),
             "vrrp_garp_master_delay" | "vrrp_garp_master_repeat" | "vrrp_garp_master_refresh"
