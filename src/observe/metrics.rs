@@ -22,6 +22,8 @@ pub struct Snapshot<'a> {
     pub send_errors: u64,
     pub dropped: &'a BTreeMap<&'static str, u64>,
     pub vips_held: usize,
+    /// Every VIP of the instance (held all together or not at all).
+    pub vips: &'a [crate::config::Vip],
     /// Other virtual routers heard on our VRID (distinct sources).
     pub collisions: usize,
     pub since_transition: Duration,
@@ -109,6 +111,15 @@ pub fn render(all: &[Snapshot], scrapes: u64) -> String {
     each(&mut o, &|o, i, s| {
         let _ = writeln!(o, "keepvip_instance_vips_held{{vrrp_instance=\"{i}\"}} {}", s.vips_held);
     });
+    // One series per VIP, so `sum by (vip)` over the cluster counts holders: the alert
+    // for a VIP on no node or on two.
+    family(&mut o, "keepvip_vip_held", "gauge", "1 while this node holds the virtual IP, else 0.");
+    each(&mut o, &|o, i, s| {
+        let held = u8::from(s.vips_held > 0);
+        for v in s.vips {
+            let _ = writeln!(o, "keepvip_vip_held{{vrrp_instance=\"{i}\",vip=\"{}\"}} {held}", v.addr);
+        }
+    });
     family(
         &mut o,
         "keepvip_instance_vrid_collisions",
@@ -190,6 +201,7 @@ mod tests {
             send_errors: 0,
             dropped: &dropped,
             vips_held: 1,
+            vips: &[crate::config::vip::parse("198.18.0.100").unwrap()],
             collisions: 1,
             since_transition: Duration::from_millis(1500),
             checks: health.checks(),
@@ -203,6 +215,7 @@ mod tests {
             "keepvip_instance_adverts_dropped_total{vrrp_instance=\"VI_1\",reason=\"ttl\"} 3\n",
             "keepvip_instance_seconds_since_transition{vrrp_instance=\"VI_1\"} 1.500\n",
             "keepvip_instance_vrid_collisions{vrrp_instance=\"VI_1\"} 1\n",
+            "keepvip_vip_held{vrrp_instance=\"VI_1\",vip=\"198.18.0.100\"} 1\n",
             "# TYPE keepvip_instance_adverts_sent_total counter\n",
             "keepvip_check_up{vrrp_instance=\"VI_1\",check=\"tcp 127.0.0.1:53\"} 0\n",
             "keepvip_check_up{vrrp_instance=\"VI_1\",check=\"tcp 127.0.0.1:80\"} -1\n",

@@ -116,6 +116,7 @@ impl Driver {
             dropped,
             vips_held: if self.vips.held() { self.cfg.virtual_ips.len() } else { 0 },
             collisions: self.stats.collisions.len(),
+            vips: &self.cfg.virtual_ips,
             since_transition: self.stats.last_transition.elapsed(),
             checks: self.checks.tracker.checks(),
         }

@@ -5,10 +5,15 @@ use std::process::Command;
 
 /// `scripts/demo --tour` with `bin` as keepvip; returns the lab id and the output.
 fn tour(suffix: &str, bin: &str) -> (String, std::process::Output) {
+    tour_with(suffix, bin, &[])
+}
+
+fn tour_with(suffix: &str, bin: &str, args: &[&str]) -> (String, std::process::Output) {
     crate::common::require_root();
     let id = format!("kvdemo{}{suffix}", std::process::id());
     let out = Command::new(crate::common::docker::repo_file("scripts/demo"))
         .arg("--tour")
+        .args(args)
         .env("KEEPVIP_BIN", bin)
         .env("KEEPVIP_DEMO_ID", &id)
         .output()
@@ -44,6 +49,18 @@ fn demo_tour_elects_fails_over_hands_over_and_cleans_up() {
         .filter(|e| e.file_name().to_string_lossy().starts_with(&id))
         .collect();
     assert!(tmp.is_empty(), "files left in /tmp");
+}
+
+/// `--prometheus`: a real Prometheus with the project's alert rules watches the tour, and
+/// the split brain fires the two-holders alert; nothing is left behind either.
+#[test]
+fn demo_tour_with_prometheus_fires_the_split_brain_alert() {
+    let (id, out) = tour_with("p", crate::common::keepvip_bin(), &["--prometheus"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "exit {:?}\n{text}\n{}", out.status, String::from_utf8_lossy(&out.stderr));
+    let alert = text.lines().find(|l| l.starts_with("alert ")).unwrap_or_else(|| panic!("no alert row:\n{text}"));
+    assert!(alert.contains("KeepvipVipOnSeveralNodes after"), "{text}");
+    assert_eq!(leftovers(&id), (String::new(), 0), "namespaces or processes left");
 }
 
 /// Run a command in a detached tmux session (the demo's live view needs a terminal).

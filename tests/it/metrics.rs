@@ -16,10 +16,17 @@ fn curl(h: &Host, url: &str) -> (bool, String) {
 
 /// The value of an instant query's first sample, if any.
 fn query(h: &Host, q: &str) -> Option<f64> {
-    let url = format!(
-        "http://127.0.0.1:9090/api/v1/query?query={}",
-        q.replace('"', "%22").replace('{', "%7B").replace('}', "%7D")
-    );
+    let enc: String = q
+        .bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"_.:-".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect();
+    let url = format!("http://127.0.0.1:9090/api/v1/query?query={enc}");
     let (ok, body) = curl(h, &url);
     let j: serde_json::Value = serde_json::from_str(&body).ok().filter(|_| ok)?;
     j["data"]["result"][0]["value"][1].as_str()?.parse().ok()
@@ -55,6 +62,17 @@ fn prometheus_scrapes_the_pair_and_sees_the_failover() {
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
+    // Every metric the alert rules use is exposed.
+    let rules_file = crate::common::docker::repo_file("deploy/prometheus/keepvip.rules.yml");
+    let rules = std::fs::read_to_string(&rules_file).unwrap();
+    let used: std::collections::BTreeSet<&str> = rules
+        .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+        .filter(|w| w.starts_with("keepvip_") && w.len() > "keepvip_".len())
+        .collect();
+    assert!(used.len() >= 7, "{used:?}");
+    for m in used {
+        assert!(text.contains(&format!("# TYPE {m} ")), "the rules use {m}, which keepvip does not expose");
+    }
     // Bound where configured: not reachable on the VIP.
     assert!(!curl(client, &format!("http://{VIP}:9650/metrics")).0, "metrics answered on the VIP");
 
@@ -62,7 +80,7 @@ fn prometheus_scrapes_the_pair_and_sees_the_failover() {
     let conf = lab.dir.join("prometheus.yml");
     std::fs::write(
         &conf,
-        format!("global:\n  scrape_interval: 1s\nscrape_configs:\n  - job_name: keepvip\n    static_configs:\n      - targets: ['{m0}', '{m1}']\n"),
+        format!("global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\nrule_files:\n  - {rules_file}\nscrape_configs:\n  - job_name: keepvip\n    static_configs:\n      - targets: ['{m0}', '{m1}']\n"),
     )
     .unwrap();
     let data = lab.dir.join("tsdb");
@@ -94,6 +112,14 @@ fn prometheus_scrapes_the_pair_and_sees_the_failover() {
     let t =
         query(client, "keepvip_instance_transitions_total{instance=\"198.18.0.2:9650\",from=\"BACKUP\",to=\"MASTER\"}");
     assert_eq!(t, Some(1.0));
+    // The alert rules load and evaluate; the VIP has one holder once node 0's series go stale.
+    let (ok, body) = curl(client, "http://127.0.0.1:9090/api/v1/rules");
+    assert!(ok && body.matches("\"health\":\"ok\"").count() >= 8, "{body}");
+    assert!(
+        wait_until(Duration::from_secs(15), || query(client, "sum by (vip) (keepvip_vip_held)") == Some(1.0)),
+        "holders of the VIP: {:?}",
+        query(client, "sum by (vip) (keepvip_vip_held)")
+    );
 }
 
 #[test]
