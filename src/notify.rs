@@ -36,6 +36,13 @@ pub struct Notifier {
 }
 
 impl Notifier {
+    /// A reload changed the scripts: from the next transition on.
+    pub fn set_scripts(&mut self, script: Option<Vec<String>>, per_state: Vec<(String, Vec<String>)>) {
+        self.script = script;
+        self.per_state = per_state;
+        self.warned = false;
+    }
+
     /// `label`: how the user names the generic script (`KEEPALIVED_NOTIFY`, `notify`).
     pub fn new(
         instance: &str,

@@ -37,6 +37,7 @@ fn params(sel: u8, ipv6: bool) -> Params {
         own: vec![if ipv6 { V6[0] } else { "198.18.0.1".parse().unwrap() }],
         advertised: encode_addrs([if ipv6 { V6[3] } else { "198.18.0.100".parse().unwrap() }]),
         skip_check_adv_addr: sel & 64 != 0,
+        garp_delay: Duration::from_secs(5),
         first_hold: Duration::from_millis(u64::from(sel & 4) * 100),
     }
 }

@@ -181,6 +181,11 @@ impl Config {
         Duration::from_millis(u64::from(self.advert_int_cs) * 10)
     }
 
+    /// Whether two checks are the same but for their weight (a reload changes weights in place).
+    pub fn same_check_but_weight(a: &Check, b: &Check) -> bool {
+        Check { weight: b.weight, ..a.clone() } == *b
+    }
+
     /// One readable line for the start-up log (`--check` prints the whole JSON).
     pub fn summary(&self) -> String {
         let v = match self.version {

@@ -86,6 +86,13 @@ impl Tracker {
         self.checks.is_empty()
     }
 
+    /// A reload changed the weights of the same checks: their verdicts stay.
+    pub fn set_weights(&mut self, weights: impl IntoIterator<Item = i32>) {
+        for (t, w) in self.checks.iter_mut().zip(weights) {
+            t.check.weight = w;
+        }
+    }
+
     pub fn checks(&self) -> &[Tracked] {
         &self.checks
     }

@@ -1,7 +1,7 @@
-//! When gratuitous ARPs go out, sans-IO, as keepalived schedules them: a takeover
-//! announces every VIP at once (clients must move now) and repeats the announcement
-//! (`garp_master_repeat` rounds in all), a second burst follows `garp_master_delay` later,
-//! and `garp_master_refresh` re-announces while master. Repeats go out in paced chunks,
+//! When gratuitous ARPs go out, sans-IO, as keepalived schedules them: each announcement
+//! (a takeover, the core's second one `garp_master_delay` later, a re-announcement) sends
+//! every VIP at once (clients must move now) and repeats it (`garp_master_repeat` rounds in
+//! all); `garp_master_refresh` re-announces while master. Repeats go out in paced chunks,
 //! as keepalived spreads them (`vrrp_garp_interval`): with 1024 VIPs 64 frames every 5 ms
 //! (12 800 frames/s) instead of 4096 frames in one burst, and an advert due in between is
 //! never behind more than one chunk.
@@ -24,8 +24,7 @@ pub struct Announcer {
     left: usize,
     total: usize,
     next_at: Option<Instant>,
-    /// The second burst (`garp_master_delay`) and the next refresh.
-    delayed_at: Option<Instant>,
+    /// The next refresh.
     refresh_at: Option<Instant>,
 }
 
@@ -34,12 +33,16 @@ impl Announcer {
         Announcer { garp, ..Announcer::default() }
     }
 
+    /// A reload changed the schedule: from the next announcement on.
+    pub fn set_garp(&mut self, garp: Garp) {
+        self.garp = garp;
+    }
+
     /// A takeover (or a re-announcement): the VIPs to announce now, all of them. Restarts
     /// any repeats still pending.
     pub fn start(&mut self, vips: usize, now: Instant) -> Range<usize> {
         self.vips = vips;
         self.burst(self.garp.repeat, now);
-        self.delayed_at = (!self.garp.delay.is_zero()).then(|| now + self.garp.delay);
         self.refresh_at = self.garp.refresh.map(|r| now + r);
         self.take(now).unwrap_or(0..0)
     }
@@ -48,12 +51,11 @@ impl Announcer {
     pub fn stop(&mut self) {
         self.left = 0;
         self.next_at = None;
-        self.delayed_at = None;
         self.refresh_at = None;
     }
 
     pub fn next_deadline(&self) -> Option<Instant> {
-        [self.next_at, self.delayed_at, self.refresh_at].into_iter().flatten().min()
+        [self.next_at, self.refresh_at].into_iter().flatten().min()
     }
 
     /// The VIP indexes to announce now, if a chunk is due.
@@ -62,11 +64,6 @@ impl Announcer {
             return None;
         }
         if self.next_at.is_some_and(|t| t <= now) {
-            return self.take(now);
-        }
-        if self.delayed_at.is_some_and(|t| t <= now) {
-            self.delayed_at = None;
-            self.burst(self.garp.repeat, now);
             return self.take(now);
         }
         if let (Some(t), Some(every)) = (self.refresh_at, self.garp.refresh) {
@@ -106,7 +103,7 @@ impl Announcer {
 mod tests {
     use super::*;
 
-    const NO_DELAY: Garp = Garp { delay: Duration::ZERO, ..Garp::KEEPALIVED };
+    const NO_DELAY: Garp = Garp::KEEPALIVED;
 
     fn run(garp: Garp, vips: usize, until: Duration) -> Vec<(Duration, Range<usize>)> {
         let t0 = Instant::now();
@@ -143,15 +140,6 @@ mod tests {
         let one = run(NO_DELAY, 1, Duration::from_secs(60));
         assert_eq!(one.len(), 5);
         assert_eq!(one[4].0, 4 * CHUNK_GAP);
-    }
-
-    #[test]
-    fn keepalived_defaults_send_a_second_burst_five_seconds_later() {
-        let sends = run(Garp::KEEPALIVED, 3, Duration::from_secs(60));
-        assert!(per_vip(&sends, 3).iter().all(|c| *c == 10));
-        let second: Vec<_> = sends.iter().filter(|(t, _)| *t >= Duration::from_secs(5)).collect();
-        assert_eq!(second[0], &(Duration::from_secs(5), 0..3));
-        assert_eq!(second.len(), 5);
     }
 
     #[test]

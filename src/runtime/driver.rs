@@ -135,6 +135,12 @@ impl Driver {
         &self.core
     }
 
+    /// A reload changed what we advertise (see `reload.rs`).
+    pub(super) fn set_advertised(&mut self, advertised: Vec<u8>, garp_delay: std::time::Duration) {
+        self.core.set_advertised(advertised);
+        self.core.set_garp_delay(garp_delay);
+    }
+
     /// Something `--status` shows changed since the last call.
     pub fn take_changed(&mut self) -> bool {
         std::mem::take(&mut self.changed)
@@ -357,7 +363,7 @@ impl Driver {
     }
 
     /// Weighted checks move the priority the core runs with.
-    fn refresh_priority(&mut self, now: Instant, io: &mut Io) {
+    pub(super) fn refresh_priority(&mut self, now: Instant, io: &mut Io) {
         let p = self.checks.tracker.priority(self.cfg.priority);
         if p != self.core.priority() {
             log::info!(

@@ -1,13 +1,17 @@
 //! SIGHUP: read keepalived.conf again. Unchanged instances are not touched (a master keeps
-//! its VIPs and its advert cadence); removed and changed ones resign as on `docker stop`; a
-//! changed one starts again once its old version has stopped; new ones start now. An
-//! invalid file changes nothing.
+//! its VIPs and its advert cadence). What keepalived applies in place is applied in place:
+//! priority, VIPs added or removed (on interfaces the instance already uses), check
+//! weights, notify scripts, the gratuitous ARP schedule — the state stays, a master stays
+//! master. Other changes resign the instance as on `docker stop` and start its new version
+//! once the old one has stopped; removed ones resign; new ones start now. An invalid file
+//! changes nothing.
 
 use std::time::Instant;
 
 use anyhow::{Context, Result};
 
 use super::driver::Driver;
+use super::shared::Io;
 use super::Runtime;
 use crate::config::conf;
 use crate::config::{Config, HostView};
@@ -18,7 +22,9 @@ use crate::vrrp::Event;
 #[derive(Debug, Default, PartialEq, Eq)]
 struct Plan {
     kept: Vec<String>,
-    /// Running instances to resign (removed, or changed).
+    /// Running instances changed only in what applies in place: their new versions.
+    updated: Vec<Config>,
+    /// Running instances to resign (removed, or changed beyond that).
     resigned: Vec<String>,
     /// The file's instances to start (new, or the new version of a changed one).
     started: Vec<Config>,
@@ -30,16 +36,88 @@ fn plan(running: &[&Config], new: Vec<Config>) -> Plan {
     for r in running {
         match new.iter().find(|c| c.name == r.name) {
             Some(c) if c == *r => p.kept.push(r.name.clone()),
+            Some(c) if in_place(r, c) => p.updated.push(c.clone()),
             _ => p.resigned.push(r.name.clone()),
         }
     }
-    p.started = new.into_iter().filter(|c| !p.kept.contains(&c.name)).collect();
+    let done = |c: &Config| p.kept.contains(&c.name) || p.updated.iter().any(|u| u.name == c.name);
+    p.started = new.into_iter().filter(|c| !done(c)).collect();
     p
+}
+
+/// Whether `new` differs from `old` only in what a running instance can take in place:
+/// priority, VIPs on interfaces it already uses, check weights, notify scripts, the
+/// gratuitous ARP schedule.
+fn in_place(old: &Config, new: &Config) -> bool {
+    let rest_same = Config {
+        priority: new.priority,
+        virtual_ips: new.virtual_ips.clone(),
+        checks: new.checks.clone(),
+        notify: new.notify.clone(),
+        notify_state: new.notify_state.clone(),
+        garp: new.garp,
+        ..old.clone()
+    } == *new;
+    let weights_only = old.checks.len() == new.checks.len()
+        && old.checks.iter().zip(&new.checks).all(|(a, b)| Config::same_check_but_weight(a, b));
+    let uses = |d: &Option<String>| {
+        d.as_ref().is_none_or(|d| *d == old.interface || old.virtual_ips.iter().any(|v| v.dev.as_ref() == Some(d)))
+    };
+    rest_same && weights_only && new.virtual_ips.iter().all(|v| uses(&v.dev))
 }
 
 /// A pending instance may start once no running one has its name or its virtual router.
 fn is_free(cfg: &Config, running: &[&Config]) -> bool {
     !running.iter().any(|r| r.name == cfg.name || (r.router_id == cfg.router_id && r.interface == cfg.interface))
+}
+
+impl Driver {
+    /// Take a new version of our configuration that differs only in what applies in
+    /// place (see [`in_place`]); the state stays. What changed, for the log.
+    fn update(&mut self, new: Config, host: &HostView, now: Instant, io: &mut Io) -> String {
+        let mut what = vec![];
+        if new.priority != self.cfg.priority {
+            what.push(format!("priority {} -> {}", self.cfg.priority, new.priority));
+        }
+        if new.checks != self.cfg.checks {
+            self.checks.tracker.set_weights(new.checks.iter().map(|c| c.weight));
+            what.push("check weights".to_string());
+        }
+        if new.virtual_ips != self.cfg.virtual_ips {
+            let ifindex = new
+                .virtual_ips
+                .iter()
+                .map(|v| {
+                    let dev = v.dev.as_deref().unwrap_or(&new.interface);
+                    if dev == new.interface {
+                        self.links.main.index
+                    } else {
+                        self.links.others.iter().find(|o| o.name == dev).map_or(0, |o| o.index)
+                    }
+                })
+                .collect();
+            let (added, removed) = self.vips.replace(new.virtual_ips.clone(), ifindex, io.nl);
+            what.push(format!("VIPs: {added} added, {removed} removed"));
+            if self.vips.held() && added > 0 {
+                // Clients learn the new addresses now, not at the next takeover.
+                let all = self.announcer.start(new.virtual_ips.len(), now);
+                self.announce(all, io);
+            }
+        }
+        if (new.notify.as_ref(), &new.notify_state) != (self.cfg.notify.as_ref(), &self.cfg.notify_state) {
+            self.notifier.set_scripts(new.notify.clone(), new.notify_state.clone());
+            what.push("notify scripts".to_string());
+        }
+        if new.garp != self.cfg.garp {
+            self.announcer.set_garp(new.garp);
+            what.push("gratuitous ARP schedule".to_string());
+        }
+        self.set_advertised(super::advert::params(&new, host).advertised, new.garp.delay);
+        self.cfg = new;
+        self.refresh_priority(now, io);
+        self.changed = true;
+        what.join(", ")
+    }
 }
 
 impl Runtime {
@@ -76,11 +154,18 @@ impl Runtime {
         for d in self.drivers.iter_mut().filter(|d| plan.resigned.contains(&d.cfg.name)) {
             d.handle(Event::Shutdown, now, &mut self.shared.io(d.sock));
         }
+        for new in &plan.updated {
+            if let Some(d) = self.drivers.iter_mut().find(|d| d.cfg.name == new.name) {
+                let what = d.update(new.clone(), &host, now, &mut self.shared.io(d.sock));
+                log::info!("({}) reload: {what}, in place", new.name);
+            }
+        }
         let started: Vec<&str> = plan.started.iter().map(|c| c.name.as_str()).collect();
         log::info!(
-            "reload of {}: {} unchanged, {} resigning ({}), {} starting ({})",
+            "reload of {}: {} unchanged, {} changed in place, {} resigning ({}), {} starting ({})",
             path.display(),
             plan.kept.len(),
+            plan.updated.len(),
             plan.resigned.len(),
             plan.resigned.join(", "),
             started.len(),
@@ -179,12 +264,37 @@ mod tests {
     #[test]
     fn unchanged_instances_are_kept_changed_ones_restart_and_new_ones_start() {
         let (a, b, c) = (cfg("A", 1, 100), cfg("B", 2, 100), cfg("C", 3, 100));
-        let b2 = cfg("B", 2, 150);
+        let mut b2 = cfg("B", 2, 100);
+        b2.advert_int_cs = 200;
         let d = cfg("D", 4, 100);
         let p = plan(&[&a, &b, &c], vec![a.clone(), b2.clone(), d.clone()]);
         assert_eq!(p.kept, vec!["A"]);
         assert_eq!(p.resigned, vec!["B", "C"], "changed and removed resign");
         assert_eq!(p.started, vec![b2, d]);
+    }
+
+    #[test]
+    fn priority_vips_and_weights_change_in_place() {
+        let a = cfg("A", 1, 100);
+        let mut a2 = cfg("A", 1, 150);
+        a2.virtual_ips.push(crate::config::vip::parse("198.19.0.77").unwrap());
+        a2.notify = None;
+        let p = plan(&[&a], vec![a2.clone()]);
+        assert_eq!((p.updated, p.resigned.len(), p.started.len()), (vec![a2], 0, 0));
+        // A VIP on an interface the instance does not use yet needs its links: restart.
+        let mut a3 = cfg("A", 1, 100);
+        a3.virtual_ips.push(crate::config::vip::parse("198.19.0.78 dev eth9").unwrap());
+        assert_eq!(plan(&[&a], vec![a3]).resigned, ["A"]);
+        // A weight changes in place; a check added does not.
+        let check = |w: i32| crate::config::Check::interface("eth1", w);
+        let mut w1 = cfg("A", 1, 100);
+        w1.checks = vec![check(-10)];
+        let mut w2 = w1.clone();
+        w2.checks = vec![check(-50)];
+        assert_eq!(plan(&[&w1], vec![w2.clone()]).updated, [w2]);
+        let mut w3 = w1.clone();
+        w3.checks.push(check(-5));
+        assert_eq!(plan(&[&w1], vec![w3]).resigned, ["A"]);
     }
 
     #[test]

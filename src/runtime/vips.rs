@@ -85,6 +85,25 @@ impl VipSet {
             .collect()
     }
 
+    /// A reload changed the VIPs: while held, the removed ones leave the host and the new
+    /// ones are added; those kept are not touched. How many were added and removed.
+    pub fn replace(&mut self, vips: Vec<Vip>, ifindex: Vec<u32>, nl: &mut Netlink) -> (usize, usize) {
+        let same = |a: &Vip, b: &Vip| a.addr == b.addr && a.prefix == b.prefix && a.dev == b.dev;
+        let gone: Vec<usize> = (0..self.vips.len()).filter(|i| !vips.iter().any(|v| same(v, &self.vips[*i]))).collect();
+        if self.held && !gone.is_empty() {
+            let changes: Vec<AddrChange> = gone.iter().map(|i| self.change(*i)).collect();
+            let results = nl.del_addrs(&changes);
+            self.log_changes("removed", &gone, results);
+        }
+        let new: Vec<usize> = (0..vips.len()).filter(|i| !self.vips.iter().any(|v| same(v, &vips[*i]))).collect();
+        self.vips = vips;
+        self.ifindex = ifindex;
+        if self.held && !new.is_empty() {
+            self.add(nl, &new);
+        }
+        (new.len(), gone.len())
+    }
+
     pub fn get(&self, i: usize) -> &Vip {
         &self.vips[i]
     }

@@ -30,8 +30,6 @@ use crate::wire::vrrp::{self as wire, Auth, Family, Packet, Repr};
 
 /// Most a planned handover waits for a successor's advert: well inside Docker's 10 s stop.
 pub const MAX_RESIGN_WAIT: Duration = Duration::from_secs(4);
-/// keepalived's defaults: 5 gratuitous ARPs at once, 5 more 5 s later.
-const GARP_REPEAT_AFTER: Duration = Duration::from_secs(5);
 
 /// The instance's fixed parameters, derived once from the configuration.
 #[derive(Debug, Clone)]
@@ -61,6 +59,9 @@ pub struct Params {
     pub first_hold: Duration,
     /// The addresses we advertise, encoded as on the wire (for the mismatch check).
     pub advertised: Vec<u8>,
+    /// A takeover announces the VIPs (`Action::Gratuitous`) and again this much later
+    /// (keepalived's `garp_master_delay`, 5 s by default); zero: once.
+    pub garp_delay: Duration,
     /// keepalived's `skip_check_adv_addr`: a backup does not check the address list of
     /// adverts from the master it already follows.
     pub skip_check_adv_addr: bool,
@@ -133,6 +134,18 @@ impl Instance {
 
     pub fn params(&self) -> &Params {
         &self.params
+    }
+
+    /// A reload changed the VIPs (encoded as on the wire): the next advert carries them,
+    /// and adverts are checked against them.
+    pub fn set_advertised(&mut self, advertised: Vec<u8>) {
+        self.params.advertised = advertised;
+        self.mismatch_from.clear();
+    }
+
+    /// A reload changed the takeover announcements' second burst.
+    pub fn set_garp_delay(&mut self, delay: Duration) {
+        self.params.garp_delay = delay;
     }
 
     /// The priority we run with now (the configured one, moved by weighted checks).
@@ -394,7 +407,9 @@ impl Instance {
         self.actions.push_back(Action::AddVips);
         self.actions.push_back(Action::Gratuitous);
         self.timers.set(Timer::Advert, now + timers::duration_of(self.params.advert_int_cs));
-        self.timers.set(Timer::Garp, now + GARP_REPEAT_AFTER);
+        if !self.params.garp_delay.is_zero() {
+            self.timers.set(Timer::Garp, now + self.params.garp_delay);
+        }
         self.master_adv_int_cs = self.params.advert_int_cs;
     }
 

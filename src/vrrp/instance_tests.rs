@@ -31,6 +31,7 @@ fn params(priority: u8) -> Params {
         own: vec![ip(ME)],
         advertised: encode_addrs([ip(VIP)]),
         skip_check_adv_addr: false,
+        garp_delay: Duration::from_secs(5),
         first_hold: Duration::ZERO,
     }
 }
@@ -247,6 +248,12 @@ fn master_repeats_gratuitous_arp_after_5_s() {
     assert_eq!(a.iter().filter(|a| **a == Action::Gratuitous).count(), 1);
     let a = run_until(&mut i, t0 + Duration::from_secs(20));
     assert_eq!(a.iter().filter(|a| **a == Action::Gratuitous).count(), 0);
+    // garp_master_delay 0: one announcement only.
+    let mut p = params(200);
+    p.garp_delay = Duration::ZERO;
+    let mut i = started(p, t0);
+    let a = run_until(&mut i, t0 + Duration::from_secs(20));
+    assert_eq!(a.iter().filter(|a| **a == Action::Gratuitous).count(), 1);
 }
 
 #[test]

@@ -184,7 +184,7 @@ fn sighup_reloads_without_disturbing_unchanged_instances() {
     std::fs::write(&c0, format!("{}{vi_c}", &text[..vi_b])).unwrap();
     a.signal(Signal::SIGHUP);
     assert!(a.wait_log("reload of", Duration::from_secs(2)), "{}", a.log());
-    assert!(a.log().contains("1 unchanged, 1 resigning (VI_B), 1 starting (VI_C)"), "{}", a.log());
+    assert!(a.log().contains("1 unchanged, 0 changed in place, 1 resigning (VI_B), 1 starting (VI_C)"), "{}", a.log());
     assert!(
         wait_until(Duration::from_secs(6), || holds(&lab, 1, VIP_B) && !holds(&lab, 0, VIP_B)),
         "{}\n{}",
@@ -252,4 +252,63 @@ fn keepvip_and_keepalived_share_a_two_instance_file_each_master_of_one() {
     assert!(wait_until(Duration::from_secs(8), split), "{}\n{}", a2.log(), k.log());
     let c = crate::common::keepalived::complaints(&k.log(), "198.18.0.1");
     assert!(c.is_empty(), "keepalived complained about keepvip's packets: {c:#?}");
+}
+
+/// What keepalived applies in place on a reload is applied in place: a priority edit, a VIP
+/// added (on both nodes, reloaded one after the other) and a check's weight, each with a
+/// client pinging the VIP — the master stays master, no ping is lost, nothing restarts.
+#[test]
+fn sighup_applies_priority_vips_and_weights_in_place() {
+    const VIP_NEW: &str = "198.18.0.103";
+    let lab = Lab::new(3);
+    let conf = |prio: u8, weight: i32, extra_vip: bool| {
+        let vips = if extra_vip { format!("    {VIP_A}/32\n    {VIP_NEW}/32\n") } else { format!("    {VIP_A}/32\n") };
+        format!(
+            "vrrp_instance VI_A {{\n  interface eth0\n  virtual_router_id 51\n  priority {prio}\n  advert_int 1\n\
+             \x20 unicast_peer {{\n    198.18.0.1\n    198.18.0.2\n  }}\n  track_interface {{\n    trk0 weight {weight}\n  }}\n\
+             \x20 virtual_ipaddress {{\n{vips}  }}\n}}\n"
+        )
+    };
+    for i in 0..2 {
+        lab.host(i).veth("trk0", "trk1", None);
+    }
+    let c0 = write_conf(&lab, 0, &conf(200, -10, false));
+    let c1 = write_conf(&lab, 1, &conf(100, -10, false));
+    let a = start(&lab, 0, &c0);
+    let b = start(&lab, 1, &c1);
+    assert!(wait_until(Duration::from_secs(8), || holds(&lab, 0, VIP_A)), "{}\n{}", a.log(), b.log());
+    let ping = lab.host(2).ping(VIP_A);
+    assert!(ping.wait_replies(20, Duration::from_secs(5)));
+
+    // Priority 200 -> 150: still above the backup, applied without a move.
+    std::fs::write(&c0, conf(150, -10, false)).unwrap();
+    a.signal(Signal::SIGHUP);
+    assert!(a.wait_log("(VI_A) reload: priority 200 -> 150, in place", Duration::from_secs(2)), "{}", a.log());
+    assert!(a.log().contains("0 unchanged, 1 changed in place, 0 resigning"), "{}", a.log());
+    assert!(a.wait_log("priority 200 -> 150", Duration::from_secs(2)), "{}", a.log());
+
+    // A VIP added on both nodes, master first: the master adds it and announces it.
+    std::fs::write(&c0, conf(150, -10, true)).unwrap();
+    std::fs::write(&c1, conf(100, -10, true)).unwrap();
+    a.signal(Signal::SIGHUP);
+    b.signal(Signal::SIGHUP);
+    assert!(wait_until(Duration::from_secs(3), || holds(&lab, 0, VIP_NEW)), "{}", a.log());
+    assert!(a.log().contains("VIPs: 1 added, 0 removed, in place"), "{}", a.log());
+    assert!(b.wait_log("(VI_A) reload: VIPs: 1 added, 0 removed, in place", Duration::from_secs(2)), "{}", b.log());
+    assert!(!holds(&lab, 1, VIP_NEW));
+
+    // A weight -10 -> -60: with trk0 down, 150 - 60 < 100 and the backup preempts.
+    std::fs::write(&c0, conf(150, -60, true)).unwrap();
+    a.signal(Signal::SIGHUP);
+    assert!(a.wait_log("check weights, in place", Duration::from_secs(2)), "{}", a.log());
+    // Steady for a few adverts: nothing moved, nothing lost, nothing restarted.
+    assert!(!wait_until(Duration::from_secs(3), || !holds(&lab, 0, VIP_A) || holds(&lab, 1, VIP_A)), "{}", b.log());
+    let (lost, _) = ping.stop();
+    assert_eq!(lost, 0, "pings lost across in-place reloads\n{}\n{}", a.log(), b.log());
+    for log in [a.log(), b.log()] {
+        assert!(!log.contains("stopped and removed") && !log.contains("MASTER -> BACKUP"), "{log}");
+    }
+    lab.host(0).must(&["ip", "link", "set", "trk0", "down"]);
+    assert!(a.wait_log("priority 150 -> 90", Duration::from_secs(2)), "{}", a.log());
+    assert!(wait_until(Duration::from_secs(5), || holds(&lab, 1, VIP_A) && holds(&lab, 1, VIP_NEW)), "{}", b.log());
 }
