@@ -312,3 +312,31 @@ fn sighup_applies_priority_vips_and_weights_in_place() {
     assert!(a.wait_log("priority 150 -> 90", Duration::from_secs(2)), "{}", a.log());
     assert!(wait_until(Duration::from_secs(5), || holds(&lab, 1, VIP_A) && holds(&lab, 1, VIP_NEW)), "{}", b.log());
 }
+
+/// An instance without VIPs (keepalived runs VRRPv2 ones): elections and notify scripts
+/// only, for set-ups where a script moves a cloud address; no address is added anywhere.
+#[test]
+fn an_instance_without_vips_elects_and_notifies_only() {
+    let lab = Lab::new(2);
+    let dir = lab.host(0).dir().to_path_buf();
+    let mut procs = vec![];
+    for (i, prio) in [(0usize, 200), (1, 100)] {
+        let flag = dir.join(format!("{}-master", lab.host(i).ns));
+        let text = format!(
+            "vrrp_instance EIP {{\n  interface eth0\n  virtual_router_id 60\n  priority {prio}\n  advert_int 1\n\
+             \x20 notify_master \"/usr/bin/touch {}\"\n}}\n",
+            flag.display()
+        );
+        let conf = write_conf(&lab, i, &text);
+        procs.push(start(&lab, i, &conf));
+    }
+    let flag = |i: usize| dir.join(format!("{}-master", lab.host(i).ns)).exists();
+    assert!(wait_until(Duration::from_secs(8), || flag(0)), "{}", procs[0].log());
+    assert!(procs[0].log().contains("no virtual_ipaddress: elections and notify scripts only"), "{}", procs[0].log());
+    // Node 1 hears node 0's adverts (no addresses in them) and stays backup.
+    assert!(!wait_until(Duration::from_secs(4), || flag(1)), "{}", procs[1].log());
+    let before = lab.host(1).addrs();
+    procs.remove(0);
+    assert!(wait_until(Duration::from_secs(6), || flag(1)), "{}", procs[0].log());
+    assert_eq!(lab.host(1).addrs(), before, "an address was added");
+}

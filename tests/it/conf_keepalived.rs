@@ -21,6 +21,7 @@ const RUNS_ANYWAY: &[(&str, &str)] = &[
         "notify scripts run as root without enable_script_security",
     ),
     ("nopreempt is incompatible with priority 255", "nopreempt has no effect with priority 255 or state MASTER"),
+    ("No VIP specified; at least one is sensible", "no virtual_ipaddress: elections and notify scripts only"),
 ];
 
 /// Files written here: (name, text). Together with the samples they cover includes,
@@ -318,4 +319,56 @@ fn keepvip_reads_keepalived_conf_as_keepalived_does() {
     for want in ["both accept", "both reject", "keepvip refuses"] {
         assert!(table.iter().any(|l| l.contains(want)), "no case for {want:?}:\n{}", table.join("\n"));
     }
+}
+
+/// keepalived's own manual (Debian's keepalived.conf(5)) names no VRRP keyword that keepvip's
+/// keyword table (and so the README's) leaves out.
+#[test]
+fn every_vrrp_keyword_of_keepalived_s_manual_is_in_the_table() {
+    use keepvip::config::conf::keywords::{lookup, Block};
+    let o = std::process::Command::new("sh")
+        .args(["-c", "zcat /usr/share/man/man5/keepalived.conf.5.gz"])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "keepalived.conf(5) is missing: Debian's keepalived package ships it");
+    let man = String::from_utf8_lossy(&o.stdout);
+    // The keywords the manual shows in bold, per section.
+    let section = |title: &str| -> Vec<String> {
+        let start = man.find(&format!(".SH {title}")).unwrap_or_else(|| panic!("no section {title}"));
+        let end = man[start + 4..].find("\n.SH ").map_or(man.len(), |e| start + 4 + e);
+        let mut words: Vec<String> = man[start..end]
+            .split("\\fB")
+            .skip(1)
+            .filter_map(|w| {
+                let k: String =
+                    w.chars().take_while(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == '_').collect();
+                (!k.is_empty()).then_some(k)
+            })
+            .collect();
+        words.sort();
+        words.dedup();
+        words
+    };
+    let mut missing = vec![];
+    for (title, block) in [
+        ("VRRP instance(s)", Block::Instance),
+        ("VRRP script(s)", Block::Script),
+        ("VRRP synchronization group(s)", Block::SyncGroup),
+    ] {
+        let words = section(title);
+        assert!(words.len() >= 8, "{title}: only {words:?} read from the manual");
+        for k in words {
+            // The block's own name and the words of its sub-blocks' examples.
+            let structural = ["vrrp_instance", "vrrp_script", "vrrp_sync_group"].contains(&k.as_str());
+            if !structural && lookup(block, &k).is_none() {
+                missing.push(format!("{} {k}", block.name()));
+            }
+        }
+    }
+    for k in section("Global definitions").into_iter().filter(|k| k.starts_with("vrrp_")) {
+        if lookup(Block::Global, &k).is_none() {
+            missing.push(format!("global_defs {k}"));
+        }
+    }
+    assert!(missing.is_empty(), "keepalived documents these, the keyword table does not:\n{}", missing.join("\n"));
 }

@@ -4,7 +4,7 @@
 use std::net::IpAddr;
 use std::time::Duration;
 
-use super::keywords::{IGNORED_INSTANCE, UNSUPPORTED_INSTANCE};
+use super::keywords::Block;
 use super::lex::{Pos, Stmt};
 use super::script::{notify_command, weight_of};
 use super::{Globals, Parser};
@@ -128,7 +128,13 @@ pub(super) fn instance(p: &mut Parser, s: &Stmt, name: &str, g: &Globals) -> Opt
     };
     d.router_id = router_id;
     if d.vips.is_empty() {
-        p.fail(&s.at, format!("vrrp_instance {name}: no virtual_ipaddress; give at least one VIP"));
+        // keepalived runs a VRRPv2 instance without VIPs (elections and notify scripts only:
+        // the cloud set-up where a script moves an elastic IP); VRRPv3 requires one.
+        if d.version == Version::V3 {
+            p.fail(&s.at, format!("vrrp_instance {name}: no virtual_ipaddress; VRRPv3 needs at least one VIP (keepalived refuses it too)"));
+        } else {
+            p.warn(&s.at, format!("vrrp_instance {name}: no virtual_ipaddress: elections and notify scripts only, no address is added (keepalived: at least one is sensible)"));
+        }
     }
     // The family is the first VIP's; keepalived ignores VIPs of the other one.
     let ipv6 = d.vips.first().is_some_and(|v| v.value.addr.is_ipv6());
@@ -288,11 +294,9 @@ fn keyword(p: &mut Parser, k: &Stmt, d: &mut Draft, tracks: &mut Vec<TrackRef>, 
             garp_keyword(p, k, &mut d.garp)
         }
         "unicast_ttl" => d.unicast_min_ttl = p.int(k, 1, 255).map(|n| n as u8).or(d.unicast_min_ttl),
-        kw if IGNORED_INSTANCE.contains(&kw) => {}
-        kw => match UNSUPPORTED_INSTANCE.iter().find(|(u, _)| *u == kw) {
-            Some((_, what)) => p.fail(&k.at, format!("{kw}: keepvip does not do {what}; remove it, or run keepalived")),
-            None => p.fail(&k.at, format!("unknown keyword '{kw}' in vrrp_instance {}", d.name)),
-        },
+        "accept" => {}
+        "lower_prio_no_advert" | "higher_prio_send_advert" => p.only_false(k),
+        kw => p.not_read(k, Block::Instance, kw, &format!("in vrrp_instance {}", d.name)),
     }
 }
 

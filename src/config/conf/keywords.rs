@@ -1,91 +1,345 @@
-//! What keepvip does with each keepalived keyword it does not read itself: refused (it
-//! would change what the host does) or accepted without effect.
+//! Every keepalived.conf keyword of keepalived 2.2.7's VRRP side (and the top-level blocks
+//! and `global_defs` settings of its other parts), with what keepvip does with it: the
+//! same as keepalived, accepted without effect (only where that changes nothing of the
+//! cluster), or refused with the reason. The parser reads the `Same` ones itself and asks
+//! this table about the others; the README's keyword table is rendered from it (a test
+//! keeps them equal, another that keepalived's manual names no keyword missing here).
 
-/// Top-level blocks keepalived knows that would change what the host does if ignored.
-pub(super) const UNSUPPORTED_TOP: &[(&str, &str)] = &[
-    ("virtual_server", "load balancing with IPVS"),
-    ("virtual_server_group", "load balancing with IPVS"),
-    ("static_ipaddress", "static addresses"),
-    ("static_routes", "static routes"),
-    ("static_rules", "static routing rules"),
-    ("vrrp_track_process", "process tracking"),
-    ("vrrp_track_file", "file tracking"),
-    ("bfd_instance", "BFD"),
-    ("net_namespace", "network namespaces"),
+/// Where a keyword is written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Block {
+    Top,
+    Global,
+    Instance,
+    Script,
+    SyncGroup,
+}
+
+impl Block {
+    pub fn name(self) -> &'static str {
+        match self {
+            Block::Top => "top level",
+            Block::Global => "global_defs",
+            Block::Instance => "vrrp_instance",
+            Block::Script => "vrrp_script",
+            Block::SyncGroup => "vrrp_sync_group",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Meaning {
+    /// Read, with keepalived's meaning (the note, when there is one, says how).
+    Same(&'static str),
+    /// Accepted without effect: why that changes nothing of the cluster.
+    Ignored(&'static str),
+    /// An error naming file:line: why.
+    Refused(&'static str),
+}
+
+pub struct Keyword {
+    pub block: Block,
+    pub name: &'static str,
+    pub meaning: Meaning,
+}
+
+const fn same(block: Block, name: &'static str) -> Keyword {
+    Keyword { block, name, meaning: Meaning::Same("") }
+}
+const fn same_but(block: Block, name: &'static str, note: &'static str) -> Keyword {
+    Keyword { block, name, meaning: Meaning::Same(note) }
+}
+const fn ignored(block: Block, name: &'static str, why: &'static str) -> Keyword {
+    Keyword { block, name, meaning: Meaning::Ignored(why) }
+}
+const fn refused(block: Block, name: &'static str, why: &'static str) -> Keyword {
+    Keyword { block, name, meaning: Meaning::Refused(why) }
+}
+
+use Block::{Global as G, Instance as I, Script as S, SyncGroup as Y, Top as T};
+
+const MAIL: &str = "mail alerts: keepvip logs every transition instead";
+const SNMP: &str = "SNMP/DBus agents: keepvip exposes Prometheus metrics instead";
+const LVS: &str = "LVS settings: keepvip has no load balancer";
+const TUNING: &str = "process and socket tuning of keepalived's daemons: keepvip is one small process";
+const FIFO: &str = "notification FIFOs are not implemented: use notify scripts";
+const VMAC: &str = "virtual MAC (macvlan/ipvlan) interfaces are not implemented yet";
+const NOT_YET: &str = "not implemented: keepalived's behaviour would change without it";
+const FLAG: &str = "false only (keepalived's default, what keepvip does); true is refused";
+const STRICT: &str = "strict RFC mode (firewall rules, no unicast or authentication) is not implemented";
+
+pub const KEYWORDS: &[Keyword] = &[
+    // Top-level blocks.
+    same(T, "global_defs"),
+    same(T, "vrrp_instance"),
+    same(T, "vrrp_script"),
+    same(T, "vrrp_sync_group"),
+    same_but(T, "include", "globs, relative to the including file"),
+    refused(
+        T,
+        "virtual_server",
+        "load balancing with IPVS needs the ip_vs module: run keepalived for it, or a load balancer behind the VIP",
+    ),
+    refused(T, "virtual_server_group", "load balancing with IPVS (see virtual_server)"),
+    refused(T, "static_ipaddress", "static addresses: configure them with the host's network tools"),
+    refused(T, "static_routes", "static routes: configure them with the host's network tools"),
+    refused(T, "static_rules", "static routing rules: configure them with the host's network tools"),
+    refused(T, "vrrp_track_process", "process tracking is not implemented yet: track the process with a vrrp_script"),
+    refused(T, "vrrp_track_file", "file tracking is not implemented: track the file with a vrrp_script"),
+    refused(T, "track_file", "file tracking is not implemented: track the file with a vrrp_script"),
+    refused(T, "vrrp_garp_group", "per-interface gratuitous ARP pacing is not implemented"),
+    refused(T, "garp_group", "per-interface gratuitous ARP pacing is not implemented"),
+    refused(T, "linkbeat_interfaces", "keepvip follows link state by netlink only"),
+    refused(T, "track_group", "static track groups are not implemented"),
+    refused(T, "bfd_instance", "BFD is not implemented"),
+    refused(T, "net_namespace", "network namespaces: run keepvip in the namespace instead"),
+    // global_defs: VRRP.
+    same(G, "vrrp_version"),
+    same(G, "vrrp_check_unicast_src"),
+    same(G, "vrrp_skip_check_adv_addr"),
+    same(G, "vrrp_mcast_group4"),
+    same(G, "vrrp_mcast_group6"),
+    same(G, "vrrp_garp_master_delay"),
+    same(G, "vrrp_garp_master_repeat"),
+    same(G, "vrrp_garp_master_refresh"),
+    same(G, "vrrp_garp_master_refresh_repeat"),
+    same_but(G, "enable_script_security", "keepvip runs scripts as root: a script_user other than root is refused"),
+    same_but(G, "script_user", "root only; a user this host lacks removes the scripts, as in keepalived"),
+    same_but(G, "default_interface", "as keepalived: not a default for vrrp_instance's interface"),
+    refused(G, "vrrp_strict", STRICT),
+    ignored(G, "vrrp_garp_interval", "pacing only: keepvip paces announcements itself (64 frames every 5 ms)"),
+    ignored(G, "vrrp_gna_interval", "pacing only: keepvip paces announcements itself (64 frames every 5 ms)"),
+    refused(G, "vrrp_garp_lower_prio_delay", NOT_YET),
+    refused(G, "vrrp_garp_lower_prio_repeat", NOT_YET),
+    refused(G, "vrrp_garp_extra_if", NOT_YET),
+    refused(G, "vrrp_min_garp", NOT_YET),
+    same_but(G, "vrrp_lower_prio_no_advert", FLAG),
+    same_but(G, "vrrp_higher_prio_send_advert", FLAG),
+    refused(G, "vrrp_down_timer_adverts", NOT_YET),
+    refused(G, "vrrp_notify_priority_changes", NOT_YET),
+    refused(G, "vrrp_startup_delay", NOT_YET),
+    refused(G, "vrrp_iptables", "firewall rules for VIPs are not implemented"),
+    refused(G, "vrrp_ipsets", "firewall rules for VIPs are not implemented"),
+    refused(G, "nftables", "firewall rules for VIPs are not implemented"),
+    refused(G, "vrrp_notify_fifo", FIFO),
+    refused(G, "vrrp_notify_fifo_script", FIFO),
+    refused(G, "notify_fifo", FIFO),
+    refused(G, "notify_fifo_script", FIFO),
+    refused(G, "startup_script", "startup scripts are not implemented"),
+    refused(G, "shutdown_script", "shutdown scripts are not implemented"),
+    refused(G, "dynamic_interfaces", "interfaces must exist when the file is read"),
+    ignored(G, "max_auto_priority", TUNING),
+    ignored(G, "min_auto_priority_delay", TUNING),
+    ignored(G, "vrrp_priority", TUNING),
+    ignored(G, "vrrp_no_swap", TUNING),
+    ignored(G, "vrrp_rt_priority", TUNING),
+    ignored(G, "vrrp_rlimit_rttime", TUNING),
+    ignored(G, "vrrp_cpu_affinity", TUNING),
+    ignored(G, "vrrp_process_name", TUNING),
+    ignored(G, "vrrp_rx_bufs_policy", TUNING),
+    ignored(G, "vrrp_rx_bufs_multiplier", TUNING),
+    ignored(G, "vrrp_netlink_cmd_rcv_bufs", TUNING),
+    ignored(G, "vrrp_netlink_cmd_rcv_bufs_force", TUNING),
+    ignored(G, "vrrp_netlink_monitor_rcv_bufs", TUNING),
+    ignored(G, "vrrp_netlink_monitor_rcv_bufs_force", TUNING),
+    ignored(G, "checker_priority", TUNING),
+    ignored(G, "checker_no_swap", TUNING),
+    ignored(G, "checker_rt_priority", TUNING),
+    ignored(G, "script_security", "an old spelling; keepvip runs scripts as root either way"),
+    ignored(G, "router_id", "a name for mail alerts only"),
+    ignored(G, "notification_email", MAIL),
+    ignored(G, "notification_email_from", MAIL),
+    ignored(G, "smtp_server", MAIL),
+    ignored(G, "smtp_connect_timeout", MAIL),
+    ignored(G, "smtp_helo_name", MAIL),
+    ignored(G, "smtp_alert", MAIL),
+    ignored(G, "smtp_alert_vrrp", MAIL),
+    ignored(G, "enable_snmp_vrrp", SNMP),
+    ignored(G, "enable_snmp_keepalived", SNMP),
+    ignored(G, "enable_snmp_checker", SNMP),
+    ignored(G, "enable_snmp_rfc", SNMP),
+    ignored(G, "enable_snmp_rfcv2", SNMP),
+    ignored(G, "enable_snmp_rfcv3", SNMP),
+    ignored(G, "enable_traps", SNMP),
+    ignored(G, "enable_dbus", SNMP),
+    ignored(G, "lvs_id", LVS),
+    ignored(G, "lvs_sync_daemon", LVS),
+    ignored(G, "lvs_flush", LVS),
+    ignored(G, "lvs_timeouts", LVS),
+    // vrrp_instance.
+    same(I, "state"),
+    same(I, "interface"),
+    same(I, "virtual_router_id"),
+    same(I, "priority"),
+    same(I, "advert_int"),
+    same(I, "version"),
+    same(I, "nopreempt"),
+    same(I, "preempt"),
+    same(I, "preempt_delay"),
+    same(I, "unicast_src_ip"),
+    same(I, "mcast_src_ip"),
+    same(I, "unicast_peer"),
+    same(I, "mcast_dst_ip"),
+    same_but(I, "unicast_ttl", "the lowest TTL accepted on unicast adverts; keepvip sends 255"),
+    same(I, "check_unicast_src"),
+    same(I, "skip_check_adv_addr"),
+    same(I, "virtual_ipaddress"),
+    same(I, "virtual_ipaddress_excluded"),
+    same_but(I, "authentication", "auth_type PASS; AH is refused"),
+    same(I, "auth_type"),
+    same(I, "auth_pass"),
+    same(I, "notify"),
+    same(I, "notify_master"),
+    same(I, "notify_backup"),
+    same(I, "notify_fault"),
+    same(I, "notify_stop"),
+    same(I, "track_interface"),
+    same(I, "track_script"),
+    same(I, "dont_track_primary"),
+    same(I, "garp_master_delay"),
+    same(I, "garp_master_repeat"),
+    same(I, "garp_master_refresh"),
+    same(I, "garp_master_refresh_repeat"),
+    same_but(I, "accept", "the default: the master answers for its VIPs"),
+    refused(I, "no_accept", "dropping traffic to the VIPs needs firewall rules, not implemented"),
+    refused(I, "strict_mode", STRICT),
+    refused(I, "use_vmac", VMAC),
+    refused(I, "use_vmac_addr", VMAC),
+    refused(I, "vmac_xmit_base", VMAC),
+    refused(I, "use_ipvlan", VMAC),
+    refused(I, "native_ipv6", VMAC),
+    refused(I, "vrf", "VRFs are not implemented"),
+    refused(I, "virtual_routes", "routes added with the VIPs are not implemented yet"),
+    refused(I, "virtual_rules", "routing rules added with the VIPs are not implemented yet"),
+    refused(I, "track_process", "process tracking is not implemented yet: track the process with a vrrp_script"),
+    refused(I, "track_file", "file tracking is not implemented: track the file with a vrrp_script"),
+    refused(I, "track_bfd", "BFD is not implemented"),
+    refused(I, "track_src_ip", NOT_YET),
+    refused(I, "unicast_fault_no_peer", NOT_YET),
+    refused(I, "down_timer_adverts", NOT_YET),
+    refused(I, "garp_lower_prio_delay", NOT_YET),
+    refused(I, "garp_lower_prio_repeat", NOT_YET),
+    refused(I, "garp_extra_if", NOT_YET),
+    same_but(I, "lower_prio_no_advert", FLAG),
+    same_but(I, "higher_prio_send_advert", FLAG),
+    refused(I, "notify_master_rx_lower_pri", NOT_YET),
+    refused(I, "notify_priority_changes", NOT_YET),
+    refused(I, "old_unicast_checksum", "keepvip accepts keepalived's old unicast checksum but sends the current one"),
+    refused(
+        I,
+        "promote_secondaries",
+        "the sysctl it sets is not managed by keepvip: set net.ipv4.conf.IF.promote_secondaries on the host",
+    ),
+    ignored(I, "linkbeat_use_polling", "keepvip follows link state by netlink"),
+    ignored(I, "kernel_rx_buf_size", TUNING),
+    ignored(I, "debug", "keepvip's --loglevel sets the detail"),
+    ignored(I, "smtp_alert", MAIL),
+    ignored(I, "lvs_sync_daemon_interface", LVS),
+    // vrrp_script.
+    same(S, "script"),
+    same_but(S, "interval", "whole seconds, as keepalived reads them"),
+    same_but(S, "timeout", "whole seconds, as keepalived reads them"),
+    same(S, "weight"),
+    same(S, "rise"),
+    same(S, "fall"),
+    same(S, "init_fail"),
+    refused(S, "user", "keepvip runs scripts as root only; remove the line"),
+    // vrrp_sync_group.
+    same(Y, "group"),
+    same(Y, "notify"),
+    same(Y, "notify_master"),
+    same(Y, "notify_backup"),
+    same(Y, "notify_fault"),
+    same(Y, "notify_stop"),
+    same(Y, "sync_group_tracking_weight"),
+    refused(Y, "track_interface", "group-level tracking is not implemented: track in each vrrp_instance"),
+    refused(Y, "track_script", "group-level tracking is not implemented: track in each vrrp_instance"),
+    refused(Y, "track_file", "group-level tracking is not implemented: track in each vrrp_instance"),
+    refused(Y, "track_process", "group-level tracking is not implemented: track in each vrrp_instance"),
+    refused(Y, "track_bfd", "group-level tracking is not implemented: track in each vrrp_instance"),
+    refused(Y, "global_tracking", "group-level tracking is not implemented: track in each vrrp_instance"),
+    refused(Y, "notify_deleted", NOT_YET),
+    refused(Y, "notify_priority_changes", NOT_YET),
+    ignored(Y, "smtp_alert", MAIL),
 ];
 
-/// `global_defs` keywords that only matter to parts keepvip does not have (mail alerts,
-/// LVS, SNMP, DBus, process tuning): named and ignored.
-pub(super) const IGNORED_GLOBAL: &[&str] = &[
-    "notification_email",
-    "notification_email_from",
-    "smtp_server",
-    "smtp_connect_timeout",
-    "smtp_helo_name",
-    "smtp_alert",
-    "smtp_alert_vrrp",
-    "router_id",
-    "lvs_id",
-    "lvs_sync_daemon",
-    "lvs_flush",
-    "lvs_timeouts",
-    "vrrp_iptables",
-    "vrrp_ipsets",
-    "vrrp_garp_lower_prio_delay",
-    "vrrp_garp_lower_prio_repeat",
-    "vrrp_garp_interval",
-    "vrrp_gna_interval",
-    "vrrp_lower_prio_no_advert",
-    "vrrp_higher_prio_send_advert",
-    "vrrp_priority",
-    "checker_priority",
-    "vrrp_no_swap",
-    "checker_no_swap",
-    "vrrp_rt_priority",
-    "checker_rt_priority",
-    "enable_snmp_vrrp",
-    "enable_snmp_keepalived",
-    "enable_snmp_checker",
-    "enable_snmp_rfc",
-    "enable_snmp_rfcv2",
-    "enable_snmp_rfcv3",
-    "enable_traps",
-    "enable_dbus",
-    "max_auto_priority",
-    "min_auto_priority_delay",
-    "dynamic_interfaces",
-    "vrrp_notify_fifo",
-    "notify_fifo",
-    "script_security",
-    "vrrp_startup_delay",
-];
+/// What keepvip does with `name` in `block`, if keepalived knows it there.
+pub fn lookup(block: Block, name: &str) -> Option<Meaning> {
+    KEYWORDS.iter().find(|k| k.block == block && k.name == name).map(|k| k.meaning)
+}
 
-/// `vrrp_instance` keywords accepted without effect: their job is done another way here or
-/// belongs to parts keepvip does not have.
-pub(super) const IGNORED_INSTANCE: &[&str] = &[
-    "smtp_alert",
-    "preempt",
-    "accept",
-    "no_accept",
-    "debug",
-    "lvs_sync_daemon_interface",
-    "garp_lower_prio_delay",
-    "garp_lower_prio_repeat",
-    "lower_prio_no_advert",
-    "higher_prio_send_advert",
-    "native_ipv6",
-    "notify_priority_changes",
-    "kernel_rx_buf_size",
-];
+/// The README's table, one row per keyword.
+pub fn markdown_table() -> String {
+    let mut out = String::from("| where | keyword | keepvip |\n|---|---|---|\n");
+    for k in KEYWORDS {
+        let what = match k.meaning {
+            Meaning::Same("") => "same meaning".to_string(),
+            Meaning::Same(note) => format!("same meaning: {note}"),
+            Meaning::Ignored(why) => format!("accepted without effect: {why}"),
+            Meaning::Refused(why) => format!("refused: {why}"),
+        };
+        out += &format!("| {} | `{}` | {what} |\n", k.block.name(), k.name);
+    }
+    out
+}
 
-/// `vrrp_instance` keywords keepalived knows whose effect keepvip cannot provide.
-pub(super) const UNSUPPORTED_INSTANCE: &[(&str, &str)] = &[
-    ("use_vmac", "virtual MAC interfaces"),
-    ("vmac_xmit_base", "virtual MAC interfaces"),
-    ("virtual_routes", "virtual routes"),
-    ("virtual_rules", "virtual routing rules"),
-    ("track_process", "process tracking"),
-    ("track_file", "file tracking"),
-    ("track_bfd", "BFD tracking"),
-    ("strict_mode", "strict RFC mode"),
-];
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_readme_table_is_this_table() {
+        let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+        let (start, end) = ("<!-- keywords -->\n", "<!-- /keywords -->");
+        let from = readme.find(start).expect("README: no <!-- keywords --> marker") + start.len();
+        let to = readme[from..].find(end).expect("README: no <!-- /keywords --> marker") + from;
+        // KEEPVIP_WRITE_README=1 writes the table there instead of comparing.
+        if std::env::var_os("KEEPVIP_WRITE_README").is_some() {
+            let updated = format!("{}{}{}", &readme[..from], markdown_table(), &readme[to..]);
+            std::fs::write(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md"), updated).unwrap();
+            return;
+        }
+        assert!(
+            readme[from..to] == markdown_table(),
+            "the README's keyword table differs; it should read:\n{}",
+            markdown_table()
+        );
+    }
+
+    #[test]
+    fn each_keyword_once() {
+        for (i, k) in KEYWORDS.iter().enumerate() {
+            assert!(!KEYWORDS[..i].iter().any(|o| o.block == k.block && o.name == k.name), "{} twice", k.name);
+        }
+    }
+
+    /// Every keyword the table calls the same is read by the parser: whatever its value,
+    /// never "unknown" and never "not read".
+    #[test]
+    fn the_parser_reads_every_keyword_the_table_calls_the_same() {
+        use crate::config::conf::{from_stmts, lex};
+        let host = crate::config::HostView::single("eth0", 2, "198.18.0.1/24");
+        for k in KEYWORDS.iter().filter(|k| matches!(k.meaning, Meaning::Same(_))) {
+            for value in ["", " 1", " eth0", " 198.18.0.2", " {\n  x\n }", " false"] {
+                let line = format!("{}{value}", k.name);
+                let text = match k.block {
+                    Block::Top => continue,
+                    Block::Global => format!("global_defs {{\n {line}\n}}\n"),
+                    Block::Instance if matches!(k.name, "auth_type" | "auth_pass") => format!(
+                        "vrrp_instance V {{\n interface eth0\n virtual_router_id 1\n authentication {{\n  {line}\n }}\n}}\n"
+                    ),
+                    Block::Instance => format!("vrrp_instance V {{\n interface eth0\n virtual_router_id 1\n {line}\n}}\n"),
+                    Block::Script => format!("vrrp_script s {{\n {line}\n}}\n"),
+                    Block::SyncGroup => format!("vrrp_sync_group G {{\n {line}\n}}\n"),
+                };
+                let Ok(stmts) = lex::parse_str("k.conf", &text) else { continue };
+                if let Err(errors) = from_stmts(std::path::Path::new("k.conf"), &stmts, &host) {
+                    for e in errors.iter().map(ToString::to_string) {
+                        let unknown = format!("unknown keyword '{}'", k.name);
+                        assert!(!e.contains(&unknown) && !e.contains("keepvip bug"), "{text}: {e}");
+                    }
+                }
+            }
+        }
+    }
+}

@@ -4,7 +4,7 @@
 //! is refused when it would change behaviour, or named and ignored when it would not.
 
 mod instance;
-mod keywords;
+pub mod keywords;
 pub mod lex;
 mod script;
 
@@ -16,7 +16,7 @@ use super::rules;
 use super::track::Check;
 use super::{Config, HostView, InitialState, Version};
 use instance::TrackRef;
-use keywords::{IGNORED_GLOBAL, UNSUPPORTED_TOP};
+use keywords::Block;
 use lex::{ConfError, Pos, Stmt};
 
 /// The instances of a file and what start-up should log about it.
@@ -129,6 +129,35 @@ impl Parser {
         }
     }
 
+    /// A keyword the block's reader does not read: keepalived's table says whether it is
+    /// accepted without effect or refused (and why); anything else keepalived rejects too.
+    pub(super) fn not_read(&mut self, s: &Stmt, block: Block, kw: &str, place: &str) {
+        match keywords::lookup(block, kw) {
+            Some(keywords::Meaning::Ignored(_)) => {}
+            Some(keywords::Meaning::Refused(why)) => {
+                self.fail(&s.at, format!("{kw} is not supported by keepvip: {why} (remove it, or run keepalived)"))
+            }
+            // A keyword the reader should have read: the table and the reader disagree.
+            Some(keywords::Meaning::Same(_)) => self.fail(&s.at, format!("{kw}: not read {place} (a keepvip bug)")),
+            None => self.fail(&s.at, format!("unknown keyword '{kw}' {place} (keepalived rejects it too)")),
+        }
+    }
+
+    /// A keepalived flag keepvip supports only in its default form (false): bare or true
+    /// is refused.
+    pub(super) fn only_false(&mut self, s: &Stmt) {
+        match s.args() {
+            [v] if matches!(v.as_str(), "false" | "no" | "off") => {}
+            _ => self.fail(
+                &s.at,
+                format!(
+                    "{} true is not supported by keepvip: it behaves as keepalived's default (false); remove the line",
+                    s.keyword()
+                ),
+            ),
+        }
+    }
+
     pub(super) fn block<'s>(&mut self, s: &'s Stmt) -> &'s [Stmt] {
         match &s.block {
             Some(b) => b,
@@ -233,7 +262,12 @@ fn top_level(p: &mut Parser, s: &Stmt, g: &Globals, f: &mut File) {
             let Some(name) = p.one(s, "the script's name") else { return };
             let name = name.to_string();
             if let Some(why) = &g.scripts_removed {
-                p.warn(&s.at, format!("vrrp_script {name}: removed, as keepalived removes it: {why}; the instances run untracked"));
+                p.warn(
+                    &s.at,
+                    format!(
+                        "vrrp_script {name}: removed, as keepalived removes it: {why}; the instances run untracked"
+                    ),
+                );
                 f.disabled.insert(name, why.clone());
                 return;
             }
@@ -248,13 +282,7 @@ fn top_level(p: &mut Parser, s: &Stmt, g: &Globals, f: &mut File) {
                 f.scripts.insert(name, c);
             }
         }
-        kw => match UNSUPPORTED_TOP.iter().find(|(k, _)| *k == kw) {
-            Some((_, what)) => p.fail(
-                &s.at,
-                format!("{kw}: keepvip does not do {what}; keepalived would, so ignoring it would change what this host does (remove it, or run keepalived)"),
-            ),
-            None => p.fail(&s.at, format!("unknown keyword '{kw}' at the top level (keepalived rejects it too)")),
-        },
+        kw => p.not_read(s, Block::Top, kw, "at the top level"),
     }
 }
 
@@ -275,12 +303,7 @@ fn sync_group(p: &mut Parser, s: &Stmt, g: &Globals, f: &mut File) {
             "sync_group_tracking_weight" => {
                 f.weighted_groups.insert(name.clone());
             }
-            "smtp_alert" | "global_tracking" => p.warn(&m.at, format!("{}: accepted without effect", m.keyword())),
-            "track_interface" | "track_script" | "track_file" | "track_process" | "track_bfd" => p.fail(
-                &m.at,
-                format!("{} in a sync group: not supported; track in each vrrp_instance instead", m.keyword()),
-            ),
-            other => p.fail(&m.at, format!("unknown keyword '{other}' in vrrp_sync_group")),
+            kw => p.not_read(m, Block::SyncGroup, kw, "in vrrp_sync_group"),
         }
     }
     if sg.notify.is_some() || !sg.notify_state.is_empty() {
@@ -431,19 +454,17 @@ fn globals(p: &mut Parser, s: &Stmt, g: &mut Globals) {
             "vrrp_skip_check_adv_addr" => g.skip_check_adv_addr = true,
             "vrrp_mcast_group4" => g.mcast_group4 = instance::multicast_group(p, d, Some(false)).or(g.mcast_group4),
             "vrrp_mcast_group6" => g.mcast_group6 = instance::multicast_group(p, d, Some(true)).or(g.mcast_group6),
-            "vrrp_garp_master_delay" | "vrrp_garp_master_repeat" | "vrrp_garp_master_refresh"
+            "vrrp_garp_master_delay"
+            | "vrrp_garp_master_repeat"
+            | "vrrp_garp_master_refresh"
             | "vrrp_garp_master_refresh_repeat" => instance::garp_keyword(p, d, &mut g.garp),
             "enable_script_security" => g.script_security = true,
             "script_user" => match d.args() {
                 [u] | [u, _] => g.script_user = Some((d.at.clone(), u.clone())),
                 _ => p.fail(&d.at, "script_user: expected USER [GROUP]"),
             },
-            "vrrp_strict" => p.fail(
-                &d.at,
-                "vrrp_strict: keepvip does not enforce strict RFC mode (keepalived would refuse unicast and authentication and add firewall rules); remove it",
-            ),
-            kw if IGNORED_GLOBAL.contains(&kw) => {}
-            kw => p.fail(&d.at, format!("unknown keyword '{kw}' in global_defs")),
+            "vrrp_lower_prio_no_advert" | "vrrp_higher_prio_send_advert" => p.only_false(d),
+            kw => p.not_read(d, Block::Global, kw, "in global_defs"),
         }
     }
 }

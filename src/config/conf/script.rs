@@ -51,8 +51,7 @@ pub(super) fn vrrp_script(p: &mut Parser, s: &Stmt, name: &str) -> Result<Check,
             "rise" => rise = p.int(d, 1, 1_000_000).unwrap_or(1),
             "fall" => fall = p.int(d, 1, 1_000_000).unwrap_or(1),
             "init_fail" => init_fail = true,
-            "user" => p.warn(&d.at, "user: ignored; keepvip runs scripts as its own user (root in the image)"),
-            other => p.fail(&d.at, format!("unknown keyword '{other}' in vrrp_script {name}")),
+            other => p.not_read(d, super::keywords::Block::Script, other, &format!("in vrrp_script {name}")),
         }
     }
     let Some(argv) = argv else {
