@@ -23,19 +23,25 @@ pub struct Cli {
     pub ignored: Vec<String>,
     /// `--use-file PATH`: run from this keepalived.conf.
     pub use_file: Option<String>,
+    /// keepalived's `--dump-conf` after `--` (osixia 2.3 passes what follows `--` to
+    /// keepalived): the configuration to the log.
+    pub dump_conf: bool,
 }
 
 pub const USAGE: &str = "\
 keepvip: one highly available virtual IP with VRRP, configured like osixia/keepalived.
 
-Usage: keepvip [--check | --status | --health] [--use-file PATH] [--loglevel LEVEL]
+Usage: keepvip [--check | --status | --health] [--use-file PATH] [--loglevel LEVEL] [-- KEEPALIVED FLAGS]
 
   --check [--json]   validate the configuration, print the effective configuration as
                      indented JSON (--json: on one line, for scripts)
   --use-file PATH    run from this keepalived.conf (as keepalived -f)
   --status [--json]  print the running daemon's state (a table, or the state file's JSON)
   --health           exit 0 if the running daemon is healthy (Docker HEALTHCHECK)
-  -l, --loglevel L   none|error|warning|info|debug|trace (or CONTAINER_LOG_LEVEL 0..5)
+  -l, --loglevel L   none|error|warning|info|debug|trace (or CONTAINER_LOG_LEVEL 0..5);
+                     also --log-level L, and --debug, as osixia/keepalived 2.3 spells them
+  -- FLAGS           keepalived's flags, as osixia/keepalived 2.3 passes them on: -f PATH and
+                     --dump-conf are read, the others have no effect
   -h, --help / -V, --version
 
 Configuration comes from a keepalived.conf (--use-file, -f in KEEPALIVED_COMMAND_LINE_ARGUMENTS,
@@ -80,7 +86,8 @@ pub fn level(name: &str) -> Option<log::LevelFilter> {
 }
 
 pub fn parse(args: &[String], env: &HashMap<String, String>) -> Result<Cli, String> {
-    let mut cli = Cli { mode: Mode::Run, log_level: None, json: false, ignored: vec![], use_file: None };
+    let mut cli =
+        Cli { mode: Mode::Run, log_level: None, json: false, ignored: vec![], use_file: None, dump_conf: false };
     if let Some(v) = env.get("CONTAINER_LOG_LEVEL").filter(|v| !v.is_empty()) {
         cli.log_level = Some(level(v).ok_or_else(|| {
             format!("CONTAINER_LOG_LEVEL={v:?}: expected none|error|warning|info|debug|trace or 0..5")
@@ -101,7 +108,12 @@ pub fn parse(args: &[String], env: &HashMap<String, String>) -> Result<Cli, Stri
             "--use-file" => cli.use_file = Some(value(flag)?),
             "-h" | "--help" => cli.mode = Mode::Help,
             "-V" | "--version" => cli.mode = Mode::Version,
-            "-l" | "--loglevel" => {
+            "--" => {
+                keepalived_flags(&mut cli, it.by_ref())?;
+                break;
+            }
+            "--debug" => cli.log_level = Some(log::LevelFilter::Debug),
+            "-l" | "--loglevel" | "--log-level" => {
                 let v = value(flag)?;
                 cli.log_level =
                     Some(level(&v).ok_or_else(|| {
@@ -119,6 +131,24 @@ pub fn parse(args: &[String], env: &HashMap<String, String>) -> Result<Cli, Stri
     Ok(cli)
 }
 
+/// keepalived's own flags (after `--`): the file and the dump are read, the rest noted.
+fn keepalived_flags<'a>(cli: &mut Cli, mut rest: impl Iterator<Item = &'a String>) -> Result<(), String> {
+    while let Some(a) = rest.next() {
+        match a.as_str() {
+            "-f" | "--use-file" => {
+                let f = rest.next().ok_or(format!("-- {a} needs a path"))?;
+                cli.use_file.get_or_insert_with(|| f.clone());
+            }
+            "-d" | "--dump-conf" => cli.dump_conf = true,
+            f if f.starts_with("--use-file=") => {
+                cli.use_file.get_or_insert_with(|| f["--use-file=".len()..].to_string());
+            }
+            other => cli.ignored.push(format!("keepalived flag {other}")),
+        }
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -127,6 +157,19 @@ mod tests {
         let a: Vec<String> = args.iter().map(|s| s.to_string()).collect();
         let e = env.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
         parse(&a, &e)
+    }
+
+    #[test]
+    fn osixia_2_3_arguments_and_keepalived_flags_after_the_double_dash() {
+        let c = p(&["--log-level", "warning", "--", "--log-detail", "--dump-conf", "-f", "/k.conf"], &[]).unwrap();
+        assert_eq!(c.log_level, Some(log::LevelFilter::Warn));
+        assert!(c.dump_conf);
+        assert_eq!(c.use_file.as_deref(), Some("/k.conf"));
+        assert_eq!(c.ignored, ["keepalived flag --log-detail"]);
+        assert_eq!(p(&["--debug"], &[]).unwrap().log_level, Some(log::LevelFilter::Debug));
+        // After `--` nothing is keepvip's: --check there is keepalived's (unknown) flag.
+        assert_eq!(p(&["--", "--check"], &[]).unwrap().mode, Mode::Run);
+        assert!(p(&["--", "-f"], &[]).is_err());
     }
 
     #[test]

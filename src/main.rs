@@ -65,9 +65,20 @@ fn main() -> ExitCode {
             Ok((c, process, groups)) => (c, process, Some((path, groups))),
             Err(code) => return code,
         },
-        None => match from_env(&env, &sources, &host, (cli.mode == Mode::Check, cli.json)) {
-            Ok((c, process)) => (c, process, None),
-            Err(code) => return code,
+        None => match template_conf(&env) {
+            Err(e) => {
+                eprintln!("keepvip: {e}");
+                eprintln!("keepvip: 1 configuration problem(s); nothing was changed");
+                return ExitCode::from(2);
+            }
+            Ok(Some((path, why))) => match from_conf(&path, &why, &env, &host, (cli.mode == Mode::Check, cli.json)) {
+                Ok((c, process, groups)) => (c, process, Some((path, groups))),
+                Err(code) => return code,
+            },
+            Ok(None) => match from_env(&env, &sources, &host, (cli.mode == Mode::Check, cli.json)) {
+                Ok((c, process)) => (c, process, None),
+                Err(code) => return code,
+            },
         },
     };
     for cfg in &cfgs {
@@ -80,7 +91,7 @@ fn main() -> ExitCode {
     if cli.mode == Mode::Check {
         return ExitCode::SUCCESS;
     }
-    if process.dump_conf {
+    if process.dump_conf || cli.dump_conf {
         for cfg in &cfgs {
             log::info!("configuration: {}", cfg.summary());
         }
@@ -105,6 +116,29 @@ fn main() -> ExitCode {
             ExitCode::from(1)
         }
     }
+}
+
+/// `KEEPALIVED_CONF_TEMPLATE` (osixia/keepalived 2.3): the template filled from the
+/// variables as 2.3 fills it, written beside the state file (2.3 writes it to
+/// `KEEPALIVED_CONF`), and its path to run from. `None` without one, or for 2.3's own default
+/// template, which the variables reproduce.
+fn template_conf(env: &HashMap<String, String>) -> Result<Option<(PathBuf, String)>, String> {
+    let Some(t) = env.get("KEEPALIVED_CONF_TEMPLATE").map(|t| t.trim()).filter(|t| !t.is_empty()) else {
+        return Ok(None);
+    };
+    if t == config::template::OSIXIA_DEFAULT && !Path::new(t).exists() {
+        return Ok(None);
+    }
+    let text = std::fs::read_to_string(t).map_err(|e| {
+        format!("KEEPALIVED_CONF_TEMPLATE={t:?}: cannot read the template: {e} (mount it there, or unset the variable)")
+    })?;
+    let state = env.get("KEEPVIP_STATE_FILE").map_or(config::DEFAULT_STATE_FILE, String::as_str);
+    let dir = Path::new(state).parent().unwrap_or(Path::new("/run/keepvip"));
+    let out = dir.join("keepalived.conf");
+    std::fs::create_dir_all(dir).and_then(|()| std::fs::write(&out, config::template::render(&text, env))).map_err(
+        |e| format!("KEEPALIVED_CONF_TEMPLATE={t:?}: cannot write the filled template to {}: {e}", out.display()),
+    )?;
+    Ok(Some((out, format!("KEEPALIVED_CONF_TEMPLATE={t}, filled as osixia/keepalived 2.3 fills it"))))
 }
 
 /// The instances of a keepalived.conf (osixia: a mounted file replaces the template the
@@ -133,8 +167,16 @@ fn from_conf(
     // Instance variables do nothing beside a file: say so rather than let them look used.
     let mut set: Vec<&String> = env
         .keys()
-        .filter(|k| k.starts_with("KEEPALIVED_") && config::is_known(k) && *k != "KEEPALIVED_COMMAND_LINE_ARGUMENTS")
+        .filter(|k| k.starts_with("KEEPALIVED_") && config::is_known(k))
+        .filter(|k| {
+            !["KEEPALIVED_COMMAND_LINE_ARGUMENTS", "KEEPALIVED_CONF", "KEEPALIVED_CONF_RELOAD_SCRIPT"]
+                .contains(&k.as_str())
+        })
         .collect();
+    // A template is filled from them: they are used.
+    if why.starts_with("KEEPALIVED_CONF_TEMPLATE") {
+        set.clear();
+    }
     set.sort();
     if !set.is_empty() {
         let names: Vec<&str> = set.iter().map(|s| s.as_str()).collect();

@@ -168,11 +168,7 @@ fn read(r: &mut Reader, host: &HostView) -> Draft {
     // Read here so a bad value is named with the others; the process takes them.
     let _ = metrics_addr(r);
     let _ = command_line_args(r);
-    let notify = match r.raw("KEEPALIVED_NOTIFY") {
-        None => Some(vec![OSIXIA_NOTIFY.to_string()]),
-        Some(v) if v.trim().is_empty() => None,
-        Some(v) => Some(vec![v.trim().to_string()]),
-    };
+    let notify = read_notify(r);
     // Peers, as given (the seed gives every node the same list, own address included).
     let peers = read_peers(r);
     let vips = read_vips(r);
@@ -228,6 +224,27 @@ fn read(r: &mut Reader, host: &HostView) -> Draft {
         mcast_group: None,
         skip_check_adv_addr,
     }
+}
+
+/// The notify script: 2.0.20's `KEEPALIVED_NOTIFY`, or 2.3's `KEEPALIVED_NOTIFY_SCRIPT`
+/// (set empty: none); unset, osixia's default path (absent from the image: skipped).
+fn read_notify(r: &mut Reader) -> Option<Vec<String>> {
+    let old = r.raw("KEEPALIVED_NOTIFY").map(|v| v.trim().to_string());
+    let new = r.raw("KEEPALIVED_NOTIFY_SCRIPT").map(|v| v.trim().to_string());
+    let value = match (old, new) {
+        (Some(a), Some(b)) if a != b => {
+            let msg = format!("KEEPALIVED_NOTIFY (osixia 2.0.20's name) is also set, to {a:?}: set one of them");
+            r.fail("KEEPALIVED_NOTIFY_SCRIPT", &b, msg);
+            return None;
+        }
+        (Some(v), _) => v,
+        (None, Some(v)) => {
+            r.info.push("KEEPALIVED_NOTIFY_SCRIPT: the notify script, osixia/keepalived 2.3's name".into());
+            v
+        }
+        (None, None) => return Some(vec![OSIXIA_NOTIFY.to_string()]),
+    };
+    (!value.is_empty()).then(|| vec![value])
 }
 
 /// osixia's recipe gives every node the same peer list, itself included, and with the
@@ -329,7 +346,7 @@ fn read_peers(r: &mut Reader) -> Vec<IpAddr> {
     let var = "KEEPALIVED_UNICAST_PEERS";
     let raw = r.raw(var).unwrap_or("").to_string();
     let mut peers = vec![];
-    for item in r.list(var) {
+    for item in list_items(r, var, &raw, |w| w.parse::<IpAddr>().is_ok()) {
         match item.trim().parse::<IpAddr>() {
             Ok(ip) => peers.push(ip),
             Err(_) if looks_like_several(&item, |s| s.parse::<IpAddr>().is_ok()) => r.fail(
@@ -497,6 +514,25 @@ fn read_checks(r: &mut Reader) -> (Vec<String>, Vec<Check>) {
 }
 
 /// A plain value such as `1.1.1.1, 2.2.2.2` that osixia would pass to keepalived as one line.
+/// A list variable's items, in either image's form: osixia/keepalived 2.0.20's
+/// `#PYTHON2BASH:`/`#JSON2BASH:` lists (and one plain value), or 2.3's space-separated plain
+/// values. The forms do not overlap: 2.0.20 renders a space-separated value as one broken
+/// line keepalived rejects, and 2.3 splits a prefixed one into garbage. One plain value
+/// that reads as one item (a VIP with `dev`) is one item. Which form was read is noted.
+fn list_items(r: &mut Reader, var: &'static str, raw: &str, each_ok: impl Fn(&str) -> bool) -> Vec<String> {
+    let v = raw.trim();
+    let words: Vec<&str> = v.split_whitespace().collect();
+    let prefixed = v.starts_with(list::PY) || v.starts_with(list::JSON);
+    if !prefixed && words.len() > 1 && !each_ok(v) && words.iter().all(|w| each_ok(w)) {
+        r.info.push(format!("{var}: a space-separated list ({} items), osixia/keepalived 2.3's form", words.len()));
+        return words.into_iter().map(str::to_string).collect();
+    }
+    if prefixed {
+        r.info.push(format!("{var}: a {} list, osixia/keepalived 2.0.20's form", &v[..v.find(':').unwrap_or(1)]));
+    }
+    r.list(var)
+}
+
 fn looks_like_several(item: &str, each_ok: impl Fn(&str) -> bool) -> bool {
     let parts: Vec<&str> = item.split([',', ' ', '\t', ';']).filter(|s| !s.is_empty()).collect();
     parts.len() > 1 && parts.iter().all(|p| each_ok(p))
@@ -509,7 +545,7 @@ fn read_vips(r: &mut Reader) -> Vec<Vip> {
         return vec![];
     };
     let mut vips: Vec<Vip> = Vec::new();
-    for item in r.list(var) {
+    for item in list_items(r, var, &raw, |w| vip::parse(w).is_ok()) {
         match vip::parse(&item) {
             Ok(v) if vips.iter().any(|o| o.addr == v.addr) => r.fail(var, &raw, format!("{} is listed twice", v.addr)),
             Ok(v) => vips.push(v),

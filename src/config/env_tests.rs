@@ -211,7 +211,7 @@ fn every_bad_value_is_named() {
         ("KEEPALIVED_UNICAST_PEERS", "#JSON2BASH:[192.168.4.1]", "invalid JSON"),
         (
             "KEEPALIVED_VIRTUAL_IPS",
-            "192.168.4.3 192.168.4.4",
+            "192.168.4.3,192.168.4.4",
             "for a list write #PYTHON2BASH:['192.168.4.3', '192.168.4.4']",
         ),
         ("KEEPALIVED_VIRTUAL_IPS", "192.168.4.3/40", "expected 1..32"),
@@ -325,7 +325,7 @@ fn extensions_and_quirks() {
     e.insert("KEEPALIVED_PREEMPT".into(), "TRUE".into());
     e.insert("KEEPALIVED_PREEMPT_DELAY".into(), "2.5".into());
     e.insert("KEEPALIVED_COMMAND_LINE_ARGUMENTS".into(), "--log-detail --snmp".into());
-    e.insert("KEEPALIVED_NOTIFY_SCRIPT".into(), "/x".into());
+    e.insert("KEEPALIVED_LOG_FORMAT".into(), "/x".into());
     let l = from_env(&e, &host()).unwrap();
     assert_eq!(l.config.advert_int_cs, 10);
     assert_eq!(l.config.password, None, "VRRPv3 has no authentication");
@@ -334,7 +334,7 @@ fn extensions_and_quirks() {
     assert!(!process_settings(&e).unwrap().dump_conf);
     let w = l.warnings.join("\n");
     let u = unknown_variables(&e).join("\n");
-    assert!(u.contains("KEEPALIVED_NOTIFY_SCRIPT is not a variable keepvip reads; ignored"), "{u}");
+    assert!(u.contains("KEEPALIVED_LOG_FORMAT is not a variable keepvip reads; ignored"), "{u}");
     // A misspelling is refused, with every other problem, naming the variable meant.
     let mut typo = e.clone();
     typo.insert("KEEPALIVED_PRIORTY".into(), "1".into());
@@ -456,4 +456,51 @@ fn centiseconds_are_exact() {
     assert_eq!(parse_centis("1.234"), None);
     assert_eq!(parse_centis("."), None);
     assert_eq!(parse_centis("1e3"), None);
+}
+
+#[test]
+fn osixia_2_3_lists_and_notify_script_read_as_2_3_reads_them() {
+    let old = from_env(&env(SEED), &host()).unwrap();
+    let new = from_env(
+        &env(&[
+            ("KEEPALIVED_UNICAST_PEERS", "192.168.4.1  192.168.4.2"),
+            ("KEEPALIVED_VIRTUAL_IPS", "192.168.4.3"),
+            ("KEEPALIVED_PRIORITY", "200"),
+        ]),
+        &host(),
+    )
+    .unwrap();
+    assert_eq!(old.config, new.config, "the same cluster in either image's form");
+    assert!(
+        new.info
+            .iter()
+            .any(|i| i
+                .contains("KEEPALIVED_UNICAST_PEERS: a space-separated list (2 items), osixia/keepalived 2.3's form")),
+        "{:?}",
+        new.info
+    );
+    assert!(
+        old.info
+            .iter()
+            .any(|i| i.contains("KEEPALIVED_UNICAST_PEERS: a #PYTHON2BASH list, osixia/keepalived 2.0.20's form")),
+        "{:?}",
+        old.info
+    );
+    // Two VIPs space-separated; one VIP with its options stays one VIP.
+    let two = from_env(&env(&[("KEEPALIVED_VIRTUAL_IPS", "192.168.4.3 192.168.4.4/24")]), &host()).unwrap();
+    assert_eq!(two.config.virtual_ips.len(), 2);
+    let one = from_env(&env(&[("KEEPALIVED_VIRTUAL_IPS", "192.168.4.3 dev eth1")]), &host()).unwrap();
+    assert_eq!(one.config.virtual_ips.len(), 1);
+    // The notify script by 2.3's name; both names must agree.
+    let n =
+        from_env(&env(&[("KEEPALIVED_VIRTUAL_IPS", "192.168.4.3"), ("KEEPALIVED_NOTIFY_SCRIPT", "/n.sh")]), &host())
+            .unwrap();
+    assert_eq!(n.config.notify, Some(vec!["/n.sh".to_string()]));
+    let off = from_env(&env(&[("KEEPALIVED_VIRTUAL_IPS", "192.168.4.3"), ("KEEPALIVED_NOTIFY_SCRIPT", "")]), &host())
+        .unwrap();
+    assert_eq!(off.config.notify, None);
+    let both =
+        [("KEEPALIVED_VIRTUAL_IPS", "192.168.4.3"), ("KEEPALIVED_NOTIFY_SCRIPT", "/a"), ("KEEPALIVED_NOTIFY", "/b")];
+    let e = from_env(&env(&both), &host()).unwrap_err();
+    assert!(e.iter().any(|p| p.var == "KEEPALIVED_NOTIFY_SCRIPT" && p.msg.contains("set one of them")), "{e:?}");
 }

@@ -13,6 +13,7 @@ mod process;
 pub mod pylist;
 mod rendered;
 pub(crate) mod rules;
+pub mod template;
 pub mod track;
 mod variables;
 pub mod vip;
@@ -43,9 +44,11 @@ pub const IPV6_UNICAST_MIN_HOPS: u8 = 64;
 /// keepalived's own default path.
 pub const KEEPALIVED_CONF: &str = "/etc/keepalived/keepalived.conf";
 
-/// The keepalived.conf to run from, if any, and why it is that one: `--use-file`, then
-/// `-f`/`--use-file` in `KEEPALIVED_COMMAND_LINE_ARGUMENTS`, then osixia's mount point,
-/// then keepalived's default path. Without one the environment is the configuration.
+/// The keepalived.conf to run from, if any, and why it is that one: `--use-file` (or `-f`
+/// after `--` in the container arguments), then `-f`/`--use-file` in
+/// `KEEPALIVED_COMMAND_LINE_ARGUMENTS`, then `KEEPALIVED_CONF` (osixia 2.3) when that file
+/// exists, then osixia 2.0.20's mount point, then keepalived's default path. Without one a
+/// `KEEPALIVED_CONF_TEMPLATE` (see [`template`]) or the environment is the configuration.
 pub fn conf_source(
     use_file: Option<&str>,
     env: &std::collections::HashMap<String, String>,
@@ -55,6 +58,9 @@ pub fn conf_source(
     }
     if let Some(f) = conf_file(env) {
         return Some((PathBuf::from(f), "-f in KEEPALIVED_COMMAND_LINE_ARGUMENTS".into()));
+    }
+    if let Some(f) = env.get("KEEPALIVED_CONF").filter(|f| std::path::Path::new(f).is_file()) {
+        return Some((PathBuf::from(f), "KEEPALIVED_CONF, osixia/keepalived 2.3's name".into()));
     }
     [OSIXIA_CONF, KEEPALIVED_CONF]
         .iter()

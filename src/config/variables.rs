@@ -24,6 +24,10 @@ pub const VARIABLES: &[Var] = &[
     Var { name: "KEEPALIVED_UNICAST_PEERS", list: true },
     Var { name: "KEEPALIVED_VIRTUAL_IPS", list: true },
     Var { name: "KEEPALIVED_NOTIFY", list: false },
+    Var { name: "KEEPALIVED_NOTIFY_SCRIPT", list: false },
+    Var { name: "KEEPALIVED_CONF", list: false },
+    Var { name: "KEEPALIVED_CONF_TEMPLATE", list: false },
+    Var { name: "KEEPALIVED_CONF_RELOAD_SCRIPT", list: false },
     Var { name: "KEEPALIVED_COMMAND_LINE_ARGUMENTS", list: false },
     Var { name: "KEEPALIVED_ADVERT_INT", list: false },
     Var { name: "KEEPALIVED_VRRP_VERSION", list: false },
@@ -157,7 +161,7 @@ mod tests {
             ("KEEPALIVED_PRIORITY", "1"),
             ("KEEPALIVED_TRACK_TCP", "1"),
             ("KEEPALIVED_TRACK_HTTP", "1"),
-            ("KEEPALIVED_NOTIFY_SCRIPT", "/x"),
+            ("KEEPALIVED_LOG_FORMAT", "/x"),
             ("KEEPALIVED_TRACK_UDP", "1"),
             ("PATH", "/bin"),
             ("HOSTNAME", "node1"),
@@ -165,7 +169,7 @@ mod tests {
         assert!(misspelt(&e).is_empty(), "{:?}", misspelt(&e));
         let w = unknown_variables(&e);
         assert_eq!(w.len(), 2, "{w:?}");
-        assert!(w[0].starts_with("KEEPALIVED_NOTIFY_SCRIPT is not a variable keepvip reads"), "{w:?}");
+        assert!(w[0].starts_with("KEEPALIVED_LOG_FORMAT is not a variable keepvip reads"), "{w:?}");
     }
 
     #[test]

@@ -66,6 +66,8 @@ pub struct Runtime {
     metrics: Option<http::Server>,
     /// The keepalived.conf SIGHUP re-reads, when the instances came from one.
     reload: Option<PathBuf>,
+    /// The file's identity when last read: a change reloads it (see `reload.rs`).
+    watched: reload::Watched,
     /// A shutdown was requested: the loop ends once every instance has stopped.
     closing: bool,
     /// Shutdown signals so far (a second one exits at once).
@@ -125,6 +127,7 @@ impl Runtime {
             backoff: RETRY_MIN,
             metrics,
             reload: None,
+            watched: reload::Watched::default(),
             closing: false,
             terms: 0,
             orphans: false,
@@ -143,6 +146,7 @@ impl Runtime {
 
     /// SIGHUP re-reads `path` (keepalived's reload) instead of only logging.
     pub fn reload_from(mut self, path: PathBuf) -> Self {
+        self.watched = reload::Watched::of(&path);
         self.reload = Some(path);
         self
     }
@@ -318,6 +322,7 @@ impl Runtime {
         self.follow_groups(now);
         self.notify_groups();
         self.retire_stopped(now);
+        self.watch_conf(now);
         if let Some(mut server) = self.metrics.take() {
             let scrapes = server.served;
             server.service(now, || self.metrics_text(scrapes));

@@ -18,6 +18,26 @@ use crate::config::{Config, HostView};
 use crate::net::netlink::{Addr, Link};
 use crate::vrrp::Event;
 
+/// The keepalived.conf's identity (modification time, size, inode), looked at once a
+/// second at most: osixia/keepalived 2.3 reloads when its file changes, and so do we.
+#[derive(Debug, Default)]
+pub(super) struct Watched {
+    stamp: Option<(std::time::SystemTime, u64, u64)>,
+    next: Option<Instant>,
+}
+
+impl Watched {
+    pub fn of(path: &std::path::Path) -> Self {
+        Watched { stamp: stamp(path), next: None }
+    }
+}
+
+fn stamp(path: &std::path::Path) -> Option<(std::time::SystemTime, u64, u64)> {
+    use std::os::unix::fs::MetadataExt;
+    let m = std::fs::metadata(path).ok()?;
+    Some((m.modified().ok()?, m.len(), m.ino()))
+}
+
 /// What a reload does with the running instances and the file's.
 #[derive(Debug, Default, PartialEq, Eq)]
 struct Plan {
@@ -121,8 +141,26 @@ impl Driver {
 }
 
 impl Runtime {
+    /// The file changed since it was read (an edit, a new file moved in its place): reload
+    /// as on SIGHUP. Checked when the loop wakes anyway, once a second at most.
+    pub(super) fn watch_conf(&mut self, now: Instant) {
+        let Some(path) = self.reload.as_ref() else { return };
+        if self.closing || self.watched.next.is_some_and(|t| now < t) {
+            return;
+        }
+        self.watched.next = Some(now + std::time::Duration::from_secs(1));
+        let s = stamp(path);
+        if s.is_none() || s == self.watched.stamp {
+            return;
+        }
+        log::info!("{} changed: reloading it, as osixia/keepalived 2.3 does", path.display());
+        self.reload(now);
+    }
+
     pub(super) fn reload(&mut self, now: Instant) {
         let Some(path) = self.reload.clone() else { return };
+        // A SIGHUP after an edit reads the edit: the watch need not read it again.
+        self.watched.stamp = stamp(&path);
         let loaded = self
             .shared
             .nl

@@ -379,8 +379,8 @@ fn keepalived(h: &Host, file: &Path) -> Outcome {
         h.must(&["ip", "addr", "add", addr, "dev", dev]);
     }
     if !log.contains("------< VRRP Topology >------") {
-        let why: Vec<&str> =
-            log.lines().filter(|l| !l.contains("Starting") && !l.contains("Running on")).take(12).collect();
+        let lines: Vec<&str> = log.lines().filter(|l| !l.contains("Starting") && !l.contains("Running on")).collect();
+        let why = &lines[lines.len().saturating_sub(12)..];
         return Outcome::Refuses(why.join("\n"));
     }
     Outcome::Runs(parse_dump(&log))
@@ -543,14 +543,23 @@ fn resolved(argv0: &str) -> String {
 
 /// keepvip's `--check` of the same file, in the same terms.
 fn keepvip(h: &Host, file: &Path) -> Outcome {
-    let o = h.run_keepvip(&[], &["--check", "--json", "--use-file", file.to_str().unwrap()]);
+    keepvip_with(h, &[], &["--check", "--json", "--use-file", file.to_str().unwrap()])
+}
+
+/// keepvip's `--check` with `env` and `args`, in the comparator's terms.
+fn keepvip_with(h: &Host, env: &[(String, String)], args: &[&str]) -> Outcome {
+    let o = h.run_keepvip(env, args);
     let err = String::from_utf8_lossy(&o.stderr).into_owned();
     if !o.status.success() {
         return Outcome::Refuses(err);
     }
     let j: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     let mut view = BTreeMap::new();
-    for i in j["instances"].as_array().unwrap() {
+    // From a file, every instance under `instances`; from the variables, the one instance
+    // itself (with `instances` only for dual stack).
+    let one = [j.clone()];
+    let instances = j["instances"].as_array().map_or(&one[..], Vec::as_slice);
+    for i in instances {
         let mut m = BTreeMap::new();
         let s = |v: &serde_json::Value| v.as_str().map(str::to_string).unwrap_or_else(|| v.to_string());
         let version = i["vrrp_version"].as_u64().unwrap();
@@ -841,4 +850,133 @@ fn generated_keepalived_confs_run_as_keepalived_runs_them() {
         counts.get("both run, same fields").copied().unwrap_or(0) * 3 >= index as usize,
         "too few files both run: {counts:?}"
     );
+}
+
+/// The variables both osixia images document, seeded; in 2.0.20's list form and 2.3's.
+type Env = Vec<(String, String)>;
+
+fn generate_env(r: &mut Rng) -> (Env, Env) {
+    let mut common: Vec<(&str, String)> = vec![];
+    if r.chance(0.8) {
+        common.push(("KEEPALIVED_PRIORITY", r.pick(&["1", "100", "150", "200", "254", "255"]).into()));
+    }
+    if r.chance(0.4) {
+        common.push(("KEEPALIVED_STATE", r.pick(&["MASTER", "BACKUP"]).into()));
+    }
+    if r.chance(0.4) {
+        common.push(("KEEPALIVED_ROUTER_ID", r.pick(&["1", "51", "200"]).into()));
+    }
+    if r.chance(0.3) {
+        common.push(("KEEPALIVED_PASSWORD", r.pick(&["secret", "12345678901", "x"]).into()));
+    }
+    if r.chance(0.2) {
+        common.push(("KEEPALIVED_INTERFACE", "eth0".into()));
+    }
+    // The recipe lists every node on every node, this one included (mostly: a list without
+    // it is a mistake keepvip refuses, on purpose).
+    let own = r.chance(0.9);
+    let mut peers: Vec<&str> =
+        ["198.18.0.2", "198.18.0.3", "198.18.0.4"].into_iter().filter(|_| r.chance(0.5)).collect();
+    if peers.is_empty() {
+        peers.push("198.18.0.2");
+    }
+    if own {
+        peers.insert(r.below(peers.len() + 1), "198.18.0.1");
+    }
+    let vips: Vec<String> = (0..1 + r.below(3))
+        .map(|k| format!("198.18.0.{}{}", 100 + k, if r.chance(0.3) { "/24" } else { "" }))
+        .collect();
+    let py = |items: &[String]| {
+        format!("#PYTHON2BASH:[{}]", items.iter().map(|i| format!("'{i}'")).collect::<Vec<_>>().join(", "))
+    };
+    let peers: Vec<String> = peers.iter().map(|p| p.to_string()).collect();
+    let owned = |extra: Vec<(&str, String)>| -> Vec<(String, String)> {
+        common.iter().cloned().chain(extra).map(|(k, v)| (k.to_string(), v)).collect()
+    };
+    let old = owned(vec![
+        ("KEEPALIVED_UNICAST_PEERS", py(&peers)),
+        ("KEEPALIVED_VIRTUAL_IPS", py(&vips)),
+        ("KEEPALIVED_NOTIFY", String::new()),
+    ]);
+    let new = owned(vec![
+        ("KEEPALIVED_UNICAST_PEERS", peers.join(" ")),
+        ("KEEPALIVED_VIRTUAL_IPS", vips.join(" ")),
+        ("KEEPALIVED_NOTIFY_SCRIPT", String::new()),
+    ]);
+    (old, new)
+}
+
+/// The same variables through both osixia images: each image's rendering run by Debian's
+/// keepalived (its --dump-conf view), and keepvip given the variables in that image's form.
+/// The cluster must be the same, or keepvip must refuse naming the variable.
+#[test]
+fn generated_environments_run_as_both_osixia_images_render_them() {
+    let seed: u64 = std::env::var("KEEPVIP_DIFF_SEED").ok().and_then(|s| s.parse().ok()).unwrap_or(1);
+    let n: usize = std::env::var("KEEPVIP_ENV_DIFF_FILES").ok().and_then(|s| s.parse().ok()).unwrap_or(60);
+    let lab = Lab::new(1);
+    let h = lab.host(0);
+    h.veth("eth1", "eth1p", Some("198.18.1.1/24"));
+    let dir = h.dir().join(format!("{}-env-differential", h.ns));
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
+    let mut found = vec![];
+    for index in 0..n as u64 {
+        let mut r = Rng(seed.wrapping_mul(7_000_003).wrapping_add(index));
+        let (old, new) = generate_env(&mut r);
+        let as_refs = |e: &[(String, String)]| -> Vec<(String, String)> { e.to_vec() };
+        for (image, env, text) in [
+            ("2.0.20", &old, crate::common::keepalived::render(&old)),
+            (
+                "2.3",
+                &new,
+                crate::osixia23::render_2_3(&new.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect::<Vec<_>>()),
+            ),
+        ] {
+            let path = dir.join(format!("e{index}-{image}.conf"));
+            std::fs::write(&path, &text).unwrap();
+            let v = keepvip_with(h, &as_refs(env), &["--check", "--json"]);
+            let k = keepalived(h, &path);
+            // keepvip takes the source from the peer list: compared only when configured.
+            let v = match v {
+                Outcome::Runs(mut m) => {
+                    m.values_mut().for_each(|i| {
+                        i.remove("src");
+                    });
+                    Outcome::Runs(m)
+                }
+                other => other,
+            };
+            let d = match (&k, &v) {
+                // A refusal names the variable.
+                (Outcome::Runs(_), Outcome::Refuses(err)) => {
+                    (!err.lines().any(|l| l.starts_with("keepvip: KEEPALIVED_")))
+                        .then(|| format!("refused without naming a variable:\n{err}"))
+                }
+                _ => difference(&k, &v, &path),
+            };
+            let class = match (&k, &v, &d) {
+                (_, _, Some(_)) => "DIFFERENT",
+                (Outcome::Runs(_), Outcome::Runs(_), None) => "both run, same fields",
+                (Outcome::Runs(_), Outcome::Refuses(_), None) => "keepvip refuses (variable named)",
+                _ => "both refuse",
+            };
+            *counts.entry(class).or_default() += 1;
+            if let (Outcome::Runs(_), Outcome::Refuses(err)) = (&k, &v) {
+                if let Some(l) = err.lines().find(|l| l.starts_with("keepvip: KEEPALIVED_")) {
+                    eprintln!("env differential: keepvip refuses ({image}): {l}");
+                }
+            }
+            if let Some(d) = d {
+                found.push(format!(
+                    "=== osixia {image}, seed {seed}, environment {index} ===\n{d}\n{env:?}\n--- rendered ---\n{text}"
+                ));
+            }
+        }
+        if found.len() >= 3 {
+            break;
+        }
+    }
+    eprintln!("env differential: {counts:?}");
+    assert!(found.is_empty(), "{}", found.join("\n"));
+    assert!(counts.get("both run, same fields").copied().unwrap_or(0) * 2 >= n, "too few both run: {counts:?}");
 }

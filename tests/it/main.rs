@@ -18,6 +18,7 @@ mod interop;
 mod ipv6;
 mod metrics;
 mod osixia;
+mod osixia23;
 mod reliability;
 mod runtime_netns;
 mod scripts;

@@ -127,7 +127,8 @@ pub(super) fn instance(p: &mut Parser, s: &Stmt, name: &str, g: &Globals) -> Opt
         return None;
     };
     d.router_id = router_id;
-    if d.vips.is_empty() {
+    // Excluded VIPs are not the virtual router's: they do not count.
+    if d.vips.iter().all(|v| v.value.excluded) {
         // keepalived runs a VRRPv2 instance without VIPs (elections and notify scripts only:
         // the cloud set-up where a script moves an elastic IP); VRRPv3 requires one.
         if d.version == Version::V3 {

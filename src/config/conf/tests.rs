@@ -394,3 +394,11 @@ fn prefixes_on_sources_and_peers_are_dropped_and_ipv6_runs_vrrpv3() {
         .iter()
         .any(|e| e.contains("remove 'version 2'")));
 }
+
+#[test]
+fn excluded_vips_alone_are_no_vips() {
+    let text = "vrrp_instance V {\n interface eth0\n virtual_router_id 9\n version 3\n virtual_ipaddress_excluded {\n  198.18.0.9\n }\n}\n";
+    assert!(errors(text).iter().any(|e| e.contains("VRRPv3 needs at least one VIP")));
+    let l = load_str(&text.replace(" version 3\n", "")).unwrap();
+    assert!(l.warnings.iter().any(|w| w.contains("no virtual_ipaddress")), "{:?}", l.warnings);
+}
