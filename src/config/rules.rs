@@ -253,7 +253,7 @@ fn peers(b: &mut Book, d: &Draft, host: &HostView, ipv6: bool) -> Vec<IpAddr> {
         b.fail(&first.at, format!("{what}: {fam}, but no VIP is"));
     }
     let own: Vec<String> = peers.iter().filter(|p| host.owns(**p)).map(ToString::to_string).collect();
-    if !own.is_empty() && own.len() == peers.len() {
+    if !own.is_empty() && d.peers.iter().all(|p| host.owns(p.value)) {
         // keepalived would advertise to itself only (unicast to nobody else); dropping the
         // list would turn this node to multicast: neither is a cluster.
         let at = &d.peers[0].at;

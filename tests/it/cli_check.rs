@@ -154,11 +154,11 @@ fn a_misspelt_variable_is_refused_and_an_unrelated_one_is_named() {
         assert!(err.contains(&line) && err.contains(&format!("did you mean {meant}?")), "{typo}: {err}");
     }
     let mut env = seed_env(&["198.18.0.1", "198.18.0.2"], "198.18.0.100", 200);
-    env.push(("KEEPALIVED_NOTIFY_SCRIPT".into(), "/x".into()));
+    env.push(("KEEPALIVED_LOG_FORMAT".into(), "/x".into()));
     let out = h.run_keepvip(&env, &["--check"]);
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{err}");
-    assert!(err.contains("KEEPALIVED_NOTIFY_SCRIPT is not a variable keepvip reads; ignored"), "{err}");
+    assert!(err.contains("KEEPALIVED_LOG_FORMAT is not a variable keepvip reads; ignored"), "{err}");
 }
 
 /// The recipe's two-address list given to a third node: it would be heard by nobody and hold
