@@ -26,6 +26,9 @@ pub struct Snapshot<'a> {
     pub vips: &'a [crate::config::Vip],
     /// Other virtual routers heard on our VRID (distinct sources).
     pub collisions: usize,
+    /// Other hosts answering for our VIPs now, and found since start.
+    pub conflicts: usize,
+    pub conflicts_total: u64,
     pub since_transition: Duration,
     /// The instance's health checks.
     pub checks: &'a [crate::health::Tracked],
@@ -129,6 +132,24 @@ pub fn render(all: &[Snapshot], scrapes: u64) -> String {
     each(&mut o, &|o, i, s| {
         let _ = writeln!(o, "keepvip_instance_vrid_collisions{{vrrp_instance=\"{i}\"}} {}", s.collisions);
     });
+    family(
+        &mut o,
+        "keepvip_instance_vip_conflicts",
+        "gauge",
+        "Other hosts (MACs) answering now for VIPs this node holds.",
+    );
+    each(&mut o, &|o, i, s| {
+        let _ = writeln!(o, "keepvip_instance_vip_conflicts{{vrrp_instance=\"{i}\"}} {}", s.conflicts);
+    });
+    family(
+        &mut o,
+        "keepvip_instance_vip_conflicts_total",
+        "counter",
+        "Other hosts found answering for VIPs this node held (each VIP and MAC once per conflict).",
+    );
+    each(&mut o, &|o, i, s| {
+        let _ = writeln!(o, "keepvip_instance_vip_conflicts_total{{vrrp_instance=\"{i}\"}} {}", s.conflicts_total);
+    });
     family(&mut o, "keepvip_instance_seconds_since_transition", "gauge", "Seconds since the last state transition.");
     each(&mut o, &|o, i, s| {
         let _ = writeln!(
@@ -203,6 +224,8 @@ mod tests {
             vips_held: 1,
             vips: &[crate::config::vip::parse("198.18.0.100").unwrap()],
             collisions: 1,
+            conflicts: 0,
+            conflicts_total: 2,
             since_transition: Duration::from_millis(1500),
             checks: health.checks(),
         };
@@ -216,6 +239,7 @@ mod tests {
             "keepvip_instance_seconds_since_transition{vrrp_instance=\"VI_1\"} 1.500\n",
             "keepvip_instance_vrid_collisions{vrrp_instance=\"VI_1\"} 1\n",
             "keepvip_vip_held{vrrp_instance=\"VI_1\",vip=\"198.18.0.100\"} 1\n",
+            "keepvip_instance_vip_conflicts_total{vrrp_instance=\"VI_1\"} 2\n",
             "# TYPE keepvip_instance_adverts_sent_total counter\n",
             "keepvip_check_up{vrrp_instance=\"VI_1\",check=\"tcp 127.0.0.1:53\"} 0\n",
             "keepvip_check_up{vrrp_instance=\"VI_1\",check=\"tcp 127.0.0.1:80\"} -1\n",

@@ -57,6 +57,8 @@ pub struct InstanceStatus {
     pub dropped: std::collections::BTreeMap<String, u64>,
     /// Other virtual routers heard on our VRID: "SOURCE [their VIPs]".
     pub collisions: Vec<String>,
+    /// Other hosts answering for our VIPs while we hold them: "VIP also answered by MAC".
+    pub conflicts: Vec<String>,
 }
 
 /// The whole file: the first instance's fields at the top (what one-instance readers
@@ -114,6 +116,7 @@ impl InstanceStatus {
             "transitions": self.transitions,
             "dropped": self.dropped,
             "vrid_collisions": self.collisions,
+            "vip_conflicts": self.conflicts,
         })
     }
 
@@ -150,6 +153,7 @@ impl InstanceStatus {
                 .map(|(k, n)| (k.clone(), n.as_u64().unwrap_or(0)))
                 .collect(),
             collisions: list("vrid_collisions"),
+            conflicts: list("vip_conflicts"),
         }
     }
 }
@@ -321,6 +325,10 @@ pub fn health(path: &Path) -> Result<String> {
     if let Some(i) = s.instances.iter().find(|i| !i.interface_present) {
         bail!("interface {:?} does not exist", i.interface);
     }
+    // A node that shares its VIP with another host is not healthy: clients may reach either.
+    if let Some(c) = s.instances.iter().flat_map(|i| i.conflicts.iter()).next() {
+        bail!("{c}: the VIP is held twice");
+    }
     let states: Vec<String> = s.instances.iter().map(|i| format!("{} {}", i.state, i.interface)).collect();
     Ok(states.join(", "))
 }
@@ -374,6 +382,11 @@ pub fn table(s: &InstanceStatus, now: f64) -> String {
     ];
     for (i, c) in checks.enumerate() {
         rows.insert(4 + i, (if i == 0 { "checks" } else { "" }, c));
+    }
+    // Another host answering for our VIPs: clients may reach it instead of us.
+    for (i, c) in s.conflicts.iter().enumerate() {
+        let at = rows.len() - 1;
+        rows.insert(at, (if i == 0 { "conflicts" } else { "" }, c.clone()));
     }
     // Another cluster on our virtual router id: a misconfiguration worth its own rows.
     for (i, c) in s.collisions.iter().enumerate() {

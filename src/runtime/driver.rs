@@ -9,6 +9,7 @@ use anyhow::{Context, Result};
 use super::advert::params;
 use super::announce::Announcer;
 use super::checks::Checks;
+use super::conflicts::ConflictWatch;
 use super::links::{Iface, LinkWatch};
 use super::shared::Io;
 use super::stats::Stats;
@@ -29,6 +30,10 @@ pub(super) struct Driver {
     pub(super) stats: Stats,
     /// Gratuitous ARP repeats, paced.
     pub(super) announcer: Announcer,
+    /// Other hosts answering for our VIPs while we are master.
+    pub(super) conflicts: ConflictWatch,
+    /// Conflicts to report once the peers' MACs are known: (VIP index, MAC, when).
+    pub(super) pending_reports: Vec<(usize, [u8; 6], Instant)>,
     pub(super) notifier: Notifier,
     /// Our own fault (not a group member's) and its log line, so each cause is logged once.
     own_fault: Option<(Fault, String)>,
@@ -99,6 +104,8 @@ impl Driver {
             vips,
             stats: Stats::new(now),
             announcer: Announcer::new(cfg.garp),
+            conflicts: ConflictWatch::new(cfg.virtual_ips.iter().map(|v| v.addr).collect()),
+            pending_reports: vec![],
             notifier: Notifier::new(&cfg.name, notify_var, cfg.notify.clone(), cfg.notify_state.clone()),
             own_fault: None,
             group_fault: false,
@@ -159,10 +166,16 @@ impl Driver {
     /// The earliest time the loop must wake for this instance: its protocol timer, the
     /// paced announcements or its checks.
     pub fn next_deadline(&self) -> Option<Instant> {
-        [self.core.next_deadline(), self.announcer.next_deadline(), self.checks.next_deadline()]
-            .into_iter()
-            .flatten()
-            .min()
+        [
+            self.core.next_deadline(),
+            self.announcer.next_deadline(),
+            self.checks.next_deadline(),
+            self.conflicts.next_deadline(),
+            self.pending_reports.iter().map(|p| p.2).min(),
+        ]
+        .into_iter()
+        .flatten()
+        .min()
     }
 
     /// Hand the core an event and carry out what it asks.
@@ -392,6 +405,9 @@ impl Driver {
         if let Some(due) = self.announcer.due(now) {
             self.announce(due, io);
         }
+        let outs = self.conflicts.due(now);
+        self.on_conflicts(outs, io);
+        self.report_pending(now);
     }
 
     /// Carry out what the core asks, in order.
@@ -399,9 +415,14 @@ impl Driver {
         while let Some(a) = self.core.poll_action() {
             match a {
                 Action::SendAdvert { priority } => self.send_advert(priority, io),
-                Action::AddVips => self.vips.add_all(io.nl),
+                Action::AddVips => {
+                    self.vips.add_all(io.nl);
+                    self.conflicts.start(Instant::now());
+                }
                 Action::RemoveVips => {
                     self.announcer.stop();
+                    self.conflicts.stop();
+                    self.changed = true;
                     self.vips.remove_all(io.nl);
                 }
                 Action::Gratuitous => {

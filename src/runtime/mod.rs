@@ -11,6 +11,7 @@
 mod advert;
 mod announce;
 mod checks;
+mod conflicts;
 mod driver;
 mod groups;
 mod links;
@@ -216,7 +217,12 @@ impl Runtime {
             if ready.neighbours {
                 self.receive_neighbours(now);
             }
-            if !self.drivers.iter().any(Driver::is_resuming) {
+            // Listen while an instance resumes or holds VIPs (conflicts), not otherwise.
+            let masters = self.drivers.iter().filter(|d| d.conflicts.watching());
+            let (v4, v6) = masters.fold((false, false), |(a, b), d| (a || !d.cfg.ipv6(), b || d.cfg.ipv6()));
+            if v4 || v6 {
+                self.watches.open(v4, v6);
+            } else if !self.drivers.iter().any(Driver::is_resuming) && self.watches.is_open() {
                 self.watches.close();
             }
             if (ready.netlink && self.events.drain()) || self.resync_at.is_some_and(|t| t <= now) {
@@ -401,9 +407,9 @@ impl Runtime {
 
     /// ARP frames and neighbour advertisements while an instance resumes.
     fn receive_neighbours(&mut self, now: Instant) {
-        for (ip, mac) in self.watches.heard() {
+        for (ip, mac, unsolicited) in self.watches.heard() {
             for d in &mut self.drivers {
-                d.heard(ip, mac, now, &mut self.shared.io(d.sock));
+                d.heard(ip, mac, unsolicited, now, &mut self.shared.io(d.sock));
             }
         }
     }

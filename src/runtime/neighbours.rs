@@ -1,12 +1,17 @@
 //! What an instance tells its neighbours and asks them: gratuitous ARPs and unsolicited
-//! neighbour advertisements for its VIPs and its advert source, and — while it resumes with
-//! VIPs found at start — probes for another holder and the answers the loop's watches hear.
+//! neighbour advertisements for its VIPs and its advert source, probes for another holder —
+//! while it resumes with VIPs found at start, and while it is master (`conflicts.rs`) — and
+//! the answers the loop's watches hear.
 
 use std::net::IpAddr;
 use std::ops::Range;
 use std::os::fd::{AsFd, BorrowedFd};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
+/// How long a conflict's report waits for the peers' answers (their MACs name the holder).
+const REPORT_AFTER: Duration = Duration::from_millis(200);
+
+use super::conflicts::Out;
 use super::driver::Driver;
 use super::shared::Io;
 use crate::net::arp;
@@ -68,9 +73,20 @@ impl Driver {
         }
     }
 
-    /// An ARP frame or neighbour advertisement while resuming: another host speaking for
-    /// one of our VIPs holds it.
-    pub fn heard(&mut self, ip: IpAddr, sender_mac: [u8; 6], now: Instant, io: &mut Io) {
+    /// An ARP frame or neighbour advertisement: while resuming, another host speaking for
+    /// one of our VIPs holds it; while master, it holds it beside us (a conflict). A peer's
+    /// own frames tell its MAC, for naming it in a conflict.
+    pub fn heard(&mut self, ip: IpAddr, sender_mac: [u8; 6], unsolicited: bool, now: Instant, io: &mut Io) {
+        if self.cfg.unicast_peers.contains(&ip) {
+            self.stats.peer_mac(ip, sender_mac);
+        }
+        if self.conflicts.watching() {
+            let ours: Vec<[u8; 6]> =
+                std::iter::once(&self.links.main).chain(&self.links.others).filter_map(|i| i.mac).collect();
+            let outs = self.conflicts.heard(ip, sender_mac, unsolicited, &ours, now);
+            self.on_conflicts(outs, io);
+            return;
+        }
         if !self.is_resuming() || Some(sender_mac) == self.links.main.mac {
             return;
         }
@@ -86,8 +102,111 @@ impl Driver {
     }
 }
 
-/// ARP frames and neighbour advertisements in, open only while an instance resumes: who
-/// else answers for its VIPs.
+impl Driver {
+    /// Carry out what the conflict watch asks: report, probe, announce again.
+    pub(super) fn on_conflicts(&mut self, outs: Vec<Out>, io: &mut Io) {
+        for o in outs {
+            match o {
+                Out::Found { vip, mac } => {
+                    // A peer not heard yet may be the holder: ask the peers' MACs first
+                    // (they answer a probe for their own address) and report a moment later.
+                    if self.stats.peer_of(mac).is_none() && !self.cfg.unicast_peers.is_empty() {
+                        self.probe_peers(io);
+                        self.pending_reports.push((vip, mac, Instant::now() + REPORT_AFTER));
+                    } else {
+                        self.report_conflict(vip, mac);
+                    }
+                    self.changed = true;
+                }
+                Out::Gone { vip, mac } => {
+                    log::info!(
+                        "({}) {} no longer answers for VIP {}: announcing it again so clients come back",
+                        self.cfg.name,
+                        fmt_mac(mac),
+                        self.cfg.virtual_ips[vip].addr
+                    );
+                    self.changed = true;
+                }
+                Out::Reannounce(vip) => self.announce(vip..vip + 1, io),
+                Out::Probe(which) => self.probe(&which, io),
+            }
+        }
+    }
+
+    /// Conflicts whose report waited for the peers' MACs.
+    pub(super) fn report_pending(&mut self, now: Instant) {
+        let (due, later): (Vec<_>, Vec<_>) = self.pending_reports.drain(..).partition(|(_, _, at)| *at <= now);
+        self.pending_reports = later;
+        for (vip, mac, _) in due {
+            self.report_conflict(vip, mac);
+        }
+    }
+
+    fn probe_peers(&self, io: &Io) {
+        let main = &self.links.main;
+        let (Some(f), Some(mac)) = (io.frames, main.mac) else { return };
+        for p in &self.cfg.unicast_peers {
+            let sent = match p {
+                IpAddr::V4(ip) => f.arp_probe(main.index, mac, *ip),
+                IpAddr::V6(ip) => f.dad_probe(main.index, mac, *ip),
+            };
+            if let Err(e) = sent {
+                log::debug!("probe for peer {p}: {e}");
+            }
+        }
+    }
+
+    /// One line per conflict, naming the holder: a configured peer (a split brain) or not.
+    fn report_conflict(&self, vip: usize, mac: [u8; 6]) {
+        let ip = self.cfg.virtual_ips[vip].addr;
+        let who = match self.stats.peer_of(mac) {
+            Some(peer) => format!(
+                "that is peer {peer}, which holds the VIP without being heard here (VRRP blocked between the nodes? a different password, router id or advert interval?)"
+            ),
+            None => "another host (a static address, a cloned VM, a node killed with the VIP left on it?)".into(),
+        };
+        log::warn!(
+            "({}) VIP {ip} is also answered by {}: {who}; clients may reach either node until it is gone (counted as conflicts; keepvip --status)",
+            self.cfg.name,
+            fmt_mac(mac)
+        );
+    }
+
+    /// ARP probes (IPv4) or duplicate-address probes (IPv6) for VIPs `which`: a holder answers.
+    fn probe(&self, which: &[usize], io: &Io) {
+        let Some(f) = io.frames else { return };
+        for &i in which {
+            let Some((v, ifindex)) = self.vips.iter().nth(i) else { continue };
+            let Some(mac) = self.links.mac_of(ifindex) else { continue };
+            let sent = match v.addr {
+                IpAddr::V4(ip) => f.arp_probe(ifindex, mac, ip),
+                IpAddr::V6(ip) => f.dad_probe(ifindex, mac, ip),
+            };
+            if let Err(e) = sent {
+                log::debug!("probe for {}: {e}", v.addr);
+            }
+        }
+    }
+
+    /// Current conflicts as `--status` shows them.
+    pub(super) fn conflict_lines(&self) -> Vec<String> {
+        self.conflicts
+            .conflicts()
+            .iter()
+            .map(|c| {
+                let peer = self.stats.peer_of(c.mac).map_or(String::new(), |p| format!(" (peer {p})"));
+                format!("{} also answered by {}{peer}", self.cfg.virtual_ips[c.vip].addr, fmt_mac(c.mac))
+            })
+            .collect()
+    }
+}
+
+fn fmt_mac(mac: [u8; 6]) -> String {
+    mac.map(|b| format!("{b:02x}")).join(":")
+}
+
+/// ARP frames and neighbour advertisements in, open while an instance resumes or is
+/// master: who else answers for its VIPs.
 #[derive(Default)]
 pub(super) struct Watches {
     arp: Option<arp::Watch>,
@@ -97,13 +216,21 @@ pub(super) struct Watches {
 impl Watches {
     /// Listen for the families of `found` (before the probes go out, so no answer is missed).
     pub fn open_for(&mut self, found: &[AddrChange]) {
-        if found.iter().any(|a| a.addr.is_ipv4()) && self.arp.is_none() {
+        self.open(found.iter().any(|a| a.addr.is_ipv4()), found.iter().any(|a| a.addr.is_ipv6()));
+    }
+
+    pub fn is_open(&self) -> bool {
+        self.arp.is_some() || self.nd.is_some()
+    }
+
+    pub fn open(&mut self, v4: bool, v6: bool) {
+        if v4 && self.arp.is_none() {
             match arp::Watch::open() {
                 Ok(w) => self.arp = Some(w),
                 Err(e) => log::debug!("no ARP probe while resuming (packet socket: {e})"),
             }
         }
-        if found.iter().any(|a| a.addr.is_ipv6()) && self.nd.is_none() {
+        if v6 && self.nd.is_none() {
             match ndisc::Watch::open() {
                 Ok(w) => self.nd = Some(w),
                 Err(e) => log::debug!("no neighbour probe while resuming (packet socket: {e})"),
@@ -119,13 +246,14 @@ impl Watches {
         [self.arp.as_ref().map(AsFd::as_fd), self.nd.as_ref().map(AsFd::as_fd)].into_iter().flatten()
     }
 
-    /// What the watches heard: an address and the MAC that speaks for it (bounded per turn).
-    pub fn heard(&self) -> Vec<(IpAddr, [u8; 6])> {
+    /// What the watches heard: an address, the MAC that speaks for it, and whether it
+    /// spoke unprompted (a gratuitous ARP, an unsolicited NA) (bounded per turn).
+    pub fn heard(&self) -> Vec<(IpAddr, [u8; 6], bool)> {
         let mut heard = vec![];
         if let Some(w) = &self.arp {
             for _ in 0..64 {
                 match w.recv() {
-                    Ok(Some(r)) => heard.push((IpAddr::V4(r.sender_ip), r.sender_mac)),
+                    Ok(Some(r)) => heard.push((IpAddr::V4(r.sender_ip), r.sender_mac, r.sender_ip == r.target_ip)),
                     Ok(None) => break,
                     Err(e) => {
                         log::debug!("ARP watch: {e}");
@@ -139,7 +267,10 @@ impl Watches {
                 match w.recv() {
                     // A holder's answer carries its MAC in the option; the frame's source is
                     // the same on an Ethernet link.
-                    Ok(Some(r)) => heard.push((IpAddr::V6(r.target), r.target_mac.unwrap_or(r.src_mac))),
+                    Ok(Some(r)) => {
+                        // The Solicited flag (0x40) is off in an unsolicited advertisement.
+                        heard.push((IpAddr::V6(r.target), r.target_mac.unwrap_or(r.src_mac), r.flags & 0x40 == 0))
+                    }
                     Ok(None) => break,
                     Err(e) => {
                         log::debug!("neighbour watch: {e}");

@@ -117,6 +117,7 @@ impl Driver {
                 })
                 .collect();
             let (added, removed) = self.vips.replace(new.virtual_ips.clone(), ifindex, io.nl);
+            self.conflicts.set_vips(new.virtual_ips.iter().map(|v| v.addr).collect());
             what.push(format!("VIPs: {added} added, {removed} removed"));
             if self.vips.held() && added > 0 {
                 // Clients learn the new addresses now, not at the next takeover.

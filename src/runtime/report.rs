@@ -84,6 +84,7 @@ impl Driver {
                     format!("{src} [{}]", vips.join(", "))
                 })
                 .collect(),
+            conflicts: self.conflict_lines(),
         }
     }
 
@@ -116,6 +117,8 @@ impl Driver {
             dropped,
             vips_held: if self.vips.held() { self.cfg.virtual_ips.len() } else { 0 },
             collisions: self.stats.collisions.len(),
+            conflicts: self.conflicts.conflicts().len(),
+            conflicts_total: self.conflicts.found_total,
             vips: &self.cfg.virtual_ips,
             since_transition: self.stats.last_transition.elapsed(),
             checks: self.checks.tracker.checks(),

@@ -21,6 +21,8 @@ pub(super) struct Stats {
     strangers: Vec<std::net::IpAddr>,
     /// Other virtual routers heard on our VRID, with their addresses (the core bounds them).
     pub collisions: Vec<(std::net::IpAddr, Vec<std::net::IpAddr>)>,
+    /// The MACs our unicast peers' frames come from (one per configured peer at most).
+    peer_macs: Vec<(std::net::IpAddr, [u8; 6])>,
 }
 
 impl Stats {
@@ -34,7 +36,19 @@ impl Stats {
             last_log: HashMap::new(),
             strangers: vec![],
             collisions: vec![],
+            peer_macs: vec![],
         }
+    }
+
+    /// A configured peer's frame: its MAC.
+    pub fn peer_mac(&mut self, peer: std::net::IpAddr, mac: [u8; 6]) {
+        self.peer_macs.retain(|(p, _)| *p != peer);
+        self.peer_macs.push((peer, mac));
+    }
+
+    /// The configured peer a MAC belongs to, if one was heard from it.
+    pub fn peer_of(&self, mac: [u8; 6]) -> Option<std::net::IpAddr> {
+        self.peer_macs.iter().find(|(_, m)| *m == mac).map(|(p, _)| *p)
     }
 
     /// Whether `src`, not a configured peer, is heard for the first time.

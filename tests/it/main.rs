@@ -9,6 +9,7 @@ mod conf;
 mod conf_differential;
 mod conf_keepalived;
 mod conf_wire;
+mod conflicts;
 mod demo;
 mod docker;
 mod faults;
