@@ -223,6 +223,7 @@ fn read(r: &mut Reader, host: &HostView) -> Draft {
         dont_track_primary: false,
         mcast_group: None,
         skip_check_adv_addr,
+        missing_dev_is_fault: false,
     }
 }
 

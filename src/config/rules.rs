@@ -281,7 +281,13 @@ fn vips(b: &mut Book, d: &Draft, host: &HostView) {
             b.fail(at, format!("{v}: {why}; a VIP must be an address no node holds permanently (keepalived's address owner: {owner})"));
         }
         if v.dev.is_some() && host.iface(dev).is_none() {
-            b.fail(at, format!("{v}: no interface '{dev}'; this host has: {}", host.names()));
+            if d.missing_dev_is_fault {
+                // keepalived reloads such a file and holds the instance in FAULT until the
+                // interface exists: so do we (at start it refuses, as keepalived does).
+                b.warn(at, format!("{v}: no interface '{dev}' yet: the instance stays in FAULT until it exists"));
+            } else {
+                b.fail(at, format!("{v}: no interface '{dev}'; this host has: {}", host.names()));
+            }
         }
         if let Err(e) = super::vip::check_label(v, dev) {
             b.fail(at, format!("{v}: {e}"));

@@ -72,7 +72,9 @@ impl Driver {
             let ix = match &v.dev {
                 None => link.index,
                 Some(d) => {
-                    let ix = host.iface(d).map(|i| i.index).with_context(|| format!("interface {d} disappeared"))?;
+                    // Missing (a reload names it before it exists): index 0 until it appears,
+                    // the instance in FAULT meanwhile (`links.rs`).
+                    let ix = host.iface(d).map_or(0, |i| i.index);
                     if *d != cfg.interface && !others.iter().any(|t| t.name == *d) {
                         others.push(Iface { name: d.clone(), index: ix, mac: None });
                     }

@@ -162,14 +162,14 @@ impl Runtime {
         let Some(path) = self.reload.clone() else { return };
         // A SIGHUP after an edit reads the edit: the watch need not read it again.
         self.watched.stamp = stamp(&path);
-        let loaded = self
-            .shared
-            .nl
-            .host_view()
-            .map_err(|e| vec![format!("reading the host's interfaces: {e:#}")])
-            .and_then(|host| {
-                conf::load(&path, &host).map(|l| (l, host)).map_err(|es| es.iter().map(ToString::to_string).collect())
-            });
+        let loaded =
+            self.shared.nl.host_view().map_err(|e| vec![format!("reading the host's interfaces: {e:#}")]).and_then(
+                |host| {
+                    conf::load_for_reload(&path, &host)
+                        .map(|l| (l, host))
+                        .map_err(|es| es.iter().map(ToString::to_string).collect())
+                },
+            );
         let (loaded, host) = match loaded {
             Ok(pair) => pair,
             Err(errors) => {

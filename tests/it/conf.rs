@@ -340,3 +340,37 @@ fn an_instance_without_vips_elects_and_notifies_only() {
     assert!(wait_until(Duration::from_secs(6), || flag(1)), "{}", procs[0].log());
     assert_eq!(lab.host(1).addrs(), before, "an address was added");
 }
+
+/// A reload naming an interface the host lacks (a VIP's `dev`): applied, as keepalived
+/// applies it, with that instance in FAULT until the interface exists; then it runs. At
+/// start the same file is refused, as keepalived refuses it.
+#[test]
+fn a_reload_naming_a_missing_interface_is_a_fault_until_it_exists() {
+    let lab = Lab::new(1);
+    let h = lab.host(0);
+    let text = |dev: &str| {
+        format!("vrrp_instance D {{\n  interface eth0\n  virtual_router_id 61\n  priority 200\n  virtual_ipaddress {{\n    {VIP_A}/32\n    198.18.9.1/32{dev}\n  }}\n}}\n")
+    };
+    let path = write_conf(&lab, 0, &text(""));
+    let p = start(&lab, 0, &path);
+    assert!(wait_until(Duration::from_secs(6), || holds(&lab, 0, VIP_A)), "{}", p.log());
+    std::fs::write(&path, text(" dev kvdev9")).unwrap();
+    p.signal(Signal::SIGHUP);
+    assert!(p.wait_log("no interface 'kvdev9' yet", Duration::from_secs(3)), "{}", p.log());
+    assert!(p.wait_log("-> FAULT", Duration::from_secs(6)), "{}", p.log());
+    assert!(wait_until(Duration::from_secs(6), || !holds(&lab, 0, VIP_A)), "{}", p.log());
+    // The interface arrives: the instance leaves FAULT and takes both VIPs.
+    h.veth("kvdev9", "kvdev9p", None);
+    assert!(
+        wait_until(Duration::from_secs(8), || holds(&lab, 0, VIP_A) && holds(&lab, 0, "198.18.9.1")),
+        "{}",
+        p.log()
+    );
+    let on_dev = h.sh(&["ip", "-o", "addr", "show", "dev", "kvdev9"]);
+    assert!(String::from_utf8_lossy(&on_dev.stdout).contains("198.18.9.1/32"), "{}", p.log());
+    // The same file at start: refused, naming the line.
+    h.must(&["ip", "link", "del", "kvdev9"]);
+    let o = h.run_keepvip(&[], &["--check", "--use-file", path.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("no interface 'kvdev9'"));
+}

@@ -175,6 +175,13 @@ pub fn load(path: &Path, host: &HostView) -> Result<FromFile, Vec<ConfError>> {
     from_stmts(path, &stmts, host)
 }
 
+/// The same, for a reload: a VIP on an interface the host lacks puts its instance in FAULT
+/// until the interface exists, as keepalived's reload does, instead of refusing the file.
+pub fn load_for_reload(path: &Path, host: &HostView) -> Result<FromFile, Vec<ConfError>> {
+    let stmts = lex::read(path).map_err(|e| vec![e])?;
+    read_stmts(path, &stmts, host, true)
+}
+
 /// What the top level declared, in order.
 #[derive(Default)]
 struct File {
@@ -191,6 +198,10 @@ struct File {
 
 /// The instances of statements read from `file`.
 pub fn from_stmts(file: &Path, stmts: &[Stmt], host: &HostView) -> Result<FromFile, Vec<ConfError>> {
+    read_stmts(file, stmts, host, false)
+}
+
+fn read_stmts(file: &Path, stmts: &[Stmt], host: &HostView, reload: bool) -> Result<FromFile, Vec<ConfError>> {
     let mut p = Parser { errors: vec![], warnings: vec![] };
     let mut g = Globals { check_unicast_src: false, ..Globals::default() };
     // Globals first: keepalived applies them to every instance wherever they appear.
@@ -213,6 +224,7 @@ pub fn from_stmts(file: &Path, stmts: &[Stmt], host: &HostView) -> Result<FromFi
         if d.sync_group.as_ref().is_some_and(|g| !f.weighted_groups.contains(g)) {
             unweighted_in_group(&mut p, &mut d, &at);
         }
+        d.missing_dev_is_fault = reload;
         let done = rules::finish(d, host);
         p.errors.extend(done.errors.iter().map(conf_error));
         p.warnings.extend(done.warnings.iter().map(|w| conf_error(w).to_string()));

@@ -402,3 +402,12 @@ fn excluded_vips_alone_are_no_vips() {
     let l = load_str(&text.replace(" version 3\n", "")).unwrap();
     assert!(l.warnings.iter().any(|w| w.contains("no virtual_ipaddress")), "{:?}", l.warnings);
 }
+
+#[test]
+fn a_missing_vip_interface_is_refused_at_start_and_a_fault_on_reload() {
+    let text = one("", " priority 100\n virtual_ipaddress {\n  198.18.5.5 dev eth7\n }", "");
+    assert!(errors(&text).iter().any(|e| e.contains("no interface 'eth7'")));
+    let stmts = lex::parse_str("k.conf", &text).unwrap();
+    let l = read_stmts(Path::new("k.conf"), &stmts, &host(), true).unwrap();
+    assert!(l.warnings.iter().any(|w| w.contains("no interface 'eth7' yet")), "{:?}", l.warnings);
+}
