@@ -38,8 +38,8 @@ fn heal(h: &Host) {
 /// While the conflict lasts `--health` fails and `--status` names it.
 #[test]
 fn a_host_holding_the_vip_beside_the_master_is_found_and_answered() {
-    let lab = Lab::new(3);
-    let (master, rogue, client) = (lab.host(0), lab.host(1), lab.host(2));
+    let lab = Lab::new(4);
+    let (master, rogue, client, loud) = (lab.host(0), lab.host(1), lab.host(2), lab.host(3));
     let kv = master.spawn_keepvip(&env_for(&[], VIP, 200, &[]));
     assert!(wait_until(Duration::from_secs(6), || holds_vip(&lab, 0, VIP)), "{}", kv.log());
     let ping = client.ping(VIP);
@@ -53,19 +53,24 @@ fn a_host_holding_the_vip_beside_the_master_is_found_and_answered() {
     assert!(wait_until(Duration::from_secs(6), || !master.run_keepvip(&state, &["--health"]).status.success()));
     let table = String::from_utf8_lossy(&master.run_keepvip(&state, &["--status"]).stdout).into_owned();
     assert!(table.contains(&format!("conflicts   {VIP} also answered by {}", mac(rogue))), "{table}");
-    // Announced: the client moves to the rogue, and back to the master within a second.
+    // Silent no more: gone, and the master says so.
+    rogue.must(&["ip", "addr", "del", &format!("{VIP}/32"), "dev", "eth0"]);
+    assert!(kv.wait_log("no longer answers for VIP", Duration::from_secs(3)), "{}", kv.log());
+    // Another host takes it and announces it: reported within a second, and the master
+    // announces back, so the client ends on the master's MAC.
+    loud.must(&["ip", "addr", "add", &format!("{VIP}/32"), "dev", "eth0"]);
     let t = Instant::now();
-    rogue.must(&["arping", "-q", "-U", "-c", "1", "-I", "eth0", "-s", VIP, VIP]);
+    loud.must(&["arping", "-q", "-U", "-c", "1", "-I", "eth0", "-s", VIP, VIP]);
+    let line = format!("VIP {VIP} is also answered by {}", mac(loud));
+    assert!(kv.wait_log(&line, Duration::from_secs(1)), "not reported within 1 s\n{}", kv.log());
     assert!(
         wait_until(Duration::from_secs(1), || client_entry(client) == mac(master)
             && t.elapsed() > Duration::from_millis(50)),
-        "client on {} after the rogue's announcement\n{}",
+        "client on {} after the announcement\n{}",
         client_entry(client),
         kv.log()
     );
-    // Gone again: the master says so and is healthy again.
-    rogue.must(&["ip", "addr", "del", &format!("{VIP}/32"), "dev", "eth0"]);
-    assert!(kv.wait_log("no longer answers for VIP", Duration::from_secs(3)), "{}", kv.log());
+    loud.must(&["ip", "addr", "del", &format!("{VIP}/32"), "dev", "eth0"]);
     assert!(wait_until(Duration::from_secs(8), || master.run_keepvip(&state, &["--health"]).status.success()));
 }
 
