@@ -242,8 +242,10 @@ impl Writer {
         };
         let text = state.to_json().to_string();
         let len = text.len() as u64;
-        // One pwrite per refresh; ftruncate only when the text got shorter (it rarely does).
-        let shorter = len < self.len;
+        // One pwrite per refresh; ftruncate only when the file holds more: our last text was
+        // longer, or another process (the previous daemon's last write as this one starts)
+        // left a longer one. fstat says which, for one cheap call.
+        let shorter = len < file.metadata().map_or(self.len, |m| m.len());
         let written =
             file.write_all_at(text.as_bytes(), 0).and_then(|()| if shorter { file.set_len(len) } else { Ok(()) });
         match &written {
@@ -448,6 +450,11 @@ mod tests {
             "no tail of the longer text: {text}"
         );
         assert_eq!(StateFile::read(&path).unwrap(), one("MASTER", "VI_1"));
+        // Another process (the previous daemon's last write as this one starts) leaves a
+        // longer text: our next, shorter one is still the whole file.
+        Writer::new(&path).write(&one("STOP", &"y".repeat(200))).unwrap();
+        w.write(&one("BACKUP", "VI_1")).unwrap();
+        assert_eq!(StateFile::read(&path).unwrap(), one("BACKUP", "VI_1"));
         // Several instances: all of them under `instances`, the first also at the top.
         let two = StateFile {
             instances: vec![one("MASTER", "A").instances[0].clone(), one("BACKUP", "B").instances[0].clone()],
