@@ -59,6 +59,14 @@ impl FrameSender {
         self.send(ifindex, ETHERTYPE_IPV6, |f| r.emit(f))
     }
 
+    /// Ask who holds `ip`, either family: an ARP probe or a duplicate-address probe.
+    pub fn probe(&self, ifindex: u32, mac: [u8; 6], ip: std::net::IpAddr) -> io::Result<()> {
+        match ip {
+            std::net::IpAddr::V4(a) => self.arp_probe(ifindex, mac, a),
+            std::net::IpAddr::V6(a) => self.dad_probe(ifindex, mac, a),
+        }
+    }
+
     /// The frame `emit` writes (its length returned) out of `ifindex`.
     fn send(&self, ifindex: u32, ethertype: u16, emit: impl FnOnce(&mut [u8]) -> usize) -> io::Result<()> {
         let mut buf = [0u8; 128];

@@ -63,10 +63,7 @@ impl Driver {
         let main = &self.links.main;
         let (Some(f), Some(mac)) = (io.frames, main.mac) else { return };
         for a in found.iter().filter(|a| a.ifindex == main.index) {
-            let sent = match a.addr {
-                IpAddr::V4(ip) => f.arp_probe(a.ifindex, mac, ip),
-                IpAddr::V6(ip) => f.dad_probe(a.ifindex, mac, ip),
-            };
+            let sent = f.probe(a.ifindex, mac, a.addr);
             if let Err(e) = sent {
                 log::debug!("probe for {}: {e}", a.addr);
             }
@@ -146,10 +143,7 @@ impl Driver {
         let main = &self.links.main;
         let (Some(f), Some(mac)) = (io.frames, main.mac) else { return };
         for p in &self.cfg.unicast_peers {
-            let sent = match p {
-                IpAddr::V4(ip) => f.arp_probe(main.index, mac, *ip),
-                IpAddr::V6(ip) => f.dad_probe(main.index, mac, *ip),
-            };
+            let sent = f.probe(main.index, mac, *p);
             if let Err(e) = sent {
                 log::debug!("probe for peer {p}: {e}");
             }
@@ -178,10 +172,7 @@ impl Driver {
         for &i in which {
             let Some((v, ifindex)) = self.vips.iter().nth(i) else { continue };
             let Some(mac) = self.links.mac_of(ifindex) else { continue };
-            let sent = match v.addr {
-                IpAddr::V4(ip) => f.arp_probe(ifindex, mac, ip),
-                IpAddr::V6(ip) => f.dad_probe(ifindex, mac, ip),
-            };
+            let sent = f.probe(ifindex, mac, v.addr);
             if let Err(e) = sent {
                 log::debug!("probe for {}: {e}", v.addr);
             }

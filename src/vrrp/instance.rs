@@ -482,7 +482,7 @@ impl Instance {
         // interoperate with keepalived.
         let following = self.state == State::Backup && self.last_master == Some(rx.src);
         let trusted = self.params.skip_check_adv_addr && following;
-        if !trusted && !same_addresses(&self.params.advertised, adv.addrs.bytes(), self.params.family) {
+        if !trusted && !adv.addrs.same_set(&self.params.advertised) {
             if !self.mismatch_from.contains(&rx.src) && self.mismatch_from.len() < 16 {
                 self.mismatch_from.push(rx.src);
                 let theirs = adv.addrs.iter().collect();
@@ -598,12 +598,3 @@ impl Instance {
 #[cfg(test)]
 #[path = "instance_tests.rs"]
 mod tests;
-
-/// Whether an advert's address list is ours, in any order (as keepalived compares them).
-fn same_addresses(ours: &[u8], theirs: &[u8], family: Family) -> bool {
-    let width = match family {
-        Family::V4 => 4,
-        Family::V6 => 16,
-    };
-    ours.len() == theirs.len() && ours.chunks(width).all(|a| theirs.chunks(width).any(|b| a == b))
-}

@@ -253,6 +253,13 @@ impl<'a> AddrList<'a> {
         self.bytes
     }
 
+    /// Whether this list holds the addresses encoded in `other` (same family), in any
+    /// order, as keepalived compares an advert's list with its own.
+    pub fn same_set(&self, other: &[u8]) -> bool {
+        let width = self.family.addr_len();
+        self.bytes.len() == other.len() && other.chunks(width).all(|a| self.bytes.chunks(width).any(|b| a == b))
+    }
+
     pub fn iter(&self) -> impl Iterator<Item = IpAddr> + 'a {
         let family = self.family;
         self.bytes.chunks_exact(family.addr_len()).map(move |c| match family {
