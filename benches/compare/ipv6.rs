@@ -32,7 +32,7 @@ fn one_event(imp: Impl, stop: Stop) -> f64 {
     assert!(ping.wait_replies(100, Duration::from_secs(5)), "{name}: no replies from {VIP6}");
     let event = unix_now();
     match stop {
-        Stop::Crash => {
+        Stop::Crash | Stop::Freeze => {
             lab.host(0).kill_all();
             lab.cut(0);
         }

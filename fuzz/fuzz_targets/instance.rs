@@ -37,6 +37,7 @@ fn params(sel: u8, ipv6: bool) -> Params {
         own: vec![if ipv6 { V6[0] } else { "198.18.0.1".parse().unwrap() }],
         advertised: encode_addrs([if ipv6 { V6[3] } else { "198.18.0.100".parse().unwrap() }]),
         skip_check_adv_addr: sel & 64 != 0,
+        early_failover: sel & 2 != 0,
         garp_delay: Duration::from_secs(5),
         first_hold: Duration::from_millis(u64::from(sel & 4) * 100),
     }
@@ -116,6 +117,11 @@ fuzz_target!(|data: &[u8]| {
             7 => inst.handle(Event::Fault(Fault::Check), now),
             8 => inst.handle(Event::Priority(rest.first().copied().unwrap_or(1)), now),
             9 => inst.handle(Event::Fault(Fault::SyncGroup), now),
+            // The followed master's host (or another) answers a probe.
+            10 | 11 => inst.handle(
+                Event::NeighbourAnswered(if ipv6 { V6[usize::from(ms % 2)] } else { IpAddr::from([198, 18, 0, 2]) }),
+                now,
+            ),
             _ => {}
         }
         step(&mut inst, &mut holding, closing);

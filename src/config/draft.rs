@@ -105,6 +105,7 @@ pub struct Draft {
     pub dont_track_primary: bool,
     pub mcast_group: Option<IpAddr>,
     pub skip_check_adv_addr: bool,
+    pub early_failover: bool,
     /// A reload: a VIP's missing `dev` is a FAULT until it exists, not an error.
     pub missing_dev_is_fault: bool,
 }

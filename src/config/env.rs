@@ -165,6 +165,7 @@ fn read(r: &mut Reader, host: &HostView) -> Draft {
     let unicast_min_ttl = r.get("KEEPALIVED_UNICAST_MIN_TTL", 255, int_in(1, 255)) as u8;
     let check_unicast_src = r.get("KEEPALIVED_CHECK_UNICAST_SRC", true, boolean);
     let skip_check_adv_addr = r.get("KEEPVIP_SKIP_CHECK_ADV_ADDR", false, boolean);
+    let early_failover = r.get("KEEPVIP_EARLY_FAILOVER", true, boolean);
     // Read here so a bad value is named with the others; the process takes them.
     let _ = metrics_addr(r);
     let _ = command_line_args(r);
@@ -223,6 +224,7 @@ fn read(r: &mut Reader, host: &HostView) -> Draft {
         dont_track_primary: false,
         mcast_group: None,
         skip_check_adv_addr,
+        early_failover,
         missing_dev_is_fault: false,
     }
 }

@@ -160,6 +160,8 @@ pub struct Config {
     pub mcast_group: Option<IpAddr>,
     /// keepalived's `skip_check_adv_addr`: the master's address list is not checked again.
     pub skip_check_adv_addr: bool,
+    /// keepvip's early failover (`vrrp::early`): take over when the master's host is gone.
+    pub early_failover: bool,
 }
 
 impl Config {
@@ -303,6 +305,7 @@ impl Config {
             "garp_master_refresh_repeat": self.garp.refresh_repeat,
             "dont_track_primary": self.dont_track_primary,
             "skip_check_adv_addr": self.skip_check_adv_addr,
+            "early_failover": self.early_failover,
             "mcast_group": self.multicast_group().map(|g| g.to_string()),
         })
     }

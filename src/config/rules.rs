@@ -168,6 +168,7 @@ pub fn finish(d: Draft, host: &HostView) -> Finished {
         dont_track_primary: d.dont_track_primary,
         mcast_group: d.mcast_group,
         skip_check_adv_addr: d.skip_check_adv_addr,
+        early_failover: d.early_failover,
     };
     Finished { config: Some(config), errors, warnings, info }
 }

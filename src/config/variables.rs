@@ -50,6 +50,7 @@ pub const VARIABLES: &[Var] = &[
     Var { name: "KEEPVIP_METRICS_ADDR", list: false },
     Var { name: "KEEPVIP_GARP_MASTER_REFRESH", list: false },
     Var { name: "KEEPVIP_SKIP_CHECK_ADV_ADDR", list: false },
+    Var { name: "KEEPVIP_EARLY_FAILOVER", list: false },
     Var { name: "KEEPVIP_GARP_MASTER_REFRESH_REPEAT", list: false },
     Var { name: "KEEPVIP_STATE_FILE", list: false },
 ];

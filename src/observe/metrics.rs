@@ -29,6 +29,9 @@ pub struct Snapshot<'a> {
     /// Other hosts answering for our VIPs now, and found since start.
     pub conflicts: usize,
     pub conflicts_total: u64,
+    /// Early takeovers (the master's host answered no probe), and those its adverts refuted.
+    pub early_takeovers: u64,
+    pub early_refuted: u64,
     pub since_transition: Duration,
     /// The instance's health checks.
     pub checks: &'a [crate::health::Tracked],
@@ -150,6 +153,25 @@ pub fn render(all: &[Snapshot], scrapes: u64) -> String {
     each(&mut o, &|o, i, s| {
         let _ = writeln!(o, "keepvip_instance_vip_conflicts_total{{vrrp_instance=\"{i}\"}} {}", s.conflicts_total);
     });
+    family(
+        &mut o,
+        "keepvip_instance_early_takeovers_total",
+        "counter",
+        "Takeovers before Master_Down_Interval because the late master's host answered no ARP/ND probe.",
+    );
+    each(&mut o, &|o, i, s| {
+        let _ = writeln!(o, "keepvip_instance_early_takeovers_total{{vrrp_instance=\"{i}\"}} {}", s.early_takeovers);
+    });
+    family(
+        &mut o,
+        "keepvip_instance_early_takeovers_refuted_total",
+        "counter",
+        "Early takeovers after which the replaced master still advertised (probes or answers lost).",
+    );
+    each(&mut o, &|o, i, s| {
+        let _ =
+            writeln!(o, "keepvip_instance_early_takeovers_refuted_total{{vrrp_instance=\"{i}\"}} {}", s.early_refuted);
+    });
     family(&mut o, "keepvip_instance_seconds_since_transition", "gauge", "Seconds since the last state transition.");
     each(&mut o, &|o, i, s| {
         let _ = writeln!(
@@ -226,6 +248,8 @@ mod tests {
             collisions: 1,
             conflicts: 0,
             conflicts_total: 2,
+            early_takeovers: 3,
+            early_refuted: 1,
             since_transition: Duration::from_millis(1500),
             checks: health.checks(),
         };
@@ -240,6 +264,8 @@ mod tests {
             "keepvip_instance_vrid_collisions{vrrp_instance=\"VI_1\"} 1\n",
             "keepvip_vip_held{vrrp_instance=\"VI_1\",vip=\"198.18.0.100\"} 1\n",
             "keepvip_instance_vip_conflicts_total{vrrp_instance=\"VI_1\"} 2\n",
+            "keepvip_instance_early_takeovers_total{vrrp_instance=\"VI_1\"} 3\n",
+            "keepvip_instance_early_takeovers_refuted_total{vrrp_instance=\"VI_1\"} 1\n",
             "# TYPE keepvip_instance_adverts_sent_total counter\n",
             "keepvip_check_up{vrrp_instance=\"VI_1\",check=\"tcp 127.0.0.1:53\"} 0\n",
             "keepvip_check_up{vrrp_instance=\"VI_1\",check=\"tcp 127.0.0.1:80\"} -1\n",

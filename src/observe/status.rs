@@ -53,6 +53,9 @@ pub struct InstanceStatus {
     pub adverts_sent: u64,
     pub send_errors: u64,
     pub transitions: u64,
+    /// Early failover: takeovers before Master_Down_Interval, and those refuted.
+    pub early_takeovers: u64,
+    pub early_refuted: u64,
     /// Drops by reason.
     pub dropped: std::collections::BTreeMap<String, u64>,
     /// Other virtual routers heard on our VRID: "SOURCE [their VIPs]".
@@ -114,6 +117,8 @@ impl InstanceStatus {
             "adverts_sent": self.adverts_sent,
             "send_errors": self.send_errors,
             "transitions": self.transitions,
+            "early_takeovers": self.early_takeovers,
+            "early_refuted": self.early_refuted,
             "dropped": self.dropped,
             "vrid_collisions": self.collisions,
             "vip_conflicts": self.conflicts,
@@ -146,6 +151,8 @@ impl InstanceStatus {
             adverts_sent: num(v, "adverts_sent"),
             send_errors: num(v, "send_errors"),
             transitions: num(v, "transitions"),
+            early_takeovers: num(v, "early_takeovers"),
+            early_refuted: num(v, "early_refuted"),
             dropped: v["dropped"]
                 .as_object()
                 .into_iter()

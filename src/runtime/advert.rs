@@ -43,6 +43,7 @@ pub fn params(cfg: &Config, host: &HostView) -> Params {
         own: host.interfaces.iter().flat_map(|i| i.addrs.iter().map(|a| a.addr)).collect(),
         advertised,
         skip_check_adv_addr: cfg.skip_check_adv_addr,
+        early_failover: cfg.early_failover,
         garp_delay: cfg.garp.delay,
         first_hold: cfg.first_hold,
     }

@@ -34,6 +34,8 @@ pub(super) struct Driver {
     pub(super) conflicts: ConflictWatch,
     /// Conflicts to report once the peers' MACs are known: (VIP index, MAC, when).
     pub(super) pending_reports: Vec<(usize, [u8; 6], Instant)>,
+    /// Master addresses the core asked to probe (early failover); the loop sends them.
+    pub(super) master_probes: Vec<std::net::IpAddr>,
     pub(super) notifier: Notifier,
     /// Our own fault (not a group member's) and its log line, so each cause is logged once.
     own_fault: Option<(Fault, String)>,
@@ -108,6 +110,7 @@ impl Driver {
             announcer: Announcer::new(cfg.garp),
             conflicts: ConflictWatch::new(cfg.virtual_ips.iter().map(|v| v.addr).collect()),
             pending_reports: vec![],
+            master_probes: vec![],
             notifier: Notifier::new(&cfg.name, notify_var, cfg.notify.clone(), cfg.notify_state.clone()),
             own_fault: None,
             group_fault: false,
@@ -449,6 +452,14 @@ impl Driver {
                     self.changed = true;
                 }
                 Action::Decided(d) => log::debug!("({}) {d}", self.cfg.name),
+                Action::ProbeMaster { addr } => self.master_probes.push(addr),
+                Action::EarlyTakeoverRefuted { from } => {
+                    log::warn!(
+                        "({}) {from} still advertises after our early takeover (its host answered none of our probes: frames lost?); the election settles it as any split brain (counted as early_refuted; KEEPVIP_EARLY_FAILOVER=false turns early failover off)",
+                        self.cfg.name
+                    );
+                    self.changed = true;
+                }
                 Action::ForcedElection { from, priority } => log::info!(
                     "({}) {from} also claims master, with lower priority {priority}: forcing a new election and re-announcing our VIPs",
                     self.cfg.name

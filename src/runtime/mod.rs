@@ -15,6 +15,7 @@ mod conflicts;
 mod driver;
 mod groups;
 mod links;
+mod master_probe;
 mod neighbours;
 mod poll;
 mod reload;
@@ -56,6 +57,8 @@ pub struct Runtime {
     events: Events,
     drivers: Vec<Driver>,
     watches: Watches,
+    /// Early failover's probes of late masters, one per address at a time.
+    recent_probes: master_probe::RecentProbes,
     state_file: status::Writer,
     next_status: Instant,
     started: Instant,
@@ -120,6 +123,7 @@ impl Runtime {
             events,
             drivers,
             watches: Watches::default(),
+            recent_probes: master_probe::RecentProbes::default(),
             state_file: status::Writer::new(&process.state_file),
             next_status: now,
             started: now,
@@ -217,11 +221,13 @@ impl Runtime {
             if ready.neighbours {
                 self.receive_neighbours(now);
             }
-            // Listen while an instance resumes or holds VIPs (conflicts), not otherwise.
+            // Listen while an instance resumes, holds VIPs (conflicts) or probes a late
+            // master (early failover), not otherwise.
             let masters = self.drivers.iter().filter(|d| d.conflicts.watching());
             let (v4, v6) = masters.fold((false, false), |(a, b), d| (a || !d.cfg.ipv6(), b || d.cfg.ipv6()));
-            if v4 || v6 {
-                self.watches.open(v4, v6);
+            let (p4, p6) = self.listening_for_masters(now);
+            if v4 || v6 || p4 || p6 {
+                self.watches.open(v4 || p4, v6 || p6);
             } else if !self.drivers.iter().any(Driver::is_resuming) && self.watches.is_open() {
                 self.watches.close();
             }
@@ -229,6 +235,7 @@ impl Runtime {
                 self.resync(now);
             }
             self.tick(now);
+            self.probe_masters(now);
             self.housekeeping(now);
         }
         Ok(())

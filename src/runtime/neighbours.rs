@@ -74,6 +74,8 @@ impl Driver {
     /// one of our VIPs holds it; while master, it holds it beside us (a conflict). A peer's
     /// own frames tell its MAC, for naming it in a conflict.
     pub fn heard(&mut self, ip: IpAddr, sender_mac: [u8; 6], unsolicited: bool, now: Instant, io: &mut Io) {
+        // Early failover: the followed master's host is alive.
+        self.handle(Event::NeighbourAnswered(ip), now, io);
         if self.cfg.unicast_peers.contains(&ip) {
             self.stats.peer_mac(ip, sender_mac);
         }

@@ -74,6 +74,8 @@ impl Driver {
             adverts_sent: self.stats.sent,
             send_errors: self.stats.send_errors,
             transitions: c.transitions,
+            early_takeovers: c.early_takeovers,
+            early_refuted: c.early_refuted,
             dropped: c.dropped.iter().map(|(k, v)| ((*k).to_string(), *v)).collect(),
             collisions: self
                 .stats
@@ -97,6 +99,8 @@ impl Driver {
             "adverts_sent": self.stats.sent,
             "send_errors": self.stats.send_errors,
             "transitions": c.transitions,
+            "early_takeovers": c.early_takeovers,
+            "early_refuted": c.early_refuted,
             "dropped": c.dropped,
         })
     }
@@ -119,6 +123,8 @@ impl Driver {
             collisions: self.stats.collisions.len(),
             conflicts: self.conflicts.conflicts().len(),
             conflicts_total: self.conflicts.found_total,
+            early_takeovers: c.early_takeovers,
+            early_refuted: c.early_refuted,
             vips: &self.cfg.virtual_ips,
             since_transition: self.stats.last_transition.elapsed(),
             checks: self.checks.tracker.checks(),

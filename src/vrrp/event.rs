@@ -64,6 +64,10 @@ pub enum Event {
     /// and elections from now on. A master advertises it at once, so a backup with a
     /// higher priority and preempt can take over. Ignored for the address owner (255).
     Priority(u8),
+    /// The host at this address answered a probe or spoke (an ARP frame or neighbour
+    /// advertisement from it): the followed master's host is alive (early failover).
+    /// Ignored for any other address.
+    NeighbourAnswered(IpAddr),
     /// SIGTERM/SIGINT/SIGQUIT: hand over and stop. Sticky: nothing after it brings the
     /// instance back to MASTER or BACKUP.
     Shutdown,
@@ -127,6 +131,17 @@ pub enum Action {
     },
     /// A decision worth a debug line, with its numbers; changes nothing.
     Decided(Decision),
+    /// Early failover: ask the host at `addr` (the followed master's advert source) whether
+    /// it is there (ARP or neighbour solicitation); feed the answer as `NeighbourAnswered`.
+    ProbeMaster {
+        addr: IpAddr,
+    },
+    /// We took over early because `from`'s host stayed silent, and then heard `from`
+    /// advertise: the verdict was wrong (probes or answers lost). The election settles it
+    /// as any split brain; counted.
+    EarlyTakeoverRefuted {
+        from: IpAddr,
+    },
     /// A lower-priority master appeared (a split brain healed): we stay master, answer it,
     /// and re-announce our VIPs (the `Gratuitous` that follows) so clients leave its MAC.
     ForcedElection {
@@ -156,6 +171,11 @@ pub enum Decision {
     HandingOver { cause: Fault },
     /// The fault cleared before a successor advertised: still master.
     HandoverCancelled,
+    /// Early failover: the master's advert is late by `late`; its host is probed.
+    MasterLate { from: IpAddr, late: Duration },
+    /// Early failover: the late master's host answered (or never answered a probe, so
+    /// its silence proves nothing): the RFC timer decides.
+    MasterHostAlive { from: IpAddr, proven: bool },
 }
 
 impl fmt::Display for Decision {
@@ -188,6 +208,16 @@ impl fmt::Display for Decision {
                 "{cause}: priority-0 advert sent; the VIPs stay until a successor advertises (make before break)"
             ),
             Decision::HandoverCancelled => write!(f, "the fault cleared before a successor advertised: staying master"),
+            Decision::MasterLate { from, late } => {
+                write!(f, "no advert from {from} for {:.1} ms: probing its host (early failover)", ms(late))
+            }
+            Decision::MasterHostAlive { from, proven: true } => {
+                write!(f, "{from}'s host answers: waiting for Master_Down_Interval")
+            }
+            Decision::MasterHostAlive { from, proven: false } => write!(
+                f,
+                "{from}'s host never answered a probe, so its silence proves nothing: waiting for Master_Down_Interval"
+            ),
             Decision::StaleVipsAnswered { vip } => {
                 write!(f, "another host answers ARP for {vip}: the VIPs found at start are stale and removed")
             }
@@ -212,6 +242,12 @@ pub enum Reason {
     /// No advert for the Master_Down_Interval; `silent` since the last one (or since start).
     MasterDown {
         last_master: Option<IpAddr>,
+        silent: Duration,
+    },
+    /// Early failover: the master's advert was late and its host answered none of our
+    /// probes (`silent` since its last advert).
+    MasterGone {
+        from: IpAddr,
         silent: Duration,
     },
     /// The master resigned with priority 0 and nobody else can take over.
@@ -260,6 +296,11 @@ impl fmt::Display for Reason {
             Reason::MasterDown { last_master: None, silent } => {
                 write!(f, "no advert from any master for {:.1} s", silent.as_secs_f64())
             }
+            Reason::MasterGone { from, silent } => write!(
+                f,
+                "no advert from {from} for {:.2} s and its host answers no ARP/neighbour probe: gone, taking over before Master_Down_Interval (early failover)",
+                silent.as_secs_f64()
+            ),
             Reason::MasterResigned { from } => write!(f, "{from} resigned (priority 0) and no other peer remains"),
             Reason::ResignedNoSuccessor { from } => {
                 write!(f, "{from} resigned (priority 0) and no other node took over within Skew_Time")

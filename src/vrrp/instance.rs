@@ -17,6 +17,9 @@
 //!    resumes as master without a failover (`AddVips` then finds them present). Feed
 //!    `Event::HeldElsewhere` when another host answers for a VIP meanwhile: it drops them
 //!    at once instead of after the next advert.
+//! 7. Early failover (`Params::early_failover`): a backup whose master's advert is late
+//!    asks for `Action::ProbeMaster`; feed `Event::NeighbourAnswered` for every ARP frame
+//!    or neighbour advertisement heard from that address until `listening` returns `None`.
 //! 6. `Event::Fault` with a cause that leaves the link usable ([`Fault::hands_over`]) makes
 //!    a master resign as on shutdown, but into FAULT; `Event::Recovered` before a successor
 //!    advertised keeps it master. `Event::Priority` changes the priority it runs with.
@@ -24,6 +27,7 @@ use std::collections::{HashMap, VecDeque};
 use std::net::IpAddr;
 use std::time::{Duration, Instant};
 
+use super::early::{self, MasterProbe, Step};
 use super::event::{Action, Decision, Event, Fault, Reason, Received, Rejected, State};
 use super::timers::{self, Table, Timer};
 use crate::wire::vrrp::{self as wire, Auth, Family, Packet, Repr};
@@ -65,6 +69,8 @@ pub struct Params {
     /// keepalived's `skip_check_adv_addr`: a backup does not check the address list of
     /// adverts from the master it already follows.
     pub skip_check_adv_addr: bool,
+    /// Take over before Master_Down_Interval when the master's host is gone (`early.rs`).
+    pub early_failover: bool,
 }
 
 /// Drop counters by kind, adverts accepted and transitions. Adverts sent are counted by
@@ -74,6 +80,9 @@ pub struct Counters {
     pub received: u64,
     pub dropped: HashMap<&'static str, u64>,
     pub transitions: u64,
+    /// Early takeovers (the master's host was silent), and those its adverts refuted.
+    pub early_takeovers: u64,
+    pub early_refuted: u64,
 }
 
 /// A split brain heals by adverts alone, but clients keep the loser's MAC until their ARP
@@ -103,6 +112,10 @@ pub struct Instance {
     reannounced_at: Option<Instant>,
     /// Started with the VIPs on the host and listening for a master: how long.
     resuming: Option<Duration>,
+    /// Early failover: the followed master's host, probed when its advert is late.
+    probe: MasterProbe,
+    /// The master we replaced early, and when: its advert then refutes the verdict.
+    early_from: Option<(IpAddr, Instant)>,
     actions: VecDeque<Action>,
     counters: Counters,
 }
@@ -123,6 +136,8 @@ impl Instance {
             resigned_by: None,
             reannounced_at: None,
             resuming: None,
+            probe: MasterProbe::default(),
+            early_from: None,
             actions: VecDeque::new(),
             counters: Counters::default(),
         }
@@ -196,6 +211,11 @@ impl Instance {
         self.resuming.is_some()
     }
 
+    /// Early failover: the address whose ARP / neighbour answers are wanted now.
+    pub fn listening(&self, now: Instant) -> Option<IpAddr> {
+        self.probe.listening(now)
+    }
+
     /// Count a datagram the runtime dropped before it reached [`Instance::receive`].
     pub fn count_rejected(&mut self, d: Rejected) {
         *self.counters.dropped.entry(d.kind()).or_default() += 1;
@@ -228,6 +248,7 @@ impl Instance {
                 }
             }
             Event::Timeout => self.timeout(now),
+            Event::NeighbourAnswered(ip) => self.probe.answered(ip),
             Event::Fault(cause) => match self.state {
                 State::Master if self.timers.is_set(Timer::Resign) => {
                     if !cause.hands_over() {
@@ -379,6 +400,55 @@ impl Instance {
             };
             self.become_master(now, reason);
         }
+        if self.state == State::Backup && self.timers.due(Timer::Probe, now) {
+            self.probe_step(now);
+        }
+    }
+
+    /// Early failover: the next probe of a late master, or the verdict.
+    fn probe_step(&mut self, now: Instant) {
+        self.timers.clear(Timer::Probe);
+        let (prio, adv) = (self.params.priority, self.master_adv_int());
+        match self.probe.step(now, |late| early::verdict_at(late, prio, adv)) {
+            Some(Step::Probe { master, next, first }) => {
+                if first {
+                    let late = now - self.last_heard.unwrap_or(now);
+                    self.actions.push_back(Action::Decided(Decision::MasterLate { from: master, late }));
+                }
+                self.actions.push_back(Action::ProbeMaster { addr: master });
+                self.timers.set(Timer::Probe, next);
+            }
+            Some(Step::Verdict { master, gone: true, .. }) => {
+                let silent = now - self.last_heard.unwrap_or(now);
+                self.counters.early_takeovers += 1;
+                self.early_from = Some((master, now));
+                self.resigned_by = None;
+                self.become_master(now, Reason::MasterGone { from: master, silent });
+            }
+            Some(Step::Verdict { master, gone: false, proven }) => {
+                self.actions.push_back(Action::Decided(Decision::MasterHostAlive { from: master, proven }));
+            }
+            None => {}
+        }
+    }
+
+    /// An advert from the master was accepted: the late-advert round starts over, and a new
+    /// master is probed once (its answer makes its later silence evidence).
+    fn follow(&mut self, master: IpAddr, now: Instant) {
+        if !self.params.early_failover {
+            return;
+        }
+        if let Some(addr) = self.probe.follow(master, now) {
+            self.actions.push_back(Action::ProbeMaster { addr });
+        }
+        let adv = self.master_adv_int();
+        let late = now + early::late_after(adv);
+        // Worth it only when the verdict comes an interval before the RFC timer would.
+        if early::verdict_at(late, self.params.priority, adv) + adv <= now + self.master_down_interval() {
+            self.timers.set(Timer::Probe, late);
+        } else {
+            self.timers.clear(Timer::Probe);
+        }
     }
 
     fn enter(&mut self, to: State, reason: Reason) {
@@ -388,8 +458,11 @@ impl Instance {
         }
         self.state = to;
         self.counters.transitions += 1;
+        if from == State::Backup {
+            self.probe.reset();
+        }
         match to {
-            State::Backup => self.timers.keep_only(&[Timer::MasterDown]),
+            State::Backup => self.timers.keep_only(&[Timer::MasterDown, Timer::Probe]),
             State::Master => self.timers.keep_only(&[Timer::Advert, Timer::Garp, Timer::Resign]),
             _ => self.timers.keep_only(&[]),
         }
@@ -516,6 +589,7 @@ impl Instance {
             self.actions.push_back(Action::Decided(Decision::StaleVipsDropped { from: src }));
         }
         if adv.priority == 0 {
+            self.timers.clear(Timer::Probe);
             // The master resigns. With nobody else to wait for, taking over at once is
             // what makes a planned handover lossless (keepalived waits Skew_Time).
             if !self.params.peers.is_empty() && self.params.peers.iter().all(|p| *p == src) {
@@ -542,6 +616,7 @@ impl Instance {
             self.timers.set(Timer::MasterDown, now + master_down);
             self.last_master = Some(src);
             self.last_heard = Some(now);
+            self.follow(src, now);
             if self.params.preempt && !self.params.preempt_delay.is_zero() {
                 if adv.priority >= self.params.priority {
                     self.preempt_at = None;
@@ -564,6 +639,13 @@ impl Instance {
             }
             return;
         }
+        if let Some((from, at)) = self.early_from.filter(|(from, _)| *from == src) {
+            self.early_from = None;
+            if adv.priority > 0 && now < at + early::REFUTE_WINDOW {
+                self.counters.early_refuted += 1;
+                self.actions.push_back(Action::EarlyTakeoverRefuted { from });
+            }
+        }
         if adv.priority == 0 {
             // A resigning peer: re-assert ourselves at once (RFC 5798 §6.4.3).
             self.send(self.params.priority);
@@ -579,6 +661,7 @@ impl Instance {
             self.last_master = Some(src);
             self.last_heard = Some(now);
             self.timers.set(Timer::MasterDown, now + self.master_down_interval());
+            self.follow(src, now);
         } else {
             // Lower priority (or equal, lower address) claims master: answer at once so it
             // steps down (RFC 9568; keepalived without lower_prio_no_advert), and re-announce:

@@ -31,6 +31,7 @@ fn params(priority: u8) -> Params {
         own: vec![ip(ME)],
         advertised: encode_addrs([ip(VIP)]),
         skip_check_adv_addr: false,
+        early_failover: false,
         garp_delay: Duration::from_secs(5),
         first_hold: Duration::ZERO,
     }
@@ -804,6 +805,162 @@ fn v3_checksum_uses_the_destination_we_saw() {
     assert_eq!(rx(&mut i, &to_other, PEER, t0), Err(Rejected::Checksum));
 }
 
+// ---- early failover ----------------------------------------------------------------
+
+fn early(priority: u8) -> Params {
+    let mut p = params(priority);
+    p.early_failover = true;
+    p
+}
+
+/// A backup following PEER (priority 200) whose host answered the baseline probe.
+fn following(p: Params, t0: Instant) -> Instance {
+    let mut i = started(p, t0);
+    rx(&mut i, &peer_advert(200), PEER, t0).unwrap();
+    assert_eq!(drain(&mut i), [Action::ProbeMaster { addr: ip(PEER) }], "a new master is probed once");
+    assert_eq!(i.listening(t0), Some(ip(PEER)));
+    i.handle(Event::NeighbourAnswered(ip(PEER)), t0 + Duration::from_millis(1));
+    i
+}
+
+fn probes(actions: &[Action]) -> usize {
+    actions.iter().filter(|a| matches!(a, Action::ProbeMaster { .. })).count()
+}
+
+#[test]
+fn a_master_whose_host_is_silent_is_replaced_before_master_down_interval() {
+    let t0 = Instant::now();
+    let mut i = following(early(100), t0);
+    let late = t0 + Duration::from_millis(1200);
+    assert_eq!(i.next_deadline(), Some(late));
+    let a = run_until(&mut i, late + Duration::from_millis(99));
+    assert_eq!(probes(&a), 3, "three probes, 25 ms apart: {a:?}");
+    assert_eq!(i.state(), State::Backup);
+    // Verdict: 100 ms after the first probe plus (256 - 100) / 1024 of the interval.
+    let verdict = late + Duration::from_millis(100) + Duration::from_nanos(152_343_750);
+    assert!(run_until(&mut i, verdict - Duration::from_micros(1)).is_empty());
+    let a = run_until(&mut i, verdict);
+    assert!(matches!(a[0], Action::Transition { to: State::Master, reason: Reason::MasterGone { .. }, .. }), "{a:?}");
+    assert_eq!(&a[1..], &[Action::SendAdvert { priority: 100 }, Action::AddVips, Action::Gratuitous]);
+    assert_eq!(i.counters().early_takeovers, 1);
+    assert!(verdict - t0 < i.master_down_interval() / 2, "well before the RFC timer");
+}
+
+#[test]
+fn an_answer_leaves_the_rfc_timer_in_charge() {
+    let t0 = Instant::now();
+    let mut i = following(early(100), t0);
+    let late = t0 + Duration::from_millis(1200);
+    run_until(&mut i, late);
+    i.handle(Event::NeighbourAnswered(ip("198.18.0.99")), late);
+    assert_eq!(i.listening(late), Some(ip(PEER)), "listening during the round");
+    i.handle(Event::NeighbourAnswered(ip(PEER)), late + Duration::from_millis(1));
+    let mdi = i.master_down_interval();
+    let a = run_until(&mut i, t0 + mdi - Duration::from_micros(1));
+    assert_eq!(probes(&a), 2);
+    assert_eq!(i.state(), State::Backup, "the host answered: its daemon may only be late");
+    let a = run_until(&mut i, t0 + mdi);
+    assert!(matches!(a[0], Action::Transition { reason: Reason::MasterDown { .. }, .. }), "{a:?}");
+    assert_eq!(i.counters().early_takeovers, 0);
+}
+
+#[test]
+fn a_host_that_never_answered_proves_nothing_by_its_silence() {
+    let t0 = Instant::now();
+    let mut i = started(early(100), t0);
+    rx(&mut i, &peer_advert(200), PEER, t0).unwrap();
+    drain(&mut i);
+    let mdi = i.master_down_interval();
+    let a = run_until(&mut i, t0 + mdi - Duration::from_micros(1));
+    assert_eq!(probes(&a), 3, "late: probed");
+    assert_eq!(i.state(), State::Backup);
+    run_until(&mut i, t0 + mdi);
+    assert_eq!(i.state(), State::Master);
+}
+
+#[test]
+fn an_advert_during_the_round_ends_it() {
+    let t0 = Instant::now();
+    let mut i = following(early(100), t0);
+    let late = t0 + Duration::from_millis(1200);
+    run_until(&mut i, late + Duration::from_millis(30));
+    rx(&mut i, &peer_advert(200), PEER, late + Duration::from_millis(40)).unwrap();
+    assert_eq!(probes(&drain(&mut i)), 0, "the same master is not probed again");
+    let next = late + Duration::from_millis(40) + Duration::from_millis(1200);
+    assert_eq!(i.next_deadline(), Some(next), "a new round only if the next advert is late");
+    let a = run_until(&mut i, next - Duration::from_micros(1));
+    assert!(a.is_empty() && i.state() == State::Backup, "{a:?}");
+}
+
+#[test]
+fn early_failover_off_never_probes() {
+    let t0 = Instant::now();
+    let mut i = started(params(100), t0);
+    rx(&mut i, &peer_advert(200), PEER, t0).unwrap();
+    assert_eq!(probes(&drain(&mut i)), 0);
+    let mdi = i.master_down_interval();
+    let a = run_until(&mut i, t0 + mdi);
+    assert_eq!(probes(&a), 0);
+    assert!(matches!(a[0], Action::Transition { reason: Reason::MasterDown { .. }, .. }));
+}
+
+#[test]
+fn ten_ms_adverts_are_left_to_the_rfc_timer() {
+    let t0 = Instant::now();
+    let v3 = |cs: u16, src: &str| {
+        let mut p = early(100);
+        p.version = 3;
+        p.auth = Auth::None;
+        p.advert_int_cs = cs;
+        p.advert_source = Some(ip(src));
+        p
+    };
+    for (cs, early_expected) in [(1, false), (5, false), (10, true), (100, true)] {
+        let mut i = started(v3(cs, ME), t0);
+        let theirs = v3(cs, PEER);
+        rx(&mut i, &advert_from(&theirs, 200, ip(ME)), PEER, t0).unwrap();
+        drain(&mut i);
+        i.handle(Event::NeighbourAnswered(ip(PEER)), t0);
+        let mdi = i.master_down_interval();
+        let a = run_until(&mut i, t0 + mdi);
+        assert_eq!(probes(&a) > 0, early_expected, "{cs} cs: {a:?}");
+        let early_taken = matches!(
+            a.iter().find(|x| matches!(x, Action::Transition { .. })),
+            Some(Action::Transition { reason: Reason::MasterGone { .. }, .. })
+        );
+        assert_eq!(early_taken, early_expected, "{cs} cs");
+    }
+}
+
+#[test]
+fn a_refuted_early_takeover_is_counted_and_ends_as_a_split_brain() {
+    let t0 = Instant::now();
+    let mut i = following(early(100), t0);
+    run_until(&mut i, t0 + Duration::from_secs(2));
+    assert_eq!(i.state(), State::Master);
+    // The old master was alive after all (every probe or answer lost).
+    let t = t0 + Duration::from_millis(2100);
+    rx(&mut i, &peer_advert(200), PEER, t).unwrap();
+    let a = drain(&mut i);
+    assert_eq!(a[0], Action::EarlyTakeoverRefuted { from: ip(PEER) });
+    assert!(a.contains(&Action::RemoveVips), "the higher priority wins: {a:?}");
+    assert_eq!(i.state(), State::Backup);
+    assert_eq!((i.counters().early_takeovers, i.counters().early_refuted), (1, 1));
+    rx(&mut i, &peer_advert(200), PEER, t + Duration::from_secs(1)).unwrap();
+    assert_eq!(i.counters().early_refuted, 1, "counted once");
+}
+
+#[test]
+fn a_resign_is_not_probed() {
+    let t0 = Instant::now();
+    let mut i = following(early(100), t0);
+    rx(&mut i, &peer_advert(0), PEER, t0 + Duration::from_millis(500)).unwrap();
+    // The only peer resigned: master at once, no probe round ever.
+    let a = drain(&mut i);
+    assert!(matches!(a[0], Action::Transition { reason: Reason::MasterResigned { .. }, .. }), "{a:?}");
+    assert_eq!(probes(&run_until(&mut i, t0 + Duration::from_secs(5))), 0);
+}
+
 // ---- a simulated network ------------------------------------------------------------
 
 struct Node {
@@ -828,6 +985,12 @@ struct Net {
 
 impl Net {
     fn new(prios: &[u8], preempt: bool) -> Net {
+        Net::with(prios, preempt, false)
+    }
+
+    /// With early failover: probes are answered by the target host while it is up and
+    /// reachable (subject to the same loss as adverts); answers are empty datagrams.
+    fn with(prios: &[u8], preempt: bool, early: bool) -> Net {
         let addrs: Vec<IpAddr> = (0..prios.len()).map(|i| ip(&format!("198.18.0.{}", i + 1))).collect();
         let nodes = prios
             .iter()
@@ -835,6 +998,7 @@ impl Net {
             .map(|(k, &prio)| {
                 let mut p = params(prio);
                 p.preempt = preempt;
+                p.early_failover = early;
                 p.advert_source = Some(addrs[k]);
                 p.own = vec![addrs[k]];
                 p.peers = addrs.iter().copied().filter(|a| *a != addrs[k]).collect();
@@ -878,6 +1042,14 @@ impl Net {
                         }
                     }
                 }
+                Action::ProbeMaster { addr } => {
+                    let Some(to) = self.nodes.iter().position(|n| n.addr == addr) else { continue };
+                    // Request and answer each cross the link once.
+                    let reachable = self.nodes[to].up && self.side[to] == self.side[k];
+                    if reachable && self.rand() >= self.loss_per_mille && self.rand() >= self.loss_per_mille {
+                        self.wire.push((self.t + 2 * self.delay, k, to, vec![]));
+                    }
+                }
                 _ => {}
             }
         }
@@ -909,7 +1081,11 @@ impl Net {
                 if self.nodes[to].up {
                     let src = self.nodes[from].addr;
                     let dst = self.nodes[to].addr;
-                    let _ = self.nodes[to].inst.receive(Received { src, dst, ttl: 255, payload: &bytes }, self.t);
+                    if bytes.is_empty() {
+                        self.nodes[to].inst.handle(Event::NeighbourAnswered(src), self.t);
+                    } else {
+                        let _ = self.nodes[to].inst.receive(Received { src, dst, ttl: 255, payload: &bytes }, self.t);
+                    }
                     self.apply(to);
                 }
             } else if let Some((_, k)) = next_timer {
@@ -978,9 +1154,9 @@ proptest! {
     #[test]
     fn one_master_within_master_down_interval_after_heal(
         prios in distinct_prios(), preempt in any::<bool>(), loss in 0u32..300,
-        cut in proptest::collection::vec(0u8..2, 5), chaos_s in 1u64..30,
+        cut in proptest::collection::vec(0u8..2, 5), chaos_s in 1u64..30, early in any::<bool>(),
     ) {
-        let mut net = Net::new(&prios, preempt);
+        let mut net = Net::with(&prios, preempt, early);
         for k in 0..prios.len() { net.start(k); }
         net.loss_per_mille = loss;
         net.side = cut[..prios.len()].to_vec();
@@ -1009,6 +1185,57 @@ proptest! {
         for k in 0..prios.len() { if k != first { net.start(k); } }
         net.step(Duration::from_secs(20));
         prop_assert_eq!(net.masters(), vec![first], "the lowest priority keeps the VIP without preempt");
+    }
+
+    /// With early failover, a master whose host is gone is replaced by the next highest
+    /// backup alone (the ordering among backups holds), within ~1.5 intervals; a master
+    /// whose daemon died but whose host answers is replaced at Master_Down_Interval.
+    #[test]
+    fn host_loss_with_early_failover_elects_the_next_highest_sooner(
+        prios in distinct_prios(), host_answers in any::<bool>(), phase_ms in 0u64..1000,
+    ) {
+        let mut net = Net::with(&prios, true, true);
+        for k in 0..prios.len() { net.start(k); }
+        net.step(Duration::from_secs(10) + Duration::from_millis(phase_ms));
+        let mut order: Vec<usize> = (0..prios.len()).collect();
+        order.sort_by_key(|k| std::cmp::Reverse(prios[*k]));
+        prop_assert_eq!(net.masters(), vec![order[0]]);
+        let gone = order[0];
+        if host_answers {
+            // The daemon is gone, the host answers: keep it "up" for probes but silent.
+            net.nodes[gone].inst.handle(Event::Fault(Fault::LinkDown), net.t);
+            net.nodes[gone].inst.poll_action();
+            while net.nodes[gone].inst.poll_action().is_some() {}
+            net.nodes[gone].holds_vip = false;
+        } else {
+            net.nodes[gone].up = false;
+            net.nodes[gone].holds_vip = false;
+        }
+        let t_gone = net.t;
+        let mut took = None;
+        while net.t < t_gone + Duration::from_secs(5) {
+            net.step(Duration::from_millis(5));
+            let m: Vec<usize> = net.masters().into_iter().filter(|k| *k != gone).collect();
+            prop_assert!(m.len() <= 1, "two new masters {:?} prios {:?}", m, prios);
+            if took.is_none() && m.len() == 1 {
+                prop_assert_eq!(m[0], order[1], "the next highest takes over");
+                took = Some(net.t - t_gone);
+            }
+        }
+        let took = took.expect("nobody took over");
+        let early = net.nodes[order[1]].inst.counters().early_takeovers;
+        if host_answers {
+            prop_assert_eq!(early, 0);
+            prop_assert!(took > Duration::from_secs(2), "{:?}", took);
+        } else {
+            prop_assert_eq!(early, 1);
+            // At most 1.2 intervals after its last advert, plus the round and the ordering.
+            let bound = Duration::from_millis(1200)
+                + crate::vrrp::early::verdict_at(t_gone, prios[order[1]], Duration::from_secs(1))
+                    .duration_since(t_gone)
+                + Duration::from_millis(5);
+            prop_assert!(took <= bound, "{:?} > {:?}", took, bound);
+        }
     }
 
     #[test]

@@ -3,6 +3,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod early;
 mod event;
 mod instance;
 pub mod timers;

@@ -14,9 +14,11 @@ pub enum Timer {
     Garp,
     /// Master shutting down: the VIPs stay until a successor appears or this passes.
     Resign,
+    /// Backup: the master's advert is late (early failover): the next probe or verdict.
+    Probe,
 }
 
-const TIMERS: usize = 4;
+const TIMERS: usize = 5;
 
 /// Every timer of an instance, in one place: set, clear, due, and the next wake-up.
 #[derive(Debug, Clone, Default)]
@@ -50,7 +52,7 @@ impl Table {
 
     /// Clear every timer but `keep`.
     pub fn keep_only(&mut self, keep: &[Timer]) {
-        for t in [Timer::MasterDown, Timer::Advert, Timer::Garp, Timer::Resign] {
+        for t in [Timer::MasterDown, Timer::Advert, Timer::Garp, Timer::Resign, Timer::Probe] {
             if !keep.contains(&t) {
                 self.clear(t);
             }

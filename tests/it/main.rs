@@ -12,6 +12,7 @@ mod conf_wire;
 mod conflicts;
 mod demo;
 mod docker;
+mod early_failover;
 mod faults;
 mod health;
 mod hostile;

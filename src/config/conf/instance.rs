@@ -60,6 +60,7 @@ pub(super) fn instance(p: &mut Parser, s: &Stmt, name: &str, g: &Globals) -> Opt
         dont_track_primary: false,
         mcast_group: None,
         skip_check_adv_addr: g.skip_check_adv_addr,
+        early_failover: g.early_failover,
         missing_dev_is_fault: false,
     };
     let mut tracks = vec![];

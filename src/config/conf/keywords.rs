@@ -35,6 +35,8 @@ pub enum Meaning {
     Ignored(&'static str),
     /// An error naming file:line: why.
     Refused(&'static str),
+    /// keepvip's own (keepalived warns "unknown keyword" and goes on): what it does.
+    Extension(&'static str),
 }
 
 pub struct Keyword {
@@ -51,6 +53,9 @@ const fn same_but(block: Block, name: &'static str, note: &'static str) -> Keywo
 }
 const fn ignored(block: Block, name: &'static str, why: &'static str) -> Keyword {
     Keyword { block, name, meaning: Meaning::Ignored(why) }
+}
+const fn extension(block: Block, name: &'static str, what: &'static str) -> Keyword {
+    Keyword { block, name, meaning: Meaning::Extension(what) }
 }
 const fn refused(block: Block, name: &'static str, why: &'static str) -> Keyword {
     Keyword { block, name, meaning: Meaning::Refused(why) }
@@ -106,6 +111,11 @@ pub const KEYWORDS: &[Keyword] = &[
     same_but(G, "enable_script_security", "keepvip runs scripts as root: a script_user other than root is refused"),
     same_but(G, "script_user", "root only; a user this host lacks removes the scripts, as in keepalived"),
     same_but(G, "default_interface", "as keepalived: not a default for vrrp_instance's interface"),
+    extension(
+        G,
+        "keepvip_early_failover",
+        "on (default) or off: a backup takes over before Master_Down_Interval when the late master's host answers no ARP/neighbour probe",
+    ),
     refused(G, "vrrp_strict", STRICT),
     ignored(G, "vrrp_garp_interval", "pacing only: keepvip paces announcements itself (64 frames every 5 ms)"),
     ignored(G, "vrrp_gna_interval", "pacing only: keepvip paces announcements itself (64 frames every 5 ms)"),
@@ -277,6 +287,7 @@ pub fn markdown_table() -> String {
             Meaning::Same(note) => format!("same meaning: {note}"),
             Meaning::Ignored(why) => format!("accepted without effect: {why}"),
             Meaning::Refused(why) => format!("refused: {why}"),
+            Meaning::Extension(what) => format!("keepvip's own (keepalived ignores it): {what}"),
         };
         out += &format!("| {} | `{}` | {what} |\n", k.block.name(), k.name);
     }

@@ -51,6 +51,8 @@ pub(super) struct Globals {
     pub mcast_group4: Option<std::net::IpAddr>,
     pub mcast_group6: Option<std::net::IpAddr>,
     pub skip_check_adv_addr: bool,
+    /// `keepvip_early_failover` (keepvip's own; keepalived warns and ignores it).
+    pub early_failover: bool,
 }
 
 impl Globals {
@@ -138,8 +140,29 @@ impl Parser {
                 self.fail(&s.at, format!("{kw} is not supported by keepvip: {why} (remove it, or run keepalived)"))
             }
             // A keyword the reader should have read: the table and the reader disagree.
-            Some(keywords::Meaning::Same(_)) => self.fail(&s.at, format!("{kw}: not read {place} (a keepvip bug)")),
+            Some(keywords::Meaning::Same(_) | keywords::Meaning::Extension(_)) => {
+                self.fail(&s.at, format!("{kw}: not read {place} (a keepvip bug)"))
+            }
             None => self.fail(&s.at, format!("unknown keyword '{kw}' {place} (keepalived rejects it too)")),
+        }
+    }
+
+    /// An on/off value (bare: on).
+    pub(super) fn flag(&mut self, s: &Stmt) -> Option<bool> {
+        match s.args() {
+            [] => Some(true),
+            [v] => match v.to_ascii_lowercase().as_str() {
+                "on" | "true" | "yes" | "1" => Some(true),
+                "off" | "false" | "no" | "0" => Some(false),
+                _ => {
+                    self.fail(&s.at, format!("{} '{v}': expected on or off", s.keyword()));
+                    None
+                }
+            },
+            [_, rest @ ..] => {
+                self.fail(&s.at, format!("{} takes one value (on or off); '{}' is extra", s.keyword(), rest.join(" ")));
+                None
+            }
         }
     }
 
@@ -203,7 +226,7 @@ pub fn from_stmts(file: &Path, stmts: &[Stmt], host: &HostView) -> Result<FromFi
 
 fn read_stmts(file: &Path, stmts: &[Stmt], host: &HostView, reload: bool) -> Result<FromFile, Vec<ConfError>> {
     let mut p = Parser { errors: vec![], warnings: vec![] };
-    let mut g = Globals { check_unicast_src: false, ..Globals::default() };
+    let mut g = Globals { check_unicast_src: false, early_failover: true, ..Globals::default() };
     // Globals first: keepalived applies them to every instance wherever they appear.
     for s in stmts.iter().filter(|s| s.keyword() == "global_defs") {
         globals(&mut p, s, &mut g);
@@ -464,6 +487,11 @@ fn globals(p: &mut Parser, s: &Stmt, g: &mut Globals) {
             }
             "vrrp_check_unicast_src" => g.check_unicast_src = true,
             "vrrp_skip_check_adv_addr" => g.skip_check_adv_addr = true,
+            "keepvip_early_failover" => {
+                if let Some(on) = p.flag(d) {
+                    g.early_failover = on;
+                }
+            }
             "vrrp_mcast_group4" => g.mcast_group4 = instance::multicast_group(p, d, Some(false)).or(g.mcast_group4),
             "vrrp_mcast_group6" => g.mcast_group6 = instance::multicast_group(p, d, Some(true)).or(g.mcast_group6),
             "vrrp_garp_master_delay"

@@ -411,3 +411,14 @@ fn a_missing_vip_interface_is_refused_at_start_and_a_fault_on_reload() {
     let l = read_stmts(Path::new("k.conf"), &stmts, &host(), true).unwrap();
     assert!(l.warnings.iter().any(|w| w.contains("no interface 'eth7' yet")), "{:?}", l.warnings);
 }
+
+#[test]
+fn early_failover_is_on_unless_global_defs_turns_it_off() {
+    assert!(load_str(&one("", "", "")).unwrap().instances[0].early_failover);
+    for (line, on) in [("keepvip_early_failover off", false), ("keepvip_early_failover", true)] {
+        let l = load_str(&one(&format!("global_defs {{\n {line}\n}}"), "", "")).unwrap();
+        assert_eq!(l.instances[0].early_failover, on, "{line}");
+    }
+    let e = errors(&one("global_defs {\n keepvip_early_failover sometimes\n}", "", ""));
+    assert!(e[0].contains("k.conf:2") && e[0].contains("expected on or off"), "{e:?}");
+}

@@ -1,0 +1,81 @@
+//! The loop's side of early failover (`vrrp::early`): the cores ask to probe the master
+//! they follow; the loop listens first (ARP / ND watches), sends one probe per master
+//! address however many instances follow it, and hands every answer to every core.
+
+use std::net::IpAddr;
+use std::time::{Duration, Instant};
+
+use super::driver::Driver;
+use super::Runtime;
+
+/// Instances following one master ask within microseconds of each other; a round's next
+/// probe is 25 ms later. One probe per address and interface within this.
+const SAME_PROBE: Duration = Duration::from_millis(10);
+
+/// Probes sent lately: (interface index, address, when).
+#[derive(Default)]
+pub(super) struct RecentProbes(Vec<(u32, IpAddr, Instant)>);
+
+impl RecentProbes {
+    /// Whether a probe for `ip` on `ifindex` is due now (none went out within `SAME_PROBE`).
+    pub fn first(&mut self, ifindex: u32, ip: IpAddr, now: Instant) -> bool {
+        self.0.retain(|(_, _, at)| now.saturating_duration_since(*at) < SAME_PROBE);
+        if self.0.iter().any(|(i, a, _)| *i == ifindex && *a == ip) {
+            return false;
+        }
+        self.0.push((ifindex, ip, now));
+        true
+    }
+}
+
+impl Runtime {
+    /// The probes the cores asked for this turn, after the watches are open for them.
+    pub(super) fn probe_masters(&mut self, now: Instant) {
+        if self.drivers.iter().all(|d| d.master_probes.is_empty()) {
+            return;
+        }
+        let (v4, v6) = self.listening_for_masters(now);
+        self.watches.open(v4, v6);
+        for d in &mut self.drivers {
+            d.send_master_probes(&mut self.recent_probes, &self.shared.io(d.sock), now);
+        }
+    }
+
+    /// Whether an instance wants answers from a master's host now.
+    pub(super) fn listening_for_masters(&self, now: Instant) -> (bool, bool) {
+        let wanted = self.drivers.iter().filter_map(|d| d.core().listening(now));
+        wanted.fold((false, false), |(a, b), ip| (a || ip.is_ipv4(), b || ip.is_ipv6()))
+    }
+}
+
+impl Driver {
+    fn send_master_probes(&mut self, recent: &mut RecentProbes, io: &super::shared::Io, now: Instant) {
+        let main = &self.links.main;
+        let addrs = std::mem::take(&mut self.master_probes);
+        let (Some(f), Some(mac)) = (io.frames, main.mac) else { return };
+        for addr in addrs {
+            if recent.first(main.index, addr, now) {
+                if let Err(e) = f.probe(main.index, mac, addr) {
+                    log::debug!("({}) probe for master {addr}: {e}", self.cfg.name);
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn one_probe_per_address_and_interface_at_a_time() {
+        let t0 = Instant::now();
+        let (a, b): (IpAddr, IpAddr) = ("198.18.0.1".parse().unwrap(), "198.18.0.2".parse().unwrap());
+        let mut r = RecentProbes::default();
+        assert!(r.first(2, a, t0));
+        assert!(!r.first(2, a, t0 + Duration::from_millis(1)), "a second instance following the same master");
+        assert!(r.first(3, a, t0), "another interface");
+        assert!(r.first(2, b, t0), "another master");
+        assert!(r.first(2, a, t0 + SAME_PROBE), "the round's next probe");
+    }
+}
