@@ -108,6 +108,11 @@ fn failover(
     if let Some(r) = rss {
         r.push(node_rss_kib(lab.host(m)) as f64);
     }
+    if !matches!(stop, Stop::Graceful) {
+        // A host dies at any point of its advert cycle: draw the phase.
+        let nanos = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().subsec_nanos();
+        std::thread::sleep(Duration::from_millis(u64::from(nanos % 1000)));
+    }
     let event = unix_now();
     match stop {
         Stop::Crash => {
