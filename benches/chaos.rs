@@ -1,6 +1,6 @@
 //! Seeded fault injection with invariants: `scripts/chaos` (root) wraps
 //! `cargo bench --bench chaos -- [--setup NAME] [--seed N] [--duration S] [--episodes K]
-//! [--only I,J] [--impl keepalived] [--shrink] [--out DIR]`.
+//! [--only I,J] [--impl keepalived] [--shrink] [--scenario half-heal] [--out DIR]`.
 //!
 //! A lab of three VRRP nodes and a client on one bridge (a set-up from `world.rs`); episodes
 //! of one to three faults drawn from the seed (`schedule.rs`), each healed after a drawn
@@ -50,6 +50,8 @@ struct Options {
     /// Stop after this many episodes.
     episodes: Option<usize>,
     imp: Impl,
+    /// A written scenario instead of the seed's episodes.
+    scenario: Option<&'static str>,
 }
 
 #[derive(Default)]
@@ -79,6 +81,8 @@ struct Run {
     /// (pid, fds, rss KiB) per keepvip daemon, at each window's end.
     resources: Vec<(i32, usize, u64)>,
     lines_flagged: Vec<i32>,
+    /// When the current episode began (Unix seconds), for the client's longest gap.
+    episode_unix: f64,
 }
 
 impl Run {
@@ -165,12 +169,17 @@ impl Run {
         match f {
             Fault::Kill => self.w.kill(k),
             Fault::Freeze => self.w.freeze(k, true),
-            Fault::Term => self.w.term(k),
+            Fault::Term => {
+                if !self.w.term(k) {
+                    self.note(&format!("n{k}: term skipped (not running)"));
+                }
+            }
             Fault::Cut => self.w.cut(k, true),
             Fault::Partition { with } => {
                 self.w.isolate(k, true);
                 self.w.isolate(with, true);
             }
+            Fault::Drop { to } => self.w.drop_to(k, to, true),
             Fault::Address => self.w.address(k, false),
             Fault::Reload => {
                 if !self.w.reload(k) {
@@ -191,6 +200,7 @@ impl Run {
                 self.w.isolate(k, false);
                 self.w.isolate(with, false);
             }
+            Fault::Drop { to } => self.w.drop_to(k, to, false),
             Fault::Address => self.w.address(k, true),
             Fault::Track => self.w.track(k, true),
             Fault::Reload | Fault::Burst => {}
@@ -232,12 +242,27 @@ impl Run {
         let settled = start + mdi + Duration::from_secs(2);
         let end = start + 2 * mdi + Duration::from_secs(3);
         self.note("window");
+        let started = unix_now();
         self.idle(end, Some(settled));
         self.report.windows += 1;
+        // The client reaches the VIP within Master_Down_Interval + 1 s of the window's start.
+        let bound = (mdi + Duration::from_secs(1)).as_secs_f64();
+        if !pinger.times().iter().any(|(t, _)| *t >= started && *t <= started + bound) {
+            let first = pinger.times().iter().map(|(t, _)| *t).find(|t| *t >= started);
+            let after = first.map_or("not in the window".to_string(), |t| format!("{:.1} s", t - started));
+            self.violate(format!(
+                "the client had no reply from {} within {bound:.1} s of the window's start (first after {after})",
+                self.w.ping_target
+            ));
+        }
         self.judge_window_end(pinger);
     }
 
     fn judge_window_end(&mut self, pinger: &common::netns::Pinger) {
+        // For the timeline: the client's longest wait for a reply since the episode began.
+        let times: Vec<f64> = pinger.times().iter().map(|t| t.0).filter(|t| *t >= self.episode_unix).collect();
+        let gap = times.windows(2).map(|w| w[1] - w[0]).fold(0.0, f64::max);
+        self.note(&format!("client's longest gap since the episode began: {:.2} s", gap));
         // The client reaches the VIP.
         let now = unix_now();
         let last = pinger.times().last().map(|t| t.0).unwrap_or(0.0);
@@ -322,6 +347,24 @@ fn unix_now() -> f64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs_f64()
 }
 
+/// Written scenarios, replayed with `--scenario NAME` (the recipe's nodes: n0 200, n1 150).
+/// `half-heal`: n0 and n1 cannot hear each other for 6 s (both become master: n1 takes the
+/// client), then n0 -> n1 heals first: n1 hears n0 and steps down, n0 never heard n1 and so
+/// never re-announces; 3 s later the other direction heals.
+fn scenario(name: &str) -> Episode {
+    use schedule::Event;
+    let s = Duration::from_secs;
+    match name {
+        "half-heal" => Episode {
+            events: vec![
+                Event { at: s(0), node: 0, fault: Fault::Drop { to: 1 }, heal_after: s(6) },
+                Event { at: s(0), node: 1, fault: Fault::Drop { to: 0 }, heal_after: s(9) },
+            ],
+        },
+        _ => panic!("--scenario {name}: the only one is half-heal"),
+    }
+}
+
 /// The seed's episodes, in order.
 fn episodes(o: &Options, menu: &Menu, n: usize) -> Vec<Episode> {
     let mut rng = Rng::new(o.seed ^ (o.setup as u64) << 32);
@@ -331,7 +374,10 @@ fn episodes(o: &Options, menu: &Menu, n: usize) -> Vec<Episode> {
 fn run(o: &Options) -> Report {
     let mut w = World::new(o.setup, o.imp);
     let menu = Menu { nodes: w.nodes.len(), reload: o.setup == Setup::Conf, track: o.setup == Setup::Conf };
-    let all = episodes(o, &menu, 10_000);
+    let all = match o.scenario {
+        Some(name) => vec![scenario(name)],
+        None => episodes(o, &menu, 10_000),
+    };
     for k in 0..w.nodes.len() {
         w.start(k);
     }
@@ -347,6 +393,7 @@ fn run(o: &Options) -> Report {
         episode_text: String::new(),
         resources: vec![],
         lines_flagged: vec![],
+        episode_unix: unix_now(),
     };
     r.note(&format!("set-up {} ({}), seed {}", o.setup.name(), o.imp.name(), o.seed));
     // The first election: the settled rule from the start's Master_Down_Interval on.
@@ -376,6 +423,7 @@ fn run(o: &Options) -> Report {
             .collect::<Vec<_>>()
             .join(", ");
         r.note(&format!("episode {i}: {}", r.episode_text));
+        r.episode_unix = unix_now();
         r.episode(&all[i]);
         r.window(&pinger);
     }
@@ -399,7 +447,17 @@ fn options(args: &[String]) -> Vec<Options> {
     let only = opt("--only").map(|s| s.split(',').filter_map(|x| x.trim().parse().ok()).collect());
     let episodes = opt("--episodes").and_then(|s| s.parse().ok());
     let imp = if opt("--impl").as_deref() == Some("keepalived") { Impl::Keepalived } else { Impl::Keepvip };
-    setups.into_iter().map(|setup| Options { setup, seed, duration, only: only.clone(), episodes, imp }).collect()
+    let scenario: Option<&'static str> = opt("--scenario").map(|s| {
+        if s == "half-heal" {
+            "half-heal"
+        } else {
+            panic!("--scenario {s}: the only one is half-heal")
+        }
+    });
+    setups
+        .into_iter()
+        .map(|setup| Options { setup, seed, duration, only: only.clone(), episodes, imp, scenario })
+        .collect()
 }
 
 fn replay_command(o: &Options, only: &[usize]) -> String {
@@ -429,17 +487,18 @@ fn shrink(o: &Options, failing: usize) -> Vec<usize> {
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     if !args.iter().any(|a| a == "--bench") {
-        // cargo test (CI): every set-up, a fixed seed, 40 s each.
+        // cargo test (CI): every set-up, a fixed seed, 60 s each.
         schedule::self_check();
         let mut bad = 0;
         for setup in Setup::ALL {
             let o = Options {
                 setup,
                 seed: 1,
-                duration: Duration::from_secs(40),
+                duration: Duration::from_secs(60),
                 only: None,
                 episodes: None,
                 imp: Impl::Keepvip,
+                scenario: None,
             };
             let r = run(&o);
             eprintln!(

@@ -47,6 +47,9 @@ pub enum Fault {
     Cut,
     /// The node and another one cannot reach each other (bridge port isolation on both).
     Partition { with: usize },
+    /// Frames from the node to another one are dropped (one direction: two of these with
+    /// different heals make a partition that heals one direction first).
+    Drop { to: usize },
     /// The primary address removed from eth0, added back after the delay.
     Address,
     /// SIGHUP after editing the file (keepalived.conf set-ups): a priority change.
@@ -61,6 +64,7 @@ impl Fault {
     pub fn name(&self) -> String {
         match self {
             Fault::Partition { with } => format!("partition from n{with}"),
+            Fault::Drop { to } => format!("drop to n{to}"),
             f => format!("{f:?}").to_lowercase(),
         }
     }
@@ -103,6 +107,7 @@ pub fn episode(rng: &mut Rng, menu: &Menu) -> Episode {
                 with += 1;
             }
             kinds.push(Fault::Partition { with });
+            kinds.push(Fault::Drop { to: with });
         }
         if menu.reload {
             kinds.push(Fault::Reload);
@@ -134,7 +139,7 @@ pub fn self_check() {
             assert!((1..=3).contains(&e.events.len()));
             for ev in &e.events {
                 assert!(ev.node < 3);
-                if let Fault::Partition { with } = ev.fault {
+                if let Fault::Partition { with } | Fault::Drop { to: with } = ev.fault {
                     assert!(with != ev.node && with < 3);
                 }
             }

@@ -87,6 +87,8 @@ pub struct World {
     /// The VIP the client pings.
     pub ping_target: String,
     bursts: Vec<std::process::Child>,
+    /// One-way drops in force: (from node, to node, count).
+    drops: Vec<(usize, usize, u32)>,
 }
 
 const N: usize = 3;
@@ -168,7 +170,7 @@ impl World {
             _ => vec![VIP4.parse().unwrap()],
         };
         let ping_target = if setup == Setup::Ipv6 { VIP6 } else { VIP4 }.to_string();
-        World { setup, lab, nodes, client, vips, ping_target, bursts: vec![] }
+        World { setup, lab, nodes, client, vips, ping_target, bursts: vec![], drops: vec![] }
     }
 
     pub fn start(&mut self, k: usize) {
@@ -206,7 +208,12 @@ impl World {
         }
     }
 
-    pub fn term(&mut self, k: usize) {
+    /// SIGTERM, unless the daemon is not running (killed and not yet restarted): `false`.
+    pub fn term(&mut self, k: usize) -> bool {
+        let running = self.nodes[k].proc.as_mut().is_some_and(|p| p.child.try_wait().ok().flatten().is_none());
+        if !running {
+            return false;
+        }
         self.nodes[k].told_to_exit = true;
         self.nodes[k].terminated = true;
         if self.nodes[k].frozen > 0 {
@@ -216,6 +223,7 @@ impl World {
         if let Some(p) = &self.nodes[k].proc {
             p.signal(Signal::SIGTERM);
         }
+        true
     }
 
     /// A node stopped by SIGTERM (or killed) is started again; one still running (a slow
@@ -259,6 +267,20 @@ impl World {
         let host = self.nodes[k].host;
         if count(&mut self.nodes[k].isolated, on) {
             self.lab.isolate(host, on);
+        }
+    }
+
+    /// Drop frames from node `k` to node `to` (or stop).
+    pub fn drop_to(&mut self, k: usize, to: usize, on: bool) {
+        let i = match self.drops.iter().position(|d| d.0 == k && d.1 == to) {
+            Some(i) => i,
+            None => {
+                self.drops.push((k, to, 0));
+                self.drops.len() - 1
+            }
+        };
+        if count(&mut self.drops[i].2, on) {
+            self.lab.block(self.nodes[k].host, self.nodes[to].host, on);
         }
     }
 
@@ -330,6 +352,11 @@ impl World {
             }
             while self.nodes[k].untracked > 0 {
                 self.track(k, true);
+            }
+        }
+        for (from, to, _) in self.drops.clone() {
+            while self.drops.iter().any(|d| d.0 == from && d.1 == to && d.2 > 0) {
+                self.drop_to(from, to, false);
             }
         }
     }

@@ -40,6 +40,25 @@ impl FrameSender {
         self.send(ifindex, arp::ETHERTYPE_ARP, |f| r.emit(f))
     }
 
+    /// Tell the neighbours `ip` is at `theirs` (another host's MAC), from `ours`.
+    pub fn gratuitous_for(&self, ifindex: u32, ours: [u8; 6], theirs: [u8; 6], ip: Ipv4Addr) -> io::Result<()> {
+        let r = arp::announcement_for(ours, theirs, ip);
+        self.send(ifindex, arp::ETHERTYPE_ARP, |f| r.emit(f))
+    }
+
+    /// "`vip` is at `theirs`" (another host's MAC) to all nodes, from `ours`.
+    pub fn unsolicited_na_for(
+        &self,
+        ifindex: u32,
+        ours: [u8; 6],
+        theirs: [u8; 6],
+        vip: Ipv6Addr,
+        router: bool,
+    ) -> io::Result<()> {
+        let r = ndisc::Repr::unsolicited_for(ours, theirs, vip, router);
+        self.send(ifindex, ETHERTYPE_IPV6, |f| r.emit(f))
+    }
+
     /// Ask who holds `ip` without claiming it (RFC 5227): a holder answers to `mac`.
     pub fn arp_probe(&self, ifindex: u32, mac: [u8; 6], ip: Ipv4Addr) -> io::Result<()> {
         let r = arp::arp_probe(mac, ip);

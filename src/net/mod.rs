@@ -1,6 +1,7 @@
 //! The IO shell's kernel side: each function maps to one kernel operation. The only room
 //! with `unsafe`, each block behind a safe function.
 
+pub(crate) mod adverts;
 pub(crate) mod arp;
 pub mod caps;
 pub(crate) mod frames;

@@ -36,6 +36,8 @@ pub(super) struct Driver {
     pub(super) pending_reports: Vec<(usize, [u8; 6], Instant)>,
     /// Master addresses the core asked to probe (early failover); the loop sends them.
     pub(super) master_probes: Vec<std::net::IpAddr>,
+    /// The master we stepped down for, until when its MAC is awaited (`neighbours.rs`).
+    pub(super) successor: Option<(std::net::IpAddr, Instant)>,
     pub(super) notifier: Notifier,
     /// Our own fault (not a group member's) and its log line, so each cause is logged once.
     own_fault: Option<(Fault, String)>,
@@ -111,6 +113,7 @@ impl Driver {
             conflicts: ConflictWatch::new(cfg.virtual_ips.iter().map(|v| v.addr).collect()),
             pending_reports: vec![],
             master_probes: vec![],
+            successor: None,
             notifier: Notifier::new(&cfg.name, notify_var, cfg.notify.clone(), cfg.notify_state.clone()),
             own_fault: None,
             group_fault: false,
@@ -137,6 +140,12 @@ impl Driver {
 
     pub fn is_resuming(&self) -> bool {
         self.core.is_resuming()
+    }
+
+    /// The address whose ARP / neighbour answers are wanted now: a late master's (early
+    /// failover) or the successor's we stepped down for.
+    pub fn listening(&self, now: Instant) -> Option<std::net::IpAddr> {
+        self.core.listening(now).or(self.successor.filter(|s| now < s.1).map(|s| s.0))
     }
 
     pub fn is_deferred(&self) -> bool {

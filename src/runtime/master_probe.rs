@@ -41,9 +41,9 @@ impl Runtime {
         }
     }
 
-    /// Whether an instance wants answers from a master's host now.
+    /// Whether an instance wants answers from a master's host now (per family).
     pub(super) fn listening_for_masters(&self, now: Instant) -> (bool, bool) {
-        let wanted = self.drivers.iter().filter_map(|d| d.core().listening(now));
+        let wanted = self.drivers.iter().filter_map(|d| d.listening(now));
         wanted.fold((false, false), |(a, b), ip| (a || ip.is_ipv4(), b || ip.is_ipv6()))
     }
 }

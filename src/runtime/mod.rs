@@ -226,8 +226,10 @@ impl Runtime {
             let masters = self.drivers.iter().filter(|d| d.conflicts.watching());
             let (v4, v6) = masters.fold((false, false), |(a, b), d| (a || !d.cfg.ipv6(), b || d.cfg.ipv6()));
             let (p4, p6) = self.listening_for_masters(now);
+            let successors = self.drivers.iter().any(|d| d.successor.is_some_and(|s| now < s.1));
             if v4 || v6 || p4 || p6 {
                 self.watches.open(v4 || p4, v6 || p6);
+                self.watches.adverts(successors);
             } else if !self.drivers.iter().any(Driver::is_resuming) && self.watches.is_open() {
                 self.watches.close();
             }

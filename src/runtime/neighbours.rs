@@ -10,13 +10,15 @@ use std::time::{Duration, Instant};
 
 /// How long a conflict's report waits for the peers' answers (their MACs name the holder).
 const REPORT_AFTER: Duration = Duration::from_millis(200);
+/// How long a master that stepped down waits for its successor's MAC.
+pub(super) const SUCCESSOR_WAIT: Duration = Duration::from_secs(3);
 
 use super::conflicts::Out;
 use super::driver::Driver;
 use super::shared::Io;
-use crate::net::arp;
 use crate::net::ndisc::{self, forwarding};
 use crate::net::netlink::AddrChange;
+use crate::net::{adverts, arp};
 use crate::vrrp::Event;
 
 impl Driver {
@@ -36,6 +38,41 @@ impl Driver {
             if let Err(e) = sent {
                 log::debug!("announcing {}: {e}", v.addr);
             }
+        }
+    }
+
+    /// We stepped down for `winner` (at `mac`: from its answer to our probe, or from its own
+    /// ARP requests when our direction is still cut). Clients that followed our
+    /// announcements send to our MAC until their ARP entry expires, tens of seconds, unless
+    /// told. The winner re-announces when it heard us claim the VIP (a forced election), but
+    /// not when a partition healed only in its direction: it never heard us. So we announce
+    /// each VIP on our interface at the winner's MAC, on its behalf (from our MAC, so
+    /// switches keep learning each MAC on its own port): the winner holds the VIPs now.
+    fn announce_for_successor(&mut self, winner: IpAddr, mac: [u8; 6], io: &Io) {
+        let main = &self.links.main;
+        let (Some(f), Some(ours)) = (io.frames, main.mac) else { return };
+        if mac == ours {
+            return;
+        }
+        let router = self.cfg.ipv6() && forwarding(&main.name);
+        let mut told = vec![];
+        for (v, ifindex) in self.vips.iter().filter(|(_, ix)| *ix == main.index) {
+            let sent = match v.addr {
+                IpAddr::V4(a) => f.gratuitous_for(ifindex, ours, mac, a),
+                IpAddr::V6(a) => f.unsolicited_na_for(ifindex, ours, mac, a, router),
+            };
+            match sent {
+                Ok(()) => told.push(v.addr.to_string()),
+                Err(e) => log::debug!("announcing {} for {winner}: {e}", v.addr),
+            }
+        }
+        if !told.is_empty() {
+            log::info!(
+                "({}) announced {} at {winner}'s MAC {}: clients that still send to us move to it now",
+                self.cfg.name,
+                told.join(", "),
+                fmt_mac(mac)
+            );
         }
     }
 
@@ -76,6 +113,12 @@ impl Driver {
     pub fn heard(&mut self, ip: IpAddr, sender_mac: [u8; 6], unsolicited: bool, now: Instant, io: &mut Io) {
         // Early failover: the followed master's host is alive.
         self.handle(Event::NeighbourAnswered(ip), now, io);
+        if let Some((winner, until)) = self.successor.filter(|s| s.0 == ip) {
+            self.successor = None;
+            if now < until {
+                self.announce_for_successor(winner, sender_mac, io);
+            }
+        }
         if self.cfg.unicast_peers.contains(&ip) {
             self.stats.peer_mac(ip, sender_mac);
         }
@@ -204,6 +247,8 @@ fn fmt_mac(mac: [u8; 6]) -> String {
 pub(super) struct Watches {
     arp: Option<arp::Watch>,
     nd: Option<ndisc::Watch>,
+    /// Adverts with their MACs, while a master that stepped down waits for its successor's.
+    adverts: Option<adverts::Watch>,
 }
 
 impl Watches {
@@ -213,7 +258,19 @@ impl Watches {
     }
 
     pub fn is_open(&self) -> bool {
-        self.arp.is_some() || self.nd.is_some()
+        self.arp.is_some() || self.nd.is_some() || self.adverts.is_some()
+    }
+
+    /// Hear adverts with their MACs (`on`), or stop.
+    pub fn adverts(&mut self, on: bool) {
+        match (on, self.adverts.is_some()) {
+            (true, false) => match adverts::Watch::open() {
+                Ok(w) => self.adverts = Some(w),
+                Err(e) => log::debug!("no advert watch (packet socket: {e})"),
+            },
+            (false, true) => self.adverts = None,
+            _ => {}
+        }
     }
 
     pub fn open(&mut self, v4: bool, v6: bool) {
@@ -236,7 +293,9 @@ impl Watches {
     }
 
     pub fn fds(&self) -> impl Iterator<Item = BorrowedFd<'_>> {
-        [self.arp.as_ref().map(AsFd::as_fd), self.nd.as_ref().map(AsFd::as_fd)].into_iter().flatten()
+        [self.arp.as_ref().map(AsFd::as_fd), self.nd.as_ref().map(AsFd::as_fd), self.adverts.as_ref().map(AsFd::as_fd)]
+            .into_iter()
+            .flatten()
     }
 
     /// What the watches heard: an address, the MAC that speaks for it, and whether it
@@ -250,6 +309,18 @@ impl Watches {
                     Ok(None) => break,
                     Err(e) => {
                         log::debug!("ARP watch: {e}");
+                        break;
+                    }
+                }
+            }
+        }
+        if let Some(w) = &self.adverts {
+            for _ in 0..64 {
+                match w.recv() {
+                    Ok(Some((ip, mac))) => heard.push((ip, mac, false)),
+                    Ok(None) => break,
+                    Err(e) => {
+                        log::debug!("advert watch: {e}");
                         break;
                     }
                 }

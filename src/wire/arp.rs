@@ -35,6 +35,9 @@ pub const OP_REPLY: u16 = 2;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Repr {
     pub dst: [u8; 6],
+    /// The Ethernet source: the sender's MAC, except in an announcement made on behalf of
+    /// another host (`announcement_for`).
+    pub src: [u8; 6],
     pub op: u16,
     pub sender_mac: [u8; 6],
     pub sender_ip: Ipv4Addr,
@@ -62,6 +65,7 @@ impl Repr {
         }
         Some(Repr {
             dst: eth.dst,
+            src: eth.src,
             op: u16_at(field::OPER),
             sender_mac: mac_at(field::SHA),
             sender_ip: ip_at(field::SPA),
@@ -76,7 +80,7 @@ impl Repr {
 
     /// Into the first `buffer_len()` bytes of `f`; returns that length.
     pub fn emit(&self, f: &mut [u8]) -> usize {
-        ethernet::Header { dst: self.dst, src: self.sender_mac, ethertype: ETHERTYPE_ARP }.emit(f);
+        ethernet::Header { dst: self.dst, src: self.src, ethertype: ETHERTYPE_ARP }.emit(f);
         f[field::HTYPE].copy_from_slice(&HTYPE_ETHERNET.to_be_bytes());
         f[field::PTYPE].copy_from_slice(&PTYPE_IPV4.to_be_bytes());
         f[field::HLEN] = 6;
@@ -91,13 +95,28 @@ impl Repr {
 }
 
 pub fn gratuitous(mac: [u8; 6], ip: Ipv4Addr) -> Repr {
+    announcement_for(mac, mac, ip)
+}
+
+/// A gratuitous ARP saying `ip` is at `theirs`, sent from `ours` (the frame's source, so
+/// switches keep learning each MAC on its own port).
+pub fn announcement_for(ours: [u8; 6], theirs: [u8; 6], ip: Ipv4Addr) -> Repr {
     // Target hardware address all ones: keepalived's choice.
-    Repr { dst: [0xff; 6], op: OP_REQUEST, sender_mac: mac, sender_ip: ip, target_mac: [0xff; 6], target_ip: ip }
+    Repr {
+        dst: [0xff; 6],
+        src: ours,
+        op: OP_REQUEST,
+        sender_mac: theirs,
+        sender_ip: ip,
+        target_mac: [0xff; 6],
+        target_ip: ip,
+    }
 }
 
 pub fn arp_probe(mac: [u8; 6], ip: Ipv4Addr) -> Repr {
     Repr {
         dst: [0xff; 6],
+        src: mac,
         op: OP_REQUEST,
         sender_mac: mac,
         sender_ip: Ipv4Addr::UNSPECIFIED,
@@ -133,6 +152,16 @@ mod tests {
     }
 
     #[test]
+    fn an_announcement_for_another_host_comes_from_our_mac_and_names_theirs() {
+        let theirs = [2, 0, 0, 0, 0, 9];
+        let f = frame(&announcement_for(MAC, theirs, VIP));
+        assert_eq!(&f[6..12], &MAC, "Ethernet source: ours, so switches keep each MAC on its port");
+        assert_eq!(&f[22..28], &theirs, "sender hardware address: where the VIP is");
+        assert_eq!(&f[28..32], &[198, 18, 0, 100]);
+        assert_eq!(&f[38..42], &[198, 18, 0, 100]);
+    }
+
+    #[test]
     fn probe_layout_has_no_sender_address() {
         let f = frame(&arp_probe(MAC, VIP));
         assert_eq!(&f[28..32], &[0; 4]);
@@ -146,6 +175,7 @@ mod tests {
         assert_eq!((r.op, r.sender_mac, r.sender_ip, r.target_ip), (OP_REQUEST, MAC, Ipv4Addr::UNSPECIFIED, VIP));
         let reply = Repr {
             dst: MAC,
+            src: [2, 0, 0, 0, 0, 2],
             op: OP_REPLY,
             sender_mac: [2, 0, 0, 0, 0, 2],
             sender_ip: VIP,

@@ -32,9 +32,50 @@ impl Header {
     }
 }
 
+pub const ETHERTYPE_IPV4: u16 = 0x0800;
+pub const ETHERTYPE_IPV6: u16 = 0x86dd;
+/// After the Ethernet header: where an IPv4 / IPv6 header keeps its protocol and source.
+const IPV4_PROTOCOL: usize = HEADER_LEN + 9;
+const IPV4_SRC: std::ops::Range<usize> = HEADER_LEN + 12..HEADER_LEN + 16;
+const IPV6_NEXT_HEADER: usize = HEADER_LEN + 6;
+const IPV6_SRC: std::ops::Range<usize> = HEADER_LEN + 8..HEADER_LEN + 24;
+
+/// A VRRP advert's IP source and the MAC it came from, for a frame carrying one (the raw IP
+/// socket delivers the advert without its Ethernet header).
+pub fn vrrp_sender(frame: &[u8]) -> Option<(std::net::IpAddr, [u8; 6])> {
+    let h = Header::parse(frame)?;
+    let ip = match h.ethertype {
+        ETHERTYPE_IPV4 if *frame.get(IPV4_PROTOCOL)? == super::vrrp::PROTOCOL => {
+            std::net::IpAddr::from(<[u8; 4]>::try_from(frame.get(IPV4_SRC)?).ok()?)
+        }
+        ETHERTYPE_IPV6 if *frame.get(IPV6_NEXT_HEADER)? == super::vrrp::PROTOCOL => {
+            std::net::IpAddr::from(<[u8; 16]>::try_from(frame.get(IPV6_SRC)?).ok()?)
+        }
+        _ => return None,
+    };
+    Some((ip, h.src))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_sender_of_a_vrrp_frame_and_nothing_else() {
+        let mut f = [0u8; 60];
+        Header { dst: [1; 6], src: [2; 6], ethertype: ETHERTYPE_IPV4 }.emit(&mut f);
+        f[IPV4_PROTOCOL] = 112;
+        f[IPV4_SRC].copy_from_slice(&[198, 18, 0, 1]);
+        assert_eq!(vrrp_sender(&f), Some(("198.18.0.1".parse().unwrap(), [2; 6])));
+        f[IPV4_PROTOCOL] = 1;
+        assert_eq!(vrrp_sender(&f), None, "ICMP");
+        let mut g = [0u8; 70];
+        Header { dst: [1; 6], src: [3; 6], ethertype: ETHERTYPE_IPV6 }.emit(&mut g);
+        g[IPV6_NEXT_HEADER] = 112;
+        g[IPV6_SRC].copy_from_slice(&"fe80::1".parse::<std::net::Ipv6Addr>().unwrap().octets());
+        assert_eq!(vrrp_sender(&g), Some(("fe80::1".parse().unwrap(), [3; 6])));
+        assert_eq!(vrrp_sender(&g[..30]), None, "short");
+    }
 
     #[test]
     fn round_trip_and_short_frames() {

@@ -74,6 +74,11 @@ impl Repr {
         }
     }
 
+    /// The unsolicited advertisement that `vip` is at `theirs`, sent from `ours`.
+    pub fn unsolicited_for(ours: [u8; 6], theirs: [u8; 6], vip: Ipv6Addr, router: bool) -> Repr {
+        Repr { src_mac: ours, target_mac: Some(theirs), ..Repr::unsolicited(theirs, vip, router) }
+    }
+
     /// A Neighbor Advertisement with a valid checksum, or `None`.
     pub fn parse(f: &[u8]) -> Option<Repr> {
         let eth = ethernet::Header::parse(f)?;

@@ -125,5 +125,49 @@ fn a_split_brain_is_named_by_peer_and_a_one_way_heal_brings_the_client_back() {
     );
     let took = t.elapsed();
     assert!(took <= Duration::from_millis(1000), "client back on the master {took:?} after the loser let go");
-    assert!(ka.log().contains("no longer answers for VIP"), "{}", ka.log());
+    // The winner saw the loser's answers go (it re-announces), or the loser announced the
+    // VIP at the winner's MAC as it stepped down, whichever came first.
+    let (la, lb) = (ka.log(), kb.log());
+    assert!(la.contains("no longer answers for VIP") || lb.contains("announced 198.18.0.100 at"), "{la}\n{lb}");
+}
+
+/// A full partition (nothing passes either way: the winner never hears the loser, not even
+/// its ARP) that heals one direction first: the loser hears the higher master and steps
+/// down, and announces the VIP at the winner's MAC, so the client moves at once instead of
+/// when its ARP entry expires (tens of seconds; keepalived leaves it there).
+#[test]
+fn a_full_partition_healing_one_way_first_moves_the_client_to_the_winner() {
+    let lab = Lab::new(3);
+    let peers = ["198.18.0.1", "198.18.0.2"];
+    let ka = lab.host(0).spawn_keepvip(&env_for(&peers, VIP, 200, &[]));
+    assert!(wait_until(Duration::from_secs(6), || holds_vip(&lab, 0, VIP)), "{}", ka.log());
+    let kb = lab.host(1).spawn_keepvip(&env_for(&peers, VIP, 150, &[]));
+    assert!(kb.wait_log("-> BACKUP", Duration::from_secs(3)), "{}", kb.log());
+    let (a, b, client) = (lab.host(0), lab.host(1), lab.host(2));
+    let ping = client.ping(VIP);
+    assert!(ping.wait_replies(20, Duration::from_secs(5)));
+    assert_eq!(client_entry(client), mac(a));
+    lab.block(0, 1, true);
+    lab.block(1, 0, true);
+    assert!(wait_until(Duration::from_secs(6), || holds_vip(&lab, 1, VIP)), "{}", kb.log());
+    assert!(wait_until(Duration::from_secs(3), || client_entry(client) == mac(b)), "the client never followed b");
+    // a -> b heals: b hears a (priority 200) and steps down; b -> a stays cut.
+    lab.block(0, 1, false);
+    assert!(wait_until(Duration::from_secs(5), || !holds_vip(&lab, 1, VIP)), "{}", kb.log());
+    let t = Instant::now();
+    assert!(
+        wait_until(Duration::from_secs(5), || client_entry(client) == mac(a)),
+        "client still on {} (a is {}, b is {})\n{}",
+        client_entry(client),
+        mac(a),
+        mac(b),
+        kb.log()
+    );
+    let took = t.elapsed();
+    eprintln!("client on the winner {took:?} after the loser stepped down");
+    assert!(took <= Duration::from_millis(2500), "{took:?}");
+    assert!(kb.log().contains("announced 198.18.0.100 at 198.18.0.1's MAC"), "{}", kb.log());
+    let n = ping.replies().len();
+    assert!(ping.wait_replies(n + 20, Duration::from_secs(3)), "the client's pings did not resume");
+    lab.block(1, 0, false);
 }

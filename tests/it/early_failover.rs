@@ -70,8 +70,9 @@ fn a_dead_daemon_on_a_live_host_is_replaced_at_master_down_interval() {
     assert_eq!(b.status().early_takeovers, 0);
 }
 
-/// A third of the master's adverts dropped at the backup (nftables in its namespace):
-/// adverts are late again and again, every round is answered, nothing moves.
+/// Every third advert of the master dropped at the backup (nftables in its namespace; never
+/// two in a row, so the RFC timer never runs out): adverts are late again and again, every
+/// round is answered, nothing moves.
 #[test]
 fn lost_adverts_with_a_live_master_never_take_over_early() {
     let lab = Lab::new(2);
@@ -80,7 +81,7 @@ fn lost_adverts_with_a_live_master_never_take_over_early() {
     let h = lab.host(1);
     h.must(&["nft", "add", "table", "inet", "lossy"]);
     h.must(&["nft", "add chain inet lossy input { type filter hook input priority 0; }"]);
-    h.must(&["nft", "add rule inet lossy input ip protocol vrrp numgen random mod 100 < 34 drop"]);
+    h.must(&["nft", "add rule inet lossy input ip protocol vrrp numgen inc mod 3 == 0 drop"]);
     let end = Instant::now() + Duration::from_secs(20);
     while Instant::now() < end {
         assert!(holds(&lab, 0) && !holds(&lab, 1), "the VIP moved:\n{}", b.log());
@@ -88,7 +89,7 @@ fn lost_adverts_with_a_live_master_never_take_over_early() {
     }
     let rounds = b.log().matches("probing its host (early failover)").count();
     eprintln!("{rounds} probe rounds in 20 s, none taken over");
-    assert!(rounds >= 2, "adverts were never late: the test tested nothing\n{}", b.log());
+    assert!(rounds >= 4, "adverts were seldom late: the test tested nothing\n{}", b.log());
     assert_eq!(b.status().early_takeovers, 0);
     assert!(!a.log().contains("MASTER -> BACKUP"), "{}", a.log());
 }

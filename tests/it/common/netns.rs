@@ -124,6 +124,35 @@ impl Lab {
         must(&["ip", "-n", &self.switch, "link", "set", &self.hosts[i].port, "up"]);
     }
 
+    /// Drop every frame from host `from` to host `to` on the bridge (one direction only;
+    /// ARP and IPv6 alike), or stop dropping them.
+    pub fn block(&self, from: usize, to: usize, on: bool) {
+        let (f, t) = (&self.hosts[from].port, &self.hosts[to].port);
+        let table = format!("block_{f}_{t}");
+        if on {
+            must(&["ip", "netns", "exec", &self.switch, "nft", "add", "table", "bridge", &table]);
+            must(&[
+                "ip",
+                "netns",
+                "exec",
+                &self.switch,
+                "nft",
+                &format!("add chain bridge {table} blocked {{ type filter hook forward priority 0; }}"),
+            ]);
+            must(&[
+                "ip",
+                "netns",
+                "exec",
+                &self.switch,
+                "nft",
+                &format!("add rule bridge {table} blocked iifname {f} oifname {t} drop"),
+            ]);
+            // Broadcasts and multicasts are flooded: the rule above sees each copy.
+        } else {
+            must(&["ip", "netns", "exec", &self.switch, "nft", "delete", "table", "bridge", &table]);
+        }
+    }
+
     /// Isolated ports cannot reach each other but still reach the others (a partition
     /// between nodes without any carrier change).
     pub fn isolate(&self, i: usize, on: bool) {
