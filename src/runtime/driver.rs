@@ -460,7 +460,13 @@ impl Driver {
                     self.stats.collisions.push((from, theirs));
                     self.changed = true;
                 }
-                Action::Decided(d) => log::debug!("({}) {d}", self.cfg.name),
+                Action::Decided(d) => {
+                    log::debug!("({}) {d}", self.cfg.name);
+                    if let crate::vrrp::Decision::StaleVipsDropped { from } = d {
+                        // Clients may have followed our announcements before the crash.
+                        self.await_successor(from);
+                    }
+                }
                 Action::ProbeMaster { addr } => self.master_probes.push(addr),
                 Action::EarlyTakeoverRefuted { from } => {
                     log::warn!(

@@ -22,6 +22,13 @@ use crate::net::{adverts, arp};
 use crate::vrrp::Event;
 
 impl Driver {
+    /// We no longer hold the VIPs and `master` does: learn its MAC (a probe; its frames)
+    /// to announce them there (`announce_for_successor`).
+    pub(super) fn await_successor(&mut self, master: IpAddr) {
+        self.successor = Some((master, Instant::now() + SUCCESSOR_WAIT));
+        self.master_probes.push(master);
+    }
+
     /// One gratuitous ARP (or unsolicited NA) for each VIP in `which` (indexes, as the
     /// announcer counts them).
     pub(super) fn announce(&mut self, which: Range<usize>, io: &Io) {
@@ -41,8 +48,9 @@ impl Driver {
         }
     }
 
-    /// We stepped down for `winner` (at `mac`: from its answer to our probe, or from its own
-    /// ARP requests when our direction is still cut). Clients that followed our
+    /// We stepped down for `winner` (at `mac`: from its answer to our probe, or from its
+    /// adverts seen as frames when our direction is still cut), or dropped VIPs found at
+    /// start because `winner` is master or answers for them. Clients that followed our
     /// announcements send to our MAC until their ARP entry expires, tens of seconds, unless
     /// told. The winner re-announces when it heard us claim the VIP (a forced election), but
     /// not when a partition healed only in its direction: it never heard us. So we announce
@@ -140,6 +148,8 @@ impl Driver {
                 self.cfg.name
             );
             self.handle(Event::HeldElsewhere(ip), now, io);
+            // Clients may have followed our announcements before the crash: to the holder.
+            self.announce_for_successor(ip, sender_mac, io);
         }
     }
 }

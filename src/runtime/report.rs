@@ -145,11 +145,6 @@ impl Driver {
         self.stats.transition(from, to, format!("{from} -> {to}: {reason}"), Instant::now());
         self.transitioned = true;
         self.notifier.run(to.name(), self.core().priority());
-        if let Reason::HigherPriority { from: winner, .. } = reason {
-            // Clients may still send to our MAC: learn the winner's (`neighbours.rs`).
-            self.successor = Some((winner, Instant::now() + super::neighbours::SUCCESSOR_WAIT));
-            self.master_probes.push(winner);
-        }
         if to == State::Fault && reason == Reason::NoSuccessor {
             log::error!(
                 "({name}) no other node took over after our priority-0 adverts: the VIPs are on no node (every node failing? as keepalived, a node in FAULT never holds them)"
@@ -159,6 +154,10 @@ impl Driver {
         let own = reason != Reason::SyncGroup;
         if own && (to == State::Master || (from == State::Master && to == State::Backup)) {
             self.moved = Some(to);
+        }
+        if let Reason::HigherPriority { from: winner, .. } = reason {
+            // Clients may still send to our MAC: learn the winner's (`neighbours.rs`).
+            self.await_successor(winner);
         }
     }
 }

@@ -156,3 +156,52 @@ fn partition_for_30s_then_heal_leaves_one_master_within_2_intervals() {
     assert!(holds(&lab, 0), "the 200 node wins");
     assert!(stays_one_master(&lab, Duration::from_secs(3)));
 }
+
+/// The chaos harness's find (fast set-up, seed 45534, episode 17): a node took the VIP
+/// during a partition (the client followed it), was killed with the VIP left, and restarted
+/// after the partition healed. It finds the VIP stale (the other master is heard) and drops
+/// it; the master never heard it, so nobody told the client: it kept sending to the dead
+/// copy's MAC until its ARP entry expired. Now the restarted node announces the VIP at the
+/// master's MAC as it drops it.
+#[test]
+fn a_node_restarted_with_a_stale_vip_sends_the_client_to_the_master() {
+    let lab = Lab::new(3);
+    let (_a, b) = pair(&lab, &[]);
+    let client = lab.host(2);
+    let ping = client.ping(VIP);
+    assert!(ping.wait_replies(20, Duration::from_secs(5)));
+    let mac = |i: usize| {
+        let o = lab.host(i).sh(&["cat", "/sys/class/net/eth0/address"]);
+        String::from_utf8_lossy(&o.stdout).trim().to_string()
+    };
+    let entry = || {
+        let o = client.sh(&["ip", "neigh", "show", VIP, "dev", "eth0"]);
+        let t = String::from_utf8_lossy(&o.stdout).into_owned();
+        t.split_whitespace().skip_while(|w| *w != "lladdr").nth(1).unwrap_or_default().to_string()
+    };
+    // Node 1 cannot hear node 0: it takes the VIP and the client follows it.
+    lab.block(0, 1, true);
+    lab.block(1, 0, true);
+    assert!(wait_until(Duration::from_secs(6), || holds(&lab, 1)), "{}", b.log());
+    assert!(wait_until(Duration::from_secs(3), || entry() == mac(1)), "the client never followed node 1");
+    // Node 1 dies with the VIP on it; the partition heals; node 1 starts again.
+    let mut b = b;
+    kill(&mut b);
+    lab.block(0, 1, false);
+    lab.block(1, 0, false);
+    let b2 = lab.host(1).spawn_keepvip(&env_with(100, &[]));
+    assert!(wait_until(Duration::from_secs(4), || !holds(&lab, 1)), "stale VIP kept\n{}", b2.log());
+    let t = Instant::now();
+    assert!(
+        wait_until(Duration::from_secs(4), || entry() == mac(0)),
+        "client still on {} (master is {})\n{}",
+        entry(),
+        mac(0),
+        b2.log()
+    );
+    eprintln!("client on the master {:?} after the stale VIP went", t.elapsed());
+    assert!(t.elapsed() <= Duration::from_millis(2000), "{:?}", t.elapsed());
+    assert!(b2.log().contains("at 198.18.0.1's MAC") || b2.log().contains("at 198.18.0.100's MAC"), "{}", b2.log());
+    let n = ping.replies().len();
+    assert!(ping.wait_replies(n + 20, Duration::from_secs(3)), "the client's pings did not resume");
+}
