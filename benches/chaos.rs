@@ -443,8 +443,11 @@ fn options(args: &[String]) -> Vec<Options> {
         let t = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap();
         (t.as_nanos() as u64) % 1_000_000
     });
-    let duration = Duration::from_secs(opt("--duration").and_then(|s| s.parse().ok()).unwrap_or(60));
-    let only = opt("--only").map(|s| s.split(',').filter_map(|x| x.trim().parse().ok()).collect());
+    let only: Option<Vec<usize>> = opt("--only").map(|s| s.split(',').filter_map(|x| x.trim().parse().ok()).collect());
+    // A replay (--only, --scenario) runs its episodes whatever their time.
+    let whole = only.is_some() || opt("--scenario").is_some();
+    let duration =
+        Duration::from_secs(opt("--duration").and_then(|s| s.parse().ok()).unwrap_or(if whole { 86_400 } else { 60 }));
     let episodes = opt("--episodes").and_then(|s| s.parse().ok());
     let imp = if opt("--impl").as_deref() == Some("keepalived") { Impl::Keepalived } else { Impl::Keepvip };
     let scenario: Option<&'static str> = opt("--scenario").map(|s| {
