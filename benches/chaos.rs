@@ -181,6 +181,8 @@ impl Run {
             }
             Fault::Drop { to } => self.w.drop_to(k, to, true),
             Fault::Address => self.w.address(k, false),
+            Fault::Renumber => self.w.renumber(k, true),
+            Fault::Iface => self.w.iface(k, false),
             Fault::Reload => {
                 if !self.w.reload(k) {
                     self.note(&format!("n{k}: reload skipped (not running)"));
@@ -202,6 +204,8 @@ impl Run {
             }
             Fault::Drop { to } => self.w.drop_to(k, to, false),
             Fault::Address => self.w.address(k, true),
+            Fault::Renumber => self.w.renumber(k, false),
+            Fault::Iface => self.w.iface(k, true),
             Fault::Track => self.w.track(k, true),
             Fault::Reload | Fault::Burst => {}
         }
@@ -373,7 +377,8 @@ fn episodes(o: &Options, menu: &Menu, n: usize) -> Vec<Episode> {
 
 fn run(o: &Options) -> Report {
     let mut w = World::new(o.setup, o.imp);
-    let menu = Menu { nodes: w.nodes.len(), reload: o.setup == Setup::Conf, track: o.setup == Setup::Conf };
+    let conf = o.setup == Setup::Conf;
+    let menu = Menu { nodes: w.nodes.len(), reload: conf, track: conf, iface: conf };
     let all = match o.scenario {
         Some(name) => vec![scenario(name)],
         None => episodes(o, &menu, 10_000),

@@ -52,6 +52,12 @@ pub enum Fault {
     Drop { to: usize },
     /// The primary address removed from eth0, added back after the delay.
     Address,
+    /// The primary address replaced by another one (renumbered), the first one back after
+    /// the delay.
+    Renumber,
+    /// The second interface (where a VIP lives, keepalived.conf set-ups) deleted, re-created
+    /// after the delay.
+    Iface,
     /// SIGHUP after editing the file (keepalived.conf set-ups): a priority change.
     Reload,
     /// The tracked file removed (the check fails), put back after the delay.
@@ -89,6 +95,8 @@ pub struct Menu {
     pub nodes: usize,
     pub reload: bool,
     pub track: bool,
+    /// A VIP on a second interface.
+    pub iface: bool,
 }
 
 pub fn episode(rng: &mut Rng, menu: &Menu) -> Episode {
@@ -100,7 +108,8 @@ pub fn episode(rng: &mut Rng, menu: &Menu) -> Episode {
             at += rng.ms(500, 3000);
         }
         let node = rng.range(0, menu.nodes as u64) as usize;
-        let mut kinds = vec![Fault::Kill, Fault::Freeze, Fault::Term, Fault::Cut, Fault::Address, Fault::Burst];
+        let mut kinds =
+            vec![Fault::Kill, Fault::Freeze, Fault::Term, Fault::Cut, Fault::Address, Fault::Burst, Fault::Renumber];
         if menu.nodes > 1 {
             let mut with = rng.range(0, menu.nodes as u64 - 1) as usize;
             if with >= node {
@@ -114,6 +123,9 @@ pub fn episode(rng: &mut Rng, menu: &Menu) -> Episode {
         }
         if menu.track {
             kinds.push(Fault::Track);
+        }
+        if menu.iface {
+            kinds.push(Fault::Iface);
         }
         let fault = kinds[rng.range(0, kinds.len() as u64) as usize];
         let heal_after = match fault {
@@ -129,7 +141,7 @@ pub fn episode(rng: &mut Rng, menu: &Menu) -> Episode {
 /// The schedule's own check (run under `cargo test`, before the labs).
 pub fn self_check() {
     {
-        let menu = Menu { nodes: 3, reload: true, track: true };
+        let menu = Menu { nodes: 3, reload: true, track: true, iface: true };
         let a: Vec<String> = (0..20).map(|_| format!("{:?}", episode(&mut Rng::new(7), &menu).events)).collect();
         let b: Vec<String> = (0..20).map(|_| format!("{:?}", episode(&mut Rng::new(7), &menu).events)).collect();
         assert_eq!(a, b);

@@ -72,6 +72,8 @@ pub struct Node {
     cut: u32,
     isolated: u32,
     unaddressed: u32,
+    renumbered: u32,
+    unplugged: u32,
     untracked: u32,
     reloads: u32,
     /// Process generations started (for the timeline).
@@ -155,6 +157,8 @@ impl World {
                 cut: 0,
                 isolated: 0,
                 unaddressed: 0,
+                renumbered: 0,
+                unplugged: 0,
                 untracked: 0,
                 reloads: 0,
                 starts: 0,
@@ -288,7 +292,35 @@ impl World {
         let h = self.lab.host(self.nodes[k].host);
         if count(&mut self.nodes[k].unaddressed, !on) {
             let verb = if on { "add" } else { "del" };
-            h.must(&["ip", "addr", verb, &format!("{}/24", h.ip), "dev", "eth0"]);
+            // Renumbering may have taken it away (or put it back) meanwhile: no error then.
+            let _ = h.sh(&["ip", "addr", verb, &format!("{}/24", h.ip), "dev", "eth0"]);
+        }
+    }
+
+    /// Replace the primary address by 198.18.1.N (`on`), or put it back.
+    pub fn renumber(&mut self, k: usize, on: bool) {
+        let h = self.lab.host(self.nodes[k].host);
+        if count(&mut self.nodes[k].renumbered, on) {
+            let other = format!("198.18.1.{}/24", self.nodes[k].host + 1);
+            let primary = format!("{}/24", h.ip);
+            let (del, add) = if on { (&primary, &other) } else { (&other, &primary) };
+            // The primary may be away already (an address fault): delete what is there.
+            let _ = h.sh(&["ip", "addr", "del", del, "dev", "eth0"]);
+            if on || self.nodes[k].unaddressed == 0 {
+                let _ = h.sh(&["ip", "addr", "add", add, "dev", "eth0"]);
+            }
+        }
+    }
+
+    /// Delete the second interface (`on`: re-create it).
+    pub fn iface(&mut self, k: usize, on: bool) {
+        let h = self.lab.host(self.nodes[k].host);
+        if count(&mut self.nodes[k].unplugged, !on) {
+            if on {
+                h.veth("eth1", "eth1p", None);
+            } else {
+                h.must(&["ip", "link", "del", "eth1"]);
+            }
         }
     }
 
@@ -352,6 +384,12 @@ impl World {
             }
             while self.nodes[k].untracked > 0 {
                 self.track(k, true);
+            }
+            while self.nodes[k].renumbered > 0 {
+                self.renumber(k, false);
+            }
+            while self.nodes[k].unplugged > 0 {
+                self.iface(k, true);
             }
         }
         for (from, to, _) in self.drops.clone() {
