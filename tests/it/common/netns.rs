@@ -129,27 +129,14 @@ impl Lab {
     pub fn block(&self, from: usize, to: usize, on: bool) {
         let (f, t) = (&self.hosts[from].port, &self.hosts[to].port);
         let table = format!("block_{f}_{t}");
+        let nft = |cmd: String| must(&["ip", "netns", "exec", &self.switch, "nft", &cmd]);
         if on {
-            must(&["ip", "netns", "exec", &self.switch, "nft", "add", "table", "bridge", &table]);
-            must(&[
-                "ip",
-                "netns",
-                "exec",
-                &self.switch,
-                "nft",
-                &format!("add chain bridge {table} blocked {{ type filter hook forward priority 0; }}"),
-            ]);
-            must(&[
-                "ip",
-                "netns",
-                "exec",
-                &self.switch,
-                "nft",
-                &format!("add rule bridge {table} blocked iifname {f} oifname {t} drop"),
-            ]);
-            // Broadcasts and multicasts are flooded: the rule above sees each copy.
+            // Broadcasts and multicasts are flooded: the rule sees each copy.
+            nft(format!("add table bridge {table}"));
+            nft(format!("add chain bridge {table} blocked {{ type filter hook forward priority 0; }}"));
+            nft(format!("add rule bridge {table} blocked iifname {f} oifname {t} drop"));
         } else {
-            must(&["ip", "netns", "exec", &self.switch, "nft", "delete", "table", "bridge", &table]);
+            nft(format!("delete table bridge {table}"));
         }
     }
 
