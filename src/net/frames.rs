@@ -3,7 +3,7 @@
 //! the ARP and ND watches share.
 
 use std::io;
-use std::net::{Ipv4Addr, Ipv6Addr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 
 use nix::libc;
@@ -35,41 +35,27 @@ impl FrameSender {
         Ok(FrameSender { fd: packet_socket(0, 0)? })
     }
 
-    pub fn gratuitous(&self, ifindex: u32, mac: [u8; 6], ip: Ipv4Addr) -> io::Result<()> {
-        let r = arp::gratuitous(mac, ip);
-        self.send(ifindex, arp::ETHERTYPE_ARP, |f| r.emit(f))
-    }
-
-    /// Tell the neighbours `ip` is at `theirs` (another host's MAC), from `ours`.
-    pub fn gratuitous_for(&self, ifindex: u32, ours: [u8; 6], theirs: [u8; 6], ip: Ipv4Addr) -> io::Result<()> {
-        let r = arp::announcement_for(ours, theirs, ip);
-        self.send(ifindex, arp::ETHERTYPE_ARP, |f| r.emit(f))
-    }
-
-    /// "`vip` is at `theirs`" (another host's MAC) to all nodes, from `ours`.
-    pub fn unsolicited_na_for(
-        &self,
-        ifindex: u32,
-        ours: [u8; 6],
-        theirs: [u8; 6],
-        vip: Ipv6Addr,
-        router: bool,
-    ) -> io::Result<()> {
-        let r = ndisc::Repr::unsolicited_for(ours, theirs, vip, router);
-        self.send(ifindex, ETHERTYPE_IPV6, |f| r.emit(f))
+    /// Tell the neighbours `ip` is at `at`, either family: a gratuitous ARP or an
+    /// unsolicited neighbour advertisement (`router`: the interface forwards, as keepalived
+    /// sets the flag), sent from `ours` (`at` is another host's MAC when we announce on its
+    /// behalf; the frame's source stays ours so switches keep each MAC on its own port).
+    pub fn announce(&self, ifindex: u32, ours: [u8; 6], at: [u8; 6], ip: IpAddr, router: bool) -> io::Result<()> {
+        match ip {
+            IpAddr::V4(a) => {
+                let r = arp::announcement_for(ours, at, a);
+                self.send(ifindex, arp::ETHERTYPE_ARP, |f| r.emit(f))
+            }
+            IpAddr::V6(a) => {
+                let r = ndisc::Repr::unsolicited_for(ours, at, a, router);
+                self.send(ifindex, ETHERTYPE_IPV6, |f| r.emit(f))
+            }
+        }
     }
 
     /// Ask who holds `ip` without claiming it (RFC 5227): a holder answers to `mac`.
     pub fn arp_probe(&self, ifindex: u32, mac: [u8; 6], ip: Ipv4Addr) -> io::Result<()> {
         let r = arp::arp_probe(mac, ip);
         self.send(ifindex, arp::ETHERTYPE_ARP, |f| r.emit(f))
-    }
-
-    /// "`vip` is at `mac`" to all nodes, overriding their cache (`router`: the interface
-    /// forwards, as keepalived sets the flag).
-    pub fn unsolicited_na(&self, ifindex: u32, mac: [u8; 6], vip: Ipv6Addr, router: bool) -> io::Result<()> {
-        let r = ndisc::Repr::unsolicited(mac, vip, router);
-        self.send(ifindex, ETHERTYPE_IPV6, |f| r.emit(f))
     }
 
     /// Ask who holds `target` without claiming it: a holder answers to all nodes.

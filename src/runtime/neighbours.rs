@@ -38,10 +38,7 @@ impl Driver {
             // A VIP on another interface (`dev`) is announced with that interface's MAC: the
             // neighbours there must send to it, not to the advert interface's.
             let Some(mac) = self.links.mac_of(ifindex) else { continue };
-            let sent = match v.addr {
-                IpAddr::V4(a) => f.gratuitous(ifindex, mac, a),
-                IpAddr::V6(a) => f.unsolicited_na(ifindex, mac, a, router),
-            };
+            let sent = f.announce(ifindex, mac, mac, v.addr, router);
             if let Err(e) = sent {
                 log::debug!("announcing {}: {e}", v.addr);
             }
@@ -65,10 +62,7 @@ impl Driver {
         let router = self.cfg.ipv6() && forwarding(&main.name);
         let mut told = vec![];
         for (v, ifindex) in self.vips.iter().filter(|(_, ix)| *ix == main.index) {
-            let sent = match v.addr {
-                IpAddr::V4(a) => f.gratuitous_for(ifindex, ours, mac, a),
-                IpAddr::V6(a) => f.unsolicited_na_for(ifindex, ours, mac, a, router),
-            };
+            let sent = f.announce(ifindex, ours, mac, v.addr, router);
             match sent {
                 Ok(()) => told.push(v.addr.to_string()),
                 Err(e) => log::debug!("announcing {} for {winner}: {e}", v.addr),
@@ -93,10 +87,7 @@ impl Driver {
         let (Some(f), Some(mac), Some(src)) = (io.frames, main.mac, self.links.advert_source) else {
             return;
         };
-        let sent = match src {
-            IpAddr::V4(a) => f.gratuitous(main.index, mac, a),
-            IpAddr::V6(a) => f.unsolicited_na(main.index, mac, a, forwarding(&main.name)),
-        };
+        let sent = f.announce(main.index, mac, mac, src, src.is_ipv6() && forwarding(&main.name));
         if let Err(e) = sent {
             log::debug!("announcing {src}: {e}");
         }
