@@ -109,11 +109,12 @@ fn a_sync_group_follows_a_member_into_fault_and_back() {
     );
     // keepalived's group notify: `GROUP <name> <STATE> 0`, and notify_fault as written.
     let calls = || std::fs::read_to_string(&out).unwrap_or_default();
+    // The calls last: a failure's message is read from its tail.
     assert!(
-        wait_until(Duration::from_secs(3), || calls().matches("GROUP G MASTER 0").count() == 2),
-        "{}\n{}",
-        calls(),
-        a.log()
+        wait_until(Duration::from_secs(10), || calls().matches("GROUP G MASTER 0").count() == 2),
+        "{}\nscript calls:\n{}",
+        a.log(),
+        calls()
     );
     let lines: Vec<String> = calls().lines().map(str::to_string).collect();
     assert!(lines.contains(&"fault-only".to_string()), "{lines:?}");
