@@ -53,13 +53,16 @@ fn main() -> ExitCode {
         log::debug!("container argument {a} accepted for osixia compatibility; no effect");
     }
     // One rtnetlink socket: read the host here, then hand it to the runtime.
-    let (nl, host) = match Netlink::open().and_then(|mut nl| nl.host_view().map(|h| (nl, h))) {
+    let (nl, mut host) = match Netlink::open().and_then(|mut nl| nl.host_view().map(|h| (nl, h))) {
         Ok(pair) => pair,
         Err(e) => {
             log::error!("cannot read the host's interfaces: {e:#}");
             return ExitCode::from(1);
         }
     };
+    // What a killed run held may now be first on its interface (the host renumbered
+    // meanwhile): ours to clean up, not a host address.
+    host.ours = status::StateFile::read(&state_path(&env)).map(|s| s.held_vips()).unwrap_or_default();
     let (cfgs, process, reload) = match config::conf_source(cli.use_file.as_deref(), &env) {
         Some((path, why)) => match from_conf(&path, &why, &env, &host, (cli.mode == Mode::Check, cli.json)) {
             Ok((c, process, groups)) => (c, process, Some((path, groups))),
@@ -132,8 +135,8 @@ fn template_conf(env: &HashMap<String, String>) -> Result<Option<(PathBuf, Strin
     let text = std::fs::read_to_string(t).map_err(|e| {
         format!("KEEPALIVED_CONF_TEMPLATE={t:?}: cannot read the template: {e} (mount it there, or unset the variable)")
     })?;
-    let state = env.get("KEEPVIP_STATE_FILE").map_or(config::DEFAULT_STATE_FILE, String::as_str);
-    let dir = Path::new(state).parent().unwrap_or(Path::new("/run/keepvip"));
+    let state = state_path(env);
+    let dir = state.parent().unwrap_or(Path::new("/run/keepvip"));
     let out = dir.join("keepalived.conf");
     std::fs::create_dir_all(dir).and_then(|()| std::fs::write(&out, config::template::render(&text, env))).map_err(
         |e| format!("KEEPALIVED_CONF_TEMPLATE={t:?}: cannot write the filled template to {}: {e}", out.display()),
@@ -266,8 +269,12 @@ fn from_env(
 }
 
 /// `--status` / `--health` read the daemon's state file; they need no configuration.
+fn state_path(env: &HashMap<String, String>) -> PathBuf {
+    PathBuf::from(env.get("KEEPVIP_STATE_FILE").map_or(config::DEFAULT_STATE_FILE, String::as_str))
+}
+
 fn state_file_mode(cli: &cli::Cli, env: &HashMap<String, String>) -> ExitCode {
-    let path = PathBuf::from(env.get("KEEPVIP_STATE_FILE").map_or(config::DEFAULT_STATE_FILE, String::as_str));
+    let path = state_path(env);
     let result = match (cli.mode, cli.json) {
         (Mode::Health, _) => status::health(&path),
         (_, true) => status::load(&path).map(|s| serde_json::to_string_pretty(&s.to_json()).unwrap_or_default()),

@@ -10,6 +10,7 @@ fn host() -> HostView {
             HostIface { index: 3, name: "eth1".into(), addrs: vec!["10.0.0.5/16".parse().unwrap()] },
         ],
         default_route_ifindex: Some(2),
+        ours: vec![],
     }
 }
 
@@ -257,6 +258,11 @@ fn a_vip_that_is_a_host_address_is_refused_but_a_stale_vip_is_not() {
     h.interfaces[1].addrs.swap(0, 1);
     let p = from_env(&e("192.168.4.3"), &h).unwrap_err();
     assert!(p[0].msg.contains("primary address"), "{p:?}");
+    // Listed first after the host renumbered, but the run before held it: ours, and the
+    // advert still leaves from the host's address.
+    h.ours = vec!["192.168.4.3".parse().unwrap()];
+    let c = from_env(&e("192.168.4.3"), &h).unwrap().config;
+    assert_eq!(c.advert_source, Some("192.168.4.1".parse().unwrap()));
 }
 
 #[test]

@@ -9,6 +9,10 @@ pub struct HostView {
     pub interfaces: Vec<HostIface>,
     /// Interface of the IPv4 default route, if any.
     pub default_route_ifindex: Option<u32>,
+    /// Addresses keepvip put there itself: the VIPs held now (a reload) or by the run before
+    /// (its state file). Such a VIP can end up first on its interface, where a host address
+    /// is — the host renumbered while we held it — and is still ours, not the host's.
+    pub ours: Vec<IpAddr>,
 }
 
 #[derive(Debug, Clone)]
@@ -46,7 +50,7 @@ impl HostView {
     #[cfg(test)]
     pub fn single(name: &str, index: u32, addr: &str) -> HostView {
         let iface = HostIface { index, name: name.into(), addrs: vec![addr.parse().unwrap()] };
-        HostView { interfaces: vec![iface], default_route_ifindex: None }
+        HostView { interfaces: vec![iface], default_route_ifindex: None, ours: vec![] }
     }
 
     pub fn iface(&self, name: &str) -> Option<&HostIface> {

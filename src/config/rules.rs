@@ -66,7 +66,7 @@ pub fn host_owns_vip(host: &HostView, v: &Vip, interface: &str) -> Option<String
             // IPv6 has no primary address (the kernel lists the newest first): an exact copy
             // there is a VIP left behind, like a secondary IPv4 one.
             let primary = i.addrs.iter().find(|o| o.addr.is_ipv4()).filter(|_| a.addr.is_ipv4());
-            if i.name == interface && primary == Some(a) {
+            if i.name == interface && primary == Some(a) && !host.ours.contains(&a.addr) {
                 return Some(format!("{}/{} is the primary address of {}", a.addr, a.prefix, i.name));
             }
         }

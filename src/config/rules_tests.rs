@@ -20,6 +20,7 @@ fn host() -> HostView {
             HostIface { index: 3, name: "eth1".into(), addrs: vec!["198.18.1.1/24".parse().unwrap()] },
         ],
         default_route_ifindex: Some(2),
+        ours: vec![],
     }
 }
 

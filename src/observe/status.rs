@@ -200,6 +200,13 @@ impl StateFile {
         read(path).map(|v| Self::from_json(&v))
     }
 
+    /// The VIPs of the instances that were MASTER when the file was last written: after a
+    /// crash, what the run left on the host.
+    pub fn held_vips(&self) -> Vec<std::net::IpAddr> {
+        let held = self.instances.iter().filter(|i| i.state == "MASTER").flat_map(|i| &i.virtual_ips);
+        held.filter_map(|v| v.split('/').next()?.parse().ok()).collect()
+    }
+
     /// The daemon's pid and when it last wrote the file.
     pub fn first(&self) -> Option<&InstanceStatus> {
         self.instances.first()

@@ -163,13 +163,11 @@ impl Runtime {
         // A SIGHUP after an edit reads the edit: the watch need not read it again.
         self.watched.stamp = stamp(&path);
         let loaded =
-            self.shared.nl.host_view().map_err(|e| vec![format!("reading the host's interfaces: {e:#}")]).and_then(
-                |host| {
-                    conf::load_for_reload(&path, &host)
-                        .map(|l| (l, host))
-                        .map_err(|es| es.iter().map(ToString::to_string).collect())
-                },
-            );
+            self.host_view().map_err(|e| vec![format!("reading the host's interfaces: {e:#}")]).and_then(|host| {
+                conf::load_for_reload(&path, &host)
+                    .map(|l| (l, host))
+                    .map_err(|es| es.iter().map(ToString::to_string).collect())
+            });
         let (loaded, host) = match loaded {
             Ok(pair) => pair,
             Err(errors) => {
@@ -225,11 +223,20 @@ impl Runtime {
         }
         self.drivers.retain(|d| !d.is_stopped());
         if !self.pending.is_empty() {
-            match self.shared.nl.host_view() {
+            match self.host_view() {
                 Ok(host) => self.start_pending(now, &host),
                 Err(e) => log::error!("reload: reading the host's interfaces: {e:#}"),
             }
         }
+    }
+
+    /// The host as a reloaded file is checked against: the VIPs we hold are ours, wherever
+    /// the kernel lists them.
+    fn host_view(&mut self) -> anyhow::Result<HostView> {
+        let mut host = self.shared.nl.host_view()?;
+        let held = self.drivers.iter().filter(|d| d.vips.held());
+        host.ours = held.flat_map(|d| d.vips.iter().map(|(v, _)| v.addr)).collect();
+        Ok(host)
     }
 
     /// Start the pending instances whose name and virtual router are free (one look at

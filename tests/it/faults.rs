@@ -205,3 +205,25 @@ fn a_node_restarted_with_a_stale_vip_sends_the_client_to_the_master() {
     let n = ping.replies().len();
     assert!(ping.wait_replies(n + 20, Duration::from_secs(3)), "the client's pings did not resume");
 }
+
+/// Killed with the VIP, then the host's address removed and put back (a DHCP renewal, a
+/// renumbering): the kernel now lists the leftover VIP first on eth0, where the host's
+/// primary address is. The restart must still know it for its own — the state file says
+/// the run before held it — and resume, not refuse it as a host address and leave it there.
+#[test]
+fn a_stale_vip_listed_first_after_a_renumbering_is_still_ours() {
+    let lab = Lab::new(2);
+    let (mut a, b) = pair(&lab, &[]);
+    kill(&mut a);
+    lab.host(0).must(&["ip", "addr", "del", "198.18.0.1/24", "dev", "eth0"]);
+    lab.host(0).must(&["ip", "addr", "add", "198.18.0.1/24", "dev", "eth0"]);
+    let first = lab.host(0).sh(&["ip", "-4", "-o", "addr", "show", "dev", "eth0"]);
+    let first = String::from_utf8_lossy(&first.stdout).lines().next().unwrap_or_default().to_string();
+    assert!(first.contains(&format!("{VIP}/32")), "the VIP is not first on eth0: {first}");
+    let mut a2 = lab.host(0).spawn_keepvip(&env_with(200, &[]));
+    assert!(a2.wait_log("MASTER", Duration::from_secs(4)), "{}", a2.log());
+    assert!(a2.wait_exit(Duration::from_millis(100)).is_none(), "refused to start:\n{}", a2.log());
+    // Settled: one holder, and it stays so past the backup's Master_Down_Interval.
+    assert!(wait_until(MDI_100, || one_master(&lab)), "{}\n{}", a2.log(), b.log());
+    assert!(stays_one_master(&lab, MDI_100), "two holders or none\n{}\n{}", a2.log(), b.log());
+}
