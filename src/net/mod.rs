@@ -4,6 +4,7 @@
 pub(crate) mod adverts;
 pub(crate) mod arp;
 pub mod caps;
+pub(crate) mod epoll;
 pub(crate) mod frames;
 pub(crate) mod http;
 pub(crate) mod ipvs;

@@ -20,6 +20,9 @@ pub const TOS_INTERNETWORK_CONTROL: u8 = 0xc0;
 
 pub struct VrrpSocket {
     fd: OwnedFd,
+    /// Unique per socket opened: the loop's poller tells a re-opened socket from the one
+    /// whose descriptor number it reuses.
+    id: u64,
     ifindex: u32,
     ipv6: bool,
 }
@@ -53,7 +56,16 @@ fn setsockopt_raw<T>(fd: &OwnedFd, level: i32, name: i32, val: &T) -> io::Result
     }
 }
 
+fn next_id() -> u64 {
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+    NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+}
+
 impl VrrpSocket {
+    pub fn id(&self) -> u64 {
+        self.id
+    }
+
     /// The socket of `ifname`, joined to `groups` (none: unicast only).
     pub fn open(ifname: &str, ifindex: u32, groups: &[IpAddr], ipv6: bool) -> Result<Self> {
         let sock = if ipv6 {
@@ -111,7 +123,7 @@ impl VrrpSocket {
             socket::setsockopt(&fd, sockopt::IpMulticastTtl, &255u8).context("IP_MULTICAST_TTL")?;
             socket::setsockopt(&fd, sockopt::IpMulticastLoop, &false).context("IP_MULTICAST_LOOP")?;
         }
-        Ok(VrrpSocket { fd, ifindex, ipv6: false })
+        Ok(VrrpSocket { fd, id: next_id(), ifindex, ipv6: false })
     }
 
     fn open_v6(ifname: &str, ifindex: u32, multicast: bool) -> Result<Self> {
@@ -129,7 +141,7 @@ impl VrrpSocket {
                 .context("IPV6_MULTICAST_IF")?;
             setsockopt_raw(&fd, libc::IPPROTO_IPV6, libc::IPV6_MULTICAST_LOOP, &0i32).context("IPV6_MULTICAST_LOOP")?;
         }
-        Ok(VrrpSocket { fd, ifindex, ipv6: true })
+        Ok(VrrpSocket { fd, id: next_id(), ifindex, ipv6: true })
     }
 
     /// Send one advert to `dst`, from `src` when given.

@@ -69,6 +69,13 @@ impl Runtime {
 
     /// Members follow each other's own moves and faults.
     pub(super) fn follow_groups(&mut self, now: Instant) {
+        // Without groups (most set-ups) nobody follows: no lists built on every wake.
+        if self.drivers.iter().all(|d| d.cfg.sync_group.is_none()) {
+            for d in &mut self.drivers {
+                d.take_moved();
+            }
+            return;
+        }
         let moved: Vec<Option<State>> = self.drivers.iter_mut().map(Driver::take_moved).collect();
         let moves: Vec<(Option<&str>, Option<State>)> =
             self.drivers.iter().zip(moved).map(|(d, m)| (d.cfg.sync_group.as_deref(), m)).collect();

@@ -43,7 +43,7 @@ pub use advert::params;
 use driver::Driver;
 use groups::NotifiedGroup;
 use neighbours::Watches;
-use poll::{PollSet, Ready, Token};
+use poll::{PollSet, Poller, Ready, Token};
 use shared::SharedIo;
 use signals::{Meaning, Signals};
 pub use vips::{remove_stale, stale};
@@ -55,6 +55,7 @@ const RETRY_MAX: Duration = Duration::from_secs(5);
 pub struct Runtime {
     shared: SharedIo,
     events: Events,
+    poller: Poller,
     drivers: Vec<Driver>,
     watches: Watches,
     /// Early failover's probes of late masters, one per address at a time.
@@ -121,6 +122,7 @@ impl Runtime {
         Ok(Runtime {
             shared,
             events,
+            poller: Poller::new().context("creating the loop's epoll set")?,
             drivers,
             watches: Watches::default(),
             recent_probes: master_probe::RecentProbes::default(),
@@ -215,9 +217,10 @@ impl Runtime {
             if ready.signals && self.on_signals(signals.take(), now) == Flow::Exit {
                 return Ok(());
             }
-            for s in ready.sockets {
+            for &s in &ready.sockets {
                 self.receive_all(s, &mut buf, now);
             }
+            self.poller.recycle(ready.sockets);
             if ready.neighbours {
                 self.receive_neighbours(now);
             }
@@ -244,7 +247,7 @@ impl Runtime {
     }
 
     /// Wait for a source or the nearest deadline.
-    fn wait(&self, signals: &Signals) -> Result<Ready> {
+    fn wait(&mut self, signals: &Signals) -> Result<Ready> {
         // The state file rides on the wake-ups the protocol needs anyway (`--health` allows
         // three refresh periods); it only gets a wake-up of its own when none is due soon.
         let due = self.drivers.iter().filter_map(Driver::next_deadline).min();
@@ -255,12 +258,11 @@ impl Runtime {
         };
         let others = [self.resync_at, self.metrics.as_ref().and_then(http::Server::next_deadline)];
         let deadline = others.into_iter().flatten().fold(deadline, Instant::min);
+        let sockets =
+            self.shared.sockets.iter().enumerate().map(|(i, s)| (s.sock.as_fd(), s.sock.id(), Token::Socket(i)));
+        let fixed = sockets
+            .chain([(self.events.as_fd_borrowed(), 0, Token::Netlink), (signals.pipe.as_fd(), 0, Token::Signals)]);
         let mut set = PollSet::default();
-        for (i, s) in self.shared.sockets.iter().enumerate() {
-            set.add(s.sock.as_fd(), false, Token::Socket(i));
-        }
-        set.add(self.events.as_fd_borrowed(), false, Token::Netlink);
-        set.add(signals.pipe.as_fd(), false, Token::Signals);
         for fd in self.watches.fds() {
             set.add(fd, false, Token::Neighbours);
         }
@@ -271,7 +273,7 @@ impl Runtime {
             set.add(w.fd, w.write, Token::Wake);
         }
         let wait = deadline.saturating_duration_since(Instant::now()).min(Duration::from_secs(3600));
-        set.wait(wait).context("poll")
+        self.poller.wait(fixed, set, wait).context("poll")
     }
 
     fn on_signals(&mut self, sigs: Vec<i32>, now: Instant) -> Flow {
