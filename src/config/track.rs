@@ -21,6 +21,32 @@ pub enum Probe {
     /// An interface is up (a weighted `track_interface`; unweighted ones are faults of
     /// their own, as for the advert interface).
     Link(String),
+    /// Enough processes match (keepalived's `vrrp_track_process`).
+    Process(ProcessMatch),
+}
+
+/// Which processes a `vrrp_track_process` counts, and how many make it up.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProcessMatch {
+    /// The process name (`/proc/PID/comm`), or with `args` or `full_command` the command's
+    /// first word (`/proc/PID/cmdline`), compared exactly, as keepalived does (not as a pattern).
+    pub name: String,
+    /// The parameters to compare, when given (or `param_match` without any: none allowed).
+    pub args: Option<Vec<String>>,
+    pub param_match: ParamMatch,
+    pub full_command: bool,
+    /// Up while `quorum <= matching <= quorum_max`.
+    pub quorum: u32,
+    pub quorum_max: u32,
+}
+
+/// keepalived's `param_match`: all parameters as given; or the given ones first (more may
+/// follow); or the same with the last given one a prefix of the process's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ParamMatch {
+    Exact,
+    Partial,
+    Initial,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -73,6 +99,14 @@ impl Probe {
             Probe::Docker { swarm: true, socket } => format!("docker swarm {}", socket.display()),
             Probe::Script(argv) => argv.join(" "),
             Probe::Link(i) => format!("interface {i}"),
+            Probe::Process(m) => {
+                let words = std::iter::once(m.name.as_str()).chain(m.args.iter().flatten().map(String::as_str));
+                let cmd = words.collect::<Vec<_>>().join(" ");
+                match m.quorum_max {
+                    u32::MAX => format!("process {cmd} (at least {})", m.quorum),
+                    max => format!("process {cmd} ({}..{max})", m.quorum),
+                }
+            }
         }
     }
 }

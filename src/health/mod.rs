@@ -10,6 +10,7 @@
 #![forbid(unsafe_code)]
 
 pub mod probe;
+pub mod process;
 
 use std::time::Instant;
 

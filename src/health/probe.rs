@@ -30,6 +30,8 @@ pub struct Running {
 enum Kind {
     Conn(Conn),
     Script(Child),
+    /// Answered when started (a count of processes).
+    Answered(Outcome),
 }
 
 /// A stream connection: connect, then (for HTTP) write the request and read the answer.
@@ -95,6 +97,11 @@ impl Running {
                 Kind::Script(child)
             }
             Probe::Link(_) => return Err("an interface is not probed".into()),
+            Probe::Process(m) => {
+                let n = super::process::count(Path::new("/proc"), m);
+                let ok = (m.quorum..=m.quorum_max).contains(&(n as u32));
+                Kind::Answered(if ok { Ok(()) } else { Err(format!("{n} running")) })
+            }
         };
         Ok(Running { deadline, kind })
     }
@@ -106,8 +113,8 @@ impl Running {
     pub fn wait(&self) -> Option<Wait<'_>> {
         match &self.kind {
             Kind::Conn(c) => Some(Wait { fd: c.fd.as_fd(), write: c.stage != Stage::Reading }),
-            // SIGCHLD wakes the loop.
-            Kind::Script(_) => None,
+            // SIGCHLD wakes the loop; a count is there at once.
+            Kind::Script(_) | Kind::Answered(_) => None,
         }
     }
 
@@ -122,6 +129,7 @@ impl Running {
                 Ok(None) => None,
                 Err(e) => Some(Err(format!("waiting for it: {e}"))),
             },
+            Kind::Answered(o) => Some(o.clone()),
         };
         if done.is_some() || now < self.deadline {
             return done;
@@ -137,7 +145,7 @@ impl Running {
     pub fn pid(&self) -> Option<u32> {
         match &self.kind {
             Kind::Script(c) => Some(c.id()),
-            Kind::Conn(_) => None,
+            Kind::Conn(_) | Kind::Answered(_) => None,
         }
     }
 
@@ -145,7 +153,7 @@ impl Running {
     pub fn into_child(self) -> Option<Child> {
         match self.kind {
             Kind::Script(c) => Some(c),
-            Kind::Conn(_) => None,
+            Kind::Conn(_) | Kind::Answered(_) => None,
         }
     }
 }

@@ -250,3 +250,59 @@ fn as_pid_1_the_orphans_of_check_scripts_are_reaped() {
     assert!(zombies <= 2, "{zombies} zombies under keepvip (PID 1):\n{}", p.log());
     assert_eq!(check(h).status, "up", "{}", p.log());
 }
+
+/// keepalived.conf's `vrrp_track_process`, the "hold the VIP where haproxy runs" set-up:
+/// a weighted process check on the master. The process dies: the master's priority drops
+/// below the backup's, which preempts; the process back (two of them, within quorum): the
+/// VIP comes home. A third copy breaks `quorum_max` as keepalived counts it.
+#[test]
+fn a_tracked_process_moves_the_vip_with_its_weight_and_quorum() {
+    let lab = Lab::new(2);
+    let dir = lab.host(0).dir().to_path_buf();
+    // A program of our own name (the kernel's 15 bytes): no other process matches it.
+    let name = format!("kvtp{}", std::process::id() % 1_000_000);
+    let program = dir.join(&name);
+    std::fs::copy("/bin/sleep", &program).unwrap();
+    let run = || lab.host(0).spawn(&[program.to_str().unwrap(), "600"]);
+    let mut first = run();
+    let mut procs = vec![];
+    for (i, prio) in [(0usize, 200), (1, 100)] {
+        let h = lab.host(i);
+        let conf = dir.join(format!("{}-keepalived.conf", h.ns));
+        let track = if i == 0 {
+            format!("vrrp_track_process svc {{\n  process {name}\n  weight -150\n  quorum 1\n  quorum_max 2\n}}\n")
+        } else {
+            String::new()
+        };
+        let tracked = if i == 0 { "  track_process {\n    svc\n  }\n" } else { "" };
+        std::fs::write(
+            &conf,
+            format!(
+                "{track}vrrp_instance VI_1 {{\n  interface eth0\n  virtual_router_id 51\n  priority {prio}\n  advert_int 1\n\
+                 {tracked}  virtual_ipaddress {{\n    {VIP}/24\n  }}\n}}\n"
+            ),
+        )
+        .unwrap();
+        procs.push(h.spawn_keepvip_with(&[], &["--use-file", conf.to_str().unwrap()]));
+        if i == 0 {
+            assert!(wait_until(Duration::from_secs(6), || holds(&lab, 0)), "{}", procs[0].log());
+        }
+    }
+    assert!(wait_until(Duration::from_secs(3), || check(lab.host(0)).status == "up"), "{:?}", lab.host(0).status());
+    assert_eq!(check(lab.host(0)).probe, format!("process {name} (1..2)"));
+    // The process dies: 200 - 150 = 50 < 100, and the backup (keepalived's default preempt)
+    // takes the VIP.
+    kill(&mut first);
+    assert!(procs[0].wait_log("priority 200 -> 50", Duration::from_secs(3)), "{}", procs[0].log());
+    assert!(wait_until(MDI_100 + Duration::from_secs(3), || holds(&lab, 1) && !holds(&lab, 0)), "{}", procs[1].log());
+    // Two copies: within quorum; the VIP comes home.
+    let mut two = [run(), run()];
+    assert!(procs[0].wait_log("priority 50 -> 200", Duration::from_secs(3)), "{}", procs[0].log());
+    assert!(wait_until(MDI_100 + Duration::from_secs(3), || holds(&lab, 0) && !holds(&lab, 1)), "{}", procs[0].log());
+    // A third: above quorum_max 2, down again.
+    let mut third = run();
+    assert!(procs[0].wait_log("check svc: up -> down (3 running)", Duration::from_secs(3)), "{}", procs[0].log());
+    for p in two.iter_mut().chain([&mut third]) {
+        kill(p);
+    }
+}

@@ -18,6 +18,8 @@ pub(super) struct TrackRef {
     pub at: Pos,
     pub name: String,
     pub weight: Option<i32>,
+    /// A `track_process` entry (else `track_script`).
+    pub process: bool,
 }
 
 /// The draft of `vrrp_instance NAME` at `s`, and the scripts it tracks; `None` when the
@@ -281,11 +283,12 @@ fn keyword(p: &mut Parser, k: &Stmt, d: &mut Draft, tracks: &mut Vec<TrackRef>, 
             }
         }
         "track_interface" => track_interfaces(p, k, d),
-        "track_script" => {
+        "track_script" | "track_process" => {
             for e in p.block(k) {
                 if let [n, rest @ ..] = e.words.as_slice() {
                     let weight = if rest.is_empty() { None } else { weight_of(p, e, rest) };
-                    tracks.push(TrackRef { at: e.at.clone(), name: n.clone(), weight });
+                    let process = k.keyword() == "track_process";
+                    tracks.push(TrackRef { at: e.at.clone(), name: n.clone(), weight, process });
                 }
             }
         }

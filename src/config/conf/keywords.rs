@@ -12,6 +12,7 @@ pub enum Block {
     Global,
     Instance,
     Script,
+    Process,
     SyncGroup,
 }
 
@@ -22,6 +23,7 @@ impl Block {
             Block::Global => "global_defs",
             Block::Instance => "vrrp_instance",
             Block::Script => "vrrp_script",
+            Block::Process => "vrrp_track_process",
             Block::SyncGroup => "vrrp_sync_group",
         }
     }
@@ -61,7 +63,7 @@ const fn refused(block: Block, name: &'static str, why: &'static str) -> Keyword
     Keyword { block, name, meaning: Meaning::Refused(why) }
 }
 
-use Block::{Global as G, Instance as I, Script as S, SyncGroup as Y, Top as T};
+use Block::{Global as G, Instance as I, Process as P, Script as S, SyncGroup as Y, Top as T};
 
 const MAIL: &str = "mail alerts: keepvip logs every transition instead";
 const SNMP: &str = "SNMP/DBus agents: keepvip exposes Prometheus metrics instead";
@@ -89,7 +91,7 @@ pub const KEYWORDS: &[Keyword] = &[
     refused(T, "static_ipaddress", "static addresses: configure them with the host's network tools"),
     refused(T, "static_routes", "static routes: configure them with the host's network tools"),
     refused(T, "static_rules", "static routing rules: configure them with the host's network tools"),
-    refused(T, "vrrp_track_process", "process tracking is not implemented yet: track the process with a vrrp_script"),
+    same_but(T, "vrrp_track_process", "processes counted from /proc every second (keepalived hears of each at once); in a container they are the container's own unless it runs with the host's PID namespace (`--pid=host`)"),
     refused(T, "vrrp_track_file", "file tracking is not implemented: track the file with a vrrp_script"),
     refused(T, "track_file", "file tracking is not implemented: track the file with a vrrp_script"),
     refused(T, "vrrp_garp_group", "per-interface gratuitous ARP pacing is not implemented"),
@@ -221,7 +223,7 @@ pub const KEYWORDS: &[Keyword] = &[
     refused(I, "vrf", "VRFs are not implemented"),
     refused(I, "virtual_routes", "routes added with the VIPs are not implemented yet"),
     refused(I, "virtual_rules", "routing rules added with the VIPs are not implemented yet"),
-    refused(I, "track_process", "process tracking is not implemented yet: track the process with a vrrp_script"),
+    same(I, "track_process"),
     refused(I, "track_file", "file tracking is not implemented: track the file with a vrrp_script"),
     refused(I, "track_bfd", "BFD is not implemented"),
     refused(I, "track_src_ip", NOT_YET),
@@ -254,6 +256,16 @@ pub const KEYWORDS: &[Keyword] = &[
     same(S, "fall"),
     same(S, "init_fail"),
     refused(S, "user", "keepvip runs scripts as root only; remove the line"),
+    // vrrp_track_process.
+    same(P, "process"),
+    same(P, "param_match"),
+    same_but(P, "weight", "`reverse` is refused: give the opposite weight instead"),
+    same(P, "quorum"),
+    same(P, "quorum_max"),
+    same_but(P, "fork_delay", "rounded up to whole scans of a second"),
+    same_but(P, "terminate_delay", "rounded up to whole scans of a second"),
+    same_but(P, "delay", "rounded up to whole scans of a second"),
+    same(P, "full_command"),
     // vrrp_sync_group.
     same(Y, "group"),
     same(Y, "notify"),
@@ -341,6 +353,7 @@ mod tests {
                     ),
                     Block::Instance => format!("vrrp_instance V {{\n interface eth0\n virtual_router_id 1\n {line}\n}}\n"),
                     Block::Script => format!("vrrp_script s {{\n {line}\n}}\n"),
+                    Block::Process => format!("vrrp_track_process t {{\n {line}\n}}\n"),
                     Block::SyncGroup => format!("vrrp_sync_group G {{\n {line}\n}}\n"),
                 };
                 let Ok(stmts) = lex::parse_str("k.conf", &text) else { continue };

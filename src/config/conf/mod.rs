@@ -6,6 +6,7 @@
 mod instance;
 pub mod keywords;
 pub mod lex;
+mod process;
 mod script;
 
 use std::collections::{HashMap, HashSet};
@@ -217,6 +218,8 @@ struct File {
     weighted_groups: HashSet<String>,
     group_scripts: Vec<SyncGroup>,
     scripts: HashMap<String, Check>,
+    /// `vrrp_track_process` blocks (their own names: a script and a process may share one).
+    processes: HashMap<String, Check>,
 }
 
 /// The instances of statements read from `file`.
@@ -243,7 +246,7 @@ fn read_stmts(file: &Path, stmts: &[Stmt], host: &HostView, reload: bool) -> Res
     let mut instances = vec![];
     let mut places = vec![];
     for (at, mut d, refs, known) in f.drafts {
-        track_scripts(&mut p, &mut d, refs, &f.scripts, &known, &f.disabled);
+        track_scripts(&mut p, &mut d, refs, (&f.scripts, &f.processes), &known, &f.disabled);
         if d.sync_group.as_ref().is_some_and(|g| !f.weighted_groups.contains(g)) {
             unweighted_in_group(&mut p, &mut d, &at);
         }
@@ -288,7 +291,8 @@ fn top_level(p: &mut Parser, s: &Stmt, g: &Globals, f: &mut File) {
                 return;
             }
             if let Some((d, t)) = instance::instance(p, s, &name, g) {
-                let known = f.scripts.keys().chain(f.disabled.keys()).cloned().collect();
+                let processes = f.processes.keys().map(|n| format!("process {n}"));
+                let known = f.scripts.keys().chain(f.disabled.keys()).cloned().chain(processes).collect();
                 f.drafts.push((s.at.clone(), d, t, known));
             }
         }
@@ -315,6 +319,13 @@ fn top_level(p: &mut Parser, s: &Stmt, g: &Globals, f: &mut File) {
                     p.warn(&s.at, format!("vrrp_script {name}: runs as root without enable_script_security in global_defs (keepalived warns the same)"));
                 }
                 f.scripts.insert(name, c);
+            }
+        }
+        "vrrp_track_process" => {
+            let Some(name) = p.one(s, "the process tracker's name") else { return };
+            let name = name.to_string();
+            if let Some(c) = process::vrrp_track_process(p, s, &name) {
+                f.processes.insert(name, c);
             }
         }
         kw => p.not_read(s, Block::Top, kw, "at the top level"),
@@ -392,16 +403,37 @@ fn masters_in_groups(p: &mut Parser, f: &mut File) {
     }
 }
 
-/// `track_script` names resolved against the file's `vrrp_script`s, with their weights.
+/// `track_script` and `track_process` names resolved against the file's `vrrp_script`s
+/// and `vrrp_track_process`es, with their weights. keepalived looks a name up while it
+/// reads the instance: one defined further down is not tracked ("… not found, ignoring").
 fn track_scripts(
     p: &mut Parser,
     d: &mut Draft,
     refs: Vec<TrackRef>,
-    scripts: &HashMap<String, Check>,
+    (scripts, processes): (&HashMap<String, Check>, &HashMap<String, Check>),
     known: &HashSet<String>,
     disabled: &HashMap<String, String>,
 ) {
     for t in refs {
+        if t.process {
+            let Some(c) = processes.get(&t.name) else {
+                p.fail(
+                    &t.at,
+                    format!("vrrp_instance {}: track_process {}: no vrrp_track_process {}", d.name, t.name, t.name),
+                );
+                continue;
+            };
+            if !known.contains(&format!("process {}", t.name)) {
+                p.warn(&t.at, format!("vrrp_instance {}: track_process {}: vrrp_track_process {} is defined after this instance, so keepalived ignores the tracking and so does keepvip; move it above the instance", d.name, t.name, t.name));
+            } else if d.checks.iter().any(|o| o.name == t.name && matches!(o.probe, super::track::Probe::Process(_))) {
+                p.warn(&t.at, format!("vrrp_instance {}: track_process {} is listed twice; ignored", d.name, t.name));
+            } else {
+                let mut c = c.clone();
+                c.weight = t.weight.unwrap_or(c.weight);
+                d.checks.push(c);
+            }
+            continue;
+        }
         if let Some(why) = disabled.get(&t.name).filter(|_| known.contains(&t.name)) {
             p.warn(&t.at, format!("vrrp_instance {}: track_script {}: disabled ({why}); the instance runs untracked, as in keepalived", d.name, t.name));
             continue;
@@ -447,8 +479,10 @@ fn unweighted_in_group(p: &mut Parser, d: &mut Draft, at: &Pos) {
                 );
                 d.track_interfaces.push(super::draft::Sourced::new(i.clone(), d.track_at.clone()));
             }
-            (_, w) => {
-                p.warn(at, format!("vrrp_instance {}: track_script {} (weight {w}) dropped {why}", d.name, c.name))
+            (probe, w) => {
+                let kw =
+                    if matches!(probe, super::track::Probe::Process(_)) { "track_process" } else { "track_script" };
+                p.warn(at, format!("vrrp_instance {}: {kw} {} (weight {w}) dropped {why}", d.name, c.name))
             }
         }
     }

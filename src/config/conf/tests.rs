@@ -423,3 +423,76 @@ fn early_failover_is_on_unless_global_defs_turns_it_off() {
     let e = errors(&one("global_defs {\n keepvip_early_failover sometimes\n}", "", ""));
     assert!(e[0].contains("k.conf:2") && e[0].contains("expected on or off"), "{e:?}");
 }
+
+#[test]
+fn track_process_blocks_become_process_checks_with_keepalived_defaults() {
+    use crate::config::track::{ParamMatch, ProcessMatch};
+    let text = "\
+vrrp_track_process proxy {
+  process haproxy
+}
+vrrp_track_process web {
+  process \"/usr/sbin/nginx\" -g \"daemon off;\"
+  param_match initial
+  weight -30
+  quorum 2
+  quorum_max 4
+  delay 1.5
+  full_command
+}
+vrrp_instance V {
+  interface eth0
+  virtual_router_id 1
+  priority 150
+  virtual_ipaddress {
+    198.18.0.100
+  }
+  track_process {
+    proxy
+    web weight -40
+    late
+  }
+}
+vrrp_track_process late {
+  process late
+}
+";
+    let l = load_str(text).unwrap();
+    let checks = &l.instances[0].checks;
+    assert_eq!(checks.len(), 2, "{checks:?}");
+    let proxy = ProcessMatch {
+        name: "haproxy".into(),
+        args: None,
+        param_match: ParamMatch::Exact,
+        full_command: false,
+        quorum: 1,
+        quorum_max: u32::MAX,
+    };
+    assert_eq!(checks[0].probe, Probe::Process(proxy));
+    assert_eq!((checks[0].weight, checks[0].rise, checks[0].fall), (0, 1, 1), "weight 0: FAULT while down");
+    let web = ProcessMatch {
+        name: "/usr/sbin/nginx".into(),
+        args: Some(vec!["-g".into(), "daemon off;".into()]),
+        param_match: ParamMatch::Initial,
+        full_command: true,
+        quorum: 2,
+        quorum_max: 4,
+    };
+    assert_eq!(checks[1].probe, Probe::Process(web));
+    // The instance's weight wins; 1.5 s of delay is two more agreeing scans a second apart.
+    assert_eq!((checks[1].weight, checks[1].rise, checks[1].fall), (-40, 3, 3));
+    assert!(
+        l.warnings.iter().any(|w| w.contains("track_process late") && w.contains("defined after")),
+        "{:?}",
+        l.warnings
+    );
+    // Typos and what keepvip does not do are refused, naming the line.
+    let bad = errors(&text.replace("    late\n", "    lates\n"));
+    assert!(bad.iter().any(|e| e.contains("no vrrp_track_process lates")), "{bad:?}");
+    let bad = errors(&text.replace("weight -30", "weight -30 reverse"));
+    assert!(bad.iter().any(|e| e.starts_with("k.conf:7: ") && e.contains("reverse")), "{bad:?}");
+    let bad = errors(&text.replace("param_match initial", "param_match most"));
+    assert!(bad.iter().any(|e| e.starts_with("k.conf:6: ") && e.contains("partial or initial")), "{bad:?}");
+    let bad = errors(&text.replace("quorum_max 4", "quorum_max 1"));
+    assert!(bad.iter().any(|e| e.contains("quorum 2 is above quorum_max 1")), "{bad:?}");
+}
