@@ -292,6 +292,14 @@ impl Config {
                 "name": c.name, "probe": c.probe.describe(), "interval": c.interval.as_secs_f64(),
                 "timeout": c.timeout.as_secs_f64(), "fall": c.fall, "rise": c.rise, "weight": c.weight,
                 "init_fail": c.init_fail,
+                "process": match &c.probe {
+                    track::Probe::Process(m) => serde_json::json!({
+                        "name": m.name, "args": m.args, "full_command": m.full_command, "quorum": m.quorum,
+                        "quorum_max": (m.quorum_max != u32::MAX).then_some(m.quorum_max),
+                        "param_match": format!("{:?}", m.param_match).to_ascii_lowercase(),
+                    }),
+                    _ => serde_json::Value::Null,
+                },
             })).collect::<Vec<_>>(),
             "sync_group": self.sync_group,
             "mode": if self.multicast() { "multicast" } else { "unicast" },

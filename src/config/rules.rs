@@ -307,6 +307,12 @@ fn weights(b: &mut Book, d: &Draft, preempt: bool) {
     }
     let fault = "use weight 0 so a failing check is a FAULT";
     if d.priority == 255 {
+        // keepalived keeps a weighted tracked process for the owner (its manual asks for
+        // weight 0) with a meaning it does not state: refused rather than guessed.
+        let process = d.checks.iter().find(|c| c.weight != 0 && matches!(c.probe, super::Probe::Process(_)));
+        if let Some(c) = process {
+            b.fail(&d.weight_at, format!("track_process {} weight {}: the address owner (priority 255, also what state MASTER without priority is) needs weight 0 on a tracked process, as keepalived's manual says; {fault}", c.name, c.weight));
+        }
         b.warn(&d.weight_at, format!("the address owner's priority (255) never moves, as in keepalived: weighted checks are not run; {fault}"));
     } else if !preempt {
         b.warn(&d.weight_at, format!("with nopreempt a weighted check lowers the priority but never moves the VIP off a master; preempt, or {fault}"));

@@ -143,10 +143,49 @@ fn generate(r: &mut Rng) -> Vec<Top> {
             after.push(t);
         }
     }
+    let processes: Vec<String> = (0..r.below(3)).map(|i| format!("proc{i}")).collect();
+    for p in &processes {
+        let mut e = vec![Entry::Line(format!(
+            "process {}",
+            r.pick(&[
+                "haproxy",
+                "\"/usr/sbin/nginx\" -g \"daemon off;\"",
+                "sshd",
+                "/bin/sleep 600",
+                "a-very-long-process-name"
+            ])
+        ))];
+        if r.chance(0.3) {
+            e.push(Entry::Line(format!("param_match {}", r.pick(&["", "partial", "initial"])).trim().to_string()));
+        }
+        if r.chance(0.4) {
+            e.push(Entry::Line(format!("weight {}", r.pick(&["-20", "10", "0"]))));
+        }
+        if r.chance(0.3) {
+            e.push(Entry::Line(format!("quorum {}", r.pick(&["1", "2"]))));
+        }
+        if r.chance(0.3) {
+            e.push(Entry::Line(format!("quorum_max {}", r.pick(&["1", "3"]))));
+        }
+        for kw in ["delay", "fork_delay", "terminate_delay"] {
+            if r.chance(0.15) {
+                e.push(Entry::Line(format!("{kw} {}", r.pick(&["0.5", "2", "1.5"]))));
+            }
+        }
+        if r.chance(0.2) {
+            e.push(Entry::Line("full_command".into()));
+        }
+        let t = Top { head: format!("vrrp_track_process {p}"), entries: e };
+        if r.chance(0.85) {
+            file.push(t);
+        } else {
+            after.push(t);
+        }
+    }
     let n = 1 + usize::from(r.chance(0.35));
     let names: Vec<String> = (0..n).map(|i| format!("VI_{i}")).collect();
     for (i, name) in names.iter().enumerate() {
-        file.push(Top { head: format!("vrrp_instance {name}"), entries: instance(r, i, &scripts) });
+        file.push(Top { head: format!("vrrp_instance {name}"), entries: instance(r, i, &scripts, &processes) });
     }
     if n == 2 && r.chance(0.3) {
         let mut e = vec![Entry::Block("group".into(), names.clone())];
@@ -159,7 +198,7 @@ fn generate(r: &mut Rng) -> Vec<Top> {
     file
 }
 
-fn instance(r: &mut Rng, i: usize, scripts: &[String]) -> Vec<Entry> {
+fn instance(r: &mut Rng, i: usize, scripts: &[String], processes: &[String]) -> Vec<Entry> {
     let mut e = vec![];
     let line = |s: String| Entry::Line(s);
     let second = i == 1 && r.chance(0.5);
@@ -281,6 +320,16 @@ fn instance(r: &mut Rng, i: usize, scripts: &[String]) -> Vec<Entry> {
         }
         e.push(Entry::Block("track_script".into(), t));
     }
+    if !processes.is_empty() && r.chance(0.6) {
+        let mut t: Vec<String> = processes.iter().filter(|_| r.chance(0.7)).cloned().collect();
+        if t.is_empty() {
+            t.push(processes[0].clone());
+        }
+        if r.chance(0.3) {
+            t[0] += &format!(" weight {}", r.pick(&["-30", "15", "0"]));
+        }
+        e.push(Entry::Block("track_process".into(), t));
+    }
     for kind in ["notify", "notify_master", "notify_backup", "notify_fault"] {
         if r.chance(0.12) {
             let cmd = r.pick(&[
@@ -397,7 +446,8 @@ fn parse_dump(log: &str) -> BTreeMap<String, BTreeMap<String, String>> {
         let indent = text.len() - text.trim_start().len();
         let t = text.trim();
         if t.starts_with("------<") {
-            in_topology = t.contains("VRRP Topology") || t.contains("VRRP Scripts");
+            in_topology =
+                t.contains("VRRP Topology") || t.contains("VRRP Scripts") || t.contains("VRRP Track processes");
             cur = None;
             continue;
         }
@@ -407,6 +457,12 @@ fn parse_dump(log: &str) -> BTreeMap<String, BTreeMap<String, String>> {
         if let Some(n) = t.strip_prefix("VRRP Instance = ") {
             cur = Some(n.to_string());
             view.insert(n.to_string(), BTreeMap::new());
+            list = None;
+            continue;
+        }
+        if let Some(n) = t.strip_prefix("VRRP Track process = ") {
+            cur = Some(format!("process {n}"));
+            view.insert(format!("process {n}"), BTreeMap::new());
             list = None;
             continue;
         }
@@ -437,10 +493,12 @@ fn parse_dump(log: &str) -> BTreeMap<String, BTreeMap<String, String>> {
             list = Some("excluded".into());
         } else if heading("Unicast Peer") {
             list = Some("peers".into());
-        } else if heading("Tracked interfaces") || heading("Tracked scripts") {
+        } else if heading("Tracked interfaces") || heading("Tracked scripts") || heading("Tracked processes") {
             list = Some("tracked".into());
         } else if let Some(g) = t.strip_prefix("Multicast address ") {
             m.insert("mcast".into(), g.split(", ifindex").next().unwrap_or(g).to_string());
+        } else if t == "Param match" {
+            m.insert("param_match".into(), "exact".into());
         } else if t == "VRRP interface tracking disabled" {
             m.insert("dont_track_primary".into(), "yes".into());
         } else if let Some((k, v)) = t.split_once(" = ") {
@@ -471,6 +529,15 @@ fn parse_dump(log: &str) -> BTreeMap<String, BTreeMap<String, String>> {
                 "Timeout" => "timeout",
                 "Rise" => "rise",
                 "Fall" => "fall",
+                // Track processes.
+                "Process" => "process",
+                "Parameters" => "params",
+                "Param match" => "param_match",
+                "Min processes" => "quorum",
+                "Max processes" => "quorum_max",
+                "Fork delay" => "fork_delay",
+                "Terminate delay" => "terminate_delay",
+                "Full command" => "full_command",
                 _ => continue,
             };
             let v = v.trim_end_matches(" (from configuration)");
@@ -491,6 +558,18 @@ fn parse_dump(log: &str) -> BTreeMap<String, BTreeMap<String, String>> {
             if p.is_empty() {
                 m.remove("peers");
             }
+        }
+    }
+    // Process delays as keepvip applies them: one more agreeing scan a second apart per
+    // started second (rise/fall); a tracker no instance tracks is not compared.
+    let tracked: String = view.values().filter_map(|m| m.get("tracked")).cloned().collect::<Vec<_>>().join(" | ");
+    view.retain(|k, _| {
+        k.strip_prefix("process ").is_none_or(|n| tracked.split(" | ").any(|t| t.split(' ').next() == Some(n)))
+    });
+    for m in view.iter_mut().filter(|(k, _)| k.starts_with("process ")).map(|(_, m)| m) {
+        for (delay, scans) in [("fork_delay", "rise"), ("terminate_delay", "fall")] {
+            let secs: f64 = m.remove(delay).unwrap_or_default().trim_end_matches('s').parse().unwrap_or(0.0);
+            m.insert(scans.into(), (1 + secs.ceil() as u32).to_string());
         }
     }
     for (k, m) in view.iter_mut().filter(|(k, _)| k.starts_with("script ")) {
@@ -517,6 +596,8 @@ fn normalise_item(list: &str, t: &str) -> String {
             own @ ("198.18.0.1" | "198.18.1.1") => format!("(own {own})"),
             a => a.to_string(),
         },
+        // A tracked process: "proc0, weight 0".
+        "tracked" => t.replacen(", weight", " weight", 1),
         // "198.18.0.100/24 dev eth0 scope global label eth0:1" → without the scope.
         "vips" | "excluded" => t.replace(" scope global", "").replace(" preferred_lft forever", ""),
         _ => t.to_string(),
@@ -627,6 +708,25 @@ fn keepvip_with(h: &Host, env: &[(String, String)], args: &[&str]) -> Outcome {
             tracked.push(format!("{name} weight {}", c["weight"]));
             let probe = s(&c["probe"]);
             if probe.starts_with("interface ") {
+                continue;
+            }
+            if let Some(pm) = c["process"].as_object() {
+                let mut m = BTreeMap::new();
+                m.insert("process".into(), s(&pm["name"]));
+                if let Some(args) = pm["args"].as_array() {
+                    if !args.is_empty() {
+                        m.insert("params".into(), args.iter().map(s).collect::<Vec<_>>().join(" "));
+                    }
+                    m.insert("param_match".into(), s(&pm["param_match"]));
+                }
+                m.insert("quorum".into(), pm["quorum"].to_string());
+                if let Some(max) = pm["quorum_max"].as_u64() {
+                    m.insert("quorum_max".into(), max.to_string());
+                }
+                m.insert("full_command".into(), pm["full_command"].to_string());
+                m.insert("rise".into(), c["rise"].to_string());
+                m.insert("fall".into(), c["fall"].to_string());
+                view.insert(format!("process {name}"), m);
                 continue;
             }
             let secs = |v: &serde_json::Value| format!("{} sec", v.as_f64().unwrap());

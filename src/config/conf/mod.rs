@@ -479,10 +479,14 @@ fn unweighted_in_group(p: &mut Parser, d: &mut Draft, at: &Pos) {
                 );
                 d.track_interfaces.push(super::draft::Sourced::new(i.clone(), d.track_at.clone()));
             }
-            (probe, w) => {
-                let kw =
-                    if matches!(probe, super::track::Probe::Process(_)) { "track_process" } else { "track_script" };
-                p.warn(at, format!("vrrp_instance {}: {kw} {} (weight {w}) dropped {why}", d.name, c.name))
+            // keepalived keeps these (its manual asks for weight 0 there) with a meaning it
+            // does not state: refused rather than guessed.
+            (super::track::Probe::Process(_), w) => p.fail(
+                at,
+                format!("vrrp_instance {}: track_process {} weight {w}: in vrrp_sync_group {group} a tracked process needs weight 0 (keepalived's rule) unless the group has sync_group_tracking_weight", d.name, c.name),
+            ),
+            (_, w) => {
+                p.warn(at, format!("vrrp_instance {}: track_script {} (weight {w}) dropped {why}", d.name, c.name))
             }
         }
     }

@@ -58,6 +58,8 @@ pub(super) fn vrrp_track_process(p: &mut Parser, s: &Stmt, name: &str) -> Option
     }
     // Parameters given, or param_match alone (then the process must have none).
     let args = (!params.is_empty() || explicit_match).then_some(params);
+    // keepalived compares (and shows) the command line when parameters or param_match are given.
+    let full_command = full_command || args.is_some();
     // keepalived waits a delay after the count changes; scanning each second, that is
     // one more agreeing scan per started second of it (the first scan decides at once).
     let scans = |d: Duration| 1 + (d.as_secs_f64() / SCAN_INTERVAL.as_secs_f64()).ceil() as u32;
