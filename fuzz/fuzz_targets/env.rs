@@ -27,6 +27,7 @@ fuzz_target!(|data: &[u8]| {
     let host = HostView {
         interfaces: vec![HostIface { index: 2, name: "eth0".into(), addrs: vec!["198.18.0.1/24".parse().unwrap()] }],
         default_route_ifindex: None,
+        ours: vec![],
     };
     // The same text in each variable that takes a list or free text.
     for var in ["KEEPALIVED_VIRTUAL_IPS", "KEEPALIVED_UNICAST_PEERS", "KEEPALIVED_ADVERT_INT", "KEEPALIVED_PRIORITY", "KEEPALIVED_PASSWORD"] {
