@@ -39,6 +39,7 @@ fn params(sel: u8, ipv6: bool) -> Params {
         skip_check_adv_addr: sel & 64 != 0,
         early_failover: sel & 2 != 0,
         garp_delay: Duration::from_secs(5),
+        garp_lower_prio: Some(Duration::from_secs(5)),
         first_hold: Duration::from_millis(u64::from(sel & 4) * 100),
     }
 }

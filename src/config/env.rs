@@ -186,6 +186,8 @@ fn read(r: &mut Reader, host: &HostView) -> Draft {
     let garp = Garp {
         refresh: (refresh > 0).then(|| Duration::from_secs(u64::from(refresh))),
         refresh_repeat,
+        lower_prio_delay: Some(Garp::KEEPALIVED.delay),
+        lower_prio_repeat: Some(Garp::KEEPALIVED.repeat),
         ..Garp::KEEPALIVED
     };
     Draft {

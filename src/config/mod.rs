@@ -92,10 +92,28 @@ pub struct Garp {
     pub refresh: Option<Duration>,
     /// Rounds of each refresh (`garp_master_refresh_repeat`).
     pub refresh_repeat: usize,
+    /// A master that hears a lower priority's advert announces again, and once more this
+    /// much later (`garp_lower_prio_delay`; unset: `delay`)…
+    pub lower_prio_delay: Option<Duration>,
+    /// …in this many rounds each (`garp_lower_prio_repeat`; unset: `repeat`; 0: never).
+    pub lower_prio_repeat: Option<usize>,
 }
 
 impl Garp {
-    pub const KEEPALIVED: Garp = Garp { delay: Duration::from_secs(5), repeat: 5, refresh: None, refresh_repeat: 1 };
+    pub const KEEPALIVED: Garp = Garp {
+        delay: Duration::from_secs(5),
+        repeat: 5,
+        refresh: None,
+        refresh_repeat: 1,
+        lower_prio_delay: None,
+        lower_prio_repeat: None,
+    };
+
+    /// What a master does on a lower priority's advert: `None`, nothing (repeat 0);
+    /// else announce now and again after this (zero: once).
+    pub fn lower_prio(&self) -> Option<Duration> {
+        (self.lower_prio_repeat.unwrap_or(self.repeat) > 0).then(|| self.lower_prio_delay.unwrap_or(self.delay))
+    }
 }
 
 impl Default for Garp {
@@ -311,6 +329,8 @@ impl Config {
             "garp_master_repeat": self.garp.repeat,
             "garp_master_refresh": self.garp.refresh.map_or(0, |r| r.as_secs()),
             "garp_master_refresh_repeat": self.garp.refresh_repeat,
+            "garp_lower_prio_delay": self.garp.lower_prio_delay.unwrap_or(self.garp.delay).as_secs(),
+            "garp_lower_prio_repeat": self.garp.lower_prio_repeat.unwrap_or(self.garp.repeat),
             "dont_track_primary": self.dont_track_primary,
             "skip_check_adv_addr": self.skip_check_adv_addr,
             "early_failover": self.early_failover,

@@ -41,8 +41,13 @@ impl Announcer {
     /// A takeover (or a re-announcement): the VIPs to announce now, all of them. Restarts
     /// any repeats still pending.
     pub fn start(&mut self, vips: usize, now: Instant) -> Range<usize> {
+        self.start_rounds(vips, self.garp.repeat, now)
+    }
+
+    /// The same in `rounds` rounds (a lower priority's advert has its own count).
+    pub fn start_rounds(&mut self, vips: usize, rounds: usize, now: Instant) -> Range<usize> {
         self.vips = vips;
-        self.burst(self.garp.repeat, now);
+        self.burst(rounds, now);
         self.refresh_at = self.garp.refresh.map(|r| now + r);
         self.take(now).unwrap_or(0..0)
     }

@@ -157,9 +157,9 @@ impl Driver {
     }
 
     /// A reload changed what we advertise (see `reload.rs`).
-    pub(super) fn set_advertised(&mut self, advertised: Vec<u8>, garp_delay: std::time::Duration) {
+    pub(super) fn set_advertised(&mut self, advertised: Vec<u8>, garp: &crate::config::Garp) {
         self.core.set_advertised(advertised);
-        self.core.set_garp_delay(garp_delay);
+        self.core.set_garp_delay(garp.delay, garp.lower_prio());
     }
 
     /// Something `--status` shows changed since the last call.
@@ -441,6 +441,11 @@ impl Driver {
                 }
                 Action::Gratuitous => {
                     let all = self.announcer.start(self.cfg.virtual_ips.len(), Instant::now());
+                    self.announce(all, io);
+                }
+                Action::GratuitousLowerPrio => {
+                    let rounds = self.cfg.garp.lower_prio_repeat.unwrap_or(self.cfg.garp.repeat);
+                    let all = self.announcer.start_rounds(self.cfg.virtual_ips.len(), rounds, Instant::now());
                     self.announce(all, io);
                 }
                 Action::Transition { from, to, reason } => self.transition(from, to, reason),

@@ -133,7 +133,7 @@ impl Driver {
             self.announcer.set_garp(new.garp);
             what.push("gratuitous ARP schedule".to_string());
         }
-        self.set_advertised(super::advert::params(&new, host).advertised, new.garp.delay);
+        self.set_advertised(super::advert::params(&new, host).advertised, &new.garp);
         self.cfg = new;
         self.refresh_priority(now, io);
         self.changed = true;

@@ -118,6 +118,9 @@ pub enum Action {
     RemoveVips,
     /// Gratuitous ARP / unsolicited NA for every VIP.
     Gratuitous,
+    /// The same after a lower priority's advert (keepalived's `garp_lower_prio_repeat`
+    /// rounds instead of `garp_master_repeat`).
+    GratuitousLowerPrio,
     Transition {
         from: State,
         to: State,
@@ -143,7 +146,7 @@ pub enum Action {
         from: IpAddr,
     },
     /// A lower-priority master appeared (a split brain healed): we stay master, answer it,
-    /// and re-announce our VIPs (the `Gratuitous` that follows) so clients leave its MAC.
+    /// and re-announce our VIPs (the `GratuitousLowerPrio` that follows) so clients leave its MAC.
     ForcedElection {
         from: IpAddr,
         priority: u8,

@@ -66,6 +66,10 @@ pub struct Params {
     /// A takeover announces the VIPs (`Action::Gratuitous`) and again this much later
     /// (keepalived's `garp_master_delay`, 5 s by default); zero: once.
     pub garp_delay: Duration,
+    /// A lower priority's advert heard as master: announce (`Action::GratuitousLowerPrio`)
+    /// and again this much later (keepalived's `garp_lower_prio_delay`; zero: once);
+    /// `None`: not at all (`garp_lower_prio_repeat 0`).
+    pub garp_lower_prio: Option<Duration>,
     /// keepalived's `skip_check_adv_addr`: a backup does not check the address list of
     /// adverts from the master it already follows.
     pub skip_check_adv_addr: bool,
@@ -159,7 +163,8 @@ impl Instance {
     }
 
     /// A reload changed the takeover announcements' second burst.
-    pub fn set_garp_delay(&mut self, delay: Duration) {
+    pub fn set_garp_delay(&mut self, delay: Duration, lower_prio: Option<Duration>) {
+        self.params.garp_lower_prio = lower_prio;
         self.params.garp_delay = delay;
     }
 
@@ -377,6 +382,10 @@ impl Instance {
             self.timers.clear(Timer::Garp);
             self.actions.push_back(Action::Gratuitous);
         }
+        if self.timers.due(Timer::GarpLowerPrio, now) {
+            self.timers.clear(Timer::GarpLowerPrio);
+            self.actions.push_back(Action::GratuitousLowerPrio);
+        }
         if self.timers.due(Timer::Resign, now) {
             self.finish_resign(Reason::NoSuccessor);
             return;
@@ -463,7 +472,7 @@ impl Instance {
         }
         match to {
             State::Backup => self.timers.keep_only(&[Timer::MasterDown, Timer::Probe]),
-            State::Master => self.timers.keep_only(&[Timer::Advert, Timer::Garp, Timer::Resign]),
+            State::Master => self.timers.keep_only(&[Timer::Advert, Timer::Garp, Timer::GarpLowerPrio, Timer::Resign]),
             _ => self.timers.keep_only(&[]),
         }
         self.actions.push_back(Action::Transition { from, to, reason });
@@ -672,7 +681,12 @@ impl Instance {
             if self.reannounced_at.is_none_or(|t| now >= t + REANNOUNCE_MIN_GAP) {
                 self.reannounced_at = Some(now);
                 self.actions.push_back(Action::ForcedElection { from: src, priority: adv.priority });
-                self.actions.push_back(Action::Gratuitous);
+                if let Some(again) = self.params.garp_lower_prio {
+                    self.actions.push_back(Action::GratuitousLowerPrio);
+                    if !again.is_zero() {
+                        self.timers.set(Timer::GarpLowerPrio, now + again);
+                    }
+                }
             }
         }
     }

@@ -33,6 +33,7 @@ fn params(priority: u8) -> Params {
         skip_check_adv_addr: false,
         early_failover: false,
         garp_delay: Duration::from_secs(5),
+        garp_lower_prio: Some(Duration::from_secs(5)),
         first_hold: Duration::ZERO,
     }
 }
@@ -237,6 +238,36 @@ fn master_sends_adverts_every_interval() {
     let t1 = i.next_deadline().unwrap();
     let a = run_until(&mut i, t1 + Duration::from_millis(2500));
     assert_eq!(sends(&a), [200, 200, 200]);
+}
+
+/// keepalived's master on a lower priority's advert: answers, announces now and again
+/// `garp_lower_prio_delay` later (its own schedule, not the takeover's); repeat 0: never.
+#[test]
+fn a_lower_priority_advert_is_announced_over_now_and_after_the_lower_prio_delay() {
+    let t0 = Instant::now();
+    let mut p = params(200);
+    p.garp_delay = Duration::ZERO;
+    p.garp_lower_prio = Some(Duration::from_secs(2));
+    let mut i = master(p.clone(), t0);
+    drain(&mut i);
+    let t1 = t0 + Duration::from_secs(4);
+    rx(&mut i, &peer_advert(100), PEER, t1).unwrap();
+    let a = drain(&mut i);
+    assert_eq!(i.state(), State::Master);
+    assert_eq!(a.iter().filter(|a| **a == Action::GratuitousLowerPrio).count(), 1, "{a:?}");
+    assert!(!a.contains(&Action::Gratuitous), "{a:?}");
+    let a = run_until(&mut i, t1 + Duration::from_millis(1900));
+    assert!(!a.contains(&Action::GratuitousLowerPrio), "{a:?}");
+    let a = run_until(&mut i, t1 + Duration::from_millis(2100));
+    assert_eq!(a.iter().filter(|a| **a == Action::GratuitousLowerPrio).count(), 1, "{a:?}");
+    // garp_lower_prio_repeat 0: the advert is answered, nothing announced.
+    p.garp_lower_prio = None;
+    let mut i = master(p, t0);
+    drain(&mut i);
+    rx(&mut i, &peer_advert(100), PEER, t1).unwrap();
+    let a = run_until(&mut i, t1 + Duration::from_secs(10));
+    assert!(!a.iter().any(|a| matches!(a, Action::GratuitousLowerPrio | Action::Gratuitous)), "{a:?}");
+    assert!(sends(&a).contains(&200));
 }
 
 #[test]
@@ -662,14 +693,14 @@ fn a_lower_priority_master_is_answered_and_vips_reannounced() {
         [
             Action::SendAdvert { priority: 200 },
             Action::ForcedElection { from: ip(PEER), priority: 100 },
-            Action::Gratuitous
+            Action::GratuitousLowerPrio
         ]
     );
     // A flood of them re-announces at most once a second (the advert answer always goes).
     rx(&mut i, &peer_advert(100), PEER, t1 + Duration::from_millis(10)).unwrap();
     assert_eq!(drain(&mut i), [Action::SendAdvert { priority: 200 }]);
     rx(&mut i, &peer_advert(100), PEER, t1 + Duration::from_secs(1)).unwrap();
-    assert!(drain(&mut i).contains(&Action::Gratuitous));
+    assert!(drain(&mut i).contains(&Action::GratuitousLowerPrio));
     assert_eq!(i.state(), State::Master);
 }
 

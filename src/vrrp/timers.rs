@@ -12,13 +12,15 @@ pub enum Timer {
     Advert,
     /// Master: the repeat of the gratuitous ARPs after a takeover.
     Garp,
+    /// Master: the repeat of the gratuitous ARPs after a lower priority's advert.
+    GarpLowerPrio,
     /// Master shutting down: the VIPs stay until a successor appears or this passes.
     Resign,
     /// Backup: the master's advert is late (early failover): the next probe or verdict.
     Probe,
 }
 
-const TIMERS: usize = 5;
+const TIMERS: usize = 6;
 
 /// Every timer of an instance, in one place: set, clear, due, and the next wake-up.
 #[derive(Debug, Clone, Default)]

@@ -91,6 +91,13 @@ fn generate(r: &mut Rng) -> Vec<Top> {
         if r.chance(0.1) {
             g.push(Entry::Line(format!("vrrp_garp_master_delay {}", r.pick(&["1", "0"]))));
         }
+        if r.chance(0.1) {
+            g.push(Entry::Line(format!("vrrp_garp_master_repeat {}", r.pick(&["1", "3"]))));
+        }
+        if r.chance(0.1) {
+            let kw = r.pick(&["vrrp_garp_lower_prio_delay", "vrrp_garp_lower_prio_repeat"]);
+            g.push(Entry::Line(format!("{kw} {}", r.pick(&["0", "3"]))));
+        }
         if r.chance(0.05) {
             g.push(Entry::Line("vrrp_check_unicast_src".into()));
         }
@@ -347,6 +354,8 @@ fn instance(r: &mut Rng, i: usize, scripts: &[String], processes: &[String]) -> 
         ("garp_master_repeat", &["1", "3"][..]),
         ("garp_master_refresh", &["0", "20"][..]),
         ("garp_master_refresh_repeat", &["2"][..]),
+        ("garp_lower_prio_delay", &["0", "2"][..]),
+        ("garp_lower_prio_repeat", &["0", "2"][..]),
     ] {
         if r.chance(0.07) {
             e.push(line(format!("{kw} {}", r.pick(values)).trim().to_string()));
@@ -511,6 +520,8 @@ fn parse_dump(log: &str) -> BTreeMap<String, BTreeMap<String, String>> {
                 "Gratuitous ARP repeat" => "garp_repeat",
                 "Gratuitous ARP refresh" => "garp_refresh",
                 "Gratuitous ARP refresh repeat" => "garp_refresh_repeat",
+                "Gratuitous ARP lower priority delay" => "garp_lower_delay",
+                "Gratuitous ARP lower priority repeat" => "garp_lower_repeat",
                 "Virtual Router ID" => "router_id",
                 "Priority" => "priority",
                 "Advert interval" => "advert_int",
@@ -655,6 +666,8 @@ fn keepvip_with(h: &Host, env: &[(String, String)], args: &[&str]) -> Outcome {
             ("garp_repeat", "garp_master_repeat"),
             ("garp_refresh", "garp_master_refresh"),
             ("garp_refresh_repeat", "garp_master_refresh_repeat"),
+            ("garp_lower_delay", "garp_lower_prio_delay"),
+            ("garp_lower_repeat", "garp_lower_prio_repeat"),
             ("router_id", "router_id"),
             ("priority", "priority"),
         ] {

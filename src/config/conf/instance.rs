@@ -296,9 +296,12 @@ fn keyword(p: &mut Parser, k: &Stmt, d: &mut Draft, tracks: &mut Vec<TrackRef>, 
         "dont_track_primary" => d.dont_track_primary = true,
         "skip_check_adv_addr" => d.skip_check_adv_addr = true,
         "mcast_dst_ip" => d.mcast_group = multicast_group(p, k, None).or(d.mcast_group),
-        "garp_master_delay" | "garp_master_repeat" | "garp_master_refresh" | "garp_master_refresh_repeat" => {
-            garp_keyword(p, k, &mut d.garp)
-        }
+        "garp_master_delay"
+        | "garp_master_repeat"
+        | "garp_master_refresh"
+        | "garp_master_refresh_repeat"
+        | "garp_lower_prio_delay"
+        | "garp_lower_prio_repeat" => garp_keyword(p, k, &mut d.garp),
         "unicast_ttl" => d.unicast_min_ttl = p.int(k, 1, 255).map(|n| n as u8).or(d.unicast_min_ttl),
         "accept" => {}
         "lower_prio_no_advert" | "higher_prio_send_advert" => p.only_false(k),
@@ -331,6 +334,7 @@ pub(super) fn garp_keyword(p: &mut Parser, k: &Stmt, garp: &mut crate::config::G
     let kw = k.keyword().trim_start_matches("vrrp_");
     let (lo, hi) = match kw {
         "garp_master_repeat" | "garp_master_refresh_repeat" => (1, 1000),
+        "garp_lower_prio_repeat" => (0, 1000),
         _ => (0, 86_400),
     };
     let Some(n) = p.int(k, lo, hi) else { return };
@@ -338,6 +342,8 @@ pub(super) fn garp_keyword(p: &mut Parser, k: &Stmt, garp: &mut crate::config::G
         "garp_master_delay" => garp.delay = Duration::from_secs(u64::from(n)),
         "garp_master_repeat" => garp.repeat = n as usize,
         "garp_master_refresh" => garp.refresh = (n > 0).then(|| Duration::from_secs(u64::from(n))),
+        "garp_lower_prio_delay" => garp.lower_prio_delay = Some(Duration::from_secs(u64::from(n))),
+        "garp_lower_prio_repeat" => garp.lower_prio_repeat = Some(n as usize),
         _ => garp.refresh_repeat = n as usize,
     }
 }

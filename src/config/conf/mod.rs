@@ -237,6 +237,10 @@ fn read_stmts(file: &Path, stmts: &[Stmt], host: &HostView, reload: bool) -> Res
     if let Some(first) = stmts.first() {
         g.settle_script_user(&mut p, &first.at);
     }
+    // keepalived: the lower-priority schedule defaults to global_defs' own garp_master
+    // values, and an instance's to global_defs' (never to the instance's garp_master_*).
+    g.garp.lower_prio_delay = Some(g.garp.lower_prio_delay.unwrap_or(g.garp.delay));
+    g.garp.lower_prio_repeat = Some(g.garp.lower_prio_repeat.unwrap_or(g.garp.repeat));
     let mut f = File::default();
     for s in stmts {
         top_level(&mut p, s, &g, &mut f);
@@ -535,7 +539,9 @@ fn globals(p: &mut Parser, s: &Stmt, g: &mut Globals) {
             "vrrp_garp_master_delay"
             | "vrrp_garp_master_repeat"
             | "vrrp_garp_master_refresh"
-            | "vrrp_garp_master_refresh_repeat" => instance::garp_keyword(p, d, &mut g.garp),
+            | "vrrp_garp_master_refresh_repeat"
+            | "vrrp_garp_lower_prio_delay"
+            | "vrrp_garp_lower_prio_repeat" => instance::garp_keyword(p, d, &mut g.garp),
             "enable_script_security" => g.script_security = true,
             "script_user" => match d.args() {
                 [u] | [u, _] => g.script_user = Some((d.at.clone(), u.clone())),

@@ -367,6 +367,9 @@ fn multicast_groups_garp_schedule_and_primary_tracking_are_read() {
         repeat: 2,
         refresh: Some(Duration::from_secs(30)),
         refresh_repeat: 1,
+        // Not the instance's garp_master_*: global_defs' (keepalived's defaults here).
+        lower_prio_delay: Some(Duration::from_secs(5)),
+        lower_prio_repeat: Some(5),
     };
     assert_eq!(c.garp, want);
     assert!(c.dont_track_primary);
