@@ -112,7 +112,12 @@ impl Garp {
     /// What a master does on a lower priority's advert: `None`, nothing (repeat 0);
     /// else announce now and again after this (zero: once).
     pub fn lower_prio(&self) -> Option<Duration> {
-        (self.lower_prio_repeat.unwrap_or(self.repeat) > 0).then(|| self.lower_prio_delay.unwrap_or(self.delay))
+        (self.lower_prio_rounds() > 0).then(|| self.lower_prio_delay.unwrap_or(self.delay))
+    }
+
+    /// Rounds of each lower-priority announcement.
+    pub fn lower_prio_rounds(&self) -> usize {
+        self.lower_prio_repeat.unwrap_or(self.repeat)
     }
 }
 
@@ -330,7 +335,7 @@ impl Config {
             "garp_master_refresh": self.garp.refresh.map_or(0, |r| r.as_secs()),
             "garp_master_refresh_repeat": self.garp.refresh_repeat,
             "garp_lower_prio_delay": self.garp.lower_prio_delay.unwrap_or(self.garp.delay).as_secs(),
-            "garp_lower_prio_repeat": self.garp.lower_prio_repeat.unwrap_or(self.garp.repeat),
+            "garp_lower_prio_repeat": self.garp.lower_prio_rounds(),
             "dont_track_primary": self.dont_track_primary,
             "skip_check_adv_addr": self.skip_check_adv_addr,
             "early_failover": self.early_failover,

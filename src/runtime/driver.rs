@@ -444,7 +444,7 @@ impl Driver {
                     self.announce(all, io);
                 }
                 Action::GratuitousLowerPrio => {
-                    let rounds = self.cfg.garp.lower_prio_repeat.unwrap_or(self.cfg.garp.repeat);
+                    let rounds = self.cfg.garp.lower_prio_rounds();
                     let all = self.announcer.start_rounds(self.cfg.virtual_ips.len(), rounds, Instant::now());
                     self.announce(all, io);
                 }

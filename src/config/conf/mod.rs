@@ -418,46 +418,36 @@ fn track_scripts(
     known: &HashSet<String>,
     disabled: &HashMap<String, String>,
 ) {
+    let no_disabled = HashMap::new();
     for t in refs {
-        if t.process {
-            let Some(c) = processes.get(&t.name) else {
-                p.fail(
-                    &t.at,
-                    format!("vrrp_instance {}: track_process {}: no vrrp_track_process {}", d.name, t.name, t.name),
-                );
-                continue;
-            };
-            if !known.contains(&format!("process {}", t.name)) {
-                p.warn(&t.at, format!("vrrp_instance {}: track_process {}: vrrp_track_process {} is defined after this instance, so keepalived ignores the tracking and so does keepvip; move it above the instance", d.name, t.name, t.name));
-            } else if d.checks.iter().any(|o| o.name == t.name && matches!(o.probe, super::track::Probe::Process(_))) {
-                p.warn(&t.at, format!("vrrp_instance {}: track_process {} is listed twice; ignored", d.name, t.name));
-            } else {
-                let mut c = c.clone();
-                c.weight = t.weight.unwrap_or(c.weight);
-                d.checks.push(c);
-            }
+        // Scripts and process trackers have names of their own; `known` says "process NAME".
+        let (kw, block, defined, disabled, key) = if t.process {
+            ("track_process", "vrrp_track_process", processes, &no_disabled, format!("process {}", t.name))
+        } else {
+            ("track_script", "vrrp_script", scripts, disabled, t.name.clone())
+        };
+        let what = format!("vrrp_instance {}: {kw} {}", d.name, t.name);
+        if let Some(why) = disabled.get(&t.name).filter(|_| known.contains(&key)) {
+            p.warn(&t.at, format!("{what}: disabled ({why}); the instance runs untracked, as in keepalived"));
             continue;
         }
-        if let Some(why) = disabled.get(&t.name).filter(|_| known.contains(&t.name)) {
-            p.warn(&t.at, format!("vrrp_instance {}: track_script {}: disabled ({why}); the instance runs untracked, as in keepalived", d.name, t.name));
-            continue;
-        }
-        if scripts.contains_key(&t.name) && !known.contains(&t.name) {
-            // keepalived looks the name up while reading the instance: "track script … not
-            // found, ignoring".
-            p.warn(&t.at, format!("vrrp_instance {}: track_script {}: vrrp_script {} is defined after this instance, so keepalived ignores the tracking and so does keepvip; move the vrrp_script above the instance", d.name, t.name, t.name));
-            continue;
-        }
-        let Some(script) = scripts.get(&t.name) else {
-            p.fail(&t.at, format!("vrrp_instance {}: track_script {}: no vrrp_script {}", d.name, t.name, t.name));
+        let Some(check) = defined.get(&t.name) else {
+            p.fail(&t.at, format!("{what}: no {block} {}", t.name));
             continue;
         };
-        if d.checks.iter().any(|c| c.name == t.name) {
-            // keepalived: "duplicate track_script … - ignoring".
-            p.warn(&t.at, format!("vrrp_instance {}: track_script {} is listed twice; ignored", d.name, t.name));
+        if !known.contains(&key) {
+            // keepalived looks the name up while reading the instance: "track script … not
+            // found, ignoring".
+            p.warn(&t.at, format!("{what}: {block} {} is defined after this instance, so keepalived ignores the tracking and so does keepvip; move the {block} above the instance", t.name));
             continue;
         }
-        let mut c = script.clone();
+        let same_kind = |c: &Check| matches!(c.probe, super::track::Probe::Process(_)) == t.process;
+        if d.checks.iter().any(|c| c.name == t.name && same_kind(c)) {
+            // keepalived: "duplicate track_script … - ignoring".
+            p.warn(&t.at, format!("{what} is listed twice; ignored"));
+            continue;
+        }
+        let mut c = check.clone();
         c.weight = t.weight.unwrap_or(c.weight);
         d.checks.push(c);
     }
