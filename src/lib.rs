@@ -12,6 +12,8 @@
 //! - `health`: health checks: fall/rise and weights (sans-IO) and their non-blocking probes.
 //! - [`runtime`]: the poll loop; each instance's IO is a driver made of owned parts (links,
 //!   checks, VIPs, stats); sync groups, reload and reports in rooms of their own.
+//! - [`swarm`]: `KEEPALIVED_UNICAST_PEERS=swarm`: the members from the Docker engine (GET only),
+//!   followed by a thread that wakes the loop.
 //! - [`observe`]: the typed state file (`--status`, `--health`) and the Prometheus text.
 //! - [`notify`], [`cli`]: notify scripts, arguments.
 
@@ -27,5 +29,6 @@ pub mod net;
 pub mod notify;
 pub mod observe;
 pub mod runtime;
+pub mod swarm;
 pub mod vrrp;
 pub mod wire;

@@ -63,6 +63,22 @@ fn main() -> ExitCode {
     // What a killed run held may now be first on its interface (the host renumbered
     // meanwhile): ours to clean up, not a host address.
     host.ours = status::StateFile::read(&state_path(&env)).map(|s| s.held_vips()).unwrap_or_default();
+    // Peers from the swarm: the members first (the configuration is read with them).
+    let mut swarm = None;
+    if keepvip::swarm::wanted(&env) && config::conf_source(cli.use_file.as_deref(), &env).is_none() {
+        match keepvip::swarm::start_up(&env) {
+            Ok((endpoint, members)) => {
+                log::info!("swarm: members {}", members.describe());
+                host.swarm = Some(members.clone());
+                swarm = Some((endpoint, members));
+            }
+            Err(e) => {
+                eprintln!("keepvip: {e}");
+                eprintln!("keepvip: 1 configuration problem(s); nothing was changed");
+                return ExitCode::from(2);
+            }
+        }
+    }
     let (cfgs, process, reload) = match config::conf_source(cli.use_file.as_deref(), &env) {
         Some((path, why)) => match from_conf(&path, &why, &env, &host, (cli.mode == Mode::Check, cli.json)) {
             Ok((c, process, groups)) => (c, process, Some((path, groups))),
@@ -112,6 +128,13 @@ fn main() -> ExitCode {
         Some((path, groups)) => r.reload_from(path).with_groups(groups),
         None => r,
     });
+    let runtime = match swarm {
+        Some((endpoint, members)) => runtime.and_then(|r| {
+            let feed = keepvip::swarm::watch::spawn(endpoint, members.clone())?;
+            Ok(r.with_swarm(feed, env.clone(), members))
+        }),
+        None => runtime,
+    };
     match runtime.and_then(Runtime::run) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

@@ -5,6 +5,7 @@
 use std::collections::HashMap;
 
 use keepvip::config::{from_env, list, vip, yaml, HostIface, HostView};
+use keepvip::config::swarm::{Membership, SwarmNode};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
@@ -28,6 +29,17 @@ fuzz_target!(|data: &[u8]| {
         interfaces: vec![HostIface { index: 2, name: "eth0".into(), addrs: vec!["198.18.0.1/24".parse().unwrap()] }],
         default_route_ifindex: None,
         ours: vec![],
+        // `swarm` in the peer list reads this membership (a label from the input too).
+        swarm: Some(Membership {
+            self_id: "a".into(),
+            nodes: vec![SwarmNode {
+                id: "a".into(),
+                hostname: "a".into(),
+                addr: "198.18.0.1".parse().unwrap(),
+                label: Some(text.into()),
+                created: String::new(),
+            }],
+        }),
     };
     // The same text in each variable that takes a list or free text.
     for var in ["KEEPALIVED_VIRTUAL_IPS", "KEEPALIVED_UNICAST_PEERS", "KEEPALIVED_ADVERT_INT", "KEEPALIVED_PRIORITY", "KEEPALIVED_PASSWORD"] {

@@ -72,7 +72,7 @@ fuzz_target!(|data: &[u8]| {
     let resume = data.len() % 2 == 0;
     let mut holding = resume;
     let mut closing = false;
-    let mut step = |inst: &mut Instance, holding: &mut bool, closing: bool| {
+    let step = |inst: &mut Instance, holding: &mut bool, closing: bool| {
         while let Some(a) = inst.poll_action() {
             match a {
                 Action::AddVips => {
@@ -123,6 +123,12 @@ fuzz_target!(|data: &[u8]| {
                 Event::NeighbourAnswered(if ipv6 { V6[usize::from(ms % 2)] } else { IpAddr::from([198, 18, 0, 2]) }),
                 now,
             ),
+            // Swarm membership: the peer alone, another host alone, both, or none.
+            12 => {
+                let (peer, other) = if ipv6 { (V6[1], V6[2]) } else { ([198, 18, 0, 2].into(), [198, 18, 0, 9].into()) };
+                let set = [vec![peer], vec![other], vec![peer, other], vec![]];
+                inst.handle(Event::Peers(set[usize::from(ms / 97 % 4)].clone()), now)
+            }
             _ => {}
         }
         step(&mut inst, &mut holding, closing);

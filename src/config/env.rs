@@ -9,7 +9,7 @@ use super::process::{command_line_args, metrics_addr};
 use super::rules::{self, parse_centis};
 use super::variables::{is_known, is_list, misspelt};
 use super::{list, rendered, vip, FromEnv, HostIface, HostView, InitialState, Origin, Problem, Version, Vip};
-use super::{track, Check, Garp, Probe, OSIXIA_NOTIFY};
+use super::{swarm, track, Check, Garp, Probe, OSIXIA_NOTIFY};
 
 pub(super) struct Reader<'a> {
     pub env: &'a HashMap<String, String>,
@@ -171,9 +171,15 @@ fn read(r: &mut Reader, host: &HostView) -> Draft {
     let _ = command_line_args(r);
     let notify = read_notify(r);
     // Peers, as given (the seed gives every node the same list, own address included).
-    let peers = read_peers(r);
+    let (peers, peers_from_swarm) = match r.raw("KEEPALIVED_UNICAST_PEERS").map(str::trim) {
+        Some(v) if v.eq_ignore_ascii_case(swarm::PEERS_FROM_SWARM) => (swarm_peers(r, host), true),
+        _ => (read_peers(r), false),
+    };
     let vips = read_vips(r);
-    let (priority, auto_rank) = read_priority(r, &peers, host);
+    let (priority, auto_rank) = match host.swarm.as_ref().filter(|_| peers_from_swarm) {
+        Some(m) => swarm_priority(r, m),
+        None => read_priority(r, &peers, host),
+    };
     let interface = read_interface(r, &peers, host);
     let advert_source = r.get("KEEPALIVED_UNICAST_SRC_IP", None, |v| match v.parse::<IpAddr>() {
         Ok(ip) => Ok(Some(Sourced::new(ip, At::Var("KEEPALIVED_UNICAST_SRC_IP")))),
@@ -227,6 +233,7 @@ fn read(r: &mut Reader, host: &HostView) -> Draft {
         mcast_group: None,
         skip_check_adv_addr,
         early_failover,
+        peers_from_swarm,
         missing_dev_is_fault: false,
     }
 }
@@ -363,6 +370,56 @@ fn read_peers(r: &mut Reader) -> Vec<IpAddr> {
         }
     }
     peers
+}
+
+/// The swarm's nodes, highest priority first, this node included (as a written list would).
+fn swarm_peers(r: &mut Reader, host: &HostView) -> Vec<IpAddr> {
+    let var = "KEEPALIVED_UNICAST_PEERS";
+    let Some(m) = &host.swarm else {
+        let msg = "the swarm's node list could not be read (the runtime reads it from the Docker engine first)";
+        r.fail(var, swarm::PEERS_FROM_SWARM, msg);
+        return vec![];
+    };
+    match m.this_node() {
+        Some(me) if host.owns(me.addr) => {}
+        Some(me) => {
+            let msg = format!("this node joined the swarm as {} (docker swarm join --advertise-addr), which is not an address of this host; VRRP's peers must reach each other at the addresses the swarm lists; this host has: {}", me.addr, host.names());
+            r.fail(var, swarm::PEERS_FROM_SWARM, msg);
+        }
+        None => {
+            r.fail(var, swarm::PEERS_FROM_SWARM, "this node is not among the swarm's managers that are not drained")
+        }
+    }
+    m.ranked().iter().map(|n| n.node.addr).collect()
+}
+
+/// With swarm peers: `auto` is this node's `keepvip.priority` label, else its place in the
+/// join order (200, 190, …, as for a written list); a number is used as is.
+fn swarm_priority(r: &mut Reader, m: &swarm::Membership) -> (u8, Option<usize>) {
+    let var = "KEEPALIVED_PRIORITY";
+    let Some(v) = r.raw(var).map(str::trim).filter(|v| v.eq_ignore_ascii_case("auto")) else {
+        return (r.get(var, 150, int_in(1, 255)) as u8, None);
+    };
+    let ranked = m.ranked();
+    let Some(rank) = ranked.iter().position(|n| n.node.id == m.self_id) else { return (150, None) };
+    let me = &ranked[rank];
+    if let Some(Err(e)) = me.node.label.as_deref().map(swarm::label_priority) {
+        let fix = format!("docker node update --label-add {}=N {}", swarm::PRIORITY_LABEL, me.node.hostname);
+        r.fail(var, v, format!("the label on node {}: {e}; {fix} (or --label-rm)", me.node.hostname));
+    }
+    let how = if me.labelled {
+        format!("its label {}", swarm::PRIORITY_LABEL)
+    } else {
+        format!("its place in the join order ({} unlabelled)", ranked.iter().filter(|n| !n.labelled).count())
+    };
+    r.info.push(format!(
+        "{var}=auto: swarm node {} is #{} of {}, priority {} by {how}",
+        me.node.hostname,
+        rank + 1,
+        ranked.len(),
+        me.priority
+    ));
+    (me.priority, Some(rank))
 }
 
 /// Explicit, else the one holding our peer-list address, else eth0, else the default

@@ -11,6 +11,7 @@ fn host() -> HostView {
         ],
         default_route_ifindex: Some(2),
         ours: vec![],
+        swarm: None,
     }
 }
 
@@ -509,4 +510,67 @@ fn osixia_2_3_lists_and_notify_script_read_as_2_3_reads_them() {
         [("KEEPALIVED_VIRTUAL_IPS", "192.168.4.3"), ("KEEPALIVED_NOTIFY_SCRIPT", "/a"), ("KEEPALIVED_NOTIFY", "/b")];
     let e = from_env(&env(&both), &host()).unwrap_err();
     assert!(e.iter().any(|p| p.var == "KEEPALIVED_NOTIFY_SCRIPT" && p.msg.contains("set one of them")), "{e:?}");
+}
+
+fn swarm_host(nodes: &[(&str, &str, Option<&str>)]) -> HostView {
+    use crate::config::swarm::{Membership, SwarmNode};
+    let nodes = nodes
+        .iter()
+        .enumerate()
+        .map(|(i, (id, addr, label))| SwarmNode {
+            id: id.to_string(),
+            hostname: format!("node-{id}"),
+            addr: addr.parse().unwrap(),
+            label: label.map(Into::into),
+            created: format!("2026-12-0{}T00:00:00Z", i + 1),
+        })
+        .collect();
+    HostView { swarm: Some(Membership { self_id: "a".into(), nodes }), ..host() }
+}
+
+const SWARM: &[(&str, &str)] = &[
+    ("KEEPALIVED_UNICAST_PEERS", "swarm"),
+    ("KEEPALIVED_VIRTUAL_IPS", "192.168.4.3"),
+    ("KEEPALIVED_PRIORITY", "auto"),
+];
+
+#[test]
+fn swarm_peers_and_auto_priorities_from_labels_and_join_order() {
+    let ip = |s: &str| s.parse::<IpAddr>().unwrap();
+    let h = swarm_host(&[("a", "192.168.4.1", None), ("b", "192.168.4.2", None), ("c", "192.168.4.9", Some("250"))]);
+    let l = from_env(&env(SWARM), &h).unwrap();
+    let c = &l.config;
+    // c's label puts it first; a joined before b.
+    assert_eq!(c.unicast_peers, vec![ip("192.168.4.9"), ip("192.168.4.2")]);
+    assert_eq!((c.priority, c.first_hold), (200, Duration::from_secs(1)));
+    assert_eq!(c.advert_source, Some(ip("192.168.4.1")));
+    assert!(c.swarm_peers && !c.multicast());
+    assert!(l.info.iter().any(|i| i.contains("swarm node node-a is #2 of 3, priority 200")), "{:?}", l.info);
+    // Our own label decides ours; a number is used as is.
+    let h = swarm_host(&[("a", "192.168.4.1", Some("77")), ("b", "192.168.4.2", None)]);
+    assert_eq!(from_env(&env(SWARM), &h).unwrap().config.priority, 77);
+    let mut fixed = env(SWARM);
+    fixed.insert("KEEPALIVED_PRIORITY".into(), "120".into());
+    assert_eq!(from_env(&fixed, &h).unwrap().config.priority, 120);
+}
+
+#[test]
+fn a_lone_swarm_node_stays_unicast_with_no_peer() {
+    let l = from_env(&env(SWARM), &swarm_host(&[("a", "192.168.4.1", None)])).unwrap();
+    assert!(l.config.unicast_peers.is_empty());
+    assert!(l.config.swarm_peers && !l.config.multicast() && l.config.multicast_group().is_none());
+}
+
+#[test]
+fn swarm_mistakes_are_named_with_the_fix() {
+    let errs = |h: &HostView| from_env(&env(SWARM), h).unwrap_err();
+    let e = errs(&swarm_host(&[("a", "192.168.4.1", Some("300")), ("b", "192.168.4.2", None)]));
+    assert!(e[0].to_string().contains("docker node update --label-add keepvip.priority=N node-a"), "{e:?}");
+    assert!(e[0].to_string().contains("1 to 254"), "{e:?}");
+    let e = errs(&swarm_host(&[("a", "203.0.113.7", None), ("b", "192.168.4.2", None)]));
+    assert!(e[0].to_string().contains("joined the swarm as 203.0.113.7"), "{e:?}");
+    let e = errs(&swarm_host(&[("b", "192.168.4.2", None)]));
+    assert!(e[0].to_string().contains("not among the swarm's managers"), "{e:?}");
+    let e = errs(&host());
+    assert!(e[0].to_string().starts_with("KEEPALIVED_UNICAST_PEERS"), "{e:?}");
 }

@@ -13,6 +13,8 @@ pub struct HostView {
     /// (its state file). Such a VIP can end up first on its interface, where a host address
     /// is — the host renumbered while we held it — and is still ours, not the host's.
     pub ours: Vec<IpAddr>,
+    /// The swarm's membership (`KEEPALIVED_UNICAST_PEERS=swarm`), read from the engine.
+    pub swarm: Option<super::swarm::Membership>,
 }
 
 #[derive(Debug, Clone)]
@@ -50,7 +52,7 @@ impl HostView {
     #[cfg(test)]
     pub fn single(name: &str, index: u32, addr: &str) -> HostView {
         let iface = HostIface { index, name: name.into(), addrs: vec![addr.parse().unwrap()] };
-        HostView { interfaces: vec![iface], default_route_ifindex: None, ours: vec![] }
+        HostView { interfaces: vec![iface], default_route_ifindex: None, ours: vec![], swarm: None }
     }
 
     pub fn iface(&self, name: &str) -> Option<&HostIface> {

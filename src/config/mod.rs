@@ -13,6 +13,7 @@ mod process;
 pub mod pylist;
 mod rendered;
 pub(crate) mod rules;
+pub mod swarm;
 pub mod template;
 pub mod track;
 mod variables;
@@ -185,11 +186,14 @@ pub struct Config {
     pub skip_check_adv_addr: bool,
     /// keepvip's early failover (`vrrp::early`): take over when the master's host is gone.
     pub early_failover: bool,
+    /// The peers come from the swarm (`KEEPALIVED_UNICAST_PEERS=swarm`): unicast even while
+    /// this node is the only member, and they change at runtime.
+    pub swarm_peers: bool,
 }
 
 impl Config {
     pub fn multicast(&self) -> bool {
-        self.unicast_peers.is_empty()
+        self.unicast_peers.is_empty() && !self.swarm_peers
     }
 
     /// Where multicast adverts go (`None` in unicast mode): the configured group

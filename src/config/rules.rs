@@ -169,6 +169,7 @@ pub fn finish(d: Draft, host: &HostView) -> Finished {
         mcast_group: d.mcast_group,
         skip_check_adv_addr: d.skip_check_adv_addr,
         early_failover: d.early_failover,
+        swarm_peers: d.peers_from_swarm && d.peers.iter().any(|p| p.value.is_ipv6() == ipv6),
     };
     Finished { config: Some(config), errors, warnings, info }
 }
@@ -254,7 +255,7 @@ fn peers(b: &mut Book, d: &Draft, host: &HostView, ipv6: bool) -> Vec<IpAddr> {
         b.fail(&first.at, format!("{what}: {fam}, but no VIP is"));
     }
     let own: Vec<String> = peers.iter().filter(|p| host.owns(**p)).map(ToString::to_string).collect();
-    if !own.is_empty() && d.peers.iter().all(|p| host.owns(p.value)) {
+    if !own.is_empty() && d.peers.iter().all(|p| host.owns(p.value)) && !d.peers_from_swarm {
         // keepalived would advertise to itself only (unicast to nobody else); dropping the
         // list would turn this node to multicast: neither is a cluster.
         let at = &d.peers[0].at;

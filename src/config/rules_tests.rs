@@ -21,6 +21,7 @@ fn host() -> HostView {
         ],
         default_route_ifindex: Some(2),
         ours: vec![],
+        swarm: None,
     }
 }
 

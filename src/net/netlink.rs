@@ -204,7 +204,7 @@ impl Netlink {
                 name: l.name,
             })
             .collect();
-        Ok(HostView { interfaces, default_route_ifindex: self.default_route_ifindex()?, ours: vec![] })
+        Ok(HostView { interfaces, default_route_ifindex: self.default_route_ifindex()?, ours: vec![], swarm: None })
     }
 
     fn addr_msg(ifindex: u32, ip: IpAddr, prefix: u8, label: Option<&str>) -> Result<Ifaddrmsg> {

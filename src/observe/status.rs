@@ -44,6 +44,13 @@ pub struct InstanceStatus {
     pub source: Option<String>,
     pub master: Option<String>,
     pub peers: Vec<String>,
+    /// Where the peers come from when not written down: `swarm`.
+    pub peers_from: Option<String>,
+    /// When they last changed, and each one's node: "ADDR HOSTNAME (priority P)".
+    pub peers_changed_unix: Option<f64>,
+    pub peer_nodes: Vec<String>,
+    /// Why the source cannot be asked now (the last peers stay).
+    pub peers_problem: Option<String>,
     pub virtual_ips: Vec<String>,
     pub uptime_s: u64,
     pub last_transition: Option<String>,
@@ -108,6 +115,10 @@ impl InstanceStatus {
             "source": self.source,
             "master": self.master,
             "peers": self.peers,
+            "peers_from": self.peers_from,
+            "peers_changed_unix": self.peers_changed_unix,
+            "peer_nodes": self.peer_nodes,
+            "peers_problem": self.peers_problem,
             "virtual_ips": self.virtual_ips,
             "uptime_s": self.uptime_s,
             "last_transition": self.last_transition,
@@ -142,6 +153,10 @@ impl InstanceStatus {
             source: opt_text(v, "source"),
             master: opt_text(v, "master"),
             peers: list("peers"),
+            peers_from: opt_text(v, "peers_from"),
+            peers_changed_unix: v["peers_changed_unix"].as_f64(),
+            peer_nodes: list("peer_nodes"),
+            peers_problem: opt_text(v, "peers_problem"),
             virtual_ips: list("virtual_ips"),
             uptime_s: num(v, "uptime_s"),
             last_transition: opt_text(v, "last_transition"),
@@ -396,6 +411,16 @@ pub fn table(s: &InstanceStatus, now: f64) -> String {
         // States are written when they change; counters every few seconds.
         ("updated", format!("{} ago", ago(now - s.updated_unix))),
     ];
+    if let Some(from) = &s.peers_from {
+        // Learnt peers: from where, since when, and whose each address is.
+        let at = rows.iter().position(|r| r.0 == "peers").unwrap_or(rows.len());
+        let changed = s.peers_changed_unix.map_or(String::new(), |t| format!(", changed {} ago", ago(now - t)));
+        let problem = s.peers_problem.as_ref().map_or(String::new(), |p| format!("; kept, as {p}"));
+        rows[at] = ("peers", format!("from the {from}{changed}{problem}"));
+        for (i, n) in s.peer_nodes.iter().enumerate() {
+            rows.insert(at + 1 + i, ("", n.clone()));
+        }
+    }
     for (i, c) in checks.enumerate() {
         rows.insert(4 + i, (if i == 0 { "checks" } else { "" }, c));
     }

@@ -39,7 +39,7 @@ fn followers(members: &[(Option<&str>, Option<State>)]) -> Vec<(usize, Event)> {
         let ev = if *to == State::Master { Event::SyncMaster } else { Event::SyncBackup };
         for (i, (g, _)) in members.iter().enumerate() {
             if i != from && g == &Some(*group) {
-                out.push((i, ev));
+                out.push((i, ev.clone()));
             }
         }
     }

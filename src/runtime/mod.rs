@@ -16,6 +16,7 @@ mod driver;
 mod groups;
 mod links;
 mod master_probe;
+mod membership;
 mod neighbours;
 mod poll;
 mod reload;
@@ -86,6 +87,8 @@ pub struct Runtime {
     /// Instances of a reloaded file waiting for their old version to resign first.
     pending: Vec<Config>,
     groups: Vec<NotifiedGroup>,
+    /// Peers learnt from the swarm, when they are.
+    swarm: Option<membership::SwarmPeers>,
 }
 
 /// What a signal asks of the loop.
@@ -142,6 +145,7 @@ impl Runtime {
             code_pages: crate::net::memory::CodePages::find(),
             pending: vec![],
             groups: vec![],
+            swarm: None,
         })
     }
 
@@ -224,6 +228,9 @@ impl Runtime {
             if ready.neighbours {
                 self.receive_neighbours(now);
             }
+            if ready.swarm {
+                self.follow_swarm(now);
+            }
             // Listen while an instance resumes, holds VIPs (conflicts) or probes a late
             // master (early failover), not otherwise.
             let masters = self.drivers.iter().filter(|d| d.conflicts.watching());
@@ -260,8 +267,10 @@ impl Runtime {
         let deadline = others.into_iter().flatten().fold(deadline, Instant::min);
         let sockets =
             self.shared.sockets.iter().enumerate().map(|(i, s)| (s.sock.as_fd(), s.sock.id(), Token::Socket(i)));
+        let swarm = self.swarm.as_ref().map(|s| (s.feed.fd(), 0, Token::Swarm));
         let fixed = sockets
-            .chain([(self.events.as_fd_borrowed(), 0, Token::Netlink), (signals.pipe.as_fd(), 0, Token::Signals)]);
+            .chain([(self.events.as_fd_borrowed(), 0, Token::Netlink), (signals.pipe.as_fd(), 0, Token::Signals)])
+            .chain(swarm);
         let mut set = PollSet::default();
         for fd in self.watches.fds() {
             set.add(fd, false, Token::Neighbours);

@@ -18,6 +18,8 @@ pub(super) enum Token {
     Socket(usize),
     Netlink,
     Signals,
+    /// The swarm membership thread has news (`swarm::watch`).
+    Swarm,
     /// The ARP and ND watches of resuming instances.
     Neighbours,
     /// The metrics listener and its connections, and probes in flight: they only wake the
@@ -59,6 +61,7 @@ pub(super) struct Ready {
     pub netlink: bool,
     pub signals: bool,
     pub neighbours: bool,
+    pub swarm: bool,
 }
 
 impl Ready {
@@ -68,6 +71,7 @@ impl Ready {
             Token::Netlink => self.netlink = true,
             Token::Signals => self.signals = true,
             Token::Neighbours => self.neighbours = true,
+            Token::Swarm => self.swarm = true,
             Token::Wake | Token::Registered => {}
         }
     }
@@ -208,7 +212,7 @@ mod tests {
         set.add(pairs[3].0.as_fd(), false, Token::Neighbours);
         set.add(pairs[4].0.as_fd(), false, Token::Wake);
         let ready = set.wait(Duration::from_secs(1)).unwrap();
-        assert_eq!(ready, Ready { sockets: vec![7], netlink: false, signals: false, neighbours: true });
+        assert_eq!(ready, Ready { sockets: vec![7], neighbours: true, ..Ready::default() });
     }
 
     #[test]

@@ -69,8 +69,14 @@ fn plan(running: &[&Config], new: Vec<Config>) -> Plan {
 /// priority, VIPs on interfaces it already uses, check weights, notify scripts, the
 /// gratuitous ARP schedule.
 fn in_place(old: &Config, new: &Config) -> bool {
+    // Peers learnt from the swarm change with its membership, and with them the rank; a
+    // written list is part of the instance's identity.
+    let learnt = if old.swarm_peers && new.swarm_peers { new } else { old };
     let rest_same = Config {
         priority: new.priority,
+        unicast_peers: learnt.unicast_peers.clone(),
+        listed_sources: learnt.listed_sources.clone(),
+        first_hold: learnt.first_hold,
         virtual_ips: new.virtual_ips.clone(),
         checks: new.checks.clone(),
         notify: new.notify.clone(),
@@ -98,6 +104,11 @@ impl Driver {
         let mut what = vec![];
         if new.priority != self.cfg.priority {
             what.push(format!("priority {} -> {}", self.cfg.priority, new.priority));
+        }
+        if new.unicast_peers != self.cfg.unicast_peers {
+            let list = |p: &[std::net::IpAddr]| p.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ");
+            what.push(format!("peers [{}] -> [{}]", list(&self.cfg.unicast_peers), list(&new.unicast_peers)));
+            self.handle(Event::Peers(new.unicast_peers.clone()), now, io);
         }
         if new.checks != self.cfg.checks {
             self.checks.tracker.set_weights(new.checks.iter().map(|c| c.weight));
@@ -186,21 +197,30 @@ impl Runtime {
             log::warn!("reload: {w}");
         }
         self.set_groups(loaded.groups);
+        self.apply(loaded.instances, &host, "reload", now);
+    }
+
+    /// Run `instances` from now on: unchanged ones kept, changes applied in place where
+    /// they can be, the rest resigned and started anew (`what` names the cause in the log).
+    pub(super) fn apply(&mut self, instances: Vec<Config>, host: &HostView, what: &str, now: Instant) {
         let running: Vec<&Config> = self.drivers.iter().filter(|d| !d.is_stopped()).map(|d| &d.cfg).collect();
-        let plan = plan(&running, loaded.instances);
+        let plan = plan(&running, instances);
         for d in self.drivers.iter_mut().filter(|d| plan.resigned.contains(&d.cfg.name)) {
             d.handle(Event::Shutdown, now, &mut self.shared.io(d.sock));
         }
         for new in &plan.updated {
             if let Some(d) = self.drivers.iter_mut().find(|d| d.cfg.name == new.name) {
-                let what = d.update(new.clone(), &host, now, &mut self.shared.io(d.sock));
-                log::info!("({}) reload: {what}, in place", new.name);
+                let changed = d.update(new.clone(), host, now, &mut self.shared.io(d.sock));
+                log::info!("({}) {what}: {changed}, in place", new.name);
             }
         }
         let started: Vec<&str> = plan.started.iter().map(|c| c.name.as_str()).collect();
+        let cause = match &self.reload {
+            Some(path) if what == "reload" => format!("reload of {}", path.display()),
+            _ => what.to_string(),
+        };
         log::info!(
-            "reload of {}: {} unchanged, {} changed in place, {} resigning ({}), {} starting ({})",
-            path.display(),
+            "{cause}: {} unchanged, {} changed in place, {} resigning ({}), {} starting ({})",
             plan.kept.len(),
             plan.updated.len(),
             plan.resigned.len(),
@@ -209,7 +229,7 @@ impl Runtime {
             started.join(", ")
         );
         self.pending = plan.started;
-        self.start_pending(now, &host);
+        self.start_pending(now, host);
     }
 
     /// Instances that stopped after a reload leave (their VIPs are already released).
@@ -232,7 +252,7 @@ impl Runtime {
 
     /// The host as a reloaded file is checked against: the VIPs we hold are ours, wherever
     /// the kernel lists them.
-    fn host_view(&mut self) -> anyhow::Result<HostView> {
+    pub(super) fn host_view(&mut self) -> anyhow::Result<HostView> {
         let mut host = self.shared.nl.host_view()?;
         let held = self.drivers.iter().filter(|d| d.vips.held());
         host.ours = held.flat_map(|d| d.vips.iter().map(|(v, _)| v.addr)).collect();
@@ -357,5 +377,42 @@ mod tests {
         assert!(!is_free(&renamed, &[&old]), "same VRID on the same interface");
         assert!(is_free(&renamed, &[]));
         assert!(is_free(&cfg("E", 5, 100), &[&old]));
+    }
+
+    #[test]
+    fn swarm_peers_and_rank_change_in_place_a_written_list_does_not() {
+        use crate::config::swarm::{Membership, SwarmNode};
+        let node = |id: &str, n: u8, label: Option<&str>| SwarmNode {
+            id: id.into(),
+            hostname: id.into(),
+            addr: format!("198.18.0.{n}").parse().unwrap(),
+            label: label.map(Into::into),
+            created: format!("2026-12-06T00:00:0{n}Z"),
+        };
+        let swarm = |nodes: Vec<SwarmNode>| {
+            let mut host = HostView::single("eth0", 2, "198.18.0.1/24");
+            host.swarm = Some(Membership { self_id: "a".into(), nodes });
+            let env = [
+                ("KEEPALIVED_VIRTUAL_IPS".to_string(), "198.19.0.1".to_string()),
+                ("KEEPALIVED_UNICAST_PEERS".to_string(), "swarm".to_string()),
+                ("KEEPALIVED_PRIORITY".to_string(), "auto".to_string()),
+            ]
+            .into();
+            from_env(&env, &host).unwrap().config
+        };
+        let two = swarm(vec![node("a", 1, None), node("b", 2, None)]);
+        // A third node joins, then a label puts it first: peers, rank and priority move.
+        let three = swarm(vec![node("a", 1, None), node("b", 2, None), node("c", 3, Some("250"))]);
+        assert_eq!((three.priority, three.unicast_peers.len()), (200, 2));
+        assert_eq!(plan(&[&two], vec![three.clone()]).updated, std::slice::from_ref(&three));
+        let alone = swarm(vec![node("a", 1, Some("90"))]);
+        assert!(alone.unicast_peers.is_empty() && !alone.multicast());
+        assert_eq!(plan(&[&three], vec![alone.clone()]).updated, [alone]);
+        // Written lists are the instance's identity.
+        let mut written = cfg("VI_1", 1, 100);
+        written.unicast_peers = vec!["198.18.0.2".parse().unwrap()];
+        let mut other = written.clone();
+        other.unicast_peers = vec!["198.18.0.3".parse().unwrap()];
+        assert_eq!(plan(&[&written], vec![other]).resigned, ["VI_1"]);
     }
 }

@@ -65,6 +65,11 @@ impl Driver {
             // As the metrics and the table say it: a master is its own.
             master: self.master().map(|m| m.to_string()),
             peers: self.cfg.unicast_peers.iter().map(ToString::to_string).collect(),
+            // Filled by the runtime when the peers are the swarm's (`membership.rs`).
+            peers_from: None,
+            peers_changed_unix: None,
+            peer_nodes: vec![],
+            peers_problem: None,
             virtual_ips: self.cfg.virtual_ips.iter().map(ToString::to_string).collect(),
             uptime_s: uptime.as_secs(),
             last_transition: self.stats.last_change.as_ref().map(|c| c.0.clone()),
@@ -169,7 +174,15 @@ impl Runtime {
         let uptime = self.started.elapsed();
         match self.drivers.as_slice() {
             [] => StateFile::starting(self.pid),
-            all => StateFile { instances: all.iter().map(|d| d.status(self.pid, uptime)).collect() },
+            all => {
+                let mut s = StateFile { instances: all.iter().map(|d| d.status(self.pid, uptime)).collect() };
+                if let Some(sw) = &self.swarm {
+                    for (i, _) in s.instances.iter_mut().zip(all).filter(|(_, d)| d.cfg.swarm_peers) {
+                        sw.describe(i);
+                    }
+                }
+                s
+            }
         }
     }
 

@@ -38,7 +38,7 @@ impl fmt::Display for State {
 /// A VRRP packet as the socket delivered it, with what the IP header said.
 pub use crate::wire::Received;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Event {
     Start,
     /// Start, finding our VIPs still on the host (a crash and a quick restart): listen for
@@ -68,6 +68,12 @@ pub enum Event {
     /// advertisement from it): the followed master's host is alive (early failover).
     /// Ignored for any other address.
     NeighbourAnswered(IpAddr),
+    /// The unicast peer set changed (swarm membership): adverts go to these from now on
+    /// and only these are heard, but for the master a backup follows now — a node leaving
+    /// the set while master is heard until it resigns or falls silent, so a membership
+    /// change never makes a second master. Not a switch between unicast and multicast
+    /// (an empty set is ignored: the runtime restarts the instance for that).
+    Peers(Vec<IpAddr>),
     /// SIGTERM/SIGINT/SIGQUIT: hand over and stop. Sticky: nothing after it brings the
     /// instance back to MASTER or BACKUP.
     Shutdown,

@@ -22,7 +22,7 @@
 //!    or neighbour advertisement heard from that address until `listening` returns `None`.
 //! 6. `Event::Fault` with a cause that leaves the link usable ([`Fault::hands_over`]) makes
 //!    a master resign as on shutdown, but into FAULT; `Event::Recovered` before a successor
-//!    advertised keeps it master. `Event::Priority` changes the priority it runs with.
+//!    advertised keeps it master. `Event::Priority` changes the priority it runs with, `Event::Peers` the unicast peers.
 use std::collections::{HashMap, VecDeque};
 use std::net::IpAddr;
 use std::time::{Duration, Instant};
@@ -307,6 +307,11 @@ impl Instance {
                     self.timers.set(Timer::Advert, now + timers::duration_of(self.params.advert_int_cs));
                 }
             }
+            Event::Peers(peers) => {
+                if !peers.is_empty() {
+                    self.params.peers = peers;
+                }
+            }
             Event::Shutdown => {
                 self.closing = true;
                 // A handover for a fault becomes the shutdown's: it ends in STOP.
@@ -555,14 +560,20 @@ impl Instance {
         if self.params.own.contains(&rx.src) || Some(rx.src) == self.params.advert_source {
             return self.reject(Rejected::Own);
         }
-        if !self.params.peers.is_empty() && self.params.check_unicast_src && !self.params.peers.contains(&rx.src) {
+        let following = self.state == State::Backup && self.last_master == Some(rx.src);
+        if !self.params.peers.is_empty()
+            && self.params.check_unicast_src
+            && !self.params.peers.contains(&rx.src)
+            && !following
+        {
+            // A master that left the peer set (`Event::Peers`) is still heard by those
+            // following it, until it resigns: no second master for a membership change.
             return self.reject(Rejected::NotPeer);
         }
         // RFC 3768/5798 §7.1: an advert whose addresses differ is another virtual router
         // on our VRID (two clusters on one LAN): dropped, or it would silence ours. The
         // RFCs keep the address owner's (priority 255); keepalived drops those too, and we
         // interoperate with keepalived.
-        let following = self.state == State::Backup && self.last_master == Some(rx.src);
         let trusted = self.params.skip_check_adv_addr && following;
         if !trusted && !adv.addrs.same_set(&self.params.advertised) {
             if !self.mismatch_from.contains(&rx.src) && self.mismatch_from.len() < 16 {

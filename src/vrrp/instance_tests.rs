@@ -1286,6 +1286,105 @@ proptest! {
     }
 }
 
+impl Net {
+    /// Node `k` learns a new peer set: every other node in `members`.
+    fn set_peers(&mut self, k: usize, members: &[usize]) {
+        let peers = members.iter().filter(|m| **m != k).map(|m| self.nodes[*m].addr).collect();
+        self.nodes[k].inst.handle(Event::Peers(peers), self.t);
+        self.apply(k);
+    }
+
+    /// Step `total` in 5 ms slices; at each `(offset, node, members)` that node learns
+    /// its new peer set; `check` runs after every slice.
+    fn step_with_views(
+        &mut self,
+        total: Duration,
+        mut views: Vec<(Duration, usize, Vec<usize>)>,
+        mut check: impl FnMut(&Net) -> Result<(), TestCaseError>,
+    ) -> Result<(), TestCaseError> {
+        let t0 = self.t;
+        views.sort_by_key(|v| v.0);
+        let mut views = views.into_iter().peekable();
+        while self.t < t0 + total {
+            while let Some((_, k, members)) = views.next_if(|v| t0 + v.0 <= self.t) {
+                self.set_peers(k, &members);
+            }
+            self.step(Duration::from_millis(5));
+            check(self)?;
+        }
+        Ok(())
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    /// Swarm membership: a node joins (its peers learn of it one by one, at random
+    /// moments), a backup leaves, then the master's node leaves the set some time before
+    /// its task stops. The master is never disturbed by a change that does not concern it
+    /// (no second master, no move), and its own departure hands over to exactly one node.
+    #[test]
+    fn peer_set_changes_never_disturb_the_master(
+        prios in distinct_prios().prop_filter("three or more", |p| p.len() >= 3),
+        preempt in any::<bool>(),
+        lags in proptest::collection::vec(0u64..3000, 15),
+        stop_after_ms in 0u64..3000,
+    ) {
+        let n = prios.len();
+        let newcomer = n - 1;
+        let old: Vec<usize> = (0..newcomer).collect();
+        let mut net = Net::new(&prios, preempt);
+        for &k in &old { net.set_peers(k, &old); net.start(k); }
+        net.step(Duration::from_secs(10));
+        let masters = net.masters();
+        prop_assert_eq!(masters.len(), 1);
+        let m = masters[0];
+        let mut lag = lags.into_iter().map(Duration::from_millis);
+        // A node joins: it knows everyone at once, the others learn of it later.
+        let all: Vec<usize> = (0..n).collect();
+        net.set_peers(newcomer, &all);
+        net.start(newcomer);
+        let views = old.iter().map(|&k| (lag.next().unwrap(), k, all.clone())).collect();
+        let preempted = preempt && prios[newcomer] > prios[m];
+        net.step_with_views(Duration::from_secs(8), views, |net| {
+            if !preempted {
+                prop_assert_eq!(net.masters(), vec![m], "a joining node disturbed the master");
+            }
+            Ok(())
+        })?;
+        let masters = net.masters();
+        prop_assert_eq!(masters.len(), 1);
+        let m = masters[0];
+        // A backup leaves: its task stops, the others learn of it at random moments.
+        let gone = (0..n).find(|k| *k != m).unwrap();
+        net.nodes[gone].up = false;
+        let rest: Vec<usize> = all.iter().copied().filter(|k| *k != gone).collect();
+        let views = rest.iter().map(|&k| (lag.next().unwrap(), k, rest.clone())).collect();
+        net.step_with_views(Duration::from_secs(8), views, |net| {
+            prop_assert_eq!(net.masters(), vec![m], "a leaving backup disturbed the master");
+            Ok(())
+        })?;
+        // The master's node leaves the set (drained, demoted): the others learn it first,
+        // its task stops later and resigns.
+        let left: Vec<usize> = rest.iter().copied().filter(|k| *k != m).collect();
+        let views = left.iter().map(|&k| (lag.next().unwrap(), k, left.clone())).collect();
+        net.step_with_views(Duration::from_millis(stop_after_ms), views, |net| {
+            prop_assert_eq!(net.masters(), vec![m], "the master was replaced while still running");
+            Ok(())
+        })?;
+        net.nodes[m].inst.handle(Event::Shutdown, net.t);
+        net.apply(m);
+        let views = left.iter().map(|&k| (Duration::ZERO, k, left.clone())).collect();
+        net.step_with_views(Duration::from_secs(10), views, |net| {
+            let others: Vec<usize> = net.masters().into_iter().filter(|k| *k != m).collect();
+            prop_assert!(others.len() <= 1, "two successors {:?}", others);
+            Ok(())
+        })?;
+        prop_assert!(net.nodes[m].inst.is_stopped());
+        prop_assert_eq!(net.masters().len(), 1, "no successor");
+    }
+}
+
 #[test]
 fn address_lists_compare_as_sets_in_both_families() {
     let same = |family, ours: &[u8], theirs: &[u8]| AddrList::new(family, theirs).unwrap().same_set(ours);

@@ -63,6 +63,7 @@ pub(super) fn instance(p: &mut Parser, s: &Stmt, name: &str, g: &Globals) -> Opt
         mcast_group: None,
         skip_check_adv_addr: g.skip_check_adv_addr,
         early_failover: g.early_failover,
+        peers_from_swarm: false,
         missing_dev_is_fault: false,
     };
     let mut tracks = vec![];
