@@ -1,6 +1,7 @@
-//! `--swarm-deploys N`: fresh deploys of deploy/stack.yml on a real three-node swarm. Which
-//! node is elected each time, and how far apart the tasks started: the spread the auto
-//! ranks' first-takeover hold must cover (the skew alone is 39 ms per rank).
+//! `--swarm-deploys N`: fresh deploys of deploy/stack.yml (a written peer list) and of
+//! deploy/stack-swarm.yml (peers from the swarm) on a real three-node swarm. Which node is
+//! elected each time, and how far apart the tasks started: the spread the auto ranks'
+//! first-takeover hold must cover (the skew alone is 39 ms per rank).
 
 use std::time::Duration;
 
@@ -11,11 +12,25 @@ const VIP: &str = "198.18.0.100";
 /// Skew_Time difference between auto priorities 200 and 190 (VRRPv2): 10/256 s.
 const SKEW_STEP_MS: f64 = 39.0625;
 
+/// Both stack files, `n` deploys each, on one swarm.
 pub fn fresh_deploys(n: usize) -> serde_json::Value {
     let sw = Swarm::new(3);
+    let written = deploys(&sw, n, false);
+    let swarm = deploys(&sw, n, true);
+    serde_json::json!({"written_list": written, "swarm_peers": swarm})
+}
+
+fn deploys(sw: &Swarm, n: usize, swarm_peers: bool) -> serde_json::Value {
     let mut rounds = vec![];
     for round in 0..n {
-        sw.deploy_stack(round % 3, VIP);
+        if swarm_peers {
+            // The first node to have joined is the top one, as the list's first address is.
+            sw.deploy(round % 3, "vip", &sw.swarm_stack_file(VIP, false));
+            let all = wait_until(Duration::from_secs(60), || (0..3).all(|i| sw.task_started(i).is_some()));
+            assert!(all, "round {round}: not one task per node");
+        } else {
+            sw.deploy_stack(round % 3, VIP);
+        }
         let starts: Vec<f64> = (0..3).map(|i| sw.task_started(i).unwrap_or(f64::NAN)).collect();
         let first = starts.iter().copied().fold(f64::INFINITY, f64::min);
         let offsets: Vec<f64> = starts.iter().map(|s| (s - first) * 1000.0).collect();
@@ -39,8 +54,9 @@ pub fn fresh_deploys(n: usize) -> serde_json::Value {
         .map(|r| r["start_offsets_ms"].as_array().unwrap().iter().filter_map(|v| v.as_f64()).fold(0.0, f64::max))
         .collect();
     spread.sort_by(f64::total_cmp);
+    let kind = if swarm_peers { "stack-swarm.yml (peers from the swarm)" } else { "stack.yml (written peer list)" };
     let summary = format!(
-        "{n} fresh deploys: top node elected {top}/{n}; task start spread median {:.0} ms, worst {:.0} ms; the skew alone (no hold) would have elected another node in {would_lose}/{n}",
+        "{kind}: {n} fresh deploys: top node elected {top}/{n}; task start spread median {:.0} ms, worst {:.0} ms; the skew alone (no hold) would have elected another node in {would_lose}/{n}",
         spread[spread.len() / 2],
         spread[spread.len() - 1]
     );

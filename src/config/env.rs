@@ -372,7 +372,7 @@ fn read_peers(r: &mut Reader) -> Vec<IpAddr> {
     peers
 }
 
-/// The swarm's nodes, highest priority first, this node included (as a written list would).
+/// The swarm's nodes, this node included (as a written list would).
 fn swarm_peers(r: &mut Reader, host: &HostView) -> Vec<IpAddr> {
     let var = "KEEPALIVED_UNICAST_PEERS";
     let Some(m) = &host.swarm else {
@@ -390,7 +390,10 @@ fn swarm_peers(r: &mut Reader, host: &HostView) -> Vec<IpAddr> {
             r.fail(var, swarm::PEERS_FROM_SWARM, "this node is not among the swarm's managers that are not drained")
         }
     }
-    m.ranked().iter().map(|n| n.node.addr).collect()
+    // Ranked for `auto` elsewhere; here in address order, so a new rank is no new list.
+    let mut peers: Vec<IpAddr> = m.nodes.iter().map(|n| n.addr).collect();
+    peers.sort();
+    peers
 }
 
 /// With swarm peers: `auto` is this node's `keepvip.priority` label, else its place in the

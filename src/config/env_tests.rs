@@ -540,8 +540,8 @@ fn swarm_peers_and_auto_priorities_from_labels_and_join_order() {
     let h = swarm_host(&[("a", "192.168.4.1", None), ("b", "192.168.4.2", None), ("c", "192.168.4.9", Some("250"))]);
     let l = from_env(&env(SWARM), &h).unwrap();
     let c = &l.config;
-    // c's label puts it first; a joined before b.
-    assert_eq!(c.unicast_peers, vec![ip("192.168.4.9"), ip("192.168.4.2")]);
+    // Peers in address order; c's label ranks it first, and a joined before b.
+    assert_eq!(c.unicast_peers, vec![ip("192.168.4.2"), ip("192.168.4.9")]);
     assert_eq!((c.priority, c.first_hold), (200, Duration::from_secs(1)));
     assert_eq!(c.advert_source, Some(ip("192.168.4.1")));
     assert!(c.swarm_peers && !c.multicast());

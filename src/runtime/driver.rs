@@ -393,12 +393,15 @@ impl Driver {
     pub(super) fn refresh_priority(&mut self, now: Instant, io: &mut Io) {
         let p = self.checks.tracker.priority(self.cfg.priority);
         if p != self.core.priority() {
-            log::info!(
-                "({}) priority {} -> {p} (configured {}, moved by weighted checks)",
-                self.cfg.name,
-                self.core.priority(),
-                self.cfg.priority
-            );
+            // A new configured priority alone (reload, swarm label) is logged by the caller.
+            if p != self.cfg.priority {
+                log::info!(
+                    "({}) priority {} -> {p} (configured {}, moved by weighted checks)",
+                    self.cfg.name,
+                    self.core.priority(),
+                    self.cfg.priority
+                );
+            }
             self.handle(Event::Priority(p), now, io);
             self.changed = true;
         }

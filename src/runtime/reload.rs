@@ -105,6 +105,9 @@ impl Driver {
         if new.priority != self.cfg.priority {
             what.push(format!("priority {} -> {}", self.cfg.priority, new.priority));
         }
+        if new.first_hold != self.cfg.first_hold {
+            what.push(format!("rank hold {} s -> {} s", self.cfg.first_hold.as_secs(), new.first_hold.as_secs()));
+        }
         if new.unicast_peers != self.cfg.unicast_peers {
             let list = |p: &[std::net::IpAddr]| p.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ");
             what.push(format!("peers [{}] -> [{}]", list(&self.cfg.unicast_peers), list(&new.unicast_peers)));

@@ -54,6 +54,10 @@ fn worker_message() -> String {
 pub fn self_id(info: &Value) -> Result<String, Problem> {
     let sw = &info["Swarm"];
     let state = sw["LocalNodeState"].as_str().unwrap_or("");
+    if matches!(state, "pending" | "locked") {
+        // Joining, or waiting for `docker swarm unlock`: asked again shortly.
+        return Err(Problem::Engine(format!("this node's swarm state is {state:?}")));
+    }
     if state != "active" {
         return Err(Problem::NotManager(format!(
             "this Docker engine is not in a swarm (LocalNodeState {state:?}): docker swarm init / join first, or write the peer list in KEEPALIVED_UNICAST_PEERS"
@@ -82,7 +86,8 @@ pub fn members(self_id: String, nodes: &Value) -> Result<Membership, String> {
             continue;
         }
         let Some(addr) = address(n) else {
-            log::warn!("swarm node {id} lists no usable address; left out of the peers");
+            // A node still joining has none yet; its next update brings it.
+            log::debug!("swarm node {id} lists no usable address yet; left out of the peers");
             continue;
         };
         out.push(SwarmNode {

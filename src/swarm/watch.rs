@@ -150,3 +150,121 @@ impl Follower {
         !matches!(self.ping.write(&[1]), Err(e) if e.kind() != io::ErrorKind::WouldBlock)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::net::UnixListener;
+    use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+    use std::sync::{Arc, Mutex};
+    use std::time::Instant;
+
+    /// An engine that answers /info, /nodes (the current list) and /events (a line each
+    /// time `events` moves), until `stop`.
+    struct FakeEngine {
+        nodes: Arc<Mutex<serde_json::Value>>,
+        events: Arc<AtomicU32>,
+        stop: Arc<AtomicBool>,
+    }
+
+    impl FakeEngine {
+        fn start(path: &std::path::Path, nodes: serde_json::Value) -> FakeEngine {
+            let l = UnixListener::bind(path).unwrap();
+            l.set_nonblocking(true).unwrap();
+            let e = FakeEngine {
+                nodes: Arc::new(Mutex::new(nodes)),
+                events: Arc::new(AtomicU32::new(0)),
+                stop: Arc::new(AtomicBool::new(false)),
+            };
+            let (nodes, events, stop) = (e.nodes.clone(), e.events.clone(), e.stop.clone());
+            std::thread::spawn(move || {
+                while !stop.load(Ordering::SeqCst) {
+                    let Ok((mut s, _)) = l.accept() else {
+                        std::thread::sleep(Duration::from_millis(10));
+                        continue;
+                    };
+                    let (nodes, events, stop) = (nodes.clone(), events.clone(), stop.clone());
+                    std::thread::spawn(move || {
+                        s.set_nonblocking(false).unwrap();
+                        let mut req = [0u8; 1024];
+                        let n = s.read(&mut req).unwrap_or(0);
+                        let line = String::from_utf8_lossy(&req[..n]).lines().next().unwrap_or_default().to_string();
+                        let body = if line.starts_with("GET /info ") {
+                            r#"{"Swarm":{"NodeID":"a","LocalNodeState":"active","ControlAvailable":true}}"#.to_string()
+                        } else if line.starts_with("GET /nodes ") {
+                            nodes.lock().unwrap().to_string()
+                        } else {
+                            let _ = s.write_all(b"HTTP/1.0 200 OK\r\n\r\n");
+                            let mut seen = events.load(Ordering::SeqCst);
+                            while !stop.load(Ordering::SeqCst) {
+                                let now = events.load(Ordering::SeqCst);
+                                if now != seen && s.write_all(b"{\"Type\":\"node\"}\n").is_err() {
+                                    return;
+                                }
+                                seen = now;
+                                std::thread::sleep(Duration::from_millis(10));
+                            }
+                            return;
+                        };
+                        let _ = s.write_all(format!("HTTP/1.0 200 OK\r\n\r\n{body}").as_bytes());
+                    });
+                }
+            });
+            e
+        }
+    }
+
+    fn nodes(addrs: &[&str]) -> serde_json::Value {
+        let list: Vec<serde_json::Value> = addrs
+            .iter()
+            .enumerate()
+            .map(|(i, a)| {
+                let id = ["a", "b", "c"][i];
+                serde_json::json!({"ID": id, "CreatedAt": format!("2026-12-06T00:00:0{i}Z"),
+                    "Spec": {"Role": "manager", "Availability": "active"},
+                    "Description": {"Hostname": id}, "Status": {"Addr": a}})
+            })
+            .collect();
+        serde_json::Value::Array(list)
+    }
+
+    /// News within `d` (polling the feed as the loop would).
+    fn news(feed: &mut Feed, d: Duration) -> Vec<News> {
+        let end = Instant::now() + d;
+        let mut all = vec![];
+        while Instant::now() < end {
+            all.extend(feed.take());
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        all
+    }
+
+    #[test]
+    fn an_outage_keeps_the_last_members_and_is_said_once_then_changes_flow_again() {
+        let dir = std::env::temp_dir().join(format!("keepvip-watch-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("docker.sock");
+        let two = nodes(&["198.18.0.1", "198.18.0.2"]);
+        let known = super::nodes::members("a".into(), &two).unwrap();
+        // No engine yet: said once, however many retries.
+        let mut feed = spawn(Endpoint::Unix(path.clone()), known.clone()).unwrap();
+        let n = news(&mut feed, Duration::from_millis(3500));
+        assert!(matches!(n.as_slice(), [News::Lost(why)] if why.contains("GET /events")), "{n:?}");
+        // It answers, with the same members: back, and nothing else to apply.
+        let engine = FakeEngine::start(&path, two);
+        let n = news(&mut feed, Duration::from_secs(5));
+        assert_eq!(n, vec![News::Back]);
+        // A node joins: the event brings the new list at once.
+        *engine.nodes.lock().unwrap() = nodes(&["198.18.0.1", "198.18.0.2", "198.18.0.3"]);
+        engine.events.fetch_add(1, Ordering::SeqCst);
+        let n = news(&mut feed, Duration::from_millis(500));
+        assert!(matches!(n.as_slice(), [News::Members(m)] if m.nodes.len() == 3), "{n:?}");
+        // The engine goes away: said once again.
+        engine.stop.store(true, Ordering::SeqCst);
+        std::fs::remove_file(&path).unwrap();
+        let n = news(&mut feed, Duration::from_secs(3));
+        assert!(matches!(n.as_slice(), [News::Lost(_)]), "{n:?}");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}

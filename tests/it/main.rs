@@ -25,3 +25,4 @@ mod reliability;
 mod runtime_netns;
 mod scripts;
 mod swarm;
+mod swarm_peers;

@@ -12,7 +12,7 @@ const VIP: &str = "198.18.0.100";
 const MDI_190: Duration = Duration::from_micros(3_257_812);
 
 /// One swarm at a time: two would share the machine's two cores, and the timings with them.
-static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+pub(crate) static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
 /// Watch the holders for `d`: the longest time two nodes held the VIP at once is returned,
 /// with the holders at the end.

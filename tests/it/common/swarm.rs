@@ -21,15 +21,23 @@ pub struct Swarm {
     pub nodes: usize,
     dir: PathBuf,
     daemons: Vec<Child>,
+    /// Each node's engine as its tasks see it: a recording proxy (`Recorder`) at
+    /// `task_socket()` inside the node's mount namespace.
+    recorders: Vec<Recorder>,
 }
 
 impl Swarm {
     /// `n` nodes, the image `keepvip:latest` built in each from the static binary.
     pub fn new(n: usize) -> Swarm {
+        Swarm::with(n, n)
+    }
+
+    /// `n` engines, the first `joined` of them in the swarm (`join` adds the others).
+    pub fn with(joined: usize, n: usize) -> Swarm {
         let lab = Lab::new(n + 1);
         let dir = lab.dir.join("swarm");
-        fs::create_dir_all(&dir).unwrap();
-        let mut sw = Swarm { lab, nodes: n, dir, daemons: vec![] };
+        fs::create_dir_all(dir.join("task")).unwrap();
+        let mut sw = Swarm { lab, nodes: n, dir, daemons: vec![], recorders: vec![] };
         let root = env!("CARGO_MANIFEST_DIR");
         let o = Command::new(format!("{root}/scripts/build-static")).output().unwrap();
         assert!(o.status.success(), "build-static: {}", String::from_utf8_lossy(&o.stderr));
@@ -40,6 +48,9 @@ impl Swarm {
         for i in 0..n {
             let d = sw.start_daemon(i);
             sw.daemons.push(d);
+            let r =
+                Recorder::start(&sw.node_dir(i).join("task").join("docker.sock"), &sw.node_dir(i).join("docker.sock"));
+            sw.recorders.push(r);
         }
         for i in 0..n {
             sw.must(i, &["build", "-q", "-t", "keepvip:latest", ctx.to_str().unwrap()]);
@@ -60,18 +71,73 @@ impl Swarm {
                 "24",
             ],
         );
-        let token = sw.must(0, &["swarm", "join-token", "-q", "manager"]);
-        for i in 1..n {
-            let ip = sw.lab.host(i).ip.clone();
-            sw.must(i, &["swarm", "join", "--token", &token, "--advertise-addr", &ip, &format!("{ip0}:2377")]);
+        for i in 1..joined {
+            sw.join(i);
         }
-        let ready = wait_until(Duration::from_secs(30), || {
-            let out = sw.docker(0, &["node", "ls", "--format", "{{.Status}} {{.ManagerStatus}}"]);
-            let text = String::from_utf8_lossy(&out.stdout).into_owned();
-            text.lines().filter(|l| l.starts_with("Ready") && !l.contains("Unreachable")).count() == n
-        });
-        assert!(ready, "swarm nodes not ready:\n{}", sw.text(0, &["node", "ls"]));
         sw
+    }
+
+    /// Node `i` joins the swarm as a manager; returns once every joined node is ready.
+    pub fn join(&self, i: usize) {
+        let ip0 = self.lab.host(0).ip.clone();
+        let token = self.must(0, &["swarm", "join-token", "-q", "manager"]);
+        let ip = self.lab.host(i).ip.clone();
+        self.must(i, &["swarm", "join", "--token", &token, "--advertise-addr", &ip, &format!("{ip0}:2377")]);
+        let joined = (0..self.nodes)
+            .filter(|j| self.text(*j, &["info", "-f", "{{.Swarm.LocalNodeState}}"]).trim() == "active")
+            .count();
+        let ready = wait_until(Duration::from_secs(30), || {
+            let out = self.docker(0, &["node", "ls", "--format", "{{.Status}} {{.ManagerStatus}}"]);
+            let text = String::from_utf8_lossy(&out.stdout).into_owned();
+            text.lines().filter(|l| l.starts_with("Ready") && !l.contains("Unreachable")).count() == joined
+        });
+        assert!(ready, "swarm nodes not ready:\n{}", self.text(0, &["node", "ls"]));
+    }
+
+    /// The node's name in the swarm (its hostname).
+    pub fn node_name(&self, i: usize) -> String {
+        self.tag(i)
+    }
+
+    /// The pid of node `i`'s dockerd.
+    pub fn engine_pid(&self, i: usize) -> i32 {
+        fs::read_to_string(self.node_dir(i).join("docker.pid")).unwrap().trim().parse().unwrap()
+    }
+
+    /// deploy/stack-swarm.yml with `vip`, the engine socket as this harness provides it
+    /// and, with `preempt`, KEEPALIVED_PREEMPT=true; nothing else changed.
+    pub fn swarm_stack_file(&self, vip: &str, preempt: bool) -> String {
+        let text = fs::read_to_string(super::docker::repo_file("deploy/stack-swarm.yml")).unwrap();
+        let mut out = text.replace("\"192.168.4.3\"", &format!("\"{vip}\""));
+        assert_ne!(out, text, "the swarm stack's example VIP changed: update the swarm harness");
+        let socket = format!("source: {}", self.task_socket().display());
+        let before = out.clone();
+        out = out.replace("source: /var/run/docker.sock", &socket);
+        assert_ne!(out, before, "the swarm stack's socket mount changed: update the swarm harness");
+        if preempt {
+            let line = "      KEEPALIVED_PRIORITY: \"auto\"\n";
+            assert!(out.contains(line));
+            out = out.replace(line, &format!("{line}      KEEPALIVED_PREEMPT: \"true\"\n"));
+        }
+        out
+    }
+
+    /// The state file of the task on node `i`, as `--status --json` prints it.
+    pub fn status(&self, i: usize, service: &str) -> Option<serde_json::Value> {
+        let c = self.task_container(i, service)?;
+        let o = self.docker(i, &["exec", &c, "/keepvip", "--status", "--json"]);
+        serde_json::from_slice(&o.stdout).ok()
+    }
+
+    /// The engine socket's path as every node's tasks see it (a bind mount source): in each
+    /// node's mount namespace, that node's recording proxy.
+    pub fn task_socket(&self) -> PathBuf {
+        self.dir.join("task").join("docker.sock")
+    }
+
+    /// The request lines node `i`'s tasks sent to its engine.
+    pub fn engine_requests(&self, i: usize) -> Vec<String> {
+        self.recorders[i].requests.lock().unwrap().clone()
     }
 
     fn node_dir(&self, i: usize) -> PathBuf {
@@ -89,7 +155,7 @@ impl Swarm {
 
     fn start_daemon(&self, i: usize) -> Child {
         let d = self.node_dir(i);
-        fs::create_dir_all(&d).unwrap();
+        fs::create_dir_all(d.join("task")).unwrap();
         let tag = self.tag(i);
         let conf = serde_json::json!({
             "data-root": d.join("data"),
@@ -110,7 +176,13 @@ impl Swarm {
         let file = d.join("daemon.json");
         fs::write(&file, conf.to_string()).unwrap();
         // nsenter, not `ip netns exec`: that remounts /sys and hides the cgroup mounts.
-        let script = format!("hostname {tag}; mount --make-rprivate /; exec dockerd --config-file {}", file.display());
+        // The node's own proxy directory where every node's tasks look for the engine.
+        let script = format!(
+            "hostname {tag}; mount --make-rprivate /; mount --bind {} {}; exec dockerd --config-file {}",
+            d.join("task").display(),
+            self.dir.join("task").display(),
+            file.display()
+        );
         let log = fs::File::create(d.join("dockerd.log")).unwrap();
         let child = Command::new("nsenter")
             .arg(format!("--net=/run/netns/{}", self.lab.host(i).ns))
@@ -215,6 +287,9 @@ impl Swarm {
 
 impl Drop for Swarm {
     fn drop(&mut self) {
+        for r in &self.recorders {
+            r.stop.store(true, std::sync::atomic::Ordering::SeqCst);
+        }
         // Processes first (dockerd, containerd, shims, tasks: all in the namespaces), then
         // what they leave on the shared file system and in the cgroup tree.
         for i in 0..self.nodes {
@@ -253,4 +328,54 @@ fn rmdir_tree(p: &Path) {
         }
     }
     let _ = fs::remove_dir(p);
+}
+
+/// A recording proxy in front of an engine socket: each connection's request head is
+/// recorded and forwarded, then only the answer flows (a second request on the same
+/// connection never reaches the engine), so the record is everything the engine was asked.
+struct Recorder {
+    requests: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl Recorder {
+    fn start(at: &Path, upstream: &Path) -> Recorder {
+        use std::io::{Read, Write};
+        use std::os::unix::net::{UnixListener, UnixStream};
+        use std::sync::atomic::Ordering;
+        let _ = fs::remove_file(at);
+        let listener = UnixListener::bind(at).unwrap();
+        listener.set_nonblocking(true).unwrap();
+        let requests = std::sync::Arc::new(std::sync::Mutex::new(vec![]));
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let (rec, halt, upstream) = (requests.clone(), stop.clone(), upstream.to_path_buf());
+        std::thread::spawn(move || {
+            while !halt.load(Ordering::SeqCst) {
+                let Ok((mut client, _)) = listener.accept() else {
+                    std::thread::sleep(Duration::from_millis(20));
+                    continue;
+                };
+                let (rec, upstream) = (rec.clone(), upstream.clone());
+                std::thread::spawn(move || {
+                    client.set_nonblocking(false).unwrap();
+                    let mut head = vec![];
+                    let mut byte = [0u8; 1];
+                    while !head.ends_with(b"\r\n\r\n") && head.len() < 65536 {
+                        match client.read(&mut byte) {
+                            Ok(1) => head.push(byte[0]),
+                            _ => return,
+                        }
+                    }
+                    let line = String::from_utf8_lossy(&head).lines().next().unwrap_or_default().to_string();
+                    rec.lock().unwrap().push(line);
+                    let Ok(mut engine) = UnixStream::connect(&upstream) else { return };
+                    if engine.write_all(&head).is_err() {
+                        return;
+                    }
+                    let _ = std::io::copy(&mut engine, &mut client);
+                });
+            }
+        });
+        Recorder { requests, stop }
+    }
 }
