@@ -420,6 +420,16 @@ fn main() {
         fs::write(out.join("instances.json"), serde_json::to_string_pretty(&json).unwrap()).unwrap();
         return;
     }
+    if let Some(secs) = opt("--idle").and_then(|v| v.parse().ok()) {
+        // Only the idle figures: a quick before/after of a change to the steady loop.
+        let (cpu, rss) = idle_cpu(secs);
+        for (k, series) in &cpu {
+            let (median, worst) = series.stats();
+            println!("idle {k}: median {median:.4} % of a core per 10 s window, worst {worst:.4}");
+        }
+        println!("idle master RSS (metrics scraped): {:.0} KiB", rss.values[0]);
+        return;
+    }
     let runs: usize = opt("--runs").and_then(|v| v.parse().ok()).unwrap_or(5);
     let cpu_secs: u64 = opt("--cpu-seconds").and_then(|v| v.parse().ok()).unwrap_or(60);
     // --long: a 248-node cluster too (each lab host is one of 198.18.0.1..254).

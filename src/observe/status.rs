@@ -5,7 +5,7 @@ use std::path::Path;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use anyhow::{bail, Context, Result};
-use serde_json::{json, Value};
+use serde_json::Value;
 
 /// How often the loop refreshes the file; `--health` allows three missed refreshes.
 pub const REFRESH: Duration = Duration::from_secs(5);
@@ -79,12 +79,91 @@ pub struct StateFile {
     pub instances: Vec<InstanceStatus>,
 }
 
+/// A JSON object written straight into a buffer: a refresh builds no tree of values
+/// (that tree was most of the state file's cost in a backup's idle CPU). Keys are plain
+/// ASCII; values go through serde_json, which escapes them.
+struct Obj<'a> {
+    out: &'a mut Vec<u8>,
+    empty: bool,
+}
+
+impl<'a> Obj<'a> {
+    fn open(out: &'a mut Vec<u8>) -> Self {
+        out.push(b'{');
+        Obj { out, empty: true }
+    }
+
+    fn key(&mut self, k: &str) -> &mut Vec<u8> {
+        if !std::mem::take(&mut self.empty) {
+            self.out.push(b',');
+        }
+        self.out.push(b'"');
+        self.out.extend_from_slice(k.as_bytes());
+        self.out.extend_from_slice(b"\":");
+        self.out
+    }
+
+    fn str(&mut self, k: &str, v: &str) {
+        let _ = serde_json::to_writer(self.key(k), v);
+    }
+
+    fn opt_str(&mut self, k: &str, v: Option<&str>) {
+        let _ = serde_json::to_writer(self.key(k), &v);
+    }
+
+    fn num(&mut self, k: &str, v: u64) {
+        let _ = serde_json::to_writer(self.key(k), &v);
+    }
+
+    fn int(&mut self, k: &str, v: i64) {
+        let _ = serde_json::to_writer(self.key(k), &v);
+    }
+
+    fn float(&mut self, k: &str, v: Option<f64>) {
+        let _ = serde_json::to_writer(self.key(k), &v);
+    }
+
+    fn flag(&mut self, k: &str, v: bool) {
+        let _ = serde_json::to_writer(self.key(k), &v);
+    }
+
+    fn strs(&mut self, k: &str, v: &[String]) {
+        let _ = serde_json::to_writer(self.key(k), v);
+    }
+
+    fn counts(&mut self, k: &str, v: &std::collections::BTreeMap<String, u64>) {
+        let _ = serde_json::to_writer(self.key(k), v);
+    }
+
+    /// An array of objects, each written by `each`.
+    fn objects<T>(&mut self, k: &str, items: &[T], each: impl Fn(&T, &mut Obj<'_>)) {
+        let out = self.key(k);
+        out.push(b'[');
+        for (i, item) in items.iter().enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            let mut o = Obj::open(out);
+            each(item, &mut o);
+            o.close();
+        }
+        out.push(b']');
+    }
+
+    fn close(self) {
+        self.out.push(b'}');
+    }
+}
+
 impl CheckStatus {
-    fn to_json(&self) -> Value {
-        json!({
-            "name": self.name, "probe": self.probe, "status": self.status, "weight": self.weight,
-            "last": self.last, "runs": self.runs, "failures": self.failures,
-        })
+    fn write(&self, o: &mut Obj<'_>) {
+        o.str("name", &self.name);
+        o.str("probe", &self.probe);
+        o.str("status", &self.status);
+        o.int("weight", self.weight);
+        o.opt_str("last", self.last.as_deref());
+        o.num("runs", self.runs);
+        o.num("failures", self.failures);
     }
 
     fn from_json(v: &Value) -> Self {
@@ -101,39 +180,46 @@ impl CheckStatus {
 }
 
 impl InstanceStatus {
+    /// Its fields, into the object `o` (the only place their keys are written).
+    fn write(&self, o: &mut Obj<'_>) {
+        o.str("name", &self.name);
+        o.num("pid", u64::from(self.pid));
+        o.str("state", &self.state);
+        o.str("interface", &self.interface);
+        o.flag("interface_present", self.interface_present);
+        o.opt_str("fault", self.fault.as_deref());
+        o.num("priority", u64::from(self.priority));
+        o.num("base_priority", u64::from(self.base_priority));
+        o.objects("checks", &self.checks, CheckStatus::write);
+        o.opt_str("source", self.source.as_deref());
+        o.opt_str("master", self.master.as_deref());
+        o.strs("peers", &self.peers);
+        o.opt_str("peers_from", self.peers_from.as_deref());
+        o.float("peers_changed_unix", self.peers_changed_unix);
+        o.strs("peer_nodes", &self.peer_nodes);
+        o.opt_str("peers_problem", self.peers_problem.as_deref());
+        o.strs("virtual_ips", &self.virtual_ips);
+        o.num("uptime_s", self.uptime_s);
+        o.opt_str("last_transition", self.last_transition.as_deref());
+        o.float("last_transition_unix", self.last_transition_unix);
+        o.float("updated_unix", Some(self.updated_unix));
+        o.num("adverts_received", self.adverts_received);
+        o.num("adverts_sent", self.adverts_sent);
+        o.num("send_errors", self.send_errors);
+        o.num("transitions", self.transitions);
+        o.num("early_takeovers", self.early_takeovers);
+        o.num("early_refuted", self.early_refuted);
+        o.counts("dropped", &self.dropped);
+        o.strs("vrid_collisions", &self.collisions);
+        o.strs("vip_conflicts", &self.conflicts);
+    }
+
     pub fn to_json(&self) -> Value {
-        json!({
-            "name": self.name,
-            "pid": self.pid,
-            "state": self.state,
-            "interface": self.interface,
-            "interface_present": self.interface_present,
-            "fault": self.fault,
-            "priority": self.priority,
-            "base_priority": self.base_priority,
-            "checks": self.checks.iter().map(CheckStatus::to_json).collect::<Vec<_>>(),
-            "source": self.source,
-            "master": self.master,
-            "peers": self.peers,
-            "peers_from": self.peers_from,
-            "peers_changed_unix": self.peers_changed_unix,
-            "peer_nodes": self.peer_nodes,
-            "peers_problem": self.peers_problem,
-            "virtual_ips": self.virtual_ips,
-            "uptime_s": self.uptime_s,
-            "last_transition": self.last_transition,
-            "last_transition_unix": self.last_transition_unix,
-            "updated_unix": self.updated_unix,
-            "adverts_received": self.adverts_received,
-            "adverts_sent": self.adverts_sent,
-            "send_errors": self.send_errors,
-            "transitions": self.transitions,
-            "early_takeovers": self.early_takeovers,
-            "early_refuted": self.early_refuted,
-            "dropped": self.dropped,
-            "vrid_collisions": self.collisions,
-            "vip_conflicts": self.conflicts,
-        })
+        let mut buf = vec![];
+        let mut o = Obj::open(&mut buf);
+        self.write(&mut o);
+        o.close();
+        serde_json::from_slice(&buf).unwrap_or_default()
     }
 
     pub fn from_json(v: &Value) -> Self {
@@ -193,13 +279,23 @@ impl StateFile {
         StateFile { instances: vec![init] }
     }
 
-    pub fn to_json(&self) -> Value {
-        let Some(first) = self.instances.first() else { return json!({}) };
-        let mut v = first.to_json();
-        if self.instances.len() > 1 {
-            v["instances"] = Value::Array(self.instances.iter().map(InstanceStatus::to_json).collect());
+    /// The file's text into `out` (cleared first).
+    pub fn write_json(&self, out: &mut Vec<u8>) {
+        out.clear();
+        let mut o = Obj::open(out);
+        if let Some(first) = self.instances.first() {
+            first.write(&mut o);
+            if self.instances.len() > 1 {
+                o.objects("instances", &self.instances, InstanceStatus::write);
+            }
         }
-        v
+        o.close();
+    }
+
+    pub fn to_json(&self) -> Value {
+        let mut buf = vec![];
+        self.write_json(&mut buf);
+        serde_json::from_slice(&buf).unwrap_or_default()
     }
 
     pub fn from_json(v: &Value) -> Self {
@@ -248,13 +344,15 @@ pub struct Writer {
     file: Option<std::fs::File>,
     /// Length last written: the file is truncated only when the new text is shorter.
     len: u64,
+    /// The text, kept between refreshes (no allocation once it has its size).
+    text: Vec<u8>,
     /// The last write failed (logged once per failing spell).
     failing: bool,
 }
 
 impl Writer {
     pub fn new(path: &Path) -> Writer {
-        Writer { path: path.to_path_buf(), file: None, len: u64::MAX, failing: false }
+        Writer { path: path.to_path_buf(), file: None, len: u64::MAX, text: vec![], failing: false }
     }
 
     pub fn write(&mut self, state: &StateFile) -> std::io::Result<()> {
@@ -269,14 +367,14 @@ impl Writer {
                 self.file.insert(f)
             }
         };
-        let text = state.to_json().to_string();
+        state.write_json(&mut self.text);
+        let text = &self.text;
         let len = text.len() as u64;
         // One pwrite per refresh; ftruncate only when the file holds more: our last text was
         // longer, or another process (the previous daemon's last write as this one starts)
         // left a longer one. fstat says which, for one cheap call.
         let shorter = len < file.metadata().map_or(self.len, |m| m.len());
-        let written =
-            file.write_all_at(text.as_bytes(), 0).and_then(|()| if shorter { file.set_len(len) } else { Ok(()) });
+        let written = file.write_all_at(text, 0).and_then(|()| if shorter { file.set_len(len) } else { Ok(()) });
         match &written {
             Ok(()) => {
                 self.len = len;
@@ -470,6 +568,24 @@ mod tests {
         ] {
             assert!(t.contains(want), "{want:?} in\n{t}");
         }
+    }
+
+    #[test]
+    fn swarm_peers_in_the_table_and_the_json() {
+        let s = InstanceStatus {
+            state: "MASTER".into(),
+            peers: vec!["198.18.0.2".into()],
+            peers_from: Some("swarm".into()),
+            peers_changed_unix: Some(1000.0),
+            peer_nodes: vec!["198.18.0.1 n1 (priority 200, this node)".into(), "198.18.0.2 n2 (priority 190)".into()],
+            peers_problem: Some("the Docker engine at /var/run/docker.sock: GET /events: refused".into()),
+            updated_unix: 1090.0,
+            ..InstanceStatus::default()
+        };
+        let t = table(&s, 1090.0);
+        let want = "peers       from the swarm, changed 90 s ago; kept, as the Docker engine at /var/run/docker.sock: GET /events: refused\n            198.18.0.1 n1 (priority 200, this node)\n            198.18.0.2 n2 (priority 190)\nadverts";
+        assert!(t.contains(want), "{t}");
+        assert_eq!(InstanceStatus::from_json(&s.to_json()), s);
     }
 
     #[test]
