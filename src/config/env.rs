@@ -68,7 +68,7 @@ impl<'a> Reader<'a> {
     }
 }
 
-fn int_in(lo: u32, hi: u32) -> impl Fn(&str) -> Result<u32, String> {
+pub(super) fn int_in(lo: u32, hi: u32) -> impl Fn(&str) -> Result<u32, String> {
     move |v| match v.parse::<u32>() {
         Ok(n) if (lo..=hi).contains(&n) => Ok(n),
         _ => Err(format!("expected an integer {lo}..{hi}")),
@@ -172,12 +172,12 @@ fn read(r: &mut Reader, host: &HostView) -> Draft {
     let notify = read_notify(r);
     // Peers, as given (the seed gives every node the same list, own address included).
     let (peers, peers_from_swarm) = match r.raw("KEEPALIVED_UNICAST_PEERS").map(str::trim) {
-        Some(v) if v.eq_ignore_ascii_case(swarm::PEERS_FROM_SWARM) => (swarm_peers(r, host), true),
+        Some(v) if v.eq_ignore_ascii_case(swarm::PEERS_FROM_SWARM) => (swarm::peers(r, host), true),
         _ => (read_peers(r), false),
     };
     let vips = read_vips(r);
     let (priority, auto_rank) = match host.swarm.as_ref().filter(|_| peers_from_swarm) {
-        Some(m) => swarm_priority(r, m),
+        Some(m) => swarm::priority(r, m),
         None => read_priority(r, &peers, host),
     };
     let interface = read_interface(r, &peers, host);
@@ -370,59 +370,6 @@ fn read_peers(r: &mut Reader) -> Vec<IpAddr> {
         }
     }
     peers
-}
-
-/// The swarm's nodes, this node included (as a written list would).
-fn swarm_peers(r: &mut Reader, host: &HostView) -> Vec<IpAddr> {
-    let var = "KEEPALIVED_UNICAST_PEERS";
-    let Some(m) = &host.swarm else {
-        let msg = "the swarm's node list could not be read (the runtime reads it from the Docker engine first)";
-        r.fail(var, swarm::PEERS_FROM_SWARM, msg);
-        return vec![];
-    };
-    match m.this_node() {
-        Some(me) if host.owns(me.addr) => {}
-        Some(me) => {
-            let msg = format!("this node joined the swarm as {} (docker swarm join --advertise-addr), which is not an address of this host; VRRP's peers must reach each other at the addresses the swarm lists; this host has: {}", me.addr, host.names());
-            r.fail(var, swarm::PEERS_FROM_SWARM, msg);
-        }
-        None => {
-            r.fail(var, swarm::PEERS_FROM_SWARM, "this node is not among the swarm's managers that are not drained")
-        }
-    }
-    // Ranked for `auto` elsewhere; here in address order, so a new rank is no new list.
-    let mut peers: Vec<IpAddr> = m.nodes.iter().map(|n| n.addr).collect();
-    peers.sort();
-    peers
-}
-
-/// With swarm peers: `auto` is this node's `keepvip.priority` label, else its place in the
-/// join order (200, 190, …, as for a written list); a number is used as is.
-fn swarm_priority(r: &mut Reader, m: &swarm::Membership) -> (u8, Option<usize>) {
-    let var = "KEEPALIVED_PRIORITY";
-    let Some(v) = r.raw(var).map(str::trim).filter(|v| v.eq_ignore_ascii_case("auto")) else {
-        return (r.get(var, 150, int_in(1, 255)) as u8, None);
-    };
-    let ranked = m.ranked();
-    let Some(rank) = ranked.iter().position(|n| n.node.id == m.self_id) else { return (150, None) };
-    let me = &ranked[rank];
-    if let Some(Err(e)) = me.node.label.as_deref().map(swarm::label_priority) {
-        let fix = format!("docker node update --label-add {}=N {}", swarm::PRIORITY_LABEL, me.node.hostname);
-        r.fail(var, v, format!("the label on node {}: {e}; {fix} (or --label-rm)", me.node.hostname));
-    }
-    let how = if me.labelled {
-        format!("its label {}", swarm::PRIORITY_LABEL)
-    } else {
-        format!("its place in the join order ({} unlabelled)", ranked.iter().filter(|n| !n.labelled).count())
-    };
-    r.info.push(format!(
-        "{var}=auto: swarm node {} is #{} of {}, priority {} by {how}",
-        me.node.hostname,
-        rank + 1,
-        ranked.len(),
-        me.priority
-    ));
-    (me.priority, Some(rank))
 }
 
 /// Explicit, else the one holding our peer-list address, else eth0, else the default

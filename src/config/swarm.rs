@@ -1,9 +1,13 @@
 //! `KEEPALIVED_UNICAST_PEERS=swarm`: the peers are the swarm's manager nodes, as the
 //! Docker engine lists them (`crate::swarm` reads them); `KEEPALIVED_PRIORITY=auto` ranks
 //! them by the node label `keepvip.priority`, else by when they joined. Pure: the same
-//! membership gives every node the same ranking.
+//! membership gives every node the same ranking. The variables read it here (`peers`,
+//! `priority`), called from `env.rs`.
 
 use std::net::IpAddr;
+
+use super::env::{int_in, Reader};
+use super::HostView;
 
 /// The value of `KEEPALIVED_UNICAST_PEERS` that takes the peers from the swarm.
 pub const PEERS_FROM_SWARM: &str = "swarm";
@@ -78,18 +82,72 @@ impl Membership {
         out
     }
 
-    /// One line per node for the log and `--status`.
-    pub fn describe(&self) -> String {
-        let nodes: Vec<String> = self
-            .ranked()
+    /// One line per node, highest priority first: "ADDR HOSTNAME (priority P)".
+    pub fn lines(&self) -> Vec<String> {
+        self.ranked()
             .iter()
             .map(|r| {
                 let me = if r.node.id == self.self_id { ", this node" } else { "" };
-                format!("{} {} (priority {}{me})", r.node.hostname, r.node.addr, r.priority)
+                format!("{} {} (priority {}{me})", r.node.addr, r.node.hostname, r.priority)
             })
-            .collect();
-        nodes.join(", ")
+            .collect()
     }
+
+    /// The lines on one line, for the log.
+    pub fn describe(&self) -> String {
+        self.lines().join(", ")
+    }
+}
+
+/// The swarm's nodes, this node included (as a written list would).
+pub(super) fn peers(r: &mut Reader, host: &HostView) -> Vec<IpAddr> {
+    let var = "KEEPALIVED_UNICAST_PEERS";
+    let Some(m) = &host.swarm else {
+        let msg = "the swarm's node list could not be read (the runtime reads it from the Docker engine first)";
+        r.fail(var, PEERS_FROM_SWARM, msg);
+        return vec![];
+    };
+    match m.this_node() {
+        Some(me) if host.owns(me.addr) => {}
+        Some(me) => {
+            let msg = format!("this node joined the swarm as {} (docker swarm join --advertise-addr), which is not an address of this host; VRRP's peers must reach each other at the addresses the swarm lists; this host has: {}", me.addr, host.names());
+            r.fail(var, PEERS_FROM_SWARM, msg);
+        }
+        None => r.fail(var, PEERS_FROM_SWARM, "this node is not among the swarm's managers that are not drained"),
+    }
+    // Ranked for `auto` elsewhere; here in address order, so a new rank is no new list.
+    let mut peers: Vec<IpAddr> = m.nodes.iter().map(|n| n.addr).collect();
+    peers.sort();
+    peers
+}
+
+/// With swarm peers: `auto` is this node's `keepvip.priority` label, else its place in the
+/// join order (200, 190, …, as for a written list); a number is used as is.
+pub(super) fn priority(r: &mut Reader, m: &Membership) -> (u8, Option<usize>) {
+    let var = "KEEPALIVED_PRIORITY";
+    let Some(v) = r.raw(var).map(str::trim).filter(|v| v.eq_ignore_ascii_case("auto")) else {
+        return (r.get(var, 150, int_in(1, 255)) as u8, None);
+    };
+    let ranked = m.ranked();
+    let Some(rank) = ranked.iter().position(|n| n.node.id == m.self_id) else { return (150, None) };
+    let me = &ranked[rank];
+    if let Some(Err(e)) = me.node.label.as_deref().map(label_priority) {
+        let fix = format!("docker node update --label-add {}=N {}", PRIORITY_LABEL, me.node.hostname);
+        r.fail(var, v, format!("the label on node {}: {e}; {fix} (or --label-rm)", me.node.hostname));
+    }
+    let how = if me.labelled {
+        format!("its label {}", PRIORITY_LABEL)
+    } else {
+        format!("its place in the join order ({} unlabelled)", ranked.iter().filter(|n| !n.labelled).count())
+    };
+    r.info.push(format!(
+        "{var}=auto: swarm node {} is #{} of {}, priority {} by {how}",
+        me.node.hostname,
+        rank + 1,
+        ranked.len(),
+        me.priority
+    ));
+    (me.priority, Some(rank))
 }
 
 #[cfg(test)]
@@ -122,7 +180,7 @@ mod tests {
         // d's label is bad: ranked as unlabelled (it refuses the label on its own node).
         assert_eq!(r, vec![("b", 250, true), ("a", 200, false), ("c", 190, false), ("d", 180, false)]);
         assert_eq!(m.this_node().unwrap().id, "b");
-        assert!(m.describe().starts_with("hb 198.18.0.2 (priority 250, this node), ha 198.18.0.1 (priority 200)"));
+        assert!(m.describe().starts_with("198.18.0.2 hb (priority 250, this node), 198.18.0.1 ha (priority 200)"));
     }
 
     #[test]

@@ -28,15 +28,7 @@ impl SwarmPeers {
         s.peers_from = Some("swarm".into());
         s.peers_changed_unix = Some(self.changed_unix);
         s.peers_problem = self.lost.clone();
-        s.peer_nodes = self
-            .members
-            .ranked()
-            .iter()
-            .map(|r| {
-                let me = if r.node.id == self.members.self_id { ", this node" } else { "" };
-                format!("{} {} (priority {}{me})", r.node.addr, r.node.hostname, r.priority)
-            })
-            .collect();
+        s.peer_nodes = self.members.lines();
     }
 }
 

@@ -6,7 +6,7 @@
 
 use std::collections::HashMap;
 use std::io::{self, BufRead, BufReader, Read, Write};
-use std::net::TcpStream;
+use std::net::{SocketAddr, TcpStream};
 use std::os::unix::net::UnixStream;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -19,8 +19,9 @@ pub const TIMEOUT: Duration = Duration::from_secs(10);
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Endpoint {
     Unix(PathBuf),
-    /// `host:port`, plain HTTP (a socket proxy on the node).
-    Tcp(String),
+    /// An address and port, plain HTTP (a socket proxy on the node). No name lookup: it
+    /// would link glibc's resolver into the static binary (a quarter of a megabyte).
+    Tcp(SocketAddr),
 }
 
 impl std::fmt::Display for Endpoint {
@@ -63,10 +64,12 @@ impl Endpoint {
         if let Some(p) = h.strip_prefix("unix://") {
             return Ok(Endpoint::Unix(p.into()));
         }
-        match h.strip_prefix("tcp://").or_else(|| h.strip_prefix("http://")) {
-            Some(a) if !a.is_empty() => Ok(Endpoint::Tcp(a.trim_end_matches('/').to_string())),
-            _ => Err(format!("DOCKER_HOST={h:?}: expected unix:///path/docker.sock or tcp://HOST:PORT (a socket proxy; TLS is not supported)")),
-        }
+        let bad = || {
+            format!("DOCKER_HOST={h:?}: expected unix:///path/docker.sock or tcp://ADDRESS:PORT (a socket proxy, e.g. tcp://127.0.0.1:2375; no host names, no TLS)")
+        };
+        let a = h.strip_prefix("tcp://").or_else(|| h.strip_prefix("http://")).ok_or_else(bad)?.trim_end_matches('/');
+        let a = a.strip_prefix("localhost:").map_or_else(|| a.to_string(), |port| format!("127.0.0.1:{port}"));
+        a.parse::<SocketAddr>().map(Endpoint::Tcp).map_err(|_| bad())
     }
 
     fn connect(&self) -> io::Result<Box<dyn Conn>> {
@@ -76,11 +79,8 @@ impl Endpoint {
                 s.set_write_timeout(Some(TIMEOUT))?;
                 Box::new(s)
             }
-            Endpoint::Tcp(a) => {
-                let addr = std::net::ToSocketAddrs::to_socket_addrs(a)?
-                    .next()
-                    .ok_or_else(|| io::Error::new(io::ErrorKind::NotFound, "no address"))?;
-                let s = TcpStream::connect_timeout(&addr, TIMEOUT)?;
+            Endpoint::Tcp(addr) => {
+                let s = TcpStream::connect_timeout(addr, TIMEOUT)?;
                 s.set_write_timeout(Some(TIMEOUT))?;
                 Box::new(s)
             }
@@ -264,7 +264,11 @@ mod tests {
         let env = |v: &str| HashMap::from([("DOCKER_HOST".to_string(), v.to_string())]);
         assert_eq!(Endpoint::from_env(&HashMap::new()), Ok(Endpoint::Unix("/var/run/docker.sock".into())));
         assert_eq!(Endpoint::from_env(&env("unix:///run/d.sock")), Ok(Endpoint::Unix("/run/d.sock".into())));
-        assert_eq!(Endpoint::from_env(&env("tcp://127.0.0.1:2375")), Ok(Endpoint::Tcp("127.0.0.1:2375".into())));
-        assert!(Endpoint::from_env(&env("ssh://x")).unwrap_err().contains("DOCKER_HOST=\"ssh://x\""));
+        let proxy = Ok(Endpoint::Tcp("127.0.0.1:2375".parse().unwrap()));
+        assert_eq!(Endpoint::from_env(&env("tcp://127.0.0.1:2375")), proxy);
+        assert_eq!(Endpoint::from_env(&env("tcp://localhost:2375/")), proxy);
+        for bad in ["ssh://x", "tcp://proxy:2375", "tcp://127.0.0.1"] {
+            assert!(Endpoint::from_env(&env(bad)).unwrap_err().contains(&format!("DOCKER_HOST={bad:?}")), "{bad}");
+        }
     }
 }
