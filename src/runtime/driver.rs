@@ -393,15 +393,14 @@ impl Driver {
     pub(super) fn refresh_priority(&mut self, now: Instant, io: &mut Io) {
         let p = self.checks.tracker.priority(self.cfg.priority);
         if p != self.core.priority() {
-            // A new configured priority alone (reload, swarm label) is logged by the caller.
-            if p != self.cfg.priority {
-                log::info!(
-                    "({}) priority {} -> {p} (configured {}, moved by weighted checks)",
-                    self.cfg.name,
-                    self.core.priority(),
-                    self.cfg.priority
-                );
-            }
+            // At the configured priority the checks moved nothing: it is back, or a reload or
+            // a swarm label set it.
+            let why = if p == self.cfg.priority {
+                "the configured priority".to_string()
+            } else {
+                format!("configured {}, moved by weighted checks", self.cfg.priority)
+            };
+            log::info!("({}) priority {} -> {p} ({why})", self.cfg.name, self.core.priority());
             self.handle(Event::Priority(p), now, io);
             self.changed = true;
         }

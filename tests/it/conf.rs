@@ -294,7 +294,8 @@ fn sighup_applies_priority_vips_and_weights_in_place() {
     a.signal(Signal::SIGHUP);
     b.signal(Signal::SIGHUP);
     assert!(wait_until(Duration::from_secs(3), || holds(&lab, 0, VIP_NEW)), "{}", a.log());
-    assert!(a.log().contains("VIPs: 1 added, 0 removed, in place"), "{}", a.log());
+    // The VIP is added before the reload's log line is written.
+    assert!(a.wait_log("VIPs: 1 added, 0 removed, in place", Duration::from_secs(2)), "{}", a.log());
     assert!(b.wait_log("(VI_A) reload: VIPs: 1 added, 0 removed, in place", Duration::from_secs(2)), "{}", b.log());
     assert!(!holds(&lab, 1, VIP_NEW));
 

@@ -214,6 +214,8 @@ fn a_node_restarted_with_a_stale_vip_sends_the_client_to_the_master() {
 fn a_stale_vip_listed_first_after_a_renumbering_is_still_ours() {
     let lab = Lab::new(2);
     let (mut a, b) = pair(&lab, &[]);
+    // The state file says MASTER once the loop iteration that added the VIP ends.
+    assert!(wait_until(Duration::from_secs(2), || lab.host(0).status().state == "MASTER"), "{}", a.log());
     kill(&mut a);
     lab.host(0).must(&["ip", "addr", "del", "198.18.0.1/24", "dev", "eth0"]);
     lab.host(0).must(&["ip", "addr", "add", "198.18.0.1/24", "dev", "eth0"]);
