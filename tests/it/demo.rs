@@ -206,7 +206,8 @@ fn live_view_never_claims_a_takeover_that_did_not_happen() {
 fn ctrl_c_tears_down_too() {
     let (id, t) = live_demo("c");
     assert!(crate::common::wait_until(std::time::Duration::from_secs(10), || t.screen().contains("keepvip demo")));
-    assert_ne!(leftovers(&id).1, 0, "the demo's processes should be running");
+    let running = crate::common::wait_until(std::time::Duration::from_secs(10), || leftovers(&id).1 != 0);
+    assert!(running, "the demo's processes should be running:\n{}", t.screen());
     quits_cleanly(&t, &id, "C-c");
 }
 
