@@ -65,7 +65,8 @@ fn main() -> ExitCode {
     host.ours = status::StateFile::read(&state_path(&env)).map(|s| s.held_vips()).unwrap_or_default();
     // Peers from the swarm: the members first (the configuration is read with them).
     let mut swarm = None;
-    if keepvip::swarm::wanted(&env) && config::conf_source(cli.use_file.as_deref(), &env).is_none() {
+    let conf = config::conf_source(cli.use_file.as_deref(), &env);
+    if keepvip::swarm::wanted(&env) && conf.is_none() {
         match keepvip::swarm::start_up(&env) {
             Ok((endpoint, members)) => {
                 log::info!("swarm: members {}", members.describe());
@@ -79,7 +80,7 @@ fn main() -> ExitCode {
             }
         }
     }
-    let (cfgs, process, reload) = match config::conf_source(cli.use_file.as_deref(), &env) {
+    let (cfgs, process, reload) = match conf {
         Some((path, why)) => match from_conf(&path, &why, &env, &host, (cli.mode == Mode::Check, cli.json)) {
             Ok((c, process, groups)) => (c, process, Some((path, groups))),
             Err(code) => return code,

@@ -172,7 +172,7 @@ fn read(r: &mut Reader, host: &HostView) -> Draft {
     let notify = read_notify(r);
     // Peers, as given (the seed gives every node the same list, own address included).
     let (peers, peers_from_swarm) = match r.raw("KEEPALIVED_UNICAST_PEERS").map(str::trim) {
-        Some(v) if v.eq_ignore_ascii_case(swarm::PEERS_FROM_SWARM) => (swarm::peers(r, host), true),
+        Some(v) if swarm::names_swarm(v) => (swarm::peers(r, host), true),
         _ => (read_peers(r), false),
     };
     let vips = read_vips(r);

@@ -11,6 +11,11 @@ use super::HostView;
 
 /// The value of `KEEPALIVED_UNICAST_PEERS` that takes the peers from the swarm.
 pub const PEERS_FROM_SWARM: &str = "swarm";
+/// Whether a `KEEPALIVED_UNICAST_PEERS` value asks for the swarm's peers.
+pub fn names_swarm(value: &str) -> bool {
+    value.trim().eq_ignore_ascii_case(PEERS_FROM_SWARM)
+}
+
 /// The node label that sets a node's priority with `KEEPALIVED_PRIORITY=auto`.
 pub const PRIORITY_LABEL: &str = "keepvip.priority";
 

@@ -3,5 +3,6 @@
 
 #![forbid(unsafe_code)]
 
+mod json;
 pub(crate) mod metrics;
 pub mod status;

@@ -7,6 +7,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use anyhow::{bail, Context, Result};
 use serde_json::Value;
 
+use super::json::Obj;
+
 /// How often the loop refreshes the file; `--health` allows three missed refreshes.
 pub const REFRESH: Duration = Duration::from_secs(5);
 
@@ -77,82 +79,6 @@ pub struct InstanceStatus {
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct StateFile {
     pub instances: Vec<InstanceStatus>,
-}
-
-/// A JSON object written straight into a buffer: a refresh builds no tree of values
-/// (that tree was most of the state file's cost in a backup's idle CPU). Keys are plain
-/// ASCII; values go through serde_json, which escapes them.
-struct Obj<'a> {
-    out: &'a mut Vec<u8>,
-    empty: bool,
-}
-
-impl<'a> Obj<'a> {
-    fn open(out: &'a mut Vec<u8>) -> Self {
-        out.push(b'{');
-        Obj { out, empty: true }
-    }
-
-    fn key(&mut self, k: &str) -> &mut Vec<u8> {
-        if !std::mem::take(&mut self.empty) {
-            self.out.push(b',');
-        }
-        self.out.push(b'"');
-        self.out.extend_from_slice(k.as_bytes());
-        self.out.extend_from_slice(b"\":");
-        self.out
-    }
-
-    fn str(&mut self, k: &str, v: &str) {
-        let _ = serde_json::to_writer(self.key(k), v);
-    }
-
-    fn opt_str(&mut self, k: &str, v: Option<&str>) {
-        let _ = serde_json::to_writer(self.key(k), &v);
-    }
-
-    fn num(&mut self, k: &str, v: u64) {
-        let _ = serde_json::to_writer(self.key(k), &v);
-    }
-
-    fn int(&mut self, k: &str, v: i64) {
-        let _ = serde_json::to_writer(self.key(k), &v);
-    }
-
-    fn float(&mut self, k: &str, v: Option<f64>) {
-        let _ = serde_json::to_writer(self.key(k), &v);
-    }
-
-    fn flag(&mut self, k: &str, v: bool) {
-        let _ = serde_json::to_writer(self.key(k), &v);
-    }
-
-    fn strs(&mut self, k: &str, v: &[String]) {
-        let _ = serde_json::to_writer(self.key(k), v);
-    }
-
-    fn counts(&mut self, k: &str, v: &std::collections::BTreeMap<String, u64>) {
-        let _ = serde_json::to_writer(self.key(k), v);
-    }
-
-    /// An array of objects, each written by `each`.
-    fn objects<T>(&mut self, k: &str, items: &[T], each: impl Fn(&T, &mut Obj<'_>)) {
-        let out = self.key(k);
-        out.push(b'[');
-        for (i, item) in items.iter().enumerate() {
-            if i > 0 {
-                out.push(b',');
-            }
-            let mut o = Obj::open(out);
-            each(item, &mut o);
-            o.close();
-        }
-        out.push(b']');
-    }
-
-    fn close(self) {
-        self.out.push(b'}');
-    }
 }
 
 impl CheckStatus {

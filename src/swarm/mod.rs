@@ -9,13 +9,13 @@ pub mod watch;
 use std::collections::HashMap;
 use std::time::Duration;
 
-use crate::config::swarm::{Membership, PEERS_FROM_SWARM};
+use crate::config::swarm::{names_swarm, Membership};
 use engine::Endpoint;
 use nodes::Problem;
 
 /// Whether the peers come from the swarm.
 pub fn wanted(env: &HashMap<String, String>) -> bool {
-    env.get("KEEPALIVED_UNICAST_PEERS").is_some_and(|v| v.trim().eq_ignore_ascii_case(PEERS_FROM_SWARM))
+    env.get("KEEPALIVED_UNICAST_PEERS").is_some_and(|v| names_swarm(v))
 }
 
 /// The engine to ask and the members at start. An engine that does not answer is asked
