@@ -46,10 +46,13 @@ impl DockerLab {
         let ctx = std::env::temp_dir().join(format!("{id}-ctx"));
         std::fs::create_dir_all(&ctx).unwrap();
         std::fs::copy(format!("{root}/target/x86_64-unknown-linux-gnu/release/keepvip"), ctx.join("keepvip")).unwrap();
-        // A label of this lab's own: images of concurrent labs never share an ID, so one
-        // lab's `rmi` cannot delete the image another is building from the same cache.
+        // A label of this lab's own right after FROM: no layer of one lab is a cached parent of
+        // another's, so one lab's `rmi` (which prunes untagged parents) cannot delete a layer a
+        // concurrent build is stepping from ("failed to get digest", seen in CI).
         let prebuilt = std::fs::read_to_string(format!("{root}/Dockerfile.prebuilt")).unwrap();
-        std::fs::write(ctx.join("Dockerfile"), format!("{prebuilt}\nLABEL keepvip.test.lab={id}\n")).unwrap();
+        let own = format!("FROM scratch\nLABEL keepvip.test.lab={id}\n");
+        assert!(prebuilt.contains("FROM scratch\n"), "Dockerfile.prebuilt starts FROM scratch");
+        std::fs::write(ctx.join("Dockerfile"), prebuilt.replacen("FROM scratch\n", &own, 1)).unwrap();
         must(&["build", "-q", "-t", &lab.image, ctx.to_str().unwrap()]);
         // The client: a scratch image with Debian's static busybox, for ping.
         let cctx = std::env::temp_dir().join(format!("{id}-client"));
@@ -58,7 +61,7 @@ impl DockerLab {
         std::fs::write(
             cctx.join("Dockerfile"),
             format!(
-                "FROM scratch\nCOPY busybox /bin/busybox\nENTRYPOINT [\"/bin/busybox\"]\nLABEL keepvip.test.lab={id}\n"
+                "FROM scratch\nLABEL keepvip.test.lab={id}\nCOPY busybox /bin/busybox\nENTRYPOINT [\"/bin/busybox\"]\n"
             ),
         )
         .unwrap();
