@@ -1,6 +1,7 @@
 //! Seeded fault injection with invariants: `scripts/chaos` (root) wraps
 //! `cargo bench --bench chaos -- [--setup NAME] [--seed N] [--duration S] [--episodes K]
-//! [--only I,J] [--impl keepalived] [--shrink] [--scenario half-heal] [--out DIR]`.
+//! [--only I,J] [--impl keepalived] [--shrink] [--scenario half-heal] [--out DIR]`, and
+//! `--soak` (`soak.rs`: keepvip beside keepalived on one schedule, metered each minute).
 //!
 //! A lab of three VRRP nodes and a client on one bridge (a set-up from `world.rs`); episodes
 //! of one to three faults drawn from the seed (`schedule.rs`), each healed after a drawn
@@ -27,6 +28,8 @@ mod common;
 mod observe;
 #[path = "chaos/schedule.rs"]
 mod schedule;
+#[path = "chaos/soak.rs"]
+mod soak;
 #[path = "chaos/world.rs"]
 mod world;
 
@@ -52,6 +55,8 @@ struct Options {
     imp: Impl,
     /// A written scenario instead of the seed's episodes.
     scenario: Option<&'static str>,
+    /// Meter the nodes each minute (`--soak`).
+    soak: bool,
 }
 
 #[derive(Default)]
@@ -60,6 +65,9 @@ struct Report {
     windows: usize,
     violations: Vec<Violation>,
     timeline: String,
+    /// The soak's minutes and its longest-lived process.
+    minutes: Vec<soak::Minute>,
+    longest: soak::Longest,
 }
 
 #[derive(Clone)]
@@ -83,6 +91,7 @@ struct Run {
     lines_flagged: Vec<i32>,
     /// When the current episode began (Unix seconds), for the client's longest gap.
     episode_unix: f64,
+    meter: Option<soak::Meter>,
 }
 
 impl Run {
@@ -108,6 +117,9 @@ impl Run {
 
     /// One sample: holder changes to the timeline, and the invariants that hold at all times.
     fn sample(&mut self, settled: bool) {
+        if let Some(m) = self.meter.as_mut().filter(|m| m.due(Instant::now())) {
+            m.take(&self.w, Instant::now());
+        }
         let now = self.sampler.holders(&self.w.vips);
         if now != self.holders {
             let text: Vec<String> = self
@@ -399,6 +411,7 @@ fn run(o: &Options) -> Report {
         resources: vec![],
         lines_flagged: vec![],
         episode_unix: unix_now(),
+        meter: o.soak.then(|| soak::Meter::new(Instant::now())),
     };
     r.note(&format!("set-up {} ({}), seed {}", o.setup.name(), o.imp.name(), o.seed));
     // The first election: the settled rule from the start's Master_Down_Interval on.
@@ -433,6 +446,10 @@ fn run(o: &Options) -> Report {
         r.window(&pinger);
     }
     r.judge_resources();
+    if let Some(m) = r.meter.take() {
+        r.report.longest = m.longest();
+        r.report.minutes = m.rows;
+    }
     r.report
 }
 
@@ -464,7 +481,7 @@ fn options(args: &[String]) -> Vec<Options> {
     });
     setups
         .into_iter()
-        .map(|setup| Options { setup, seed, duration, only: only.clone(), episodes, imp, scenario })
+        .map(|setup| Options { setup, seed, duration, only: only.clone(), episodes, imp, scenario, soak: false })
         .collect()
 }
 
@@ -507,6 +524,7 @@ fn main() {
                 episodes: None,
                 imp: Impl::Keepvip,
                 scenario: None,
+                soak: false,
             };
             let r = run(&o);
             eprintln!(
@@ -536,6 +554,9 @@ fn main() {
     let opt = |name: &str| args.iter().position(|a| a == name).and_then(|i| args.get(i + 1)).cloned();
     let out = PathBuf::from(opt("--out").unwrap_or_else(|| "target/chaos".into()));
     fs::create_dir_all(&out).unwrap();
+    if args.iter().any(|a| a == "--soak") {
+        std::process::exit(soak::main(&args, &out));
+    }
     let (mut faults, mut windows, mut violations) = (0, 0, 0);
     for o in options(&args) {
         println!("chaos: set-up {} ({}), seed {}, {} s", o.setup.name(), o.imp.name(), o.seed, o.duration.as_secs());

@@ -20,6 +20,8 @@ pub(super) struct InterfaceSocket {
     /// The multicast groups joined (none: unicast only).
     pub groups: Vec<IpAddr>,
     pub sock: VrrpSocket,
+    /// When a datagram was last read: see `Runtime::receive_all`.
+    pub last_rx: Option<std::time::Instant>,
 }
 
 pub(super) struct SharedIo {
@@ -70,7 +72,14 @@ impl SharedIo {
             None => {
                 let groups: Vec<IpAddr> = group.into_iter().collect();
                 let sock = VrrpSocket::open(&link.name, link.index, &groups, ipv6)?;
-                self.sockets.push(InterfaceSocket { ifname: link.name.clone(), index: link.index, ipv6, groups, sock });
+                self.sockets.push(InterfaceSocket {
+                    ifname: link.name.clone(),
+                    index: link.index,
+                    ipv6,
+                    groups,
+                    sock,
+                    last_rx: None,
+                });
                 Ok(self.sockets.len() - 1)
             }
         }
