@@ -85,6 +85,7 @@ pub struct Draft {
     pub advert_source: Option<Sourced<IpAddr>>,
     pub peers: Vec<Sourced<IpAddr>>,
     pub vips: Vec<Sourced<Vip>>,
+    pub routes: Vec<Sourced<crate::config::route::Route>>,
     pub notify: Option<Vec<String>>,
     pub notify_state: Vec<(String, Vec<String>)>,
     pub track_interfaces: Vec<Sourced<String>>,

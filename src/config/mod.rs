@@ -12,6 +12,7 @@ pub mod list;
 mod process;
 pub mod pylist;
 mod rendered;
+pub mod route;
 pub(crate) mod rules;
 pub mod swarm;
 pub mod template;
@@ -158,6 +159,8 @@ pub struct Config {
     /// Peers without this host's own addresses.
     pub unicast_peers: Vec<IpAddr>,
     pub virtual_ips: Vec<Vip>,
+    /// keepalived.conf's `virtual_routes`: on the host exactly while the VIPs are.
+    pub virtual_routes: Vec<route::Route>,
     /// `notify`: run with `INSTANCE <name> <STATE> <priority>` appended on each transition.
     pub notify: Option<Vec<String>>,
     /// `notify_master` and friends: (MASTER|BACKUP|FAULT|STOP, command) run as written.
@@ -257,7 +260,18 @@ impl Config {
             f64::from(self.advert_int_cs) / 100.0,
             self.interface,
             vips.join(", ")
-        ) + &self.checks_summary()
+        ) + &self.routes_summary()
+            + &self.checks_summary()
+    }
+
+    fn routes_summary(&self) -> String {
+        match self.virtual_routes.len() {
+            0 => String::new(),
+            _ => format!(
+                "; routes {}",
+                self.virtual_routes.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ")
+            ),
+        }
     }
 
     fn checks_summary(&self) -> String {
@@ -312,6 +326,7 @@ impl Config {
             "unicast_src_ip_from": if self.advert_source_set { "configuration" } else { "interface" },
             "unicast_peers": self.unicast_peers.iter().map(|p| p.to_string()).collect::<Vec<_>>(),
             "virtual_ips": vips,
+            "virtual_routes": self.virtual_routes.iter().map(ToString::to_string).collect::<Vec<_>>(),
             "notify": self.notify.as_ref().map(|c| c.join(" ")),
             "notify_state": self.notify_state.iter().map(|(s, c)| (s.clone(), serde_json::Value::String(c.join(" ")))).collect::<serde_json::Map<_, _>>(),
             "track_interfaces": self.track_interfaces,

@@ -112,6 +112,7 @@ pub fn finish(d: Draft, host: &HostView) -> Finished {
     let (preempt, preempt_delay) = preemption(&mut b, &d);
     let peers = peers(&mut b, &d, host, ipv6);
     vips(&mut b, &d, host);
+    routes(&mut b, &d, host);
     let weighted = d.checks.iter().filter_map(|c| match &c.probe {
         Probe::Link(i) => Some((i, &d.track_at)),
         _ => None,
@@ -150,6 +151,7 @@ pub fn finish(d: Draft, host: &HostView) -> Finished {
         advert_source,
         unicast_peers: peers,
         virtual_ips: d.vips.into_iter().map(|v| v.value).collect(),
+        virtual_routes: d.routes.into_iter().map(|r| r.value).collect(),
         notify: d.notify,
         notify_state: d.notify_state,
         track_interfaces: d.track_interfaces.into_iter().map(|t| t.value).collect(),
@@ -272,6 +274,15 @@ fn peers(b: &mut Book, d: &Draft, host: &HostView, ipv6: bool) -> Vec<IpAddr> {
         b.info.push(format!("{}: {} is this host's own address; not a peer", d.names.peers, own.join(", ")));
     }
     peers
+}
+
+/// A route's interface exists when the file is read (keepalived refuses the file otherwise).
+fn routes(b: &mut Book, d: &Draft, host: &HostView) {
+    for Sourced { value: r, at } in &d.routes {
+        if let Some(dev) = r.dev.as_deref().filter(|dev| host.iface(dev).is_none()) {
+            b.fail(at, format!("virtual_routes {r}: no interface '{dev}'; this host has: {}", host.names()));
+        }
+    }
 }
 
 /// A VIP is an address no node holds permanently, on an interface this host has, not a peer.

@@ -11,4 +11,5 @@ pub(crate) mod ipvs;
 pub(crate) mod memory;
 pub(crate) mod ndisc;
 pub mod netlink;
+pub(crate) mod routes;
 pub(crate) mod socket;

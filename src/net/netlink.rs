@@ -268,6 +268,20 @@ impl Netlink {
     /// rtnetlink requests inside `sendmsg`, so this saves a system call pair per address
     /// (256 VIPs go on in one go on takeover).
     fn batch(&mut self, ty: Rtm, flags: NlmF, items: &[AddrChange]) -> Vec<io::Result<()>> {
+        self.batch_of(ty, flags, items, |a| Self::addr_msg(a.ifindex, a.addr, a.prefix, a.label.as_deref()))
+    }
+
+    /// `batch` for any rtnetlink request: one message per item, built by `msg`.
+    pub(super) fn batch_of<T, P>(
+        &mut self,
+        ty: Rtm,
+        flags: NlmF,
+        items: &[T],
+        msg: impl Fn(&T) -> Result<P>,
+    ) -> Vec<io::Result<()>>
+    where
+        P: ToBytes + Size,
+    {
         // Stay far below the socket buffers: each ACK echoes its request.
         const CHUNK: usize = 64;
         let mut results = Vec::with_capacity(items.len());
@@ -277,7 +291,7 @@ impl Netlink {
             let mut out: Vec<Option<io::Result<()>>> = Vec::with_capacity(chunk.len());
             for a in chunk {
                 self.seq = self.seq.wrapping_add(1);
-                let built = Self::addr_msg(a.ifindex, a.addr, a.prefix, a.label.as_deref())
+                let built = msg(a)
                     .map_err(|e| io::Error::other(e.to_string()))
                     .and_then(|m| {
                         NlmsghdrBuilder::default()
@@ -320,9 +334,12 @@ impl Netlink {
     /// Read ACKs for sequence numbers `first..` until every slot of `out` is answered.
     fn acks(&mut self, first: u32, out: &mut [Option<io::Result<()>>]) -> io::Result<()> {
         while out.iter().any(Option::is_none) {
-            let (iter, _) = self.sock.recv::<Rtm, Ifaddrmsg>().map_err(|e| io::Error::other(e.to_string()))?;
+            // The payload as bytes: an error echoes the request (an address's or a route's),
+            // and only its code matters; a typed parse would fail on the other kind and
+            // leave the rest of the answers unread.
+            let (iter, _) = self.sock.recv::<Rtm, Buffer>().map_err(|e| io::Error::other(e.to_string()))?;
             for m in iter {
-                let m: Nlmsghdr<Rtm, Ifaddrmsg> = m.map_err(|e| io::Error::other(e.to_string()))?;
+                let m: Nlmsghdr<Rtm, Buffer> = m.map_err(|e| io::Error::other(e.to_string()))?;
                 let slot = m.nl_seq().wrapping_sub(first) as usize;
                 let Some(o) = out.get_mut(slot).filter(|o| o.is_none()) else { continue };
                 *o = Some(match m.nl_payload() {

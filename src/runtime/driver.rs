@@ -11,6 +11,7 @@ use super::announce::Announcer;
 use super::checks::Checks;
 use super::conflicts::ConflictWatch;
 use super::links::{Iface, LinkWatch};
+use super::routes::RouteSet;
 use super::shared::Io;
 use super::stats::Stats;
 use super::vips::{remove_stale, VipSet};
@@ -27,6 +28,7 @@ pub(super) struct Driver {
     pub(super) links: LinkWatch,
     pub(super) checks: Checks,
     pub(super) vips: VipSet,
+    pub(super) routes: RouteSet,
     pub(super) stats: Stats,
     /// Gratuitous ARP repeats, paced.
     pub(super) announcer: Announcer,
@@ -108,6 +110,7 @@ impl Driver {
                 .ignoring_main_down(cfg.dont_track_primary),
             checks: Checks::new(&cfg.checks, now),
             vips,
+            routes: RouteSet::new(cfg.virtual_routes.clone()),
             stats: Stats::new(now),
             announcer: Announcer::new(cfg.garp),
             conflicts: ConflictWatch::new(cfg.virtual_ips.iter().map(|v| v.addr).collect()),
@@ -223,9 +226,11 @@ impl Driver {
                 );
             }
             self.vips.mark_held();
+            self.routes.mark_held();
             self.handle(Event::Resume, now, io);
             return Ok(found);
         }
+        self.routes.remove_stale(io.nl);
         remove_stale(io.nl, &found).context("removing stale VIPs")?;
         self.handle(Event::Start, now, io);
         Ok(vec![])
@@ -237,6 +242,7 @@ impl Driver {
     }
 
     pub fn release(&mut self, nl: &mut Netlink) {
+        self.routes.remove_all(nl);
         if self.vips.held() {
             self.vips.remove_all(nl);
         }
@@ -367,6 +373,8 @@ impl Driver {
             }
             if !missing.is_empty() {
                 self.vips.add(io.nl, &missing);
+                // A route with a VIP as its source left with the VIP.
+                self.routes.add_all(io.nl);
             }
         }
     }
@@ -433,12 +441,14 @@ impl Driver {
                 Action::SendAdvert { priority } => self.send_advert(priority, io),
                 Action::AddVips => {
                     self.vips.add_all(io.nl);
+                    self.routes.add_all(io.nl);
                     self.conflicts.start(Instant::now());
                 }
                 Action::RemoveVips => {
                     self.announcer.stop();
                     self.conflicts.stop();
                     self.changed = true;
+                    self.routes.remove_all(io.nl);
                     self.vips.remove_all(io.nl);
                 }
                 Action::Gratuitous => {

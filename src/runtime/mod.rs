@@ -21,6 +21,7 @@ mod neighbours;
 mod poll;
 mod reload;
 mod report;
+mod routes;
 mod shared;
 mod signals;
 mod stats;

@@ -78,6 +78,7 @@ fn in_place(old: &Config, new: &Config) -> bool {
         listed_sources: learnt.listed_sources.clone(),
         first_hold: learnt.first_hold,
         virtual_ips: new.virtual_ips.clone(),
+        virtual_routes: new.virtual_routes.clone(),
         checks: new.checks.clone(),
         notify: new.notify.clone(),
         notify_state: new.notify_state.clone(),
@@ -138,6 +139,10 @@ impl Driver {
                 let all = self.announcer.start(new.virtual_ips.len(), now);
                 self.announce(all, io);
             }
+        }
+        if new.virtual_routes != self.cfg.virtual_routes {
+            self.routes.replace(new.virtual_routes.clone(), io.nl);
+            what.push("routes".to_string());
         }
         if (new.notify.as_ref(), &new.notify_state) != (self.cfg.notify.as_ref(), &self.cfg.notify_state) {
             self.notifier.set_scripts(new.notify.clone(), new.notify_state.clone());

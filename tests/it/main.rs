@@ -22,6 +22,7 @@ mod metrics;
 mod osixia;
 mod osixia23;
 mod reliability;
+mod routes;
 mod runtime_netns;
 mod scripts;
 mod swarm;

@@ -10,7 +10,7 @@ use super::script::{notify_command, weight_of};
 use super::{Globals, Parser};
 use crate::config::draft::{At, Draft, Sourced, CONF_NAMES};
 use crate::config::track::Check;
-use crate::config::vip;
+use crate::config::{route, vip};
 use crate::config::{InitialState, Origin, Version};
 
 /// A `track_script` entry, resolved once every `vrrp_script` is read.
@@ -46,6 +46,7 @@ pub(super) fn instance(p: &mut Parser, s: &Stmt, name: &str, g: &Globals) -> Opt
         advert_source: None,
         peers: vec![],
         vips: vec![],
+        routes: vec![],
         notify: None,
         notify_state: vec![],
         track_interfaces: vec![],
@@ -267,6 +268,19 @@ fn keyword(p: &mut Parser, k: &Stmt, d: &mut Draft, tracks: &mut Vec<TrackRef>, 
                         d.vips.push(Sourced::new(v, At::Line(e.at.clone(), String::new())));
                     }
                     Err(msg) => p.fail(&e.at, msg),
+                }
+            }
+        }
+        "virtual_routes" => {
+            for e in p.block(k) {
+                match route::parse_conf(&e.words) {
+                    Ok((r, notes)) => {
+                        for n in notes {
+                            p.warn(&e.at, format!("virtual_routes: {n}"));
+                        }
+                        d.routes.push(Sourced::new(r, At::Line(e.at.clone(), String::new())));
+                    }
+                    Err(msg) => p.fail(&e.at, format!("virtual_routes: {msg}")),
                 }
             }
         }

@@ -221,7 +221,14 @@ pub const KEYWORDS: &[Keyword] = &[
     refused(I, "use_ipvlan", VMAC),
     refused(I, "native_ipv6", VMAC),
     refused(I, "vrf", "VRFs are not implemented"),
-    refused(I, "virtual_routes", "routes added with the VIPs are not implemented yet"),
+    same_but(
+        I,
+        "virtual_routes",
+        "added after the VIPs while master and removed with them, protocol keepalived as keepalived adds them; \
+         type, to, src, via/gw, dev, table, metric, scope, protocol, no_track are read, other `ip route` \
+         options are refused by name; a route deleted by hand returns at the next takeover (keepalived leaves \
+         MASTER for a route it tracks)",
+    ),
     refused(I, "virtual_rules", "routing rules added with the VIPs are not implemented yet"),
     same(I, "track_process"),
     refused(I, "track_file", "file tracking is not implemented: track the file with a vrrp_script"),
