@@ -86,6 +86,7 @@ pub struct Draft {
     pub peers: Vec<Sourced<IpAddr>>,
     pub vips: Vec<Sourced<Vip>>,
     pub routes: Vec<Sourced<crate::config::route::Route>>,
+    pub rules: Vec<crate::config::rule::Rule>,
     pub notify: Option<Vec<String>>,
     pub notify_state: Vec<(String, Vec<String>)>,
     pub track_interfaces: Vec<Sourced<String>>,

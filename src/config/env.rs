@@ -214,6 +214,7 @@ fn read(r: &mut Reader, host: &HostView) -> Draft {
         peers: peers.into_iter().map(|p| Sourced::new(p, At::Var("KEEPALIVED_UNICAST_PEERS"))).collect(),
         vips: vips.into_iter().map(|v| Sourced::new(v, At::Var("KEEPALIVED_VIRTUAL_IPS"))).collect(),
         routes: vec![],
+        rules: vec![],
         notify,
         notify_state: vec![],
         track_interfaces: track_interfaces

@@ -13,6 +13,7 @@ mod process;
 pub mod pylist;
 mod rendered;
 pub mod route;
+pub mod rule;
 pub(crate) mod rules;
 pub mod swarm;
 pub mod template;
@@ -161,6 +162,8 @@ pub struct Config {
     pub virtual_ips: Vec<Vip>,
     /// keepalived.conf's `virtual_routes`: on the host exactly while the VIPs are.
     pub virtual_routes: Vec<route::Route>,
+    /// `virtual_rules`: policy routing rules, on the host exactly while the VIPs are.
+    pub virtual_rules: Vec<rule::Rule>,
     /// `notify`: run with `INSTANCE <name> <STATE> <priority>` appended on each transition.
     pub notify: Option<Vec<String>>,
     /// `notify_master` and friends: (MASTER|BACKUP|FAULT|STOP, command) run as written.
@@ -265,13 +268,15 @@ impl Config {
     }
 
     fn routes_summary(&self) -> String {
-        match self.virtual_routes.len() {
-            0 => String::new(),
-            _ => format!(
-                "; routes {}",
-                self.virtual_routes.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ")
-            ),
+        let list = |v: Vec<String>| v.join(", ");
+        let mut out = String::new();
+        if !self.virtual_routes.is_empty() {
+            out += &format!("; routes {}", list(self.virtual_routes.iter().map(ToString::to_string).collect()));
         }
+        if !self.virtual_rules.is_empty() {
+            out += &format!("; rules {}", list(self.virtual_rules.iter().map(ToString::to_string).collect()));
+        }
+        out
     }
 
     fn checks_summary(&self) -> String {
@@ -327,6 +332,7 @@ impl Config {
             "unicast_peers": self.unicast_peers.iter().map(|p| p.to_string()).collect::<Vec<_>>(),
             "virtual_ips": vips,
             "virtual_routes": self.virtual_routes.iter().map(ToString::to_string).collect::<Vec<_>>(),
+            "virtual_rules": self.virtual_rules.iter().map(ToString::to_string).collect::<Vec<_>>(),
             "notify": self.notify.as_ref().map(|c| c.join(" ")),
             "notify_state": self.notify_state.iter().map(|(s, c)| (s.clone(), serde_json::Value::String(c.join(" ")))).collect::<serde_json::Map<_, _>>(),
             "track_interfaces": self.track_interfaces,

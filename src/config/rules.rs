@@ -152,6 +152,7 @@ pub fn finish(d: Draft, host: &HostView) -> Finished {
         unicast_peers: peers,
         virtual_ips: d.vips.into_iter().map(|v| v.value).collect(),
         virtual_routes: d.routes.into_iter().map(|r| r.value).collect(),
+        virtual_rules: d.rules,
         notify: d.notify,
         notify_state: d.notify_state,
         track_interfaces: d.track_interfaces.into_iter().map(|t| t.value).collect(),

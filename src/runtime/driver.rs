@@ -110,7 +110,7 @@ impl Driver {
                 .ignoring_main_down(cfg.dont_track_primary),
             checks: Checks::new(&cfg.checks, now),
             vips,
-            routes: RouteSet::new(cfg.virtual_routes.clone()),
+            routes: RouteSet::new(cfg.virtual_routes.clone(), cfg.virtual_rules.clone()),
             stats: Stats::new(now),
             announcer: Announcer::new(cfg.garp),
             conflicts: ConflictWatch::new(cfg.virtual_ips.iter().map(|v| v.addr).collect()),

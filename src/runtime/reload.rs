@@ -79,6 +79,7 @@ fn in_place(old: &Config, new: &Config) -> bool {
         first_hold: learnt.first_hold,
         virtual_ips: new.virtual_ips.clone(),
         virtual_routes: new.virtual_routes.clone(),
+        virtual_rules: new.virtual_rules.clone(),
         checks: new.checks.clone(),
         notify: new.notify.clone(),
         notify_state: new.notify_state.clone(),
@@ -140,9 +141,9 @@ impl Driver {
                 self.announce(all, io);
             }
         }
-        if new.virtual_routes != self.cfg.virtual_routes {
-            self.routes.replace(new.virtual_routes.clone(), io.nl);
-            what.push("routes".to_string());
+        if (&new.virtual_routes, &new.virtual_rules) != (&self.cfg.virtual_routes, &self.cfg.virtual_rules) {
+            self.routes.replace(new.virtual_routes.clone(), new.virtual_rules.clone(), io.nl);
+            what.push("routes and rules".to_string());
         }
         if (new.notify.as_ref(), &new.notify_state) != (self.cfg.notify.as_ref(), &self.cfg.notify_state) {
             self.notifier.set_scripts(new.notify.clone(), new.notify_state.clone());

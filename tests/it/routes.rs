@@ -1,7 +1,9 @@
-//! keepalived.conf's `virtual_routes`: the kernel's routing tables after keepalived 2.2.7 and
-//! after keepvip read the same seeded, generated route lines (every kind, to, via/gw, dev, src
-//! on the VIP, tables, metrics, scope, IPv4 and IPv6) must be the same; routes follow
-//! mastership, leave with SIGTERM, and a crash's leftovers are removed at the next start.
+//! keepalived.conf's `virtual_routes` and `virtual_rules`: the kernel's routing tables and
+//! policy rules after keepalived 2.2.7 and after keepvip read the same seeded, generated
+//! lines (routes: every kind, to, via/gw, dev, src on the VIP, tables, metrics, scope; rules:
+//! not, from, to, fwmark, iif/oif, tos, every action, missing preferences; IPv4 and IPv6)
+//! must be the same; both follow mastership, leave with SIGTERM and change in place on a
+//! reload, and a crash's leftovers are removed at the next start.
 
 use std::time::Duration;
 
@@ -83,12 +85,97 @@ fn generated_routes(seed: u64, n: usize) -> Vec<String> {
 }
 
 fn conf(priority: u8, routes: &[String]) -> String {
+    conf_with(priority, "virtual_routes", routes)
+}
+
+fn conf_with(priority: u8, block: &str, lines: &[String]) -> String {
     format!(
         "vrrp_instance VI_R {{\n  interface eth0\n  virtual_router_id 61\n  priority {priority}\n  advert_int 1\n\
            unicast_peer {{\n    198.18.0.1\n    198.18.0.2\n  }}\n  virtual_ipaddress {{\n    {VIP}/24\n  }}\n\
-           virtual_routes {{\n{}  }}\n}}\n",
-        routes.iter().map(|l| format!("    {l}\n")).collect::<String>()
+           {block} {{\n{}  }}\n}}\n",
+        lines.iter().map(|l| format!("    {l}\n")).collect::<String>()
     )
+}
+
+/// `n` rule lines keepalived accepts, each with its own preference but a few without
+/// (keepalived then counts down from 16384).
+fn generated_rules(seed: u64, n: usize) -> Vec<String> {
+    let mut r = Rng(seed | 1);
+    (0..n)
+        .map(|i| {
+            let v6 = r.chance(20);
+            let mut line = String::new();
+            if r.chance(15) {
+                line += "not ";
+            }
+            let net = |r: &mut Rng, k: usize| {
+                if v6 {
+                    format!("2001:db8:{:x}::/{}", 0x200 + k, r.pick(&["48", "64"]))
+                } else {
+                    r.pick(&[
+                        &format!("198.18.{}.0/24", 150 + k),
+                        &format!("198.18.{}.9/24", 150 + k),
+                        &format!("198.18.{}.9", 150 + k),
+                    ])
+                    .to_string()
+                }
+            };
+            if v6 || r.chance(70) {
+                line += &format!("from {} ", if !v6 && r.chance(10) { "all".to_string() } else { net(&mut r, i) });
+            }
+            if r.chance(30) {
+                line += &format!("to {} ", net(&mut r, i + 50));
+            }
+            if r.chance(20) {
+                line += &format!("fwmark {} ", r.pick(&["7", "0x8/0xff", "0x10"]));
+            }
+            if r.chance(15) {
+                line += &format!("{} eth0 ", r.pick(&["iif", "oif"]));
+            }
+            if !v6 && r.chance(10) {
+                line += "tos 0x10 ";
+            }
+            if line.is_empty() {
+                line += "from all ";
+            }
+            let preference = r.chance(85);
+            if preference {
+                line += &format!("{} {} ", r.pick(&["priority", "preference"]), 100 + i);
+            }
+            let table = r.chance(60);
+            if table {
+                line += &format!("{} {} ", r.pick(&["table", "lookup"]), r.pick(&["100", "main", "4000", "7"]));
+            } else if preference && r.chance(20) {
+                // keepalived takes a goto only with a preference.
+                line += "goto 32766 ";
+            } else {
+                line += r.pick(&["nop ", "blackhole ", "unreachable ", "prohibit "]);
+            }
+            if table && r.chance(20) {
+                line += "suppress_prefixlength 0 ";
+            }
+            if r.chance(10) {
+                line += "no_track";
+            }
+            line.trim_end().to_string()
+        })
+        .collect()
+}
+
+/// Every policy rule but the kernel's own, both families, sorted.
+fn rules_of(h: &Host) -> Vec<String> {
+    let mut all = vec![];
+    for fam in ["-4", "-6"] {
+        let o = h.cmd(&["ip", fam, "-d", "rule", "show"]).output().unwrap();
+        all.extend(
+            String::from_utf8_lossy(&o.stdout)
+                .lines()
+                .filter(|l| !l.contains("proto kernel"))
+                .map(|l| format!("{fam} {}", l.trim())),
+        );
+    }
+    all.sort();
+    all
 }
 
 /// Every route of protocol keepalived in every table, both families, sorted.
@@ -108,19 +195,23 @@ fn prepare(h: &Host) {
 
 /// Start `imp` alone (priority 255: master at once) and read the tables once they are still.
 fn installed(imp: Impl, h: &Host, text: &str, expected: usize) -> Vec<String> {
+    installed_of(imp, h, text, expected, routes_of)
+}
+
+fn installed_of(imp: Impl, h: &Host, text: &str, expected: usize, of: fn(&Host) -> Vec<String>) -> Vec<String> {
     let mut p = imp.spawn_conf(h, text);
     let mut last = vec![];
     let settled = wait_until(Duration::from_secs(8), || {
-        let now = routes_of(h);
+        let now = of(h);
         let still = now.len() >= expected && now == last;
         last = now;
         still
     });
     p.signal(Signal::SIGTERM);
     p.wait_exit(Duration::from_secs(5));
-    assert!(settled, "{}: expected {expected} routes, have {last:#?}\nfile:\n{text}\nlog:\n{}", imp.name(), p.log());
-    let left = routes_of(h);
-    assert!(left.is_empty(), "{} left routes after SIGTERM: {left:#?}", imp.name());
+    assert!(settled, "{}: expected {expected}, have {last:#?}\nfile:\n{text}\nlog:\n{}", imp.name(), p.log());
+    let left = of(h);
+    assert!(left.is_empty(), "{} left these after SIGTERM: {left:#?}", imp.name());
     last
 }
 
@@ -140,7 +231,7 @@ fn generated_virtual_routes_land_in_the_kernel_as_keepalived_puts_them() {
 }
 
 #[test]
-fn virtual_routes_follow_the_vip_and_a_crash_leaves_none_behind() {
+fn virtual_routes_and_rules_follow_the_vip_and_a_crash_leaves_none_behind() {
     let lab = Lab::new(2);
     let lines: Vec<String> = [
         "198.18.50.0/24 via 198.18.0.254",
@@ -150,22 +241,32 @@ fn virtual_routes_follow_the_vip_and_a_crash_leaves_none_behind() {
     .iter()
     .map(ToString::to_string)
     .collect();
+    // And one policy rule: the VIP's traffic looks up table 100.
+    let conf = |prio: u8| {
+        conf(prio, &lines).replace(
+            "virtual_routes {",
+            "virtual_rules {\n    from 198.18.0.100 table 100 priority 100\n  }\n  virtual_routes {",
+        )
+    };
     let master = lab.host(0);
     let backup = lab.host(1);
-    let mut a = Impl::Keepvip.spawn_conf(master, &conf(200, &lines));
-    let mut b = Impl::Keepvip.spawn_conf(backup, &conf(100, &lines));
+    let mut a = Impl::Keepvip.spawn_conf(master, &conf(200));
+    let mut b = Impl::Keepvip.spawn_conf(backup, &conf(100));
     assert!(
-        wait_until(Duration::from_secs(8), || routes_of(master).len() == 3 && master.has_addr(VIP)),
+        wait_until(Duration::from_secs(8), || routes_of(master).len() == 3
+            && rules_of(master).len() == 1
+            && master.has_addr(VIP)),
         "the master's routes: {:?}\n{}",
         routes_of(master),
         a.log()
     );
     assert!(routes_of(backup).is_empty(), "a backup holds no route: {:?}", routes_of(backup));
+    assert!(rules_of(backup).is_empty(), "a backup holds no rule: {:?}", rules_of(backup));
     // The master's host crashes: the backup takes the VIP and the routes; the dead daemon's
     // routes stay on its host until it starts again.
     lab.crash(0, &mut a);
     assert!(
-        wait_until(Duration::from_secs(8), || routes_of(backup).len() == 3),
+        wait_until(Duration::from_secs(8), || routes_of(backup).len() == 3 && rules_of(backup).len() == 1),
         "routes after takeover: {:?}\n{}",
         routes_of(backup),
         b.log()
@@ -174,9 +275,9 @@ fn virtual_routes_follow_the_vip_and_a_crash_leaves_none_behind() {
     // Back on the network and restarted lower, it stays backup and removes what its
     // predecessor left.
     lab.heal(0);
-    let mut a = Impl::Keepvip.spawn_conf(master, &conf(50, &lines));
+    let mut a = Impl::Keepvip.spawn_conf(master, &conf(50));
     assert!(
-        wait_until(Duration::from_secs(5), || routes_of(master).is_empty()),
+        wait_until(Duration::from_secs(5), || routes_of(master).is_empty() && rules_of(master).is_empty()),
         "stale routes: {:?}\n{}",
         routes_of(master),
         a.log()
@@ -188,6 +289,7 @@ fn virtual_routes_follow_the_vip_and_a_crash_leaves_none_behind() {
     b.signal(Signal::SIGTERM);
     b.wait_exit(Duration::from_secs(5));
     assert!(routes_of(backup).is_empty(), "SIGTERM removes the routes: {:?}", routes_of(backup));
+    assert!(rules_of(backup).is_empty(), "SIGTERM removes the rules: {:?}", rules_of(backup));
     a.signal(Signal::SIGTERM);
     a.wait_exit(Duration::from_secs(5));
 }
@@ -219,4 +321,18 @@ fn a_reload_changes_the_routes_in_place_and_the_vip_stays() {
     p.signal(Signal::SIGTERM);
     p.wait_exit(Duration::from_secs(5));
     assert!(routes_of(h).is_empty(), "{:?}", routes_of(h));
+}
+
+#[test]
+fn generated_virtual_rules_land_in_the_kernel_as_keepalived_puts_them() {
+    let lab = Lab::new(1);
+    let h = lab.host(0);
+    prepare(h);
+    for seed in [1u64, 2, 3, 4, 5] {
+        let lines = generated_rules(seed, 12);
+        let text = conf_with(255, "virtual_rules", &lines);
+        let keepalived = installed_of(Impl::Keepalived, h, &text, lines.len(), rules_of);
+        let keepvip = installed_of(Impl::Keepvip, h, &text, lines.len(), rules_of);
+        assert_eq!(keepvip, keepalived, "seed {seed}: the file's rules:\n{}", lines.join("\n"));
+    }
 }

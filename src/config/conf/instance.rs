@@ -10,7 +10,7 @@ use super::script::{notify_command, weight_of};
 use super::{Globals, Parser};
 use crate::config::draft::{At, Draft, Sourced, CONF_NAMES};
 use crate::config::track::Check;
-use crate::config::{route, vip};
+use crate::config::{route, rule, vip};
 use crate::config::{InitialState, Origin, Version};
 
 /// A `track_script` entry, resolved once every `vrrp_script` is read.
@@ -47,6 +47,7 @@ pub(super) fn instance(p: &mut Parser, s: &Stmt, name: &str, g: &Globals) -> Opt
         peers: vec![],
         vips: vec![],
         routes: vec![],
+        rules: vec![],
         notify: None,
         notify_state: vec![],
         track_interfaces: vec![],
@@ -282,6 +283,21 @@ fn keyword(p: &mut Parser, k: &Stmt, d: &mut Draft, tracks: &mut Vec<TrackRef>, 
                     }
                     Err(msg) => p.fail(&e.at, format!("virtual_routes: {msg}")),
                 }
+            }
+        }
+        "virtual_rules" => {
+            for e in p.block(k) {
+                let mut auto = p.rule_preference;
+                match rule::parse_conf(&e.words, &mut auto) {
+                    Ok((r, warning)) => {
+                        if let Some(w) = warning {
+                            p.warn(&e.at, format!("virtual_rules: {w}"));
+                        }
+                        d.rules.push(r);
+                    }
+                    Err(msg) => p.fail(&e.at, format!("virtual_rules: {msg}")),
+                }
+                p.rule_preference = auto;
             }
         }
         "authentication" => authentication(p, k, d, seen),

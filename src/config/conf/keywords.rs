@@ -229,7 +229,14 @@ pub const KEYWORDS: &[Keyword] = &[
          options are refused by name; a route deleted by hand returns at the next takeover (keepalived leaves \
          MASTER for a route it tracks)",
     ),
-    refused(I, "virtual_rules", "routing rules added with the VIPs are not implemented yet"),
+    same_but(
+        I,
+        "virtual_rules",
+        "added after the VIPs while master and removed with them, protocol keepalived (none with no_track), a \
+         missing preference counted down from 16384 as keepalived does; not, from, to, fwmark, iif, oif, tos, \
+         priority/preference, table/lookup, goto, nop, blackhole, unreachable, prohibit, suppress_prefixlength are \
+         read, other `ip rule` options are refused by name",
+    ),
     same(I, "track_process"),
     refused(I, "track_file", "file tracking is not implemented: track the file with a vrrp_script"),
     refused(I, "track_bfd", "BFD is not implemented"),

@@ -94,6 +94,9 @@ impl Globals {
 pub(super) struct Parser {
     errors: Vec<ConfError>,
     warnings: Vec<String>,
+    /// The preference of the next IPv4 and IPv6 `virtual_rules` item without one
+    /// (keepalived counts each family down through the file).
+    pub(super) rule_preference: [u32; 2],
 }
 
 impl Parser {
@@ -228,7 +231,7 @@ pub fn from_stmts(file: &Path, stmts: &[Stmt], host: &HostView) -> Result<FromFi
 }
 
 fn read_stmts(file: &Path, stmts: &[Stmt], host: &HostView, reload: bool) -> Result<FromFile, Vec<ConfError>> {
-    let mut p = Parser { errors: vec![], warnings: vec![] };
+    let mut p = Parser { errors: vec![], warnings: vec![], rule_preference: [16384; 2] };
     let mut g = Globals { check_unicast_src: false, early_failover: true, ..Globals::default() };
     // Globals first: keepalived applies them to every instance wherever they appear.
     for s in stmts.iter().filter(|s| s.keyword() == "global_defs") {
