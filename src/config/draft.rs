@@ -108,6 +108,7 @@ pub struct Draft {
     pub mcast_group: Option<IpAddr>,
     pub skip_check_adv_addr: bool,
     pub early_failover: bool,
+    pub down_timer_adverts: u8,
     /// `KEEPALIVED_UNICAST_PEERS=swarm`: the peer list is the swarm's (this node included).
     pub peers_from_swarm: bool,
     /// A reload: a VIP's missing `dev` is a FAULT until it exists, not an error.

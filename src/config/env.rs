@@ -235,6 +235,7 @@ fn read(r: &mut Reader, host: &HostView) -> Draft {
         mcast_group: None,
         skip_check_adv_addr,
         early_failover,
+        down_timer_adverts: 3,
         peers_from_swarm,
         missing_dev_is_fault: false,
     }

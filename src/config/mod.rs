@@ -192,6 +192,8 @@ pub struct Config {
     pub skip_check_adv_addr: bool,
     /// keepvip's early failover (`vrrp::early`): take over when the master's host is gone.
     pub early_failover: bool,
+    /// keepalived's `down_timer_adverts`: adverts missed before the master is down (3).
+    pub down_timer_adverts: u8,
     /// The peers come from the swarm (`KEEPALIVED_UNICAST_PEERS=swarm`): unicast even while
     /// this node is the only member, and they change at runtime.
     pub swarm_peers: bool,
@@ -250,13 +252,18 @@ impl Config {
         };
         let auth = if self.password.is_some() { "password" } else { "no authentication" };
         let vips: Vec<String> = self.virtual_ips.iter().map(ToString::to_string).collect();
+        let down = if self.down_timer_adverts == 3 {
+            String::new()
+        } else {
+            format!(", master down after {} missed adverts", self.down_timer_adverts)
+        };
         let hold = if self.first_hold.is_zero() {
             String::new()
         } else {
             format!(" (first takeover {} s later, by auto rank)", self.first_hold.as_secs_f64())
         };
         format!(
-            "({}) VRRPv{v} virtual router {}, priority {}{hold}, {preempt}, starts as {start}; adverts every {} s on {} from {src} to {to}, {auth}; VIPs {}",
+            "({}) VRRPv{v} virtual router {}, priority {}{hold}, {preempt}, starts as {start}; adverts every {} s{down} on {} from {src} to {to}, {auth}; VIPs {}",
             self.name,
             self.router_id,
             self.priority,
@@ -364,6 +371,7 @@ impl Config {
             "dont_track_primary": self.dont_track_primary,
             "skip_check_adv_addr": self.skip_check_adv_addr,
             "early_failover": self.early_failover,
+            "down_timer_adverts": self.down_timer_adverts,
             "mcast_group": self.multicast_group().map(|g| g.to_string()),
         })
     }

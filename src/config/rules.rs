@@ -172,6 +172,7 @@ pub fn finish(d: Draft, host: &HostView) -> Finished {
         mcast_group: d.mcast_group,
         skip_check_adv_addr: d.skip_check_adv_addr,
         early_failover: d.early_failover,
+        down_timer_adverts: d.down_timer_adverts,
         swarm_peers: d.peers_from_swarm && d.peers.iter().any(|p| p.value.is_ipv6() == ipv6),
     };
     Finished { config: Some(config), errors, warnings, info }

@@ -75,6 +75,9 @@ pub struct Params {
     pub skip_check_adv_addr: bool,
     /// Take over before Master_Down_Interval when the master's host is gone (`early.rs`).
     pub early_failover: bool,
+    /// Adverts a backup misses before the master is down: the RFC's 3 (keepalived's
+    /// `down_timer_adverts`, 1..=100).
+    pub down_timer_adverts: u8,
 }
 
 /// Drop counters by kind, adverts accepted and transitions. Adverts sent are counted by
@@ -187,7 +190,12 @@ impl Instance {
     }
 
     pub fn master_down_interval(&self) -> Duration {
-        timers::master_down_interval(self.params.version, self.params.priority, self.master_adv_int_cs)
+        timers::master_down_interval(
+            self.params.version,
+            self.params.priority,
+            self.master_adv_int_cs,
+            self.params.down_timer_adverts,
+        )
     }
 
     pub fn poll_action(&mut self) -> Option<Action> {

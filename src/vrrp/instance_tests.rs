@@ -32,6 +32,7 @@ fn params(priority: u8) -> Params {
         advertised: encode_addrs([ip(VIP)]),
         skip_check_adv_addr: false,
         early_failover: false,
+        down_timer_adverts: 3,
         garp_delay: Duration::from_secs(5),
         garp_lower_prio: Some(Duration::from_secs(5)),
         first_hold: Duration::ZERO,
@@ -128,6 +129,20 @@ fn backup_becomes_master_after_master_down_interval() {
     let a = run_until(&mut i, t0 + mdi);
     assert!(matches!(a[0], Action::Transition { to: State::Master, reason: Reason::MasterDown { .. }, .. }));
     assert_eq!(&a[1..], &[Action::SendAdvert { priority: 100 }, Action::AddVips, Action::Gratuitous]);
+}
+
+/// keepalived's `down_timer_adverts 1`: the master is down after one missed advert + skew.
+#[test]
+fn down_timer_adverts_set_how_many_adverts_a_backup_misses() {
+    let t0 = Instant::now();
+    let mut p = params(100);
+    p.down_timer_adverts = 1;
+    let mut i = started(p, t0);
+    let mdi = Duration::from_micros(1_609_375);
+    assert_eq!(i.next_deadline(), Some(t0 + mdi));
+    assert!(run_until(&mut i, t0 + mdi - Duration::from_micros(1)).is_empty());
+    let a = run_until(&mut i, t0 + mdi);
+    assert!(matches!(a[0], Action::Transition { to: State::Master, .. }), "{a:?}");
 }
 
 #[test]
@@ -484,7 +499,7 @@ fn the_first_takeover_is_held_back_until_an_advert_is_heard() {
     let t0 = Instant::now();
     let mut p = params(190);
     p.first_hold = Duration::from_secs(1);
-    let mdi = timers::master_down_interval(2, 190, 100);
+    let mdi = timers::master_down_interval(2, 190, 100, 3);
     let mut i = started(p.clone(), t0);
     assert_eq!(i.next_deadline(), Some(t0 + mdi + Duration::from_secs(1)));
     // An advert heard: from then on the RFC's interval alone.

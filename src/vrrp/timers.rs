@@ -82,9 +82,10 @@ fn skew_for(version: u8, weight: u64, adv_cs: u16) -> Duration {
     }
 }
 
-/// Master_Down_Interval = 3 × Master_Adver_Interval + Skew_Time.
-pub fn master_down_interval(version: u8, priority: u8, master_adv_int_cs: u16) -> Duration {
-    3 * duration_of(master_adv_int_cs) + skew_time(version, priority, master_adv_int_cs)
+/// Master_Down_Interval = 3 × Master_Adver_Interval + Skew_Time; keepalived's
+/// `down_timer_adverts` replaces the RFC's 3 with `adverts`.
+pub fn master_down_interval(version: u8, priority: u8, master_adv_int_cs: u16, adverts: u8) -> Duration {
+    u32::from(adverts) * duration_of(master_adv_int_cs) + skew_time(version, priority, master_adv_int_cs)
 }
 
 /// A VRRP interval in centiseconds as a `Duration`.
@@ -114,13 +115,21 @@ mod tests {
     #[test]
     fn rfc_values() {
         // v2, 1 s adverts: priority 200 → 3 + 56/256 s; 100 → 3 + 156/256 s.
-        assert_eq!(master_down_interval(2, 200, 100), Duration::from_micros(3_218_750));
-        assert_eq!(master_down_interval(2, 100, 100), Duration::from_micros(3_609_375));
+        assert_eq!(master_down_interval(2, 200, 100, 3), Duration::from_micros(3_218_750));
+        assert_eq!(master_down_interval(2, 100, 100, 3), Duration::from_micros(3_609_375));
         // v2 skew does not scale with the interval.
         assert_eq!(skew_time(2, 100, 500), Duration::from_micros(609_375));
         // v3 skew scales: 0.1 s adverts, priority 100 → 0.3 + 0.0609375 s.
-        assert_eq!(master_down_interval(3, 100, 10), Duration::from_micros(360_937));
+        assert_eq!(master_down_interval(3, 100, 10, 3), Duration::from_micros(360_937));
         assert_eq!(skew_time(3, 255, 100), Duration::from_micros(3_906));
         assert_eq!(skew_min(2, 100), Duration::from_micros(3_906));
+    }
+
+    #[test]
+    fn down_timer_adverts_replace_the_rfcs_three() {
+        let skew = skew_time(2, 100, 100);
+        assert_eq!(master_down_interval(2, 100, 100, 1), Duration::from_secs(1) + skew);
+        assert_eq!(master_down_interval(2, 100, 100, 5), Duration::from_secs(5) + skew);
+        assert_eq!(master_down_interval(3, 100, 10, 100), Duration::from_secs(10) + skew_time(3, 100, 10));
     }
 }

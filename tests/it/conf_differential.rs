@@ -91,6 +91,9 @@ fn generate(r: &mut Rng) -> Vec<Top> {
         if r.chance(0.1) {
             g.push(Entry::Line(format!("vrrp_garp_master_delay {}", r.pick(&["1", "0"]))));
         }
+        if r.chance(0.08) {
+            g.push(Entry::Line(format!("vrrp_down_timer_adverts {}", r.pick(&["2", "7"]))));
+        }
         if r.chance(0.1) {
             g.push(Entry::Line(format!("vrrp_garp_master_repeat {}", r.pick(&["1", "3"]))));
         }
@@ -356,6 +359,7 @@ fn instance(r: &mut Rng, i: usize, scripts: &[String], processes: &[String]) -> 
         ("garp_master_refresh_repeat", &["2"][..]),
         ("garp_lower_prio_delay", &["0", "2"][..]),
         ("garp_lower_prio_repeat", &["0", "2"][..]),
+        ("down_timer_adverts", &["1", "5", "100"][..]),
     ] {
         if r.chance(0.07) {
             e.push(line(format!("{kw} {}", r.pick(values)).trim().to_string()));
@@ -517,6 +521,7 @@ fn parse_dump(log: &str) -> BTreeMap<String, BTreeMap<String, String>> {
                 "Interface" => "interface",
                 "Using src_ip" if v.ends_with("(from configuration)") => "src",
                 "Gratuitous ARP delay" => "garp_delay",
+                "Down timer adverts" => "down_timer_adverts",
                 "Gratuitous ARP repeat" => "garp_repeat",
                 "Gratuitous ARP refresh" => "garp_refresh",
                 "Gratuitous ARP refresh repeat" => "garp_refresh_repeat",
@@ -670,6 +675,7 @@ fn keepvip_with(h: &Host, env: &[(String, String)], args: &[&str]) -> Outcome {
             ("garp_lower_repeat", "garp_lower_prio_repeat"),
             ("router_id", "router_id"),
             ("priority", "priority"),
+            ("down_timer_adverts", "down_timer_adverts"),
         ] {
             m.insert(k.into(), i[j].to_string());
         }

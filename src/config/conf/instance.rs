@@ -65,6 +65,7 @@ pub(super) fn instance(p: &mut Parser, s: &Stmt, name: &str, g: &Globals) -> Opt
         mcast_group: None,
         skip_check_adv_addr: g.skip_check_adv_addr,
         early_failover: g.early_failover,
+        down_timer_adverts: g.down_timer_adverts,
         peers_from_swarm: false,
         missing_dev_is_fault: false,
     };
@@ -333,6 +334,8 @@ fn keyword(p: &mut Parser, k: &Stmt, d: &mut Draft, tracks: &mut Vec<TrackRef>, 
         | "garp_master_refresh_repeat"
         | "garp_lower_prio_delay"
         | "garp_lower_prio_repeat" => garp_keyword(p, k, &mut d.garp),
+        // keepalived warns and keeps the default for a value outside 1..100: refused here.
+        "down_timer_adverts" => d.down_timer_adverts = p.int(k, 1, 100).map_or(d.down_timer_adverts, |n| n as u8),
         "unicast_ttl" => d.unicast_min_ttl = p.int(k, 1, 255).map(|n| n as u8).or(d.unicast_min_ttl),
         "accept" => {}
         "lower_prio_no_advert" | "higher_prio_send_advert" => p.only_false(k),

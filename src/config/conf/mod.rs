@@ -54,6 +54,8 @@ pub(super) struct Globals {
     pub skip_check_adv_addr: bool,
     /// `keepvip_early_failover` (keepvip's own; keepalived warns and ignores it).
     pub early_failover: bool,
+    /// `vrrp_down_timer_adverts`: every instance's default (3).
+    pub down_timer_adverts: u8,
 }
 
 impl Globals {
@@ -232,7 +234,7 @@ pub fn from_stmts(file: &Path, stmts: &[Stmt], host: &HostView) -> Result<FromFi
 
 fn read_stmts(file: &Path, stmts: &[Stmt], host: &HostView, reload: bool) -> Result<FromFile, Vec<ConfError>> {
     let mut p = Parser { errors: vec![], warnings: vec![], rule_preference: [16384; 2] };
-    let mut g = Globals { check_unicast_src: false, early_failover: true, ..Globals::default() };
+    let mut g = Globals { check_unicast_src: false, early_failover: true, down_timer_adverts: 3, ..Globals::default() };
     // Globals first: keepalived applies them to every instance wherever they appear.
     for s in stmts.iter().filter(|s| s.keyword() == "global_defs") {
         globals(&mut p, s, &mut g);
@@ -535,6 +537,9 @@ fn globals(p: &mut Parser, s: &Stmt, g: &mut Globals) {
             | "vrrp_garp_master_refresh_repeat"
             | "vrrp_garp_lower_prio_delay"
             | "vrrp_garp_lower_prio_repeat" => instance::garp_keyword(p, d, &mut g.garp),
+            "vrrp_down_timer_adverts" => {
+                g.down_timer_adverts = p.int(d, 1, 100).map_or(g.down_timer_adverts, |n| n as u8);
+            }
             "enable_script_security" => g.script_security = true,
             "script_user" => match d.args() {
                 [u] | [u, _] => g.script_user = Some((d.at.clone(), u.clone())),

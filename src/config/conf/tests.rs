@@ -500,3 +500,28 @@ vrrp_track_process late {
     let bad = errors(&text.replace("quorum_max 4", "quorum_max 1"));
     assert!(bad.iter().any(|e| e.contains("quorum 2 is above quorum_max 1")), "{bad:?}");
 }
+
+/// `down_timer_adverts` in an instance, `vrrp_down_timer_adverts` as every instance's
+/// default; keepalived warns on a value outside 1..100 and keeps 3, keepvip refuses it.
+#[test]
+fn down_timer_adverts_per_instance_and_from_global_defs() {
+    let c = load_str(&one("", " priority 100\n down_timer_adverts 5", "")).unwrap().instances.remove(0);
+    assert_eq!(c.down_timer_adverts, 5);
+    let c = load_str(&one("global_defs {\n vrrp_down_timer_adverts 7\n}", " priority 100", ""))
+        .unwrap()
+        .instances
+        .remove(0);
+    assert_eq!(c.down_timer_adverts, 7);
+    let g = "global_defs {\n vrrp_down_timer_adverts 7\n}";
+    let c = load_str(&one(g, " priority 100\n down_timer_adverts 2", "")).unwrap().instances.remove(0);
+    assert_eq!(c.down_timer_adverts, 2);
+    let c = load_str(&one("", " priority 100", "")).unwrap().instances.remove(0);
+    assert_eq!(c.down_timer_adverts, 3);
+    for bad in ["0", "101", "x"] {
+        let e = errors(&one("", &format!(" priority 100\n down_timer_adverts {bad}"), ""));
+        assert!(
+            e.iter().any(|e| e.contains(&format!("down_timer_adverts '{bad}': expected an integer 1..100"))),
+            "{e:?}"
+        );
+    }
+}
