@@ -95,6 +95,9 @@ fn generate(r: &mut Rng) -> Vec<Top> {
             g.push(Entry::Line(format!("vrrp_down_timer_adverts {}", r.pick(&["2", "7"]))));
         }
         if r.chance(0.1) {
+            g.push(Entry::Line(r.pick(&["vrrp_min_garp", "vrrp_min_garp true", "vrrp_min_garp false"]).to_string()));
+        }
+        if r.chance(0.1) {
             g.push(Entry::Line(format!("vrrp_garp_master_repeat {}", r.pick(&["1", "3"]))));
         }
         if r.chance(0.1) {

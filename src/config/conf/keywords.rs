@@ -124,7 +124,7 @@ pub const KEYWORDS: &[Keyword] = &[
     same(G, "vrrp_garp_lower_prio_delay"),
     same(G, "vrrp_garp_lower_prio_repeat"),
     refused(G, "vrrp_garp_extra_if", NOT_YET),
-    refused(G, "vrrp_min_garp", NOT_YET),
+    same(G, "vrrp_min_garp"),
     same_but(G, "vrrp_lower_prio_no_advert", FLAG),
     same_but(G, "vrrp_higher_prio_send_advert", FLAG),
     same(G, "vrrp_down_timer_adverts"),

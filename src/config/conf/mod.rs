@@ -56,6 +56,9 @@ pub(super) struct Globals {
     pub early_failover: bool,
     /// `vrrp_down_timer_adverts`: every instance's default (3).
     pub down_timer_adverts: u8,
+    /// `vrrp_min_garp`, and the `vrrp_garp_*` keywords written (which it does not change).
+    pub min_garp: bool,
+    pub garp_written: Vec<String>,
 }
 
 impl Globals {
@@ -241,6 +244,20 @@ fn read_stmts(file: &Path, stmts: &[Stmt], host: &HostView, reload: bool) -> Res
     }
     if let Some(first) = stmts.first() {
         g.settle_script_user(&mut p, &first.at);
+    }
+    // vrrp_min_garp: one round, no second burst, wherever it stands among the vrrp_garp_*
+    // keywords it leaves what they set (keepalived's --dump-conf shows the same).
+    if g.min_garp {
+        let written = |k: &str| g.garp_written.iter().any(|w| w == k);
+        if !written("vrrp_garp_master_delay") {
+            g.garp.delay = std::time::Duration::ZERO;
+        }
+        if !written("vrrp_garp_master_repeat") {
+            g.garp.repeat = 1;
+        }
+        if !written("vrrp_garp_master_refresh_repeat") {
+            g.garp.refresh_repeat = 0;
+        }
     }
     // keepalived: the lower-priority schedule defaults to global_defs' own garp_master
     // values, and an instance's to global_defs' (never to the instance's garp_master_*).
@@ -536,7 +553,15 @@ fn globals(p: &mut Parser, s: &Stmt, g: &mut Globals) {
             | "vrrp_garp_master_refresh"
             | "vrrp_garp_master_refresh_repeat"
             | "vrrp_garp_lower_prio_delay"
-            | "vrrp_garp_lower_prio_repeat" => instance::garp_keyword(p, d, &mut g.garp),
+            | "vrrp_garp_lower_prio_repeat" => {
+                g.garp_written.push(d.keyword().to_string());
+                instance::garp_keyword(p, d, &mut g.garp);
+            }
+            "vrrp_min_garp" => {
+                if let Some(on) = p.flag(d) {
+                    g.min_garp = on;
+                }
+            }
             "vrrp_down_timer_adverts" => {
                 g.down_timer_adverts = p.int(d, 1, 100).map_or(g.down_timer_adverts, |n| n as u8);
             }

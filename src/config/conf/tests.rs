@@ -525,3 +525,19 @@ fn down_timer_adverts_per_instance_and_from_global_defs() {
         );
     }
 }
+
+/// `vrrp_min_garp`: one round, no second burst, no refresh repeat; what the `vrrp_garp_*`
+/// keywords set stays, before or after it (keepalived's --dump-conf shows the same).
+#[test]
+fn vrrp_min_garp_sends_one_round_and_leaves_what_is_written() {
+    let garp = |globals: &str, body: &str| {
+        let c = load_str(&one(&format!("global_defs {{\n{globals}\n}}"), &format!(" priority 100\n{body}"), ""));
+        let c = c.unwrap().instances.remove(0);
+        (c.garp.delay.as_secs(), c.garp.repeat, c.garp.refresh_repeat)
+    };
+    assert_eq!(garp(" vrrp_min_garp", ""), (0, 1, 0));
+    assert_eq!(garp(" vrrp_min_garp false", ""), (5, 5, 1));
+    assert_eq!(garp(" vrrp_garp_master_repeat 4\n vrrp_min_garp", ""), (0, 4, 0));
+    assert_eq!(garp(" vrrp_min_garp\n vrrp_garp_master_repeat 4", ""), (0, 4, 0));
+    assert_eq!(garp(" vrrp_min_garp", " garp_master_repeat 3"), (0, 3, 0));
+}
