@@ -109,6 +109,7 @@ pub struct Draft {
     pub skip_check_adv_addr: bool,
     pub early_failover: bool,
     pub down_timer_adverts: u8,
+    pub track_src_ip: bool,
     /// `KEEPALIVED_UNICAST_PEERS=swarm`: the peer list is the swarm's (this node included).
     pub peers_from_swarm: bool,
     /// A reload: a VIP's missing `dev` is a FAULT until it exists, not an error.

@@ -236,6 +236,7 @@ fn read(r: &mut Reader, host: &HostView) -> Draft {
         skip_check_adv_addr,
         early_failover,
         down_timer_adverts: 3,
+        track_src_ip: false,
         peers_from_swarm,
         missing_dev_is_fault: false,
     }

@@ -194,6 +194,8 @@ pub struct Config {
     pub early_failover: bool,
     /// keepalived's `down_timer_adverts`: adverts missed before the master is down (3).
     pub down_timer_adverts: u8,
+    /// keepalived's `track_src_ip`: a written source that leaves the host is a FAULT.
+    pub track_src_ip: bool,
     /// The peers come from the swarm (`KEEPALIVED_UNICAST_PEERS=swarm`): unicast even while
     /// this node is the only member, and they change at runtime.
     pub swarm_peers: bool,
@@ -372,6 +374,7 @@ impl Config {
             "skip_check_adv_addr": self.skip_check_adv_addr,
             "early_failover": self.early_failover,
             "down_timer_adverts": self.down_timer_adverts,
+            "track_src_ip": self.track_src_ip,
             "mcast_group": self.multicast_group().map(|g| g.to_string()),
         })
     }

@@ -173,6 +173,7 @@ pub fn finish(d: Draft, host: &HostView) -> Finished {
         skip_check_adv_addr: d.skip_check_adv_addr,
         early_failover: d.early_failover,
         down_timer_adverts: d.down_timer_adverts,
+        track_src_ip: d.track_src_ip,
         swarm_peers: d.peers_from_swarm && d.peers.iter().any(|p| p.value.is_ipv6() == ipv6),
     };
     Finished { config: Some(config), errors, warnings, info }
@@ -347,7 +348,7 @@ fn advert_source(b: &mut Book, d: &Draft, host: &HostView, ipv6: bool) -> Option
                 b.warn(
                     &s.at,
                     format!(
-                        "{} is not an address of this host; adverts go from {iface}'s own address until it is",
+                        "{} is not an address of this host: the instance stays in FAULT until {iface} has it (keepalived does the same)",
                         s.value
                     ),
                 );

@@ -107,7 +107,8 @@ impl Driver {
             core: Instance::new(params(&cfg, host)),
             sock,
             links: LinkWatch::new(main, others, cfg.advert_source, cfg.listed_sources.clone(), cfg.ipv6())
-                .ignoring_main_down(cfg.dont_track_primary),
+                .ignoring_main_down(cfg.dont_track_primary)
+                .source_written(cfg.advert_source_set, cfg.track_src_ip),
             checks: Checks::new(&cfg.checks, now),
             vips,
             routes: RouteSet::new(cfg.virtual_routes.clone(), cfg.virtual_rules.clone()),

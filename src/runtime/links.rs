@@ -39,6 +39,11 @@ pub(super) struct LinkWatch {
     pub announce_pending: bool,
     /// `dont_track_primary`: the advert interface going down is no FAULT.
     pub ignore_main_down: bool,
+    /// The source was written (`unicast_src_ip`): keepalived holds the instance in FAULT
+    /// until the host has it, and, with `track_src_ip`, whenever it is gone again.
+    written_source: bool,
+    track_source: bool,
+    source_seen: bool,
 }
 
 /// What a look at the links changed.
@@ -61,7 +66,17 @@ impl LinkWatch {
             fault: None,
             announce_pending: false,
             ignore_main_down: false,
+            written_source: false,
+            track_source: false,
+            source_seen: false,
         }
+    }
+
+    /// A written source (and keepalived's `track_src_ip`): see the fields.
+    pub fn source_written(mut self, written: bool, tracked: bool) -> Self {
+        self.written_source = written;
+        self.track_source = written && tracked;
+        self
     }
 
     pub fn ignoring_main_down(mut self, yes: bool) -> Self {
@@ -103,7 +118,17 @@ impl LinkWatch {
             t.mac = l.mac;
         }
         let is_vip = |a| vips.iter().any(|(v, _)| v.addr == a);
-        let wanted = advert_source(self.configured, &self.listed, addrs, self.main.index, self.ipv6, is_vip);
+        let has_written = self.configured.is_some_and(|c| addrs.iter().any(|a| a.addr == c));
+        self.source_seen |= has_written;
+        // keepalived: a written source not yet on the host is a FAULT ("src address not
+        // configured"), and with track_src_ip one that left; otherwise it sends from another.
+        let missing_written = (self.written_source && !has_written && (self.track_source || !self.source_seen))
+            .then_some(self.configured)
+            .flatten();
+        let wanted = match missing_written {
+            Some(_) => None,
+            None => advert_source(self.configured, &self.listed, addrs, self.main.index, self.ipv6, is_vip),
+        };
         // An address the peers do not list, where only listed ones will do.
         let unlisted = if wanted.is_none() && !self.listed.is_empty() {
             advert_source(None, &[], addrs, self.main.index, self.ipv6, is_vip)
@@ -124,7 +149,7 @@ impl LinkWatch {
             self.announce_pending = true;
             out.new_source = Some(wanted);
         }
-        self.fault = self.fault_now(main.as_ref(), links, vips, unlisted);
+        self.fault = self.fault_now(main.as_ref(), links, vips, unlisted, missing_written);
         out
     }
 
@@ -135,6 +160,7 @@ impl LinkWatch {
         links: &[Link],
         vips: &VipSet,
         unlisted: Option<IpAddr>,
+        missing_written: Option<IpAddr>,
     ) -> Option<(Fault, String)> {
         let name = &self.main.name;
         match main {
@@ -163,6 +189,14 @@ impl LinkWatch {
                     t.name
                 ),
             ));
+        }
+        if let Some(src) = missing_written {
+            let when = if self.track_source && self.source_seen {
+                "was removed (track_src_ip)"
+            } else {
+                "is not on this host"
+            };
+            return Some((Fault::NoAddress, format!("unicast_src_ip {src} {when}: FAULT until it is back on {name}")));
         }
         if let Some(other) = unlisted.filter(|_| self.advert_source.is_none()) {
             let listed: Vec<String> = self.listed.iter().map(ToString::to_string).collect();
@@ -248,6 +282,33 @@ mod tests {
         let back = w.sync("VI", &links, &both, &mut v);
         assert_eq!(back.new_source, Some(Some(src)));
         assert_eq!(w.fault, None);
+    }
+
+    /// keepalived: a written `unicast_src_ip` the host does not have yet is a FAULT; once
+    /// seen, its removal moves the source (a FAULT with `track_src_ip`).
+    #[test]
+    fn a_written_source_is_waited_for_and_tracked_when_asked() {
+        let src: IpAddr = "198.18.0.1".parse().unwrap();
+        let links = [link("eth0", 2, true), link("eth1", 3, true)];
+        let with = [addr(2, "198.18.0.1"), addr(2, "198.18.0.2")];
+        let without = [addr(2, "198.18.0.2")];
+        for track in [false, true] {
+            let mut w = LinkWatch::new(iface("eth0", 2), vec![iface("eth1", 3)], Some(src), vec![], false)
+                .source_written(true, track);
+            let mut v = vips();
+            w.sync("VI", &links, &without, &mut v);
+            let (fault, line) = w.fault.clone().unwrap();
+            assert_eq!(fault, Fault::NoAddress);
+            assert!(line.contains("unicast_src_ip 198.18.0.1 is not on this host"), "{line}");
+            w.sync("VI", &links, &with, &mut v);
+            assert_eq!((w.fault.clone(), w.advert_source), (None, Some(src)));
+            w.sync("VI", &links, &without, &mut v);
+            if track {
+                assert!(w.fault.as_ref().is_some_and(|f| f.1.contains("was removed (track_src_ip)")), "{:?}", w.fault);
+            } else {
+                assert_eq!((w.fault.clone(), w.advert_source), (None, Some("198.18.0.2".parse().unwrap())));
+            }
+        }
     }
 
     #[test]

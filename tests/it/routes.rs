@@ -3,7 +3,8 @@
 //! lines (routes: every kind, to, via/gw, dev, src on the VIP, tables, metrics, scope; rules:
 //! not, from, to, fwmark, iif/oif, tos, every action, missing preferences; IPv4 and IPv6)
 //! must be the same; both follow mastership, leave with SIGTERM and change in place on a
-//! reload, and a crash's leftovers are removed at the next start.
+//! reload, and a crash's leftovers are removed at the next start. Also: a written source the
+//! host lacks is a FAULT (routes and VIP off) as keepalived makes it, and `track_src_ip`.
 
 use std::time::Duration;
 
@@ -335,4 +336,40 @@ fn generated_virtual_rules_land_in_the_kernel_as_keepalived_puts_them() {
         let keepvip = installed_of(Impl::Keepvip, h, &text, lines.len(), rules_of);
         assert_eq!(keepvip, keepalived, "seed {seed}: the file's rules:\n{}", lines.join("\n"));
     }
+}
+
+/// A written `unicast_src_ip` the host does not have: keepalived 2.2.7 enters FAULT ("src
+/// address not configured") and so does keepvip, until the address is there; with
+/// `track_src_ip` its removal is a FAULT again (the VIP leaves).
+#[test]
+fn a_written_source_not_on_the_host_is_a_fault_as_keepalived_makes_it() {
+    let lab = Lab::new(1);
+    let h = lab.host(0);
+    let text = conf_with(255, "virtual_routes", &["198.18.70.0/24 dev eth0".to_string()])
+        .replace("  advert_int 1\n", "  advert_int 1\n  unicast_src_ip 198.18.0.9\n  track_src_ip\n");
+    let mut k = Impl::Keepalived.spawn_conf(h, &text);
+    assert!(k.wait_log("entering FAULT state (src address not configured)", Duration::from_secs(5)), "{}", k.log());
+    k.signal(Signal::SIGTERM);
+    k.wait_exit(Duration::from_secs(5));
+    let mut p = Impl::Keepvip.spawn_conf(h, &text);
+    assert!(wait_until(Duration::from_secs(5), || h.status().state == "FAULT"), "{:?}\n{}", h.status(), p.log());
+    assert!(p.log().contains("unicast_src_ip 198.18.0.9 is not on this host"), "{}", p.log());
+    assert!(!h.has_addr(VIP) && routes_of(h).is_empty());
+    h.must(&["ip", "addr", "add", "198.18.0.9/24", "dev", "eth0"]);
+    assert!(
+        wait_until(Duration::from_secs(5), || h.has_addr(VIP) && routes_of(h).len() == 1),
+        "{:?}\n{}",
+        h.status(),
+        p.log()
+    );
+    h.must(&["ip", "addr", "del", "198.18.0.9/24", "dev", "eth0"]);
+    assert!(
+        wait_until(Duration::from_secs(5), || h.status().state == "FAULT" && !h.has_addr(VIP)),
+        "{:?}\n{}",
+        h.status(),
+        p.log()
+    );
+    assert!(routes_of(h).is_empty(), "{:?}", routes_of(h));
+    p.signal(Signal::SIGTERM);
+    p.wait_exit(Duration::from_secs(5));
 }

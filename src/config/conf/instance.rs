@@ -66,6 +66,7 @@ pub(super) fn instance(p: &mut Parser, s: &Stmt, name: &str, g: &Globals) -> Opt
         skip_check_adv_addr: g.skip_check_adv_addr,
         early_failover: g.early_failover,
         down_timer_adverts: g.down_timer_adverts,
+        track_src_ip: false,
         peers_from_swarm: false,
         missing_dev_is_fault: false,
     };
@@ -325,6 +326,7 @@ fn keyword(p: &mut Parser, k: &Stmt, d: &mut Draft, tracks: &mut Vec<TrackRef>, 
             }
         }
         "check_unicast_src" => d.check_unicast_src = true,
+        "track_src_ip" => d.track_src_ip = true,
         "dont_track_primary" => d.dont_track_primary = true,
         "skip_check_adv_addr" => d.skip_check_adv_addr = true,
         "mcast_dst_ip" => d.mcast_group = multicast_group(p, k, None).or(d.mcast_group),

@@ -240,7 +240,7 @@ pub const KEYWORDS: &[Keyword] = &[
     same(I, "track_process"),
     refused(I, "track_file", "file tracking is not implemented: track the file with a vrrp_script"),
     refused(I, "track_bfd", "BFD is not implemented"),
-    refused(I, "track_src_ip", NOT_YET),
+    same(I, "track_src_ip"),
     refused(I, "unicast_fault_no_peer", NOT_YET),
     same(I, "down_timer_adverts"),
     same(I, "garp_lower_prio_delay"),
