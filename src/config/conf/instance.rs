@@ -136,6 +136,9 @@ pub(super) fn instance(p: &mut Parser, s: &Stmt, name: &str, g: &Globals) -> Opt
         return None;
     };
     d.router_id = router_id;
+    if let Some(at) = seen.fault_no_peer.as_ref().filter(|_| d.peers.is_empty()) {
+        p.fail(at, format!("vrrp_instance {name}: unicast_fault_no_peer and no unicast_peer: keepalived would hold this instance in FAULT for good; list the peers, or remove the line to advertise by multicast"));
+    }
     // Excluded VIPs are not the virtual router's: they do not count.
     if d.vips.iter().all(|v| v.value.excluded) {
         // keepalived runs a VRRPv2 instance without VIPs (elections and notify scripts only:
@@ -193,6 +196,8 @@ struct Seen {
     auth_type: Option<(Pos, String)>,
     /// `notify`, `notify_master`…: keepalived keeps the first of each.
     notify: Vec<String>,
+    /// Where `unicast_fault_no_peer` was written.
+    fault_no_peer: Option<Pos>,
 }
 
 /// One keyword of the block.
@@ -327,6 +332,9 @@ fn keyword(p: &mut Parser, k: &Stmt, d: &mut Draft, tracks: &mut Vec<TrackRef>, 
         }
         "check_unicast_src" => d.check_unicast_src = true,
         "track_src_ip" => d.track_src_ip = true,
+        // keepalived: no peer then means FAULT for good instead of multicast. An instance
+        // that can never run is refused here, naming the line.
+        "unicast_fault_no_peer" => seen.fault_no_peer = Some(k.at.clone()),
         "dont_track_primary" => d.dont_track_primary = true,
         "skip_check_adv_addr" => d.skip_check_adv_addr = true,
         "mcast_dst_ip" => d.mcast_group = multicast_group(p, k, None).or(d.mcast_group),

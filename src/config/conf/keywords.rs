@@ -70,6 +70,7 @@ const SNMP: &str = "SNMP/DBus agents: keepvip exposes Prometheus metrics instead
 const LVS: &str = "LVS settings: keepvip has no load balancer";
 const TUNING: &str = "process and socket tuning of keepalived's daemons: keepvip is one small process";
 const FIFO: &str = "notification FIFOs are not implemented: use notify scripts";
+const PRIORITY_FIFO: &str = "it only adds priority lines to notify FIFOs, which keepvip refuses (vrrp_notify_fifo)";
 const VMAC: &str = "virtual MAC (macvlan/ipvlan) interfaces are not implemented yet";
 const NOT_YET: &str = "not implemented: keepalived's behaviour would change without it";
 const FLAG: &str = "false only (keepalived's default, what keepvip does); true is refused";
@@ -128,7 +129,7 @@ pub const KEYWORDS: &[Keyword] = &[
     same_but(G, "vrrp_lower_prio_no_advert", FLAG),
     same_but(G, "vrrp_higher_prio_send_advert", FLAG),
     same(G, "vrrp_down_timer_adverts"),
-    refused(G, "vrrp_notify_priority_changes", NOT_YET),
+    ignored(G, "vrrp_notify_priority_changes", PRIORITY_FIFO),
     refused(G, "vrrp_startup_delay", NOT_YET),
     refused(G, "vrrp_iptables", "firewall rules for VIPs are not implemented"),
     refused(G, "vrrp_ipsets", "firewall rules for VIPs are not implemented"),
@@ -241,7 +242,11 @@ pub const KEYWORDS: &[Keyword] = &[
     refused(I, "track_file", "file tracking is not implemented: track the file with a vrrp_script"),
     refused(I, "track_bfd", "BFD is not implemented"),
     same(I, "track_src_ip"),
-    refused(I, "unicast_fault_no_peer", NOT_YET),
+    same_but(
+        I,
+        "unicast_fault_no_peer",
+        "with peers, no effect (as in keepalived); without any, refused: keepalived would hold the instance in FAULT for good",
+    ),
     same(I, "down_timer_adverts"),
     same(I, "garp_lower_prio_delay"),
     same(I, "garp_lower_prio_repeat"),
@@ -249,7 +254,7 @@ pub const KEYWORDS: &[Keyword] = &[
     same_but(I, "lower_prio_no_advert", FLAG),
     same_but(I, "higher_prio_send_advert", FLAG),
     refused(I, "notify_master_rx_lower_pri", NOT_YET),
-    refused(I, "notify_priority_changes", NOT_YET),
+    ignored(I, "notify_priority_changes", PRIORITY_FIFO),
     refused(I, "old_unicast_checksum", "keepvip accepts keepalived's old unicast checksum but sends the current one"),
     refused(
         I,
@@ -295,7 +300,7 @@ pub const KEYWORDS: &[Keyword] = &[
     refused(Y, "track_bfd", "group-level tracking is not implemented: track in each vrrp_instance"),
     refused(Y, "global_tracking", "group-level tracking is not implemented: track in each vrrp_instance"),
     refused(Y, "notify_deleted", NOT_YET),
-    refused(Y, "notify_priority_changes", NOT_YET),
+    ignored(Y, "notify_priority_changes", PRIORITY_FIFO),
     ignored(Y, "smtp_alert", MAIL),
 ];
 

@@ -541,3 +541,18 @@ fn vrrp_min_garp_sends_one_round_and_leaves_what_is_written() {
     assert_eq!(garp(" vrrp_min_garp\n vrrp_garp_master_repeat 4", ""), (0, 4, 0));
     assert_eq!(garp(" vrrp_min_garp", " garp_master_repeat 3"), (0, 3, 0));
 }
+
+/// `unicast_fault_no_peer`: no effect with peers; without any keepalived holds the instance
+/// in FAULT for good ("Cannot use unicast without any peers"), which keepvip refuses by line.
+/// `notify_priority_changes` only changes FIFO output: accepted without effect.
+#[test]
+fn unicast_fault_no_peer_and_notify_priority_changes() {
+    let c = load_str(&one("", " priority 100\n unicast_fault_no_peer\n unicast_peer {\n  198.18.0.2\n }", ""));
+    assert_eq!(c.unwrap().instances[0].unicast_peers.len(), 1);
+    let e = errors(&one("", " priority 100\n unicast_fault_no_peer", ""));
+    assert!(
+        e.iter().any(|e| e.contains("unicast_fault_no_peer and no unicast_peer") && e.starts_with("k.conf:")),
+        "{e:?}"
+    );
+    assert!(load_str(&one("", " priority 100\n notify_priority_changes", "")).is_ok());
+}
