@@ -110,6 +110,7 @@ pub struct Draft {
     pub early_failover: bool,
     pub down_timer_adverts: u8,
     pub track_src_ip: bool,
+    pub startup_delay: std::time::Duration,
     /// `KEEPALIVED_UNICAST_PEERS=swarm`: the peer list is the swarm's (this node included).
     pub peers_from_swarm: bool,
     /// A reload: a VIP's missing `dev` is a FAULT until it exists, not an error.

@@ -237,6 +237,7 @@ fn read(r: &mut Reader, host: &HostView) -> Draft {
         early_failover,
         down_timer_adverts: 3,
         track_src_ip: false,
+        startup_delay: Duration::ZERO,
         peers_from_swarm,
         missing_dev_is_fault: false,
     }

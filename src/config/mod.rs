@@ -196,6 +196,8 @@ pub struct Config {
     pub down_timer_adverts: u8,
     /// keepalived's `track_src_ip`: a written source that leaves the host is a FAULT.
     pub track_src_ip: bool,
+    /// keepalived's `vrrp_startup_delay`: no takeover until this long after start.
+    pub startup_delay: Duration,
     /// The peers come from the swarm (`KEEPALIVED_UNICAST_PEERS=swarm`): unicast even while
     /// this node is the only member, and they change at runtime.
     pub swarm_peers: bool,
@@ -375,6 +377,7 @@ impl Config {
             "early_failover": self.early_failover,
             "down_timer_adverts": self.down_timer_adverts,
             "track_src_ip": self.track_src_ip,
+            "startup_delay": self.startup_delay.as_secs_f64(),
             "mcast_group": self.multicast_group().map(|g| g.to_string()),
         })
     }

@@ -174,6 +174,7 @@ pub fn finish(d: Draft, host: &HostView) -> Finished {
         early_failover: d.early_failover,
         down_timer_adverts: d.down_timer_adverts,
         track_src_ip: d.track_src_ip,
+        startup_delay: d.startup_delay,
         swarm_peers: d.peers_from_swarm && d.peers.iter().any(|p| p.value.is_ipv6() == ipv6),
     };
     Finished { config: Some(config), errors, warnings, info }

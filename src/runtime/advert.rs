@@ -45,6 +45,7 @@ pub fn params(cfg: &Config, host: &HostView) -> Params {
         skip_check_adv_addr: cfg.skip_check_adv_addr,
         early_failover: cfg.early_failover,
         down_timer_adverts: cfg.down_timer_adverts,
+        startup_delay: cfg.startup_delay,
         garp_delay: cfg.garp.delay,
         garp_lower_prio: cfg.garp.lower_prio(),
         first_hold: cfg.first_hold,

@@ -214,7 +214,9 @@ impl Driver {
         }
         self.deferred = false;
         let found = std::mem::take(&mut self.found_in_place);
-        if !found.is_empty() && self.core.state() == State::Init {
+        // With a startup delay nothing is resumed: VIPs held silently through the delay
+        // could be a second holder's.
+        if !found.is_empty() && self.core.state() == State::Init && self.cfg.startup_delay.is_zero() {
             // A crash and a quick restart (Docker's restart policy): if no master is heard
             // the VIPs never left, so the restart costs no failover and no lost packet.
             for a in &found {

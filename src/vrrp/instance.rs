@@ -78,6 +78,9 @@ pub struct Params {
     /// Adverts a backup misses before the master is down: the RFC's 3 (keepalived's
     /// `down_timer_adverts`, 1..=100).
     pub down_timer_adverts: u8,
+    /// keepalived's `vrrp_startup_delay`: no takeover (not even the address owner's) until
+    /// this long after `Event::Start`, for interfaces that pass traffic late after boot.
+    pub startup_delay: Duration,
 }
 
 /// Drop counters by kind, adverts accepted and transitions. Adverts sent are counted by
@@ -105,6 +108,8 @@ pub struct Instance {
     timers: Table,
     last_master: Option<IpAddr>,
     last_heard: Option<Instant>,
+    /// No takeover before then (`Params::startup_delay`).
+    hold_until: Option<Instant>,
     /// keepalived's preempt_time: lower-priority adverts are accepted until then.
     preempt_at: Option<Instant>,
     /// Sources already reported for advertising our VRID with other addresses (bounded).
@@ -136,6 +141,7 @@ impl Instance {
             timers: Table::default(),
             last_master: None,
             last_heard: None,
+            hold_until: None,
             preempt_at: None,
             mismatch_from: vec![],
             closing: false,
@@ -247,7 +253,7 @@ impl Instance {
                 if self.state == State::Master && !self.closing && !self.timers.is_set(Timer::Resign) {
                     self.actions.push_back(Action::RemoveVips);
                     self.enter(State::Backup, Reason::SyncGroup);
-                    self.timers.set(Timer::MasterDown, now + self.master_down_interval());
+                    self.timers.set(Timer::MasterDown, self.held(now + self.master_down_interval()));
                     self.last_heard = Some(now);
                 }
             }
@@ -256,7 +262,7 @@ impl Instance {
                     self.drop_stale_vips();
                     self.actions.push_back(Action::Decided(Decision::StaleVipsAnswered { vip }));
                     // Someone is master: wait for its adverts the ordinary way.
-                    self.timers.set(Timer::MasterDown, now + self.master_down_interval());
+                    self.timers.set(Timer::MasterDown, self.held(now + self.master_down_interval()));
                     self.last_heard = Some(now);
                 }
             }
@@ -301,7 +307,7 @@ impl Instance {
                 }
                 if self.state == State::Fault && !self.closing {
                     self.enter(State::Backup, Reason::Recovered);
-                    self.timers.set(Timer::MasterDown, now + self.master_down_interval());
+                    self.timers.set(Timer::MasterDown, self.held(now + self.master_down_interval()));
                     self.last_heard = Some(now);
                 }
             }
@@ -343,24 +349,36 @@ impl Instance {
         }
     }
 
+    /// A master-down deadline, never before the startup hold ends.
+    fn held(&self, at: Instant) -> Instant {
+        self.hold_until.map_or(at, |h| at.max(h))
+    }
+
     fn start(&mut self, now: Instant) {
         if self.state != State::Init {
             return;
         }
-        if self.params.priority == 255 {
+        if !self.params.startup_delay.is_zero() {
+            self.hold_until = Some(now + self.params.startup_delay);
+        }
+        if self.params.priority == 255 && self.hold_until.is_none() {
             self.become_master(now, Reason::Owner);
             return;
         }
         self.enter(State::Backup, Reason::Startup);
-        // keepalived: with `state MASTER`, wait one advert interval for an existing master.
-        let wait = if self.params.start_as_master {
+        // keepalived: with `state MASTER`, wait one advert interval for an existing master;
+        // the address owner held by the startup delay takes over when it ends.
+        let wait = if self.params.priority == 255 {
+            Duration::ZERO
+        } else if self.params.start_as_master {
             timers::duration_of(self.params.advert_int_cs)
                 + timers::skew_min(self.params.version, self.params.advert_int_cs)
         } else {
             self.master_down_interval() + self.params.first_hold
         };
-        self.actions.push_back(Action::Decided(Decision::Waiting { master_down: wait }));
-        self.timers.set(Timer::MasterDown, now + wait);
+        let at = self.held(now + wait);
+        self.actions.push_back(Action::Decided(Decision::Waiting { master_down: at - now }));
+        self.timers.set(Timer::MasterDown, at);
         self.last_heard = Some(now);
     }
 
@@ -379,7 +397,7 @@ impl Instance {
             + timers::skew_time(self.params.version, self.params.priority, self.params.advert_int_cs);
         self.enter(State::Backup, Reason::StartupHolding { listen });
         self.resuming = Some(listen);
-        self.timers.set(Timer::MasterDown, now + listen);
+        self.timers.set(Timer::MasterDown, self.held(now + listen));
         self.last_heard = Some(now);
     }
 
@@ -439,6 +457,10 @@ impl Instance {
                 }
                 self.actions.push_back(Action::ProbeMaster { addr: master });
                 self.timers.set(Timer::Probe, next);
+            }
+            // Early failover waits for the startup hold as the RFC timer does.
+            Some(Step::Verdict { master, gone: true, .. }) if self.hold_until.is_some_and(|h| now < h) => {
+                self.actions.push_back(Action::Decided(Decision::MasterHostAlive { from: master, proven: false }));
             }
             Some(Step::Verdict { master, gone: true, .. }) => {
                 let silent = now - self.last_heard.unwrap_or(now);
@@ -626,7 +648,7 @@ impl Instance {
                 let wait = timers::skew_time(self.params.version, self.params.priority, self.master_adv_int_cs);
                 self.resigned_by = Some(src);
                 self.actions.push_back(Action::Decided(Decision::ResignHeard { from: src, wait }));
-                self.timers.set(Timer::MasterDown, now + wait);
+                self.timers.set(Timer::MasterDown, self.held(now + wait));
             }
             return;
         }
@@ -641,7 +663,7 @@ impl Instance {
                 master_down,
                 preempt_in: if delaying { self.preempt_at.map(|t| t.saturating_duration_since(now)) } else { None },
             }));
-            self.timers.set(Timer::MasterDown, now + master_down);
+            self.timers.set(Timer::MasterDown, self.held(now + master_down));
             self.last_master = Some(src);
             self.last_heard = Some(now);
             self.follow(src, now);
@@ -688,7 +710,7 @@ impl Instance {
             self.enter(State::Backup, Reason::HigherPriority { from: src, priority: adv.priority });
             self.last_master = Some(src);
             self.last_heard = Some(now);
-            self.timers.set(Timer::MasterDown, now + self.master_down_interval());
+            self.timers.set(Timer::MasterDown, self.held(now + self.master_down_interval()));
             self.follow(src, now);
         } else {
             // Lower priority (or equal, lower address) claims master: answer at once so it

@@ -33,6 +33,7 @@ fn params(priority: u8) -> Params {
         skip_check_adv_addr: false,
         early_failover: false,
         down_timer_adverts: 3,
+        startup_delay: Duration::ZERO,
         garp_delay: Duration::from_secs(5),
         garp_lower_prio: Some(Duration::from_secs(5)),
         first_hold: Duration::ZERO,
@@ -1416,4 +1417,29 @@ fn address_lists_compare_as_sets_in_both_families() {
     let shuffled = encode_addrs(["198.18.0.4", "198.18.0.3", "198.18.0.2", "198.18.0.1"].map(ip));
     assert!(same(Family::V4, &four, &shuffled));
     assert!(!same(Family::V6, &four, &shuffled));
+}
+
+/// keepalived's `vrrp_startup_delay`: a backup (and even the address owner) takes over no
+/// sooner than the delay after start, and a master heard meanwhile is followed as usual.
+#[test]
+fn startup_delay_holds_the_first_takeover() {
+    let t0 = Instant::now();
+    let mut p = params(255);
+    p.startup_delay = Duration::from_secs(5);
+    let mut i = started(p, t0);
+    assert_eq!(i.state(), State::Backup, "the owner waits too");
+    assert_eq!(i.next_deadline(), Some(t0 + Duration::from_secs(5)));
+    assert!(run_until(&mut i, t0 + Duration::from_millis(4999)).is_empty());
+    let a = run_until(&mut i, t0 + Duration::from_secs(5));
+    assert!(matches!(a[0], Action::Transition { to: State::Master, .. }), "{a:?}");
+    // A backup's Master_Down_Interval ending inside the delay moves to its end.
+    let mut p = params(100);
+    p.startup_delay = Duration::from_secs(8);
+    let i = started(p, t0);
+    assert_eq!(i.next_deadline(), Some(t0 + Duration::from_secs(8)));
+    // Shorter than Master_Down_Interval: no change.
+    let mut p = params(100);
+    p.startup_delay = Duration::from_secs(1);
+    let i = started(p, t0);
+    assert_eq!(i.next_deadline(), Some(t0 + Duration::from_micros(3_609_375)));
 }

@@ -376,3 +376,25 @@ fn a_reload_naming_a_missing_interface_is_a_fault_until_it_exists() {
     assert_eq!(o.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&o.stderr).contains("no interface 'kvdev9'"));
 }
+
+/// `vrrp_startup_delay 3`: the address owner (priority 255), master at once otherwise,
+/// takes the VIP only once the delay has passed — keepalived 2.2.7 and keepvip alike.
+#[test]
+fn vrrp_startup_delay_holds_even_the_owner_as_keepalived_does() {
+    use crate::common::keepalived::Impl;
+    let lab = Lab::new(1);
+    let h = lab.host(0);
+    let text = format!(
+        "global_defs {{\n  vrrp_startup_delay 3\n}}\nvrrp_instance D {{\n  interface eth0\n  virtual_router_id 71\n  priority 255\n  advert_int 1\n  virtual_ipaddress {{\n    {VIP_A}/32\n  }}\n}}\n"
+    );
+    for imp in [Impl::Keepalived, Impl::Keepvip] {
+        let t = std::time::Instant::now();
+        let mut p = imp.spawn_conf(h, &text);
+        assert!(wait_until(Duration::from_secs(8), || h.has_addr(VIP_A)), "{}: no VIP\n{}", imp.name(), p.log());
+        let took = t.elapsed();
+        p.signal(Signal::SIGTERM);
+        p.wait_exit(Duration::from_secs(5));
+        assert!(wait_until(Duration::from_secs(3), || !h.has_addr(VIP_A)), "{}: VIP left behind", imp.name());
+        assert!(took >= Duration::from_millis(2900), "{}: VIP after {took:?}, before the delay", imp.name());
+    }
+}

@@ -67,6 +67,7 @@ pub(super) fn instance(p: &mut Parser, s: &Stmt, name: &str, g: &Globals) -> Opt
         early_failover: g.early_failover,
         down_timer_adverts: g.down_timer_adverts,
         track_src_ip: false,
+        startup_delay: g.startup_delay,
         peers_from_swarm: false,
         missing_dev_is_fault: false,
     };

@@ -130,7 +130,7 @@ pub const KEYWORDS: &[Keyword] = &[
     same_but(G, "vrrp_higher_prio_send_advert", FLAG),
     same(G, "vrrp_down_timer_adverts"),
     ignored(G, "vrrp_notify_priority_changes", PRIORITY_FIFO),
-    refused(G, "vrrp_startup_delay", NOT_YET),
+    same_but(G, "vrrp_startup_delay", "no takeover, not even the address owner's, until it has passed; VIPs a crash left are removed at start instead of resumed"),
     refused(G, "vrrp_iptables", "firewall rules for VIPs are not implemented"),
     refused(G, "vrrp_ipsets", "firewall rules for VIPs are not implemented"),
     refused(G, "nftables", "firewall rules for VIPs are not implemented"),

@@ -56,6 +56,8 @@ pub(super) struct Globals {
     pub early_failover: bool,
     /// `vrrp_down_timer_adverts`: every instance's default (3).
     pub down_timer_adverts: u8,
+    /// `vrrp_startup_delay`: every instance's first takeover held this long.
+    pub startup_delay: std::time::Duration,
     /// `vrrp_min_garp`, and the `vrrp_garp_*` keywords written (which it does not change).
     pub min_garp: bool,
     pub garp_written: Vec<String>,
@@ -556,6 +558,16 @@ fn globals(p: &mut Parser, s: &Stmt, g: &mut Globals) {
             | "vrrp_garp_lower_prio_repeat" => {
                 g.garp_written.push(d.keyword().to_string());
                 instance::garp_keyword(p, d, &mut g.garp);
+            }
+            "vrrp_startup_delay" => {
+                if let Some(v) = p.one(d, "seconds (e.g. 5.5)") {
+                    match v.parse::<f64>() {
+                        Ok(s) if (0.0..=86_400.0).contains(&s) => {
+                            g.startup_delay = std::time::Duration::from_secs_f64(s)
+                        }
+                        _ => p.fail(&d.at, format!("vrrp_startup_delay '{v}': expected seconds 0..86400, e.g. 5.5")),
+                    }
+                }
             }
             "vrrp_min_garp" => {
                 if let Some(on) = p.flag(d) {

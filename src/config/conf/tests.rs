@@ -556,3 +556,14 @@ fn unicast_fault_no_peer_and_notify_priority_changes() {
     );
     assert!(load_str(&one("", " priority 100\n notify_priority_changes", "")).is_ok());
 }
+
+/// `vrrp_startup_delay SECONDS` (fractions as keepalived takes them) for every instance.
+#[test]
+fn vrrp_startup_delay_is_read_for_every_instance() {
+    let c = load_str(&one("global_defs {\n vrrp_startup_delay 5.5\n}", " priority 100", "")).unwrap();
+    assert_eq!(c.instances[0].startup_delay, Duration::from_millis(5500));
+    for bad in ["-1", "x", "1e9"] {
+        let e = errors(&one(&format!("global_defs {{\n vrrp_startup_delay {bad}\n}}"), " priority 100", ""));
+        assert!(e.iter().any(|e| e.contains(&format!("vrrp_startup_delay '{bad}'"))), "{e:?}");
+    }
+}
