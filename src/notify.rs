@@ -7,6 +7,9 @@ use std::process::{Child, Command, Stdio};
 
 use crate::config::OSIXIA_NOTIFY;
 
+/// The event of `notify_master_rx_lower_pri`: a master heard a lower priority claim master.
+pub const MASTER_RX_LOWER_PRI: &str = "MASTER_RX_LOWER_PRI";
+
 /// Why a notify script that exists cannot run in this image, said once at start: osixia's
 /// `notify.sh` is a bash script, and the image has no shell (see the README).
 pub fn unrunnable(script: &Path) -> Option<String> {
@@ -65,6 +68,14 @@ impl Notifier {
     /// passes priority 0 for a group).
     pub fn group(name: &str, script: Option<Vec<String>>, per_state: Vec<(String, Vec<String>)>) -> Self {
         Notifier { kind: "GROUP", ..Notifier::new(name, "notify", script, per_state) }
+    }
+
+    /// Only the event's own scripts (`notify_master_rx_lower_pri`): no generic `notify`.
+    pub fn run_own(&mut self, event: &str) {
+        let own: Vec<Vec<String>> = self.per_state.iter().filter(|(s, _)| s == event).map(|(_, c)| c.clone()).collect();
+        for cmd in own {
+            self.spawn(&cmd, &[], "notify_*");
+        }
     }
 
     pub fn run(&mut self, state: &str, priority: u8) {

@@ -18,6 +18,7 @@ use super::vips::{remove_stale, VipSet};
 use crate::config::{Config, HostView, Origin};
 use crate::net::netlink::{Addr, AddrChange, Link, Netlink};
 use crate::notify::Notifier;
+use crate::notify::MASTER_RX_LOWER_PRI;
 use crate::vrrp::{Action, Event, Fault, Instance, Received, Rejected, State};
 
 pub(super) struct Driver {
@@ -495,10 +496,15 @@ impl Driver {
                     );
                     self.changed = true;
                 }
-                Action::ForcedElection { from, priority } => log::info!(
-                    "({}) {from} also claims master, with lower priority {priority}: forcing a new election and re-announcing our VIPs",
-                    self.cfg.name
-                ),
+                Action::ForcedElection { from, priority } => {
+                    log::info!(
+                        "({}) {from} also claims master, with lower priority {priority}: forcing a new election and re-announcing our VIPs",
+                        self.cfg.name
+                    );
+                    // keepalived's notify_master_rx_lower_pri (the cloud set-up restoring
+                    // an elastic IP the other claimed); never the generic notify.
+                    self.notifier.run_own(MASTER_RX_LOWER_PRI);
+                }
             }
         }
     }

@@ -398,3 +398,34 @@ fn vrrp_startup_delay_holds_even_the_owner_as_keepalived_does() {
         assert!(took >= Duration::from_millis(2900), "{}: VIP after {took:?}, before the delay", imp.name());
     }
 }
+
+/// `notify_master_rx_lower_pri`: after a partition heals, the master hears the lower
+/// priority node that took over meanwhile and runs the script (the cloud set-up where it
+/// takes back an elastic IP the other moved); the other node's generic path is untouched.
+#[test]
+fn notify_master_rx_lower_pri_runs_when_a_lower_claim_is_heard() {
+    let lab = Lab::new(2);
+    let mark = lab.host(0).dir().join(format!("{}-rx-lower", lab.host(0).ns));
+    let vi = |prio: u8, extra: &str| {
+        format!(
+            "global_defs {{\n  enable_script_security\n  script_user root\n}}\nvrrp_instance R {{\n  interface eth0\n  virtual_router_id 72\n  priority {prio}\n  advert_int 1\n\
+             unicast_peer {{\n    198.18.0.1\n    198.18.0.2\n  }}\n{extra}  virtual_ipaddress {{\n    {VIP_A}/32\n  }}\n}}\n"
+        )
+    };
+    let a_conf =
+        write_conf(&lab, 0, &vi(200, &format!("  notify_master_rx_lower_pri \"/usr/bin/touch {}\"\n", mark.display())));
+    let b_conf = write_conf(&lab, 1, &vi(100, ""));
+    let a = start(&lab, 0, &a_conf);
+    assert!(wait_until(Duration::from_secs(5), || holds(&lab, 0, VIP_A)), "{}", a.log());
+    lab.block(0, 1, true);
+    lab.block(1, 0, true);
+    let b = start(&lab, 1, &b_conf);
+    assert!(wait_until(Duration::from_secs(8), || holds(&lab, 1, VIP_A)), "{}", b.log());
+    assert!(!mark.exists(), "no lower claim heard yet");
+    // B's claim reaches A first (A's answer reaches B once the other direction heals).
+    lab.block(1, 0, false);
+    assert!(wait_until(Duration::from_secs(5), || mark.exists()), "{}", a.log());
+    lab.block(0, 1, false);
+    assert!(wait_until(Duration::from_secs(5), || !holds(&lab, 1, VIP_A)), "{}", b.log());
+    assert!(holds(&lab, 0, VIP_A));
+}

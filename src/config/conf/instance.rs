@@ -309,7 +309,12 @@ fn keyword(p: &mut Parser, k: &Stmt, d: &mut Draft, tracks: &mut Vec<TrackRef>, 
             }
         }
         "authentication" => authentication(p, k, d, seen),
-        "notify" | "notify_master" | "notify_backup" | "notify_fault" | "notify_stop" => {
+        "notify"
+        | "notify_master"
+        | "notify_backup"
+        | "notify_fault"
+        | "notify_stop"
+        | "notify_master_rx_lower_pri" => {
             if seen.notify.iter().any(|n| n == kw) {
                 p.warn(&k.at, format!("{kw} is set twice: ignored, as keepalived keeps the first"));
                 return;

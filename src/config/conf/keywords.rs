@@ -253,7 +253,7 @@ pub const KEYWORDS: &[Keyword] = &[
     refused(I, "garp_extra_if", NOT_YET),
     same_but(I, "lower_prio_no_advert", FLAG),
     same_but(I, "higher_prio_send_advert", FLAG),
-    refused(I, "notify_master_rx_lower_pri", NOT_YET),
+    same_but(I, "notify_master_rx_lower_pri", "run when a lower priority's advert makes the master force a new election, at most once a second (keepalived: on each such advert)"),
     ignored(I, "notify_priority_changes", PRIORITY_FIFO),
     refused(I, "old_unicast_checksum", "keepvip accepts keepalived's old unicast checksum but sends the current one"),
     refused(
