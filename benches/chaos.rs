@@ -77,6 +77,25 @@ struct Violation {
     events: String,
 }
 
+impl Violation {
+    fn line(&self) -> String {
+        format!("  VIOLATION in episode {}: {}\n    its events: {}", self.episode, self.what, self.events)
+    }
+}
+
+impl Report {
+    /// `N faults, M windows, K violations; timeline FILE`.
+    fn summary(&self, timeline: &std::path::Path) -> String {
+        format!(
+            "{} faults, {} windows, {} violations; timeline {}",
+            self.faults,
+            self.windows,
+            self.violations.len(),
+            timeline.display()
+        )
+    }
+}
+
 /// One run's bookkeeping of time and of what it saw.
 struct Run {
     w: World,
@@ -563,15 +582,9 @@ fn main() {
         let r = run(&o);
         let file = out.join(format!("chaos-{}-{}-{}.txt", o.setup.name(), o.imp.name(), o.seed));
         fs::write(&file, &r.timeline).unwrap();
-        println!(
-            "  {} faults, {} windows, {} violations; timeline {}",
-            r.faults,
-            r.windows,
-            r.violations.len(),
-            file.display()
-        );
+        println!("  {}", r.summary(&file));
         for v in &r.violations {
-            println!("  VIOLATION in episode {}: {}\n    its events: {}", v.episode, v.what, v.events);
+            println!("{}", v.line());
             let upto: Vec<usize> = (0..=v.episode).collect();
             println!("    replay: {}", replay_command(&o, &upto));
             if args.iter().any(|a| a == "--shrink") {

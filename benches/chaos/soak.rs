@@ -134,16 +134,9 @@ pub fn main(args: &[String], out: &Path) -> i32 {
     for (imp, r) in &reports {
         let file = out.join(format!("soak-{}-{}-{seed}.txt", setup.name(), imp.name()));
         fs::write(&file, &r.timeline).unwrap();
-        println!(
-            "{}: {} faults, {} windows, {} violations; timeline {}",
-            imp.name(),
-            r.faults,
-            r.windows,
-            r.violations.len(),
-            file.display()
-        );
+        println!("{}: {}", imp.name(), r.summary(&file));
         for v in &r.violations {
-            println!("  VIOLATION in episode {}: {}\n    its events: {}", v.episode, v.what, v.events);
+            println!("{}", v.line());
         }
         let minutes: Vec<serde_json::Value> = r
             .minutes

@@ -235,18 +235,22 @@ fn address(kw: &str, v: &str) -> Result<IpAddr, String> {
     v.parse().map_err(|_| format!("{kw} '{v}': expected an IPv4 or IPv6 address"))
 }
 
-/// `ADDR[/LEN]`: the network's address with host bits cleared, as the kernel keeps it.
-fn prefix(v: &str) -> Result<(IpAddr, u8), String> {
-    let (a, p) = match v.split_once('/') {
-        Some((a, p)) => (a, Some(p)),
-        None => (v, None),
-    };
-    let addr: IpAddr = a.parse().map_err(|_| format!("destination '{v}': expected ADDRESS[/PREFIX] or default"))?;
+/// `ADDR[/LEN]` as written (no length: one host); `what` and `or` name the word and its
+/// other accepted form in the error. Shared with `virtual_rules`.
+pub(super) fn address_prefix(what: &str, v: &str, or: &str) -> Result<(IpAddr, u8), String> {
+    let (a, p) = v.split_once('/').map_or((v, None), |(a, p)| (a, Some(p)));
+    let addr: IpAddr = a.parse().map_err(|_| format!("{what} '{v}': expected ADDRESS[/PREFIX] or {or}"))?;
     let max = if addr.is_ipv4() { 32 } else { 128 };
     let len = match p {
         None => max,
-        Some(p) => p.parse::<u8>().ok().filter(|n| *n <= max).ok_or(format!("destination '{v}': prefix 0..{max}"))?,
+        Some(p) => p.parse::<u8>().ok().filter(|n| *n <= max).ok_or(format!("{what} '{v}': prefix 0..{max}"))?,
     };
+    Ok((addr, len))
+}
+
+/// A route's destination: the network's address with host bits cleared, as the kernel keeps it.
+fn prefix(v: &str) -> Result<(IpAddr, u8), String> {
+    let (addr, len) = address_prefix("destination", v, "default")?;
     let masked = match addr {
         IpAddr::V4(a) => {
             IpAddr::V4(Ipv4Addr::from(u32::from(a) & u32::MAX.checked_shl(32 - u32::from(len)).unwrap_or(0)))

@@ -212,14 +212,7 @@ fn prefix(kw: &str, v: &str) -> Result<Option<(IpAddr, u8)>, String> {
     if v == "all" {
         return Ok(None);
     }
-    let (a, p) = v.split_once('/').map_or((v, None), |(a, p)| (a, Some(p)));
-    let addr: IpAddr = a.parse().map_err(|_| format!("{kw} '{v}': expected ADDRESS[/PREFIX] or all"))?;
-    let max = if addr.is_ipv4() { 32 } else { 128 };
-    let len = match p {
-        None => max,
-        Some(p) => p.parse::<u8>().ok().filter(|n| *n <= max).ok_or(format!("{kw} '{v}': prefix 0..{max}"))?,
-    };
-    Ok(Some((addr, len)))
+    super::route::address_prefix(kw, v, "all").map(Some)
 }
 
 #[cfg(test)]

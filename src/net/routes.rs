@@ -7,16 +7,9 @@ use neli::consts::rtnl::{RtAddrFamily, RtScope, RtTable, Rta, Rtm, Rtn, Rtprot};
 use neli::rtnl::{RtattrBuilder, Rtmsg, RtmsgBuilder};
 use neli::types::{Buffer, RtBuffer};
 
-use super::netlink::Netlink;
+use super::netlink::{ip_bytes as bytes, Netlink};
 use crate::config::route::{Route, PROTOCOL};
 use crate::config::rule::{Action, Rule};
-
-fn bytes(ip: std::net::IpAddr) -> Vec<u8> {
-    match ip {
-        std::net::IpAddr::V4(a) => a.octets().to_vec(),
-        std::net::IpAddr::V6(a) => a.octets().to_vec(),
-    }
-}
 
 /// The request for `r`, its interface resolved now (an interface re-created since the file
 /// was read has a new index).
