@@ -41,6 +41,8 @@ fn params(sel: u8, ipv6: bool) -> Params {
         // The RFC's 3, or keepalived's extremes.
         down_timer_adverts: [3, 1, 100][usize::from(sel >> 5 & 3) % 3],
         startup_delay: Duration::from_millis(u64::from(sel & 32) * 50),
+        lower_prio_no_advert: sel & 8 != 0,
+        higher_prio_send_advert: sel & 16 != 0,
         garp_delay: Duration::from_secs(5),
         garp_lower_prio: Some(Duration::from_secs(5)),
         first_hold: Duration::from_millis(u64::from(sel & 4) * 100),

@@ -111,6 +111,10 @@ pub struct Draft {
     pub down_timer_adverts: u8,
     pub track_src_ip: bool,
     pub startup_delay: std::time::Duration,
+    pub accept: bool,
+    pub strict: bool,
+    pub lower_prio_no_advert: bool,
+    pub higher_prio_send_advert: bool,
     /// `KEEPALIVED_UNICAST_PEERS=swarm`: the peer list is the swarm's (this node included).
     pub peers_from_swarm: bool,
     /// A reload: a VIP's missing `dev` is a FAULT until it exists, not an error.

@@ -238,6 +238,10 @@ fn read(r: &mut Reader, host: &HostView) -> Draft {
         down_timer_adverts: 3,
         track_src_ip: false,
         startup_delay: Duration::ZERO,
+        accept: true,
+        strict: false,
+        lower_prio_no_advert: false,
+        higher_prio_send_advert: false,
         peers_from_swarm,
         missing_dev_is_fault: false,
     }

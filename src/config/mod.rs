@@ -198,6 +198,16 @@ pub struct Config {
     pub track_src_ip: bool,
     /// keepalived's `vrrp_startup_delay`: no takeover until this long after start.
     pub startup_delay: Duration,
+    /// The master takes traffic to its VIPs; false (keepalived's `no_accept`, strict mode's
+    /// default below priority 255): a firewall drops it while we hold them.
+    pub accept: bool,
+    /// keepalived's `vrrp_strict` / `strict_mode` (what it changes is already in the
+    /// other fields; kept for the dump).
+    pub strict: bool,
+    /// keepalived's `lower_prio_no_advert`: no advert at once for a lower priority's claim.
+    pub lower_prio_no_advert: bool,
+    /// keepalived's `higher_prio_send_advert`: one advert before stepping down.
+    pub higher_prio_send_advert: bool,
     /// The peers come from the swarm (`KEEPALIVED_UNICAST_PEERS=swarm`): unicast even while
     /// this node is the only member, and they change at runtime.
     pub swarm_peers: bool,
@@ -261,6 +271,9 @@ impl Config {
         } else {
             format!(", master down after {} missed adverts", self.down_timer_adverts)
         };
+        let down = down
+            + if self.accept { "" } else { ", traffic to the VIPs dropped (no_accept)" }
+            + if self.strict { ", strict mode" } else { "" };
         let hold = if self.first_hold.is_zero() {
             String::new()
         } else {
@@ -326,7 +339,7 @@ impl Config {
                 })
             })
             .collect();
-        serde_json::json!({
+        let mut all = serde_json::json!({
             "name": self.name,
             "interface": self.interface,
             "state": match self.state { InitialState::Master => "MASTER", InitialState::Backup => "BACKUP" },
@@ -379,7 +392,13 @@ impl Config {
             "track_src_ip": self.track_src_ip,
             "startup_delay": self.startup_delay.as_secs_f64(),
             "mcast_group": self.multicast_group().map(|g| g.to_string()),
-        })
+        });
+        // Apart: one json! call this long reaches the macro's recursion limit.
+        all["accept"] = self.accept.into();
+        all["strict"] = self.strict.into();
+        all["lower_prio_no_advert"] = self.lower_prio_no_advert.into();
+        all["higher_prio_send_advert"] = self.higher_prio_send_advert.into();
+        all
     }
 }
 

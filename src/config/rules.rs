@@ -175,6 +175,10 @@ pub fn finish(d: Draft, host: &HostView) -> Finished {
         down_timer_adverts: d.down_timer_adverts,
         track_src_ip: d.track_src_ip,
         startup_delay: d.startup_delay,
+        accept: d.accept,
+        strict: d.strict,
+        lower_prio_no_advert: d.lower_prio_no_advert,
+        higher_prio_send_advert: d.higher_prio_send_advert,
         swarm_peers: d.peers_from_swarm && d.peers.iter().any(|p| p.value.is_ipv6() == ipv6),
     };
     Finished { config: Some(config), errors, warnings, info }

@@ -11,5 +11,6 @@ pub(crate) mod ipvs;
 pub(crate) mod memory;
 pub(crate) mod ndisc;
 pub mod netlink;
+pub(crate) mod nftables;
 pub(crate) mod routes;
 pub(crate) mod socket;

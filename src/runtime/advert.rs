@@ -46,6 +46,8 @@ pub fn params(cfg: &Config, host: &HostView) -> Params {
         early_failover: cfg.early_failover,
         down_timer_adverts: cfg.down_timer_adverts,
         startup_delay: cfg.startup_delay,
+        lower_prio_no_advert: cfg.lower_prio_no_advert,
+        higher_prio_send_advert: cfg.higher_prio_send_advert,
         garp_delay: cfg.garp.delay,
         garp_lower_prio: cfg.garp.lower_prio(),
         first_hold: cfg.first_hold,

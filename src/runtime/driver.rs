@@ -10,6 +10,7 @@ use super::advert::params;
 use super::announce::Announcer;
 use super::checks::Checks;
 use super::conflicts::ConflictWatch;
+use super::firewall::Firewall;
 use super::links::{Iface, LinkWatch};
 use super::routes::RouteSet;
 use super::shared::Io;
@@ -231,6 +232,7 @@ impl Driver {
             }
             self.vips.mark_held();
             self.routes.mark_held();
+            self.drop_unaccepted(io);
             self.handle(Event::Resume, now, io);
             return Ok(found);
         }
@@ -245,11 +247,12 @@ impl Driver {
         self.vips.held()
     }
 
-    pub fn release(&mut self, nl: &mut Netlink) {
+    pub fn release(&mut self, nl: &mut Netlink, firewall: &mut Firewall) {
         self.routes.remove_all(nl);
         if self.vips.held() {
             self.vips.remove_all(nl);
         }
+        firewall.hold(&self.cfg.name, vec![]);
         // Found at start while waiting for the checks, never taken over: stale now.
         let found = std::mem::take(&mut self.found_in_place);
         if let Err(e) = remove_stale(nl, &found) {
@@ -438,12 +441,20 @@ impl Driver {
         self.report_pending(now);
     }
 
+    /// `no_accept`: traffic to our VIPs is dropped from before they are added.
+    pub(super) fn drop_unaccepted(&mut self, io: &mut Io) {
+        if !self.cfg.accept {
+            io.firewall.hold(&self.cfg.name, self.cfg.virtual_ips.iter().map(|v| v.addr).collect());
+        }
+    }
+
     /// Carry out what the core asks, in order.
     fn execute(&mut self, io: &mut Io) {
         while let Some(a) = self.core.poll_action() {
             match a {
                 Action::SendAdvert { priority } => self.send_advert(priority, io),
                 Action::AddVips => {
+                    self.drop_unaccepted(io);
                     self.vips.add_all(io.nl);
                     self.routes.add_all(io.nl);
                     self.conflicts.start(Instant::now());
@@ -454,6 +465,7 @@ impl Driver {
                     self.changed = true;
                     self.routes.remove_all(io.nl);
                     self.vips.remove_all(io.nl);
+                    io.firewall.hold(&self.cfg.name, vec![]);
                 }
                 Action::Gratuitous => {
                     let all = self.announcer.start(self.cfg.virtual_ips.len(), Instant::now());

@@ -13,6 +13,7 @@ mod announce;
 mod checks;
 mod conflicts;
 mod driver;
+mod firewall;
 mod groups;
 mod links;
 mod master_probe;
@@ -111,7 +112,8 @@ impl Runtime {
             log::warn!("{w}");
         }
         let events = Events::open()?;
-        let mut shared = SharedIo::new(nl);
+        let no_accept = cfgs.iter().find(|c| !c.accept).map(|c| c.name.clone());
+        let mut shared = SharedIo::new(nl, firewall::Firewall::start(no_accept.as_deref())?);
         let present = shared.nl.addrs().context("reading addresses")?;
         let mut drivers = vec![];
         for cfg in cfgs {
@@ -211,8 +213,9 @@ impl Runtime {
 
     fn release(&mut self) {
         for d in &mut self.drivers {
-            d.release(&mut self.shared.nl);
+            d.release(&mut self.shared.nl, &mut self.shared.firewall);
         }
+        self.shared.firewall.clear();
     }
 
     fn serve(&mut self, signals: &mut Signals) -> Result<()> {

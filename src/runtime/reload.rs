@@ -132,6 +132,10 @@ impl Driver {
                     }
                 })
                 .collect();
+            if self.vips.held() && !new.accept {
+                // The new VIPs are dropped before they are added.
+                io.firewall.hold(&new.name, new.virtual_ips.iter().map(|v| v.addr).collect());
+            }
             let (added, removed) = self.vips.replace(new.virtual_ips.clone(), ifindex, io.nl);
             self.conflicts.set_vips(new.virtual_ips.iter().map(|v| v.addr).collect());
             what.push(format!("VIPs: {added} added, {removed} removed"));
@@ -247,7 +251,7 @@ impl Runtime {
             return;
         }
         for d in self.drivers.iter_mut().filter(|d| d.is_stopped()) {
-            d.release(&mut self.shared.nl);
+            d.release(&mut self.shared.nl, &mut self.shared.firewall);
             log::info!("({}) stopped and removed", d.name());
         }
         self.drivers.retain(|d| !d.is_stopped());

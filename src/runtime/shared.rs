@@ -6,6 +6,7 @@ use std::net::IpAddr;
 
 use anyhow::{Context, Result};
 
+use super::firewall::Firewall;
 use crate::net::frames::FrameSender;
 use crate::net::netlink::{Link, Netlink};
 use crate::net::socket::VrrpSocket;
@@ -29,6 +30,8 @@ pub(super) struct SharedIo {
     pub sockets: Vec<InterfaceSocket>,
     /// Gratuitous ARPs, neighbour advertisements and resume probes out.
     pub frames: Option<FrameSender>,
+    /// Drops traffic to the VIPs of instances that do not accept it (`no_accept`).
+    pub firewall: Firewall,
 }
 
 /// What an instance on one socket borrows to act.
@@ -36,17 +39,18 @@ pub(super) struct Io<'a> {
     pub nl: &'a mut Netlink,
     pub sock: &'a VrrpSocket,
     pub frames: Option<&'a FrameSender>,
+    pub firewall: &'a mut Firewall,
 }
 
 impl SharedIo {
-    pub fn new(nl: Netlink) -> Self {
+    pub fn new(nl: Netlink, firewall: Firewall) -> Self {
         let frames = FrameSender::open().map_err(|e| log::warn!("no gratuitous ARP (packet socket: {e})")).ok();
-        SharedIo { nl, sockets: vec![], frames }
+        SharedIo { nl, sockets: vec![], frames, firewall }
     }
 
     /// Lent to an instance whose socket is `s`.
     pub fn io(&mut self, s: usize) -> Io<'_> {
-        Io { nl: &mut self.nl, sock: &self.sockets[s].sock, frames: self.frames.as_ref() }
+        Io { nl: &mut self.nl, sock: &self.sockets[s].sock, frames: self.frames.as_ref(), firewall: &mut self.firewall }
     }
 
     /// The shared socket of `link` for the family, opened (or re-opened to send multicast,

@@ -81,6 +81,12 @@ pub struct Params {
     /// keepalived's `vrrp_startup_delay`: no takeover (not even the address owner's) until
     /// this long after `Event::Start`, for interfaces that pass traffic late after boot.
     pub startup_delay: Duration,
+    /// keepalived's `lower_prio_no_advert` (on in strict mode): a master that hears a lower
+    /// priority claim master does not answer it at once; its next regular advert does.
+    pub lower_prio_no_advert: bool,
+    /// keepalived's `higher_prio_send_advert`: a master that hears a higher priority sends
+    /// one advert of its own before it steps down.
+    pub higher_prio_send_advert: bool,
 }
 
 /// Drop counters by kind, adverts accepted and transitions. Adverts sent are counted by
@@ -705,6 +711,9 @@ impl Instance {
         let theirs_wins = adv.priority > self.params.priority
             || adv.priority == self.params.priority && self.params.advert_source.is_some_and(|ours| src > ours);
         if theirs_wins {
+            if self.params.higher_prio_send_advert {
+                self.send(self.params.priority);
+            }
             self.learn_interval(adv);
             self.actions.push_back(Action::RemoveVips);
             self.enter(State::Backup, Reason::HigherPriority { from: src, priority: adv.priority });
@@ -717,8 +726,11 @@ impl Instance {
             // steps down (RFC 9568; keepalived without lower_prio_no_advert), and re-announce:
             // clients that followed the other master's gratuitous ARP would otherwise keep
             // sending to it until their ARP entry expires (keepalived: "forcing a new election").
-            self.send(self.params.priority);
-            self.timers.set(Timer::Advert, now + timers::duration_of(self.params.advert_int_cs));
+            // With lower_prio_no_advert the next regular advert makes it step down.
+            if !self.params.lower_prio_no_advert {
+                self.send(self.params.priority);
+                self.timers.set(Timer::Advert, now + timers::duration_of(self.params.advert_int_cs));
+            }
             if self.reannounced_at.is_none_or(|t| now >= t + REANNOUNCE_MIN_GAP) {
                 self.reannounced_at = Some(now);
                 self.actions.push_back(Action::ForcedElection { from: src, priority: adv.priority });

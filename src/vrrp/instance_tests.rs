@@ -34,6 +34,8 @@ fn params(priority: u8) -> Params {
         early_failover: false,
         down_timer_adverts: 3,
         startup_delay: Duration::ZERO,
+        lower_prio_no_advert: false,
+        higher_prio_send_advert: false,
         garp_delay: Duration::from_secs(5),
         garp_lower_prio: Some(Duration::from_secs(5)),
         first_hold: Duration::ZERO,
@@ -332,6 +334,47 @@ fn equal_priority_higher_address_wins() {
     rx(&mut i, &peer_advert(150), PEER, t0 + Duration::from_secs(5)).unwrap();
     assert_eq!(i.state(), State::Master);
     assert_eq!(sends(&drain(&mut i)), [150]);
+}
+
+/// keepalived's `lower_prio_no_advert` (strict mode's default): a lower priority's claim
+/// is not answered at once (priority 0 still is); the regular advert comes on schedule and
+/// notify_master_rx_lower_pri still runs.
+#[test]
+fn lower_prio_no_advert_leaves_the_answer_to_the_next_regular_advert() {
+    let t0 = Instant::now();
+    let mut p = params(200);
+    p.lower_prio_no_advert = true;
+    p.garp_lower_prio = None;
+    let mut i = master(p, t0);
+    drain(&mut i);
+    let due = i.next_deadline().unwrap();
+    let t1 = due - Duration::from_millis(500);
+    rx(&mut i, &peer_advert(100), PEER, t1).unwrap();
+    let a = drain(&mut i);
+    assert_eq!(sends(&a), [] as [u8; 0], "{a:?}");
+    assert!(a.iter().any(|a| matches!(a, Action::ForcedElection { priority: 100, .. })), "{a:?}");
+    assert_eq!(i.next_deadline(), Some(due), "the advert timer is not moved");
+    rx(&mut i, &peer_advert(0), PEER, t1).unwrap();
+    assert_eq!(sends(&drain(&mut i)), [200], "priority 0 is answered at once");
+}
+
+/// keepalived's `higher_prio_send_advert`: one advert of ours, then step down.
+#[test]
+fn higher_prio_send_advert_sends_one_advert_before_stepping_down() {
+    let t0 = Instant::now();
+    let mut p = params(100);
+    p.higher_prio_send_advert = true;
+    let mut i = master(p, t0);
+    drain(&mut i);
+    rx(&mut i, &peer_advert(200), PEER, t0 + Duration::from_secs(5)).unwrap();
+    let a = drain(&mut i);
+    assert_eq!(sends(&a), [100], "{a:?}");
+    assert_eq!(i.state(), State::Backup);
+    // Without it, nothing is sent.
+    let mut i = master(params(100), t0);
+    drain(&mut i);
+    rx(&mut i, &peer_advert(200), PEER, t0 + Duration::from_secs(5)).unwrap();
+    assert_eq!(sends(&drain(&mut i)), [] as [u8; 0]);
 }
 
 #[test]

@@ -107,6 +107,13 @@ fn generate(r: &mut Rng) -> Vec<Top> {
         if r.chance(0.05) {
             g.push(Entry::Line("vrrp_check_unicast_src".into()));
         }
+        if r.chance(0.15) {
+            g.push(Entry::Line("vrrp_strict".into()));
+        }
+        if r.chance(0.06) {
+            let kw = r.pick(&["vrrp_lower_prio_no_advert", "vrrp_higher_prio_send_advert"]);
+            g.push(Entry::Line(format!("{kw} {}", r.pick(&["", "true", "false"])).trim().to_string()));
+        }
         if r.chance(0.1) {
             g.push(Entry::Line("enable_script_security".into()));
             if r.chance(0.6) {
@@ -363,6 +370,9 @@ fn instance(r: &mut Rng, i: usize, scripts: &[String], processes: &[String]) -> 
         ("garp_lower_prio_delay", &["0", "2"][..]),
         ("garp_lower_prio_repeat", &["0", "2"][..]),
         ("down_timer_adverts", &["1", "5", "100"][..]),
+        ("strict_mode", &["", "on", "off"][..]),
+        ("lower_prio_no_advert", &["", "true", "false"][..]),
+        ("higher_prio_send_advert", &["", "true", "false"][..]),
     ] {
         if r.chance(0.07) {
             e.push(line(format!("{kw} {}", r.pick(values)).trim().to_string()));
@@ -370,6 +380,9 @@ fn instance(r: &mut Rng, i: usize, scripts: &[String], processes: &[String]) -> 
     }
     if r.chance(0.05) {
         e.push(line("dont_track_primary".into()));
+    }
+    if r.chance(0.08) {
+        e.push(line(r.pick(&["accept", "no_accept"]).into()));
     }
     if r.chance(0.05) {
         e.push(line("check_unicast_src".into()));
@@ -515,6 +528,8 @@ fn parse_dump(log: &str) -> BTreeMap<String, BTreeMap<String, String>> {
             m.insert("mcast".into(), g.split(", ifindex").next().unwrap_or(g).to_string());
         } else if t == "Param match" {
             m.insert("param_match".into(), "exact".into());
+        } else if t == "Enforcing strict VRRP compliance" {
+            m.insert("strict".into(), "yes".into());
         } else if t == "VRRP interface tracking disabled" {
             m.insert("dont_track_primary".into(), "yes".into());
         } else if let Some((k, v)) = t.split_once(" = ") {
@@ -525,6 +540,9 @@ fn parse_dump(log: &str) -> BTreeMap<String, BTreeMap<String, String>> {
                 "Using src_ip" if v.ends_with("(from configuration)") => "src",
                 "Gratuitous ARP delay" => "garp_delay",
                 "Down timer adverts" => "down_timer_adverts",
+                "Accept" => "accept",
+                "Send advert after receive lower priority advert" => "lower_prio_advert",
+                "Send advert after receive higher priority advert" => "higher_prio_advert",
                 "Gratuitous ARP repeat" => "garp_repeat",
                 "Gratuitous ARP refresh" => "garp_refresh",
                 "Gratuitous ARP refresh repeat" => "garp_refresh_repeat",
@@ -703,6 +721,12 @@ fn keepvip_with(h: &Host, env: &[(String, String)], args: &[&str]) -> Outcome {
         if i["dont_track_primary"] == true {
             m.insert("dont_track_primary".into(), "yes".into());
         }
+        if i["strict"] == true {
+            m.insert("strict".into(), "yes".into());
+        }
+        m.insert("accept".into(), if i["accept"] == true { "enabled" } else { "disabled" }.into());
+        m.insert("lower_prio_advert".into(), (i["lower_prio_no_advert"] != true).to_string());
+        m.insert("higher_prio_advert".into(), (i["higher_prio_send_advert"] == true).to_string());
         let vip = |v: &serde_json::Value| {
             let addr = v["address"].as_str().unwrap();
             let p = v["prefix"].as_u64().unwrap();

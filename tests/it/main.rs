@@ -25,5 +25,6 @@ mod reliability;
 mod routes;
 mod runtime_netns;
 mod scripts;
+mod strict;
 mod swarm;
 mod swarm_peers;

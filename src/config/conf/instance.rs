@@ -68,6 +68,10 @@ pub(super) fn instance(p: &mut Parser, s: &Stmt, name: &str, g: &Globals) -> Opt
         down_timer_adverts: g.down_timer_adverts,
         track_src_ip: false,
         startup_delay: g.startup_delay,
+        accept: true,
+        strict: false,
+        lower_prio_no_advert: g.lower_prio_no_advert,
+        higher_prio_send_advert: g.higher_prio_send_advert,
         peers_from_swarm: false,
         missing_dev_is_fault: false,
     };
@@ -106,7 +110,22 @@ pub(super) fn instance(p: &mut Parser, s: &Stmt, name: &str, g: &Globals) -> Opt
             p.warn(&s.at, format!("vrrp_instance {name}: state MASTER without priority is priority 255 (the address owner), as in keepalived"));
         }
     }
+    d.strict = seen.strict.unwrap_or(g.strict);
+    d.lower_prio_no_advert = seen.lower_prio_no_advert.unwrap_or(d.lower_prio_no_advert);
+    d.higher_prio_send_advert = seen.higher_prio_send_advert.unwrap_or(d.higher_prio_send_advert);
+    if d.strict {
+        strict(p, &s.at, &mut d, &mut seen);
+    }
     authenticated(p, &s.at, &mut d, &seen);
+    d.accept = match seen.accept {
+        // keepalived's default: accept, except in strict mode below the address owner.
+        None => d.priority == 255 || !d.strict,
+        Some(true) if d.strict && d.priority != 255 && d.version == Version::V2 => {
+            p.warn(&s.at, format!("vrrp_instance {name}: accept is against RFC 3768 in strict mode below priority 255: traffic to the VIPs is dropped (no_accept), as keepalived resets it"));
+            false
+        }
+        Some(a) => a,
+    };
     // The instance's own interface is tracked anyway: keepalived ignores it in
     // track_interface, weighted or not.
     let own = d.interface.value.clone();
@@ -141,7 +160,9 @@ pub(super) fn instance(p: &mut Parser, s: &Stmt, name: &str, g: &Globals) -> Opt
         p.fail(at, format!("vrrp_instance {name}: unicast_fault_no_peer and no unicast_peer: keepalived would hold this instance in FAULT for good; list the peers, or remove the line to advertise by multicast"));
     }
     // Excluded VIPs are not the virtual router's: they do not count.
-    if d.vips.iter().all(|v| v.value.excluded) {
+    if d.vips.iter().all(|v| v.value.excluded) && d.strict {
+        p.fail(&s.at, format!("vrrp_instance {name}: no virtual_ipaddress; strict mode needs at least one VIP (keepalived refuses it too)"));
+    } else if d.vips.iter().all(|v| v.value.excluded) {
         // keepalived runs a VRRPv2 instance without VIPs (elections and notify scripts only:
         // the cloud set-up where a script moves an elastic IP); VRRPv3 requires one.
         if d.version == Version::V3 {
@@ -156,6 +177,12 @@ pub(super) fn instance(p: &mut Parser, s: &Stmt, name: &str, g: &Globals) -> Opt
         // keepalived runs an IPv6 instance as VRRPv3 whatever vrrp_version says.
         d.version = Version::V3;
         d.version_set = true;
+    } else if ipv6 && d.version == Version::V2 && d.strict {
+        p.warn(
+            &s.at,
+            format!("vrrp_instance {name}: IPv6 needs VRRPv3: running version 3, as keepalived does in strict mode"),
+        );
+        d.version = Version::V3;
     } else if ipv6 && d.version == Version::V2 {
         p.fail(
             &s.at,
@@ -175,6 +202,9 @@ pub(super) fn instance(p: &mut Parser, s: &Stmt, name: &str, g: &Globals) -> Opt
         d.mcast_group = if ipv6 { g.mcast_group6 } else { g.mcast_group4 };
     } else if d.mcast_group.is_some_and(|m| m.is_ipv6() != ipv6) {
         p.fail(&s.at, format!("vrrp_instance {name}: mcast_dst_ip is not of the VIPs' address family"));
+    }
+    if d.strict && ipv6 && d.peers.is_empty() && d.vips.first().is_some_and(|v| !is_link_local(v.value.addr)) {
+        p.warn(&s.at, format!("vrrp_instance {name}: strict mode: the first IPv6 VIP must be link-local (keepalived says the same and runs)"));
     }
     if (d.notify.is_some() || !d.notify_state.is_empty()) && !g.script_security {
         // keepalived runs them too, after "SECURITY VIOLATION - scripts are being executed
@@ -199,6 +229,12 @@ struct Seen {
     notify: Vec<String>,
     /// Where `unicast_fault_no_peer` was written.
     fault_no_peer: Option<Pos>,
+    strict: Option<bool>,
+    accept: Option<bool>,
+    lower_prio_no_advert: Option<bool>,
+    higher_prio_send_advert: Option<bool>,
+    /// Where `garp_lower_prio_*` were written in the block.
+    garp_lower_prio: Vec<Pos>,
 }
 
 /// One keyword of the block.
@@ -349,14 +385,77 @@ fn keyword(p: &mut Parser, k: &Stmt, d: &mut Draft, tracks: &mut Vec<TrackRef>, 
         | "garp_master_refresh"
         | "garp_master_refresh_repeat"
         | "garp_lower_prio_delay"
-        | "garp_lower_prio_repeat" => garp_keyword(p, k, &mut d.garp),
+        | "garp_lower_prio_repeat" => {
+            if kw.starts_with("garp_lower_prio") {
+                seen.garp_lower_prio.push(k.at.clone());
+            }
+            garp_keyword(p, k, &mut d.garp)
+        }
         // keepalived warns and keeps the default for a value outside 1..100: refused here.
         "down_timer_adverts" => d.down_timer_adverts = p.int(k, 1, 100).map_or(d.down_timer_adverts, |n| n as u8),
         "unicast_ttl" => d.unicast_min_ttl = p.int(k, 1, 255).map(|n| n as u8).or(d.unicast_min_ttl),
-        "accept" => {}
-        "lower_prio_no_advert" | "higher_prio_send_advert" => p.only_false(k),
+        "accept" => seen.accept = Some(true),
+        "no_accept" => seen.accept = Some(false),
+        "strict_mode" => seen.strict = p.flag(k).or(seen.strict),
+        "lower_prio_no_advert" => seen.lower_prio_no_advert = p.flag(k).or(seen.lower_prio_no_advert),
+        "higher_prio_send_advert" => seen.higher_prio_send_advert = p.flag(k).or(seen.higher_prio_send_advert),
         kw => p.not_read(k, Block::Instance, kw, &format!("in vrrp_instance {}", d.name)),
     }
+}
+
+/// What keepalived's strict mode (`vrrp_strict`, `strict_mode`) changes in an instance, each
+/// with its warning as keepalived warns (accept is settled by the caller; unicast peers
+/// are kept: keepalived 2.2.7's check against them runs before it knows of them).
+fn strict(p: &mut Parser, at: &Pos, d: &mut Draft, seen: &mut Seen) {
+    let name = d.name.clone();
+    if seen.state.is_some() && (d.state == InitialState::Master) != (d.priority == 255) {
+        p.warn(at, format!("vrrp_instance {name}: strict mode: state MASTER must match being the address owner (priority 255); the state follows the priority, as in keepalived"));
+        d.state = if d.priority == 255 { InitialState::Master } else { InitialState::Backup };
+    }
+    if seen.auth_type.is_some() || d.password.is_some() {
+        p.warn(
+            at,
+            format!(
+                "vrrp_instance {name}: strict mode does not support authentication: none is sent, as in keepalived"
+            ),
+        );
+        seen.auth_type = None;
+        d.password = None;
+    }
+    if d.preempt_delay.take().is_some() {
+        p.warn(at, format!("vrrp_instance {name}: preempt_delay is incompatible with strict mode: cleared, as keepalived clears it"));
+    }
+    if d.down_timer_adverts != 3 {
+        p.warn(
+            at,
+            format!(
+                "vrrp_instance {name}: down_timer_adverts is incompatible with strict mode: 3, as keepalived resets it"
+            ),
+        );
+        d.down_timer_adverts = 3;
+    }
+    let written_lower_garp =
+        d.garp.lower_prio_repeat.is_some_and(|n| n > 0) || d.garp.lower_prio_delay.is_some_and(|t| !t.is_zero());
+    if let Some(at) = seen.garp_lower_prio.first().filter(|_| written_lower_garp) {
+        p.warn(at, "strict mode requires no gratuitous ARP after a lower priority's advert: garp_lower_prio_* reset to 0, as in keepalived");
+    }
+    d.garp.lower_prio_repeat = Some(0);
+    d.garp.lower_prio_delay = Some(std::time::Duration::ZERO);
+    if seen.lower_prio_no_advert == Some(false) {
+        p.warn(
+            at,
+            format!("vrrp_instance {name}: strict mode requires lower_prio_no_advert: set, as keepalived sets it"),
+        );
+    }
+    d.lower_prio_no_advert = true;
+    if seen.higher_prio_send_advert == Some(true) {
+        p.warn(at, format!("vrrp_instance {name}: strict mode requires higher_prio_send_advert to be clear: cleared, as in keepalived"));
+    }
+    d.higher_prio_send_advert = false;
+}
+
+fn is_link_local(ip: IpAddr) -> bool {
+    matches!(ip, IpAddr::V6(a) if a.segments()[0] & 0xffc0 == 0xfe80)
 }
 
 /// `unicast_peer { ADDR [min_ttl N] [max_ttl N] … }`.

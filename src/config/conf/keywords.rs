@@ -73,8 +73,11 @@ const FIFO: &str = "notification FIFOs are not implemented: use notify scripts";
 const PRIORITY_FIFO: &str = "it only adds priority lines to notify FIFOs, which keepvip refuses (vrrp_notify_fifo)";
 const VMAC: &str = "virtual MAC (macvlan/ipvlan) interfaces are not implemented yet";
 const NOT_YET: &str = "not implemented: keepalived's behaviour would change without it";
-const FLAG: &str = "false only (keepalived's default, what keepvip does); true is refused";
-const STRICT: &str = "strict RFC mode (firewall rules, no unicast or authentication) is not implemented";
+const STRICT: &str = "keepalived's strict mode: no authentication, preempt_delay, down_timer_adverts or \
+     lower-priority gratuitous ARP (each reset with keepalived's warning), lower_prio_no_advert on, and below \
+     priority 255 no_accept; at least one VIP";
+const NO_ACCEPT: &str = "while master, traffic to the VIPs is dropped by nftables (tables ip/ip6 keepvip, \
+     hooks input and output at priority -1, neighbour discovery let through), as keepalived drops it";
 
 pub const KEYWORDS: &[Keyword] = &[
     // Top-level blocks.
@@ -119,21 +122,21 @@ pub const KEYWORDS: &[Keyword] = &[
         "keepvip_early_failover",
         "on (default) or off: a backup takes over before Master_Down_Interval when the late master's host answers no ARP/neighbour probe",
     ),
-    refused(G, "vrrp_strict", STRICT),
+    same_but(G, "vrrp_strict", STRICT),
     ignored(G, "vrrp_garp_interval", "pacing only: keepvip paces announcements itself (64 frames every 5 ms)"),
     ignored(G, "vrrp_gna_interval", "pacing only: keepvip paces announcements itself (64 frames every 5 ms)"),
     same(G, "vrrp_garp_lower_prio_delay"),
     same(G, "vrrp_garp_lower_prio_repeat"),
     refused(G, "vrrp_garp_extra_if", NOT_YET),
     same(G, "vrrp_min_garp"),
-    same_but(G, "vrrp_lower_prio_no_advert", FLAG),
-    same_but(G, "vrrp_higher_prio_send_advert", FLAG),
+    same(G, "vrrp_lower_prio_no_advert"),
+    same(G, "vrrp_higher_prio_send_advert"),
     same(G, "vrrp_down_timer_adverts"),
     ignored(G, "vrrp_notify_priority_changes", PRIORITY_FIFO),
     same_but(G, "vrrp_startup_delay", "no takeover, not even the address owner's, until it has passed; VIPs a crash left are removed at start instead of resumed"),
-    refused(G, "vrrp_iptables", "firewall rules for VIPs are not implemented"),
-    refused(G, "vrrp_ipsets", "firewall rules for VIPs are not implemented"),
-    refused(G, "nftables", "firewall rules for VIPs are not implemented"),
+    refused(G, "vrrp_iptables", "iptables chains: keepvip drops no_accept traffic with nftables; remove the line"),
+    refused(G, "vrrp_ipsets", "ipsets: keepvip drops no_accept traffic with nftables; remove the line"),
+    ignored(G, "nftables", "keepvip's drop rules are always in its own tables, ip keepvip and ip6 keepvip"),
     refused(G, "vrrp_notify_fifo", FIFO),
     refused(G, "vrrp_notify_fifo_script", FIFO),
     refused(G, "notify_fifo", FIFO),
@@ -213,9 +216,9 @@ pub const KEYWORDS: &[Keyword] = &[
     same(I, "garp_master_repeat"),
     same(I, "garp_master_refresh"),
     same(I, "garp_master_refresh_repeat"),
-    same_but(I, "accept", "the default: the master answers for its VIPs"),
-    refused(I, "no_accept", "dropping traffic to the VIPs needs firewall rules, not implemented"),
-    refused(I, "strict_mode", STRICT),
+    same_but(I, "accept", "the default except in strict mode below priority 255: the master takes traffic to its VIPs"),
+    same_but(I, "no_accept", NO_ACCEPT),
+    same_but(I, "strict_mode", STRICT),
     refused(I, "use_vmac", VMAC),
     refused(I, "use_vmac_addr", VMAC),
     refused(I, "vmac_xmit_base", VMAC),
@@ -251,8 +254,8 @@ pub const KEYWORDS: &[Keyword] = &[
     same(I, "garp_lower_prio_delay"),
     same(I, "garp_lower_prio_repeat"),
     refused(I, "garp_extra_if", NOT_YET),
-    same_but(I, "lower_prio_no_advert", FLAG),
-    same_but(I, "higher_prio_send_advert", FLAG),
+    same(I, "lower_prio_no_advert"),
+    same(I, "higher_prio_send_advert"),
     same_but(I, "notify_master_rx_lower_pri", "run when a lower priority's advert makes the master force a new election, at most once a second (keepalived: on each such advert)"),
     ignored(I, "notify_priority_changes", PRIORITY_FIFO),
     refused(I, "old_unicast_checksum", "keepvip accepts keepalived's old unicast checksum but sends the current one"),

@@ -61,6 +61,11 @@ pub(super) struct Globals {
     /// `vrrp_min_garp`, and the `vrrp_garp_*` keywords written (which it does not change).
     pub min_garp: bool,
     pub garp_written: Vec<String>,
+    /// `vrrp_strict`: every instance's `strict_mode`.
+    pub strict: bool,
+    /// `vrrp_lower_prio_no_advert`, `vrrp_higher_prio_send_advert`: every instance's default.
+    pub lower_prio_no_advert: bool,
+    pub higher_prio_send_advert: bool,
 }
 
 impl Globals {
@@ -174,21 +179,6 @@ impl Parser {
                 self.fail(&s.at, format!("{} takes one value (on or off); '{}' is extra", s.keyword(), rest.join(" ")));
                 None
             }
-        }
-    }
-
-    /// A keepalived flag keepvip supports only in its default form (false): bare or true
-    /// is refused.
-    pub(super) fn only_false(&mut self, s: &Stmt) {
-        match s.args() {
-            [v] if matches!(v.as_str(), "false" | "no" | "off") => {}
-            _ => self.fail(
-                &s.at,
-                format!(
-                    "{} true is not supported by keepvip: it behaves as keepalived's default (false); remove the line",
-                    s.keyword()
-                ),
-            ),
         }
     }
 
@@ -582,7 +572,11 @@ fn globals(p: &mut Parser, s: &Stmt, g: &mut Globals) {
                 [u] | [u, _] => g.script_user = Some((d.at.clone(), u.clone())),
                 _ => p.fail(&d.at, "script_user: expected USER [GROUP]"),
             },
-            "vrrp_lower_prio_no_advert" | "vrrp_higher_prio_send_advert" => p.only_false(d),
+            "vrrp_strict" => g.strict = true,
+            "vrrp_lower_prio_no_advert" => g.lower_prio_no_advert = p.flag(d).unwrap_or(g.lower_prio_no_advert),
+            "vrrp_higher_prio_send_advert" => {
+                g.higher_prio_send_advert = p.flag(d).unwrap_or(g.higher_prio_send_advert)
+            }
             kw => p.not_read(d, Block::Global, kw, "in global_defs"),
         }
     }

@@ -113,7 +113,7 @@ fn every_error_names_file_and_line() {
         ("vrrp_instance A {\n interface eth0\n virtual_router_id 5\n advert_int 0.5\n virtual_ipaddress {\n  198.18.0.100\n }\n}\n", "k.conf:4: advert_int '0.5': expected whole seconds 1..255 for VRRPv2"),
         ("vrrp_instance A {\n interface eth0\n virtual_router_id 5\n state master\n virtual_ipaddress {\n  198.18.0.100\n }\n}\n", "k.conf:4: state 'master': expected MASTER or BACKUP"),
         ("virtual_server 198.18.0.100 80 {\n}\n", "k.conf:1: virtual_server is not supported by keepvip: load balancing with IPVS"),
-        ("global_defs {\n vrrp_strict\n}\n", "k.conf:2: vrrp_strict"),
+        ("vrrp_instance A {\n interface eth0\n virtual_router_id 5\n strict_mode\n}\n", "k.conf:1: vrrp_instance A: no virtual_ipaddress; strict mode"),
         ("vrrp_instance A {\n interface eth0\n virtual_router_id 5\n use_vmac\n virtual_ipaddress {\n  198.18.0.100\n }\n}\n", "k.conf:4: use_vmac is not supported by keepvip: virtual MAC"),
         ("vrrp_instance A {\n interface eth0\n virtual_router_id 5\n virtual_ipaddress {\n  198.18.0.1/24\n }\n}\n", "k.conf:5: 198.18.0.1/24: 198.18.0.1/24 is the primary address of eth0"),
         ("", "k.conf:1: no vrrp_instance: nothing to do"),
@@ -251,6 +251,48 @@ fn preemption_keywords_read_as_keepalived_reads_them() {
     let m = c(" state MASTER\n priority 150\n preempt_delay 5");
     assert_eq!(m.preempt_delay, Duration::ZERO, "state MASTER clears preempt_delay");
     assert_eq!(c(" priority 150\n preempt_delay 5").preempt_delay, Duration::from_secs(5));
+}
+
+/// keepalived's strict mode: what it resets (each with a warning), what it defaults, and
+/// `no_accept` below the address owner; `strict_mode off` in an instance overrides
+/// `vrrp_strict`.
+#[test]
+fn strict_mode_changes_what_keepalived_changes() {
+    let g = "global_defs {\n vrrp_strict\n}";
+    let body = " state MASTER\n priority 150\n preempt_delay 5\n down_timer_adverts 5\n garp_lower_prio_repeat 2\n higher_prio_send_advert\n lower_prio_no_advert false\n authentication {\n  auth_type PASS\n  auth_pass abc\n }";
+    let l = load_str(&one(g, body, "")).unwrap();
+    let c = &l.instances[0];
+    assert!(c.strict && !c.accept, "below 255: no_accept");
+    assert_eq!(c.state, InitialState::Backup, "the state follows the priority");
+    assert_eq!((c.password.as_deref(), c.preempt_delay, c.down_timer_adverts), (None, Duration::ZERO, 3));
+    assert_eq!(c.garp.lower_prio(), None, "no gratuitous ARP for a lower priority");
+    assert!(c.lower_prio_no_advert && !c.higher_prio_send_advert);
+    for w in [
+        "state MASTER must match",
+        "authentication",
+        "preempt_delay",
+        "down_timer_adverts",
+        "garp_lower_prio",
+        "lower_prio_no_advert",
+        "higher_prio_send_advert",
+    ] {
+        assert!(l.warnings.iter().any(|x| x.contains(w)), "{w}: {:?}", l.warnings);
+    }
+    // The address owner accepts; `accept` is honoured with VRRPv3 only; the instance may
+    // leave strict mode.
+    let c = |g: &str, body: &str| load_str(&one(g, body, "")).unwrap().instances.remove(0);
+    assert!(c(g, " priority 255").accept);
+    assert!(!c(g, " priority 100\n accept").accept, "v2 strict resets accept");
+    assert!(c(g, " priority 100\n version 3\n accept").accept);
+    let off = c(g, " priority 100\n strict_mode off\n preempt_delay 5");
+    assert!(!off.strict && off.accept && !off.lower_prio_no_advert);
+    assert_eq!(off.preempt_delay, Duration::from_secs(5));
+    // Outside strict mode: no_accept and the two advert flags as written.
+    let n = c("global_defs {\n vrrp_lower_prio_no_advert\n}", " priority 100\n no_accept\n higher_prio_send_advert on");
+    assert!(!n.strict && !n.accept && n.lower_prio_no_advert && n.higher_prio_send_advert);
+    assert!(c("", " priority 100").accept);
+    let e = errors(&one("", " priority 100\n lower_prio_no_advert maybe", ""));
+    assert!(e.iter().any(|e| e.contains("lower_prio_no_advert 'maybe': expected on or off")), "{e:?}");
 }
 
 #[test]
