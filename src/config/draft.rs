@@ -115,6 +115,7 @@ pub struct Draft {
     pub strict: bool,
     pub lower_prio_no_advert: bool,
     pub higher_prio_send_advert: bool,
+    pub vmac: Option<super::Vmac>,
     /// `KEEPALIVED_UNICAST_PEERS=swarm`: the peer list is the swarm's (this node included).
     pub peers_from_swarm: bool,
     /// A reload: a VIP's missing `dev` is a FAULT until it exists, not an error.

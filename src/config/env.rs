@@ -242,6 +242,7 @@ fn read(r: &mut Reader, host: &HostView) -> Draft {
         strict: false,
         lower_prio_no_advert: false,
         higher_prio_send_advert: false,
+        vmac: None,
         peers_from_swarm,
         missing_dev_is_fault: false,
     }

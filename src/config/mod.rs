@@ -208,9 +208,27 @@ pub struct Config {
     pub lower_prio_no_advert: bool,
     /// keepalived's `higher_prio_send_advert`: one advert before stepping down.
     pub higher_prio_send_advert: bool,
+    /// keepalived's `use_vmac`: the VIPs on a macvlan with the virtual router's MAC.
+    pub vmac: Option<Vmac>,
     /// The peers come from the swarm (`KEEPALIVED_UNICAST_PEERS=swarm`): unicast even while
     /// this node is the only member, and they change at runtime.
     pub swarm_peers: bool,
+}
+
+/// keepalived's `use_vmac [NAME]` (IPv4): a macvlan `name` on the instance's interface
+/// with MAC 00:00:5e:00:01:VRID holds the VIPs written without `dev`; multicast adverts
+/// leave from it unless `xmit_base` (`vmac_xmit_base`) sends them from the interface.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Vmac {
+    pub name: String,
+    pub xmit_base: bool,
+}
+
+impl Vmac {
+    /// RFC 3768 §7.3: the virtual router MAC address.
+    pub fn mac(vrid: u8) -> [u8; 6] {
+        [0x00, 0x00, 0x5e, 0x00, 0x01, vrid]
+    }
 }
 
 impl Config {
@@ -273,7 +291,8 @@ impl Config {
         };
         let down = down
             + if self.accept { "" } else { ", traffic to the VIPs dropped (no_accept)" }
-            + if self.strict { ", strict mode" } else { "" };
+            + if self.strict { ", strict mode" } else { "" }
+            + &self.vmac.as_ref().map_or(String::new(), |v| format!(", VIPs on VMAC {}", v.name));
         let hold = if self.first_hold.is_zero() {
             String::new()
         } else {
@@ -334,7 +353,11 @@ impl Config {
             .map(|v| {
                 serde_json::json!({
                     "address": v.addr.to_string(), "prefix": v.prefix,
-                    "dev": v.dev.as_deref().unwrap_or(&self.interface), "label": v.label,
+                    "dev": match (&self.vmac, v.dev.as_deref()) {
+                        (Some(m), None) => m.name.as_str(),
+                        (Some(m), Some(d)) if d == self.interface => m.name.as_str(),
+                        (_, d) => d.unwrap_or(&self.interface),
+                    }, "label": v.label,
                     "advertised": !v.excluded,
                 })
             })
@@ -398,6 +421,8 @@ impl Config {
         all["strict"] = self.strict.into();
         all["lower_prio_no_advert"] = self.lower_prio_no_advert.into();
         all["higher_prio_send_advert"] = self.higher_prio_send_advert.into();
+        all["use_vmac"] = self.vmac.as_ref().map(|v| v.name.clone()).into();
+        all["vmac_xmit_base"] = self.vmac.as_ref().is_some_and(|v| v.xmit_base).into();
         all
     }
 }

@@ -179,6 +179,7 @@ pub fn finish(d: Draft, host: &HostView) -> Finished {
         strict: d.strict,
         lower_prio_no_advert: d.lower_prio_no_advert,
         higher_prio_send_advert: d.higher_prio_send_advert,
+        vmac: d.vmac,
         swarm_peers: d.peers_from_swarm && d.peers.iter().any(|p| p.value.is_ipv6() == ipv6),
     };
     Finished { config: Some(config), errors, warnings, info }

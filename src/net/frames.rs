@@ -9,8 +9,8 @@ use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use nix::libc;
 use nix::sys::socket::{self, LinkAddr};
 
-use crate::wire::arp;
 use crate::wire::ndisc::{self, ETHERTYPE_IPV6};
+use crate::wire::{arp, ethernet, ipv4};
 
 pub(super) fn packet_socket(protocol: u16, flags: i32) -> io::Result<OwnedFd> {
     // SAFETY: socket(2).
@@ -70,6 +70,22 @@ impl FrameSender {
             std::net::IpAddr::V4(a) => self.arp_probe(ifindex, mac, a),
             std::net::IpAddr::V6(a) => self.dad_probe(ifindex, mac, a),
         }
+    }
+
+    /// A multicast VRRP advert (`payload`) from `src` to `group`, out of `ifindex` with
+    /// `mac` as the frame's source: a virtual MAC's adverts (keepalived's `use_vmac`).
+    pub fn advert(&self, ifindex: u32, mac: [u8; 6], src: Ipv4Addr, group: Ipv4Addr, payload: &[u8]) -> io::Result<()> {
+        const ETHERTYPE_IPV4: u16 = 0x0800;
+        const ETH: usize = 14;
+        let g = group.octets();
+        let dst = [0x01, 0x00, 0x5e, g[1] & 0x7f, g[2], g[3]];
+        let mut frame = vec![0u8; ETH + ipv4::MIN_HEADER_LEN + payload.len()];
+        ethernet::Header { dst, src: mac, ethertype: ETHERTYPE_IPV4 }.emit(&mut frame);
+        // TTL 255 (RFC 3768 §5.2.3), TOS as keepalived's (internetwork control).
+        let ip = ipv4::Repr { src, dst: group, protocol: 112, ttl: 255, tos: 0xc0, payload_len: payload.len() };
+        ip.emit(&mut frame[ETH..]);
+        frame[ETH + ipv4::MIN_HEADER_LEN..].copy_from_slice(payload);
+        self.send_frame(ifindex, &frame, ETHERTYPE_IPV4)
     }
 
     /// The frame `emit` writes (its length returned) out of `ifindex`.

@@ -12,5 +12,7 @@ pub(crate) mod memory;
 pub(crate) mod ndisc;
 pub mod netlink;
 pub(crate) mod nftables;
+mod nla;
 pub(crate) mod routes;
 pub(crate) mod socket;
+pub(crate) mod vmac;

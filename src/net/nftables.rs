@@ -9,6 +9,8 @@ use std::net::IpAddr;
 use std::os::fd::{AsRawFd, OwnedFd};
 
 use anyhow::{bail, Context, Result};
+
+use super::nla::Attrs;
 use nix::sys::socket::{
     bind, recv, send, setsockopt, socket, sockopt, AddressFamily, MsgFlags, NetlinkAddr, SockFlag, SockProtocol,
     SockType,
@@ -32,7 +34,6 @@ const NLM_F_ACK: u16 = 4;
 const NLM_F_CREATE: u16 = 0x400;
 const NLM_F_APPEND: u16 = 0x800;
 const NLMSG_ERROR: u16 = 2;
-const NLA_F_NESTED: u16 = 0x8000;
 const NFPROTO_IPV4: u8 = 2;
 const NFPROTO_IPV6: u8 = 10;
 const NF_INET_LOCAL_IN: u32 = 1;
@@ -46,33 +47,6 @@ const SET_ID: u32 = 1;
 const ICMPV6: u8 = 58;
 const NEIGHBOUR_SOLICITATION: u8 = 135;
 const NEIGHBOUR_ADVERTISEMENT: u8 = 136;
-
-/// A netlink attribute list being written.
-#[derive(Default)]
-struct Attrs(Vec<u8>);
-
-impl Attrs {
-    fn put(&mut self, ty: u16, payload: &[u8]) -> &mut Self {
-        let len = 4 + payload.len();
-        self.0.extend_from_slice(&(len as u16).to_ne_bytes());
-        self.0.extend_from_slice(&ty.to_ne_bytes());
-        self.0.extend_from_slice(payload);
-        self.0.resize(self.0.len().next_multiple_of(4), 0);
-        self
-    }
-    fn str(&mut self, ty: u16, s: &str) -> &mut Self {
-        let mut b = s.as_bytes().to_vec();
-        b.push(0);
-        self.put(ty, &b)
-    }
-    /// nftables numbers are big-endian.
-    fn be32(&mut self, ty: u16, v: u32) -> &mut Self {
-        self.put(ty, &v.to_be_bytes())
-    }
-    fn nest(&mut self, ty: u16, inner: &Attrs) -> &mut Self {
-        self.put(ty | NLA_F_NESTED, &inner.0)
-    }
-}
 
 /// One expression of a rule: its name and its attributes.
 fn expr(name: &str, data: &Attrs) -> Attrs {

@@ -6,7 +6,7 @@ use std::time::Instant;
 
 use super::driver::Driver;
 use super::shared::Io;
-use crate::config::{Config, HostView, InitialState, Version};
+use crate::config::{Config, HostView, InitialState, Version, Vmac};
 use crate::vrrp::Params;
 use crate::wire::vrrp::{self as wire, AddrList, Auth, Family, Pseudo, Repr};
 
@@ -60,6 +60,14 @@ impl Driver {
         AddrList::new(p.family, &p.advertised).map(|l| l.iter().collect()).unwrap_or_default()
     }
 
+    /// keepalived's `use_vmac` without `vmac_xmit_base`: multicast adverts leave from the
+    /// VMAC (its index), so switches learn its MAC where the master is every interval.
+    /// Unicast adverts leave from the interface (the peers' MACs are the kernel's to find).
+    fn vmac_sender(&self) -> Option<u32> {
+        let v = self.cfg.vmac.as_ref().filter(|v| !v.xmit_base)?;
+        self.links.others.iter().find(|o| o.name == v.name).map(|o| o.index).filter(|ix| *ix > 0)
+    }
+
     pub(super) fn send_advert(&mut self, priority: u8, io: &mut Io) {
         let p = self.core().params();
         let Some(addrs) = AddrList::new(p.family, &p.advertised) else { return };
@@ -74,10 +82,17 @@ impl Driver {
         };
         let mut buf = [0u8; MTU];
         let (mut sent, mut failed) = (0, vec![]);
+        let vmac = self.vmac_sender();
         for &dst in dsts {
             let pseudo = if self.cfg.v3_checksum_as_v2 { Pseudo::None } else { Pseudo::Ip { src, dst } };
             let n = repr.emit(&mut buf, pseudo);
-            match io.sock.send(&buf[..n], Some(src), dst) {
+            let sending = match (vmac, src, dst, io.frames) {
+                (Some(ix), IpAddr::V4(s), IpAddr::V4(g), Some(f)) if group.is_some() => {
+                    f.advert(ix, Vmac::mac(self.cfg.router_id), s, g, &buf[..n])
+                }
+                _ => io.sock.send(&buf[..n], Some(src), dst),
+            };
+            match sending {
                 Ok(()) => {
                     sent += 1;
                     log::trace!("({}) advert sent to {dst}: priority {priority}, {n} bytes", self.cfg.name);

@@ -27,6 +27,7 @@ mod shared;
 mod signals;
 mod stats;
 mod vips;
+mod vmac;
 
 use std::os::fd::AsFd;
 use std::path::PathBuf;
@@ -106,7 +107,7 @@ impl Runtime {
     /// Every instance of `cfgs` (at least one), on this host, with the process-wide
     /// settings. Stale VIPs of any instance that are not exactly where it would add them
     /// are removed here.
-    pub fn new(cfgs: Vec<Config>, process: &ProcessSettings, host: &HostView, nl: Netlink) -> Result<Self> {
+    pub fn new(mut cfgs: Vec<Config>, process: &ProcessSettings, host: &HostView, nl: Netlink) -> Result<Self> {
         anyhow::ensure!(!cfgs.is_empty(), "no instance to run");
         if let Some(w) = crate::net::ipvs::ensure_loaded() {
             log::warn!("{w}");
@@ -114,6 +115,14 @@ impl Runtime {
         let events = Events::open()?;
         let no_accept = cfgs.iter().find(|c| !c.accept).map(|c| c.name.clone());
         let mut shared = SharedIo::new(nl, firewall::Firewall::start(no_accept.as_deref())?);
+        let mut fresh = None;
+        if shared.vmacs.prepare(&mut cfgs, &mut shared.nl)? {
+            // The VMACs are interfaces the instances use: in the host's view from now on.
+            let mut h = shared.nl.host_view()?;
+            (h.ours, h.swarm) = (host.ours.clone(), host.swarm.clone());
+            fresh = Some(h);
+        }
+        let host = fresh.as_ref().unwrap_or(host);
         let present = shared.nl.addrs().context("reading addresses")?;
         let mut drivers = vec![];
         for cfg in cfgs {
@@ -216,6 +225,7 @@ impl Runtime {
             d.release(&mut self.shared.nl, &mut self.shared.firewall);
         }
         self.shared.firewall.clear();
+        self.shared.vmacs.remove_all(&mut self.shared.nl);
     }
 
     fn serve(&mut self, signals: &mut Signals) -> Result<()> {

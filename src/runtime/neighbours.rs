@@ -3,6 +3,7 @@
 //! while it resumes with VIPs found at start, and while it is master (`conflicts.rs`) — and
 //! the answers the loop's watches hear.
 
+use crate::wire::ethernet::mac_string;
 use std::net::IpAddr;
 use std::ops::Range;
 use std::os::fd::{AsFd, BorrowedFd};
@@ -73,7 +74,7 @@ impl Driver {
                 "({}) announced {} at {winner}'s MAC {}: clients that still send to us move to it now",
                 self.cfg.name,
                 told.join(", "),
-                fmt_mac(mac)
+                mac_string(mac)
             );
         }
     }
@@ -165,7 +166,7 @@ impl Driver {
                     log::info!(
                         "({}) {} no longer answers for VIP {}: announcing it again so clients come back",
                         self.cfg.name,
-                        fmt_mac(mac),
+                        mac_string(mac),
                         self.cfg.virtual_ips[vip].addr
                     );
                     self.changed = true;
@@ -208,7 +209,7 @@ impl Driver {
         log::warn!(
             "({}) VIP {ip} is also answered by {}: {who}; clients may reach either node until it is gone (counted as conflicts; keepvip --status)",
             self.cfg.name,
-            fmt_mac(mac)
+            mac_string(mac)
         );
     }
 
@@ -232,14 +233,10 @@ impl Driver {
             .iter()
             .map(|c| {
                 let peer = self.stats.peer_of(c.mac).map_or(String::new(), |p| format!(" (peer {p})"));
-                format!("{} also answered by {}{peer}", self.cfg.virtual_ips[c.vip].addr, fmt_mac(c.mac))
+                format!("{} also answered by {}{peer}", self.cfg.virtual_ips[c.vip].addr, mac_string(c.mac))
             })
             .collect()
     }
-}
-
-fn fmt_mac(mac: [u8; 6]) -> String {
-    mac.map(|b| format!("{b:02x}")).join(":")
 }
 
 /// ARP frames and neighbour advertisements in, open while an instance resumes or is

@@ -215,7 +215,16 @@ impl Runtime {
 
     /// Run `instances` from now on: unchanged ones kept, changes applied in place where
     /// they can be, the rest resigned and started anew (`what` names the cause in the log).
-    pub(super) fn apply(&mut self, instances: Vec<Config>, host: &HostView, what: &str, now: Instant) {
+    pub(super) fn apply(&mut self, mut instances: Vec<Config>, host: &HostView, what: &str, now: Instant) {
+        let fresh = match self.shared.vmacs.prepare(&mut instances, &mut self.shared.nl) {
+            Ok(false) => None,
+            Ok(true) => self.host_view().map_err(|e| log::error!("{what}: reading the host's interfaces: {e:#}")).ok(),
+            Err(e) => {
+                log::error!("{what}: {e:#}; keeping the running configuration");
+                return;
+            }
+        };
+        let host = fresh.as_ref().unwrap_or(host);
         let running: Vec<&Config> = self.drivers.iter().filter(|d| !d.is_stopped()).map(|d| &d.cfg).collect();
         let plan = plan(&running, instances);
         for d in self.drivers.iter_mut().filter(|d| plan.resigned.contains(&d.cfg.name)) {

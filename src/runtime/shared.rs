@@ -7,6 +7,7 @@ use std::net::IpAddr;
 use anyhow::{Context, Result};
 
 use super::firewall::Firewall;
+use super::vmac::Vmacs;
 use crate::net::frames::FrameSender;
 use crate::net::netlink::{Link, Netlink};
 use crate::net::socket::VrrpSocket;
@@ -32,6 +33,8 @@ pub(super) struct SharedIo {
     pub frames: Option<FrameSender>,
     /// Drops traffic to the VIPs of instances that do not accept it (`no_accept`).
     pub firewall: Firewall,
+    /// The `use_vmac` interfaces made, removed at stop.
+    pub vmacs: Vmacs,
 }
 
 /// What an instance on one socket borrows to act.
@@ -45,7 +48,7 @@ pub(super) struct Io<'a> {
 impl SharedIo {
     pub fn new(nl: Netlink, firewall: Firewall) -> Self {
         let frames = FrameSender::open().map_err(|e| log::warn!("no gratuitous ARP (packet socket: {e})")).ok();
-        SharedIo { nl, sockets: vec![], frames, firewall }
+        SharedIo { nl, sockets: vec![], frames, firewall, vmacs: Vmacs::default() }
     }
 
     /// Lent to an instance whose socket is `s`.

@@ -42,6 +42,11 @@ const IPV6_SRC: std::ops::Range<usize> = HEADER_LEN + 8..HEADER_LEN + 24;
 
 /// A VRRP advert's IP source and the MAC it came from, for a frame carrying one (the raw IP
 /// socket delivers the advert without its Ethernet header).
+/// `00:00:5e:00:01:33`.
+pub fn mac_string(mac: [u8; 6]) -> String {
+    mac.map(|b| format!("{b:02x}")).join(":")
+}
+
 pub fn vrrp_sender(frame: &[u8]) -> Option<(std::net::IpAddr, [u8; 6])> {
     let h = Header::parse(frame)?;
     let ip = match h.ethertype {

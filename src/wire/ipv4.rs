@@ -10,8 +10,12 @@ pub const MIN_HEADER_LEN: usize = 20;
 mod field {
     use std::ops::Range;
     pub const VER_IHL: usize = 0;
+    pub const TOS: usize = 1;
     pub const TOTAL_LEN: Range<usize> = 2..4;
+    pub const FLAGS_FRAG: Range<usize> = 6..8;
     pub const TTL: usize = 8;
+    pub const PROTOCOL: usize = 9;
+    pub const CHECKSUM: Range<usize> = 10..12;
     pub const SRC: Range<usize> = 12..16;
     pub const DST: Range<usize> = 16..20;
 }
@@ -33,6 +37,33 @@ pub fn parse(b: &[u8]) -> Option<Received<'_>> {
     Some(Received { src: addr(field::SRC), dst: addr(field::DST), ttl: b[field::TTL], payload: &b[ihl..total] })
 }
 
+/// What a header to write says: the rest is fixed (no options, don't fragment).
+pub struct Repr {
+    pub src: Ipv4Addr,
+    pub dst: Ipv4Addr,
+    pub protocol: u8,
+    pub ttl: u8,
+    pub tos: u8,
+    pub payload_len: usize,
+}
+
+impl Repr {
+    /// Into the first `MIN_HEADER_LEN` bytes of `b`, checksum included.
+    pub fn emit(&self, b: &mut [u8]) {
+        b[..MIN_HEADER_LEN].fill(0);
+        b[field::VER_IHL] = 0x45;
+        b[field::TOS] = self.tos;
+        b[field::TOTAL_LEN].copy_from_slice(&((MIN_HEADER_LEN + self.payload_len) as u16).to_be_bytes());
+        b[field::FLAGS_FRAG].copy_from_slice(&0x4000u16.to_be_bytes());
+        b[field::TTL] = self.ttl;
+        b[field::PROTOCOL] = self.protocol;
+        b[field::SRC].copy_from_slice(&self.src.octets());
+        b[field::DST].copy_from_slice(&self.dst.octets());
+        let c = super::checksum::finish(super::checksum::sum(&b[..MIN_HEADER_LEN]));
+        b[field::CHECKSUM].copy_from_slice(&c.to_be_bytes());
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -48,5 +79,22 @@ mod tests {
         assert!(parse(&b).is_none(), "total length beyond the buffer");
         assert!(parse(&b[..10]).is_none());
         assert!(parse(&[0x44; 30]).is_none());
+    }
+
+    #[test]
+    fn an_emitted_header_parses_back_and_checks_out() {
+        let mut b = [0u8; 28];
+        let r = Repr {
+            src: Ipv4Addr::new(198, 18, 0, 1),
+            dst: Ipv4Addr::new(224, 0, 0, 18),
+            protocol: 112,
+            ttl: 255,
+            tos: 0xc0,
+            payload_len: 8,
+        };
+        r.emit(&mut b);
+        let d = parse(&b).unwrap();
+        assert_eq!((d.ttl, d.src, d.dst, d.payload.len()), (255, IpAddr::V4(r.src), IpAddr::V4(r.dst), 8));
+        assert_eq!(super::super::checksum::finish(super::super::checksum::sum(&b[..20])), 0);
     }
 }

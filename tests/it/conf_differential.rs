@@ -384,6 +384,12 @@ fn instance(r: &mut Rng, i: usize, scripts: &[String], processes: &[String]) -> 
     if r.chance(0.08) {
         e.push(line(r.pick(&["accept", "no_accept"]).into()));
     }
+    if r.chance(0.06) {
+        e.push(line(r.pick(&["use_vmac", "use_vmac vip9"]).into()));
+        if r.chance(0.4) {
+            e.push(line("vmac_xmit_base".into()));
+        }
+    }
     if r.chance(0.05) {
         e.push(line("check_unicast_src".into()));
     }
@@ -451,10 +457,15 @@ fn keepalived(h: &Host, file: &Path) -> Outcome {
     proc.wait_exit(Duration::from_secs(2));
     let log = proc.log();
     assert!(done, "keepalived neither dumped nor exited:\n{log}");
-    // Whatever a master added: gone before the next file.
+    // Whatever a master added: gone before the next file; VMACs too (keepalived takes a
+    // VMAC it finds over, name and all: a file's meaning would depend on the one before).
     for (dev, addr) in [("eth0", "198.18.0.1/24"), ("eth1", "198.18.1.1/24")] {
         h.must(&["ip", "addr", "flush", "dev", dev, "scope", "global"]);
         h.must(&["ip", "addr", "add", addr, "dev", dev]);
+    }
+    let links = String::from_utf8_lossy(&h.sh(&["ip", "-o", "link", "show", "type", "macvlan"]).stdout).into_owned();
+    for name in links.lines().filter_map(|l| l.split(": ").nth(1)?.split('@').next()) {
+        h.must(&["ip", "link", "del", name]);
     }
     if !log.contains("------< VRRP Topology >------") {
         let lines: Vec<&str> = log.lines().filter(|l| !l.contains("Starting") && !l.contains("Running on")).collect();
@@ -528,6 +539,10 @@ fn parse_dump(log: &str) -> BTreeMap<String, BTreeMap<String, String>> {
             m.insert("mcast".into(), g.split(", ifindex").next().unwrap_or(g).to_string());
         } else if t == "Param match" {
             m.insert("param_match".into(), "exact".into());
+        } else if let Some(v) = t.strip_prefix("Use VMAC, i/f name ") {
+            let name = v.split(',').next().unwrap_or(v);
+            let base = v.split("xmit_base = ").nth(1).unwrap_or("?");
+            m.insert("vmac".into(), format!("{name} xmit_base={base}"));
         } else if t == "Enforcing strict VRRP compliance" {
             m.insert("strict".into(), "yes".into());
         } else if t == "VRRP interface tracking disabled" {
@@ -579,6 +594,10 @@ fn parse_dump(log: &str) -> BTreeMap<String, BTreeMap<String, String>> {
             };
             let v = v.trim_end_matches(" (from configuration)");
             let v = match key {
+                // "vrrp.51, vmac on eth0": the interface written.
+                "interface" => {
+                    v.split(", vmac on ").nth(1).unwrap_or(v).trim_end_matches(", xmit base i/f").to_string()
+                }
                 "auth" => if v == "SIMPLE_PASSWORD" { "PASS" } else { "none" }.to_string(),
                 k if k.starts_with("notify") => command_of(v.split(", uid:gid").next().unwrap_or(v)),
                 "command" => command_of(v),
@@ -636,7 +655,11 @@ fn normalise_item(list: &str, t: &str) -> String {
         // A tracked process: "proc0, weight 0".
         "tracked" => t.replacen(", weight", " weight", 1),
         // "198.18.0.100/24 dev eth0 scope global label eth0:1" → without the scope.
-        "vips" | "excluded" => t.replace(" scope global", "").replace(" preferred_lft forever", ""),
+        "vips" | "excluded" => {
+            let t = t.replace(" scope global", "").replace(" preferred_lft forever", "");
+            // A VMAC shows as "vrrp.10@eth0".
+            t.split(' ').map(|w| w.split('@').next().unwrap_or(w)).collect::<Vec<_>>().join(" ")
+        }
         _ => t.to_string(),
     }
 }
@@ -720,6 +743,9 @@ fn keepvip_with(h: &Host, env: &[(String, String)], args: &[&str]) -> Outcome {
         }
         if i["dont_track_primary"] == true {
             m.insert("dont_track_primary".into(), "yes".into());
+        }
+        if let Some(v) = i["use_vmac"].as_str() {
+            m.insert("vmac".into(), format!("{v} xmit_base={}", i["vmac_xmit_base"] == true));
         }
         if i["strict"] == true {
             m.insert("strict".into(), "yes".into());

@@ -28,3 +28,4 @@ mod scripts;
 mod strict;
 mod swarm;
 mod swarm_peers;
+mod vmac;

@@ -72,6 +72,7 @@ pub(super) fn instance(p: &mut Parser, s: &Stmt, name: &str, g: &Globals) -> Opt
         strict: false,
         lower_prio_no_advert: g.lower_prio_no_advert,
         higher_prio_send_advert: g.higher_prio_send_advert,
+        vmac: None,
         peers_from_swarm: false,
         missing_dev_is_fault: false,
     };
@@ -198,6 +199,27 @@ pub(super) fn instance(p: &mut Parser, s: &Stmt, name: &str, g: &Globals) -> Opt
         }
     }
     d.vips.retain(|v| v.value.addr.is_ipv6() == ipv6);
+    if let Some((at, written)) = seen.use_vmac.take() {
+        if ipv6 {
+            p.fail(&at, format!("vrrp_instance {name}: use_vmac with IPv6 is not implemented (keepvip's VMAC is IPv4 only); remove use_vmac"));
+        } else {
+            // keepalived's default: vrrp.VRID, else vrrp1.VRID, vrrp2.VRID… while another
+            // instance has the name.
+            let vrid = d.router_id;
+            let vmac = written.unwrap_or_else(|| {
+                let candidates =
+                    std::iter::once(format!("vrrp.{vrid}")).chain((1..).map(|n| format!("vrrp{n}.{vrid}")));
+                candidates.take(100).find(|n| !p.vmac_names.contains(n)).unwrap_or_default()
+            });
+            p.vmac_names.push(vmac.clone());
+            // keepalived: "unicast with use_vmac requires vmac_xmit_base - setting".
+            if seen.unicast_written && !seen.vmac_xmit_base {
+                p.warn(&at, format!("vrrp_instance {name}: unicast with use_vmac sends adverts from {}, as keepalived sets vmac_xmit_base", d.interface.value));
+            }
+            let xmit_base = seen.vmac_xmit_base || seen.unicast_written;
+            d.vmac = Some(crate::config::Vmac { name: vmac, xmit_base });
+        }
+    }
     if d.mcast_group.is_none() {
         d.mcast_group = if ipv6 { g.mcast_group6 } else { g.mcast_group4 };
     } else if d.mcast_group.is_some_and(|m| m.is_ipv6() != ipv6) {
@@ -235,6 +257,12 @@ struct Seen {
     higher_prio_send_advert: Option<bool>,
     /// Where `garp_lower_prio_*` were written in the block.
     garp_lower_prio: Vec<Pos>,
+    /// `use_vmac [NAME]`: where, and the name written.
+    use_vmac: Option<(Pos, Option<String>)>,
+    vmac_xmit_base: bool,
+    /// A unicast keyword was written (keepalived's VRRP_FLAG_UNICAST_CONFIGURED), peers
+    /// or not: with use_vmac it sets vmac_xmit_base.
+    unicast_written: bool,
 }
 
 /// One keyword of the block.
@@ -289,6 +317,7 @@ fn keyword(p: &mut Parser, k: &Stmt, d: &mut Draft, tracks: &mut Vec<TrackRef>, 
         // keepalived's default; written after nopreempt it clears it.
         "preempt" => d.nopreempt = None,
         "unicast_src_ip" | "mcast_src_ip" => {
+            seen.unicast_written |= kw == "unicast_src_ip";
             if let Some(v) = p.one(k, "an address of this host") {
                 match without_prefix(p, k, v).parse::<IpAddr>() {
                     Ok(ip) => d.advert_source = Some(Sourced::new(ip, here(kw.to_string()))),
@@ -296,7 +325,10 @@ fn keyword(p: &mut Parser, k: &Stmt, d: &mut Draft, tracks: &mut Vec<TrackRef>, 
                 }
             }
         }
-        "unicast_peer" => unicast_peers(p, k, d),
+        "unicast_peer" => {
+            seen.unicast_written = true;
+            unicast_peers(p, k, d)
+        }
         "virtual_ipaddress" | "virtual_ipaddress_excluded" => {
             for e in p.block(k) {
                 match vip::parse_conf(&e.words) {
@@ -372,11 +404,17 @@ fn keyword(p: &mut Parser, k: &Stmt, d: &mut Draft, tracks: &mut Vec<TrackRef>, 
                 }
             }
         }
-        "check_unicast_src" => d.check_unicast_src = true,
+        "check_unicast_src" => {
+            seen.unicast_written = true;
+            d.check_unicast_src = true
+        }
         "track_src_ip" => d.track_src_ip = true,
         // keepalived: no peer then means FAULT for good instead of multicast. An instance
         // that can never run is refused here, naming the line.
-        "unicast_fault_no_peer" => seen.fault_no_peer = Some(k.at.clone()),
+        "unicast_fault_no_peer" => {
+            seen.unicast_written = true;
+            seen.fault_no_peer = Some(k.at.clone())
+        }
         "dont_track_primary" => d.dont_track_primary = true,
         "skip_check_adv_addr" => d.skip_check_adv_addr = true,
         "mcast_dst_ip" => d.mcast_group = multicast_group(p, k, None).or(d.mcast_group),
@@ -396,6 +434,8 @@ fn keyword(p: &mut Parser, k: &Stmt, d: &mut Draft, tracks: &mut Vec<TrackRef>, 
         "unicast_ttl" => d.unicast_min_ttl = p.int(k, 1, 255).map(|n| n as u8).or(d.unicast_min_ttl),
         "accept" => seen.accept = Some(true),
         "no_accept" => seen.accept = Some(false),
+        "use_vmac" => use_vmac(p, k, seen),
+        "vmac_xmit_base" => seen.vmac_xmit_base = true,
         "strict_mode" => seen.strict = p.flag(k).or(seen.strict),
         "lower_prio_no_advert" => seen.lower_prio_no_advert = p.flag(k).or(seen.lower_prio_no_advert),
         "higher_prio_send_advert" => seen.higher_prio_send_advert = p.flag(k).or(seen.higher_prio_send_advert),
@@ -452,6 +492,32 @@ fn strict(p: &mut Parser, at: &Pos, d: &mut Draft, seen: &mut Seen) {
         p.warn(at, format!("vrrp_instance {name}: strict mode requires higher_prio_send_advert to be clear: cleared, as in keepalived"));
     }
     d.higher_prio_send_advert = false;
+}
+
+/// `use_vmac [NAME]`, as keepalived reads it: the first name written counts, one another
+/// instance took is ignored (the default vrrp.VRID then), a MAC address is refused.
+fn use_vmac(p: &mut Parser, k: &Stmt, seen: &mut Seen) {
+    let mut name = seen.use_vmac.take().and_then(|(_, n)| n);
+    for w in k.args().iter().take(2) {
+        if w.contains(':') {
+            p.fail(&k.at, format!("use_vmac '{w}': a MAC address of one's own is not implemented; keepvip's VMAC is 00:00:5e:00:01:VRID (remove the address)"));
+        } else if name.is_some() {
+            p.warn(
+                &k.at,
+                format!("use_vmac '{w}': the VMAC's name is already given; ignored, as keepalived ignores it"),
+            );
+        } else if w.len() > 15 || w.contains('/') || w.chars().any(char::is_whitespace) {
+            p.warn(&k.at, format!("use_vmac '{w}': not an interface name (at most 15 bytes, no '/'); ignored, as keepalived ignores it"));
+        } else if p.vmac_names.contains(w) {
+            p.warn(
+                &k.at,
+                format!("use_vmac '{w}': another instance uses this name; ignored, as keepalived ignores it"),
+            );
+        } else {
+            name = Some(w.clone());
+        }
+    }
+    seen.use_vmac = Some((k.at.clone(), name));
 }
 
 fn is_link_local(ip: IpAddr) -> bool {

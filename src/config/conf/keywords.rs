@@ -71,7 +71,7 @@ const LVS: &str = "LVS settings: keepvip has no load balancer";
 const TUNING: &str = "process and socket tuning of keepalived's daemons: keepvip is one small process";
 const FIFO: &str = "notification FIFOs are not implemented: use notify scripts";
 const PRIORITY_FIFO: &str = "it only adds priority lines to notify FIFOs, which keepvip refuses (vrrp_notify_fifo)";
-const VMAC: &str = "virtual MAC (macvlan/ipvlan) interfaces are not implemented yet";
+const VMAC: &str = "only use_vmac's default form is implemented (a macvlan with MAC 00:00:5e:00:01:VRID, IPv4)";
 const NOT_YET: &str = "not implemented: keepalived's behaviour would change without it";
 const STRICT: &str = "keepalived's strict mode: no authentication, preempt_delay, down_timer_adverts or \
      lower-priority gratuitous ARP (each reset with keepalived's warning), lower_prio_no_advert on, and below \
@@ -219,9 +219,17 @@ pub const KEYWORDS: &[Keyword] = &[
     same_but(I, "accept", "the default except in strict mode below priority 255: the master takes traffic to its VIPs"),
     same_but(I, "no_accept", NO_ACCEPT),
     same_but(I, "strict_mode", STRICT),
-    refused(I, "use_vmac", VMAC),
+    same_but(
+        I,
+        "use_vmac",
+        "IPv4: a private macvlan (vrrp.VRID or the name written) with MAC 00:00:5e:00:01:VRID holds the VIPs \
+         written without dev; multicast adverts leave from it, unicast ones from the interface; the interface's \
+         arp_ignore/arp_filter set as keepalived sets them, and arp_announce 2 so clients' entries keep the \
+         VMAC (all restored at stop); adverts are heard on the interface, so no IGMP report carries the shared \
+         MAC (keepalived drops those with nftables); IPv6 is refused",
+    ),
     refused(I, "use_vmac_addr", VMAC),
-    refused(I, "vmac_xmit_base", VMAC),
+    same_but(I, "vmac_xmit_base", "adverts leave from the interface, the VIPs stay on the VMAC"),
     refused(I, "use_ipvlan", VMAC),
     refused(I, "native_ipv6", VMAC),
     refused(I, "vrf", "VRFs are not implemented"),

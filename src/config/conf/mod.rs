@@ -109,6 +109,8 @@ pub(super) struct Parser {
     /// The preference of the next IPv4 and IPv6 `virtual_rules` item without one
     /// (keepalived counts each family down through the file).
     pub(super) rule_preference: [u32; 2],
+    /// `use_vmac` names taken by earlier instances (keepalived ignores a second taker's).
+    pub(super) vmac_names: Vec<String>,
 }
 
 impl Parser {
@@ -228,7 +230,7 @@ pub fn from_stmts(file: &Path, stmts: &[Stmt], host: &HostView) -> Result<FromFi
 }
 
 fn read_stmts(file: &Path, stmts: &[Stmt], host: &HostView, reload: bool) -> Result<FromFile, Vec<ConfError>> {
-    let mut p = Parser { errors: vec![], warnings: vec![], rule_preference: [16384; 2] };
+    let mut p = Parser { errors: vec![], warnings: vec![], rule_preference: [16384; 2], vmac_names: vec![] };
     let mut g = Globals { check_unicast_src: false, early_failover: true, down_timer_adverts: 3, ..Globals::default() };
     // Globals first: keepalived applies them to every instance wherever they appear.
     for s in stmts.iter().filter(|s| s.keyword() == "global_defs") {

@@ -114,7 +114,8 @@ fn every_error_names_file_and_line() {
         ("vrrp_instance A {\n interface eth0\n virtual_router_id 5\n state master\n virtual_ipaddress {\n  198.18.0.100\n }\n}\n", "k.conf:4: state 'master': expected MASTER or BACKUP"),
         ("virtual_server 198.18.0.100 80 {\n}\n", "k.conf:1: virtual_server is not supported by keepvip: load balancing with IPVS"),
         ("vrrp_instance A {\n interface eth0\n virtual_router_id 5\n strict_mode\n}\n", "k.conf:1: vrrp_instance A: no virtual_ipaddress; strict mode"),
-        ("vrrp_instance A {\n interface eth0\n virtual_router_id 5\n use_vmac\n virtual_ipaddress {\n  198.18.0.100\n }\n}\n", "k.conf:4: use_vmac is not supported by keepvip: virtual MAC"),
+        ("vrrp_instance A {\n interface eth0\n virtual_router_id 5\n use_vmac\n virtual_ipaddress {\n  fd00::100\n }\n}\n", "k.conf:4: vrrp_instance A: use_vmac with IPv6 is not implemented"),
+        ("vrrp_instance A {\n interface eth0\n virtual_router_id 5\n use_ipvlan\n virtual_ipaddress {\n  198.18.0.100\n }\n}\n", "k.conf:4: use_ipvlan is not supported by keepvip"),
         ("vrrp_instance A {\n interface eth0\n virtual_router_id 5\n virtual_ipaddress {\n  198.18.0.1/24\n }\n}\n", "k.conf:5: 198.18.0.1/24: 198.18.0.1/24 is the primary address of eth0"),
         ("", "k.conf:1: no vrrp_instance: nothing to do"),
     ];
@@ -293,6 +294,24 @@ fn strict_mode_changes_what_keepalived_changes() {
     assert!(c("", " priority 100").accept);
     let e = errors(&one("", " priority 100\n lower_prio_no_advert maybe", ""));
     assert!(e.iter().any(|e| e.contains("lower_prio_no_advert 'maybe': expected on or off")), "{e:?}");
+}
+
+/// `use_vmac` names vrrp.VRID unless written; `vmac_xmit_base` is read with it.
+#[test]
+fn use_vmac_names_its_interface_as_keepalived_does() {
+    let c = |body: &str| load_str(&one("", body, "")).unwrap().instances.remove(0);
+    assert_eq!(
+        c(" priority 100\n use_vmac").vmac,
+        Some(crate::config::Vmac { name: "vrrp.9".into(), xmit_base: false })
+    );
+    let v = c(" priority 100\n use_vmac vip0\n vmac_xmit_base").vmac.unwrap();
+    assert_eq!((v.name.as_str(), v.xmit_base), ("vip0", true));
+    assert_eq!(c(" priority 100").vmac, None);
+    let l = load_str(&one("", " priority 100\n use_vmac an-interface-name-too-long", "")).unwrap();
+    assert_eq!(l.instances[0].vmac.as_ref().unwrap().name, "vrrp.9");
+    assert!(l.warnings.iter().any(|w| w.contains("at most 15 bytes")), "{:?}", l.warnings);
+    let e = errors(&one("", " priority 100\n use_vmac 00:00:5e:00:01:09", ""));
+    assert!(e.iter().any(|e| e.contains("MAC address of one's own")), "{e:?}");
 }
 
 #[test]
