@@ -266,7 +266,10 @@ fn seconds_of_day(hms: &str) -> Option<f64> {
 }
 
 /// Idle CPU as master, both implementations at once and keepvip with its metrics scraped
-/// every second (key "metrics"): % of one core per 10 s window, and that node's RSS.
+/// every second (key "metrics"): % of one core per 10 s window, and that node's RSS. The
+/// backups ("keepvip-backup", "keepalived-backup") are measured side by side behind one
+/// keepalived master, in the same windows: the same adverts at the same moments, so their
+/// figures differ only by each backup's own cost.
 fn idle_cpu(seconds: u64) -> (BTreeMap<&'static str, Series>, Series) {
     let mut labs: Vec<(&'static str, Impl, Lab)> = IMPLS.iter().map(|i| (i.name(), *i, Lab::new(2))).collect();
     labs.push(("metrics", Impl::Keepvip, Lab::new(3)));
@@ -285,23 +288,34 @@ fn idle_cpu(seconds: u64) -> (BTreeMap<&'static str, Series>, Series) {
         "-c",
         &format!("while true; do curl -s -o /dev/null http://{master_ip}:9650/metrics; sleep 1; done"),
     ]);
+    let paired = Lab::new(3);
+    let peers = ["198.18.0.1", "198.18.0.2", "198.18.0.3"];
+    let _paired: Vec<Proc> = [(Impl::Keepalived, 200), (Impl::Keepvip, 100), (Impl::Keepalived, 100)]
+        .iter()
+        .enumerate()
+        .map(|(i, (imp, prio))| {
+            let p = imp.spawn(paired.host(i), &seed_env(&peers, VIP, *prio), &[]);
+            if i == 0 {
+                assert!(wait_until(Duration::from_secs(8), || paired.host(0).has_addr(VIP)), "paired: no master");
+            }
+            p
+        })
+        .collect();
     let mut out: BTreeMap<&'static str, Series> = BTreeMap::new();
     let windows = (seconds / 10).max(1);
     for _ in 0..windows {
         let start: Vec<u64> = labs.iter().zip(&clusters).map(|((_, _, l), (_, m))| node_cpu_ns(l.host(*m))).collect();
-        let backup_start: Vec<u64> =
-            labs.iter().zip(&clusters).map(|((_, _, l), (_, m))| node_cpu_ns(l.host(1 - *m))).collect();
+        let backup_start: Vec<u64> = (1..3).map(|i| node_cpu_ns(paired.host(i))).collect();
         let t = Instant::now();
         std::thread::sleep(Duration::from_secs(10));
         let el = t.elapsed().as_nanos() as f64;
         for (k, ((key, _, l), (_, m))) in labs.iter().zip(&clusters).enumerate() {
             let used = node_cpu_ns(l.host(*m)) - start[k];
             out.entry(*key).or_default().values.push(used as f64 / el * 100.0);
-            if k < 2 {
-                let used = node_cpu_ns(l.host(1 - *m)) - backup_start[k];
-                let name = if k == 0 { "keepvip-backup" } else { "keepalived-backup" };
-                out.entry(name).or_default().values.push(used as f64 / el * 100.0);
-            }
+        }
+        for (k, name) in ["keepvip-backup", "keepalived-backup"].into_iter().enumerate() {
+            let used = node_cpu_ns(paired.host(k + 1)) - backup_start[k];
+            out.entry(name).or_default().values.push(used as f64 / el * 100.0);
         }
     }
     let rss = Series { values: vec![node_rss_kib(ml.host(clusters[2].1)) as f64], timeline: vec![] };

@@ -100,6 +100,10 @@ pub struct Garp {
     pub lower_prio_delay: Option<Duration>,
     /// …in this many rounds each (`garp_lower_prio_repeat`; unset: `repeat`; 0: never).
     pub lower_prio_repeat: Option<usize>,
+    /// While master, one announcement this often on each interface of the VIPs that sends
+    /// no adverts: a VMAC's, or every one with `extra_if_all` (`garp_extra_if [all] N`).
+    pub extra_if: Option<Duration>,
+    pub extra_if_all: bool,
 }
 
 impl Garp {
@@ -110,6 +114,8 @@ impl Garp {
         refresh_repeat: 1,
         lower_prio_delay: None,
         lower_prio_repeat: None,
+        extra_if: None,
+        extra_if_all: false,
     };
 
     /// What a master does on a lower priority's advert: `None`, nothing (repeat 0);
@@ -232,6 +238,30 @@ impl Vmac {
 }
 
 impl Config {
+    /// Where `v` is added: its `dev`, else the instance's interface, and with `use_vmac`
+    /// the VMAC instead of the interface (as keepalived places them).
+    pub fn vip_interface<'a>(&'a self, v: &'a Vip) -> &'a str {
+        match (&self.vmac, v.dev.as_deref()) {
+            (Some(m), None) => &m.name,
+            (Some(m), Some(d)) if d == self.interface => &m.name,
+            (_, d) => d.unwrap_or(&self.interface),
+        }
+    }
+
+    /// The interface keepalived calls the instance's own: the VMAC with `use_vmac`.
+    pub fn own_interface(&self) -> &str {
+        self.vmac.as_ref().map_or(&self.interface, |m| &m.name)
+    }
+
+    /// `garp_extra_if` as keepalived runs it: only with `all` (keepvip has no per-VIP
+    /// VMACs, keepalived's other case) and a VIP on an interface not the instance's own;
+    /// else off.
+    pub fn garp_extra_if(&self) -> Option<Duration> {
+        let own = self.own_interface();
+        let extra = self.virtual_ips.iter().any(|v| self.vip_interface(v) != own);
+        self.garp.extra_if.filter(|_| self.garp.extra_if_all && extra)
+    }
+
     pub fn multicast(&self) -> bool {
         self.unicast_peers.is_empty() && !self.swarm_peers
     }
@@ -353,11 +383,7 @@ impl Config {
             .map(|v| {
                 serde_json::json!({
                     "address": v.addr.to_string(), "prefix": v.prefix,
-                    "dev": match (&self.vmac, v.dev.as_deref()) {
-                        (Some(m), None) => m.name.as_str(),
-                        (Some(m), Some(d)) if d == self.interface => m.name.as_str(),
-                        (_, d) => d.unwrap_or(&self.interface),
-                    }, "label": v.label,
+                    "dev": self.vip_interface(v), "label": v.label,
                     "advertised": !v.excluded,
                 })
             })
@@ -423,6 +449,7 @@ impl Config {
         all["higher_prio_send_advert"] = self.higher_prio_send_advert.into();
         all["use_vmac"] = self.vmac.as_ref().map(|v| v.name.clone()).into();
         all["vmac_xmit_base"] = self.vmac.as_ref().is_some_and(|v| v.xmit_base).into();
+        all["garp_extra_if"] = self.garp_extra_if().map(|d| d.as_secs()).into();
         all
     }
 }

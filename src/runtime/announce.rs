@@ -26,6 +26,8 @@ pub struct Announcer {
     next_at: Option<Instant>,
     /// The next refresh.
     refresh_at: Option<Instant>,
+    /// The next announcement on the interfaces that send no adverts (`garp_extra_if`).
+    extra_at: Option<Instant>,
 }
 
 impl Announcer {
@@ -49,6 +51,7 @@ impl Announcer {
         self.vips = vips;
         self.burst(rounds, now);
         self.refresh_at = self.garp.refresh.map(|r| now + r);
+        self.extra_at = self.garp.extra_if.map(|r| now + r);
         self.take(now).unwrap_or(0..0)
     }
 
@@ -57,10 +60,23 @@ impl Announcer {
         self.left = 0;
         self.next_at = None;
         self.refresh_at = None;
+        self.extra_at = None;
     }
 
     pub fn next_deadline(&self) -> Option<Instant> {
-        [self.next_at, self.refresh_at].into_iter().flatten().min()
+        [self.next_at, self.refresh_at, self.extra_at].into_iter().flatten().min()
+    }
+
+    /// Whether the interfaces that send no adverts are due their announcement (then the
+    /// next one is scheduled).
+    pub fn extra_due(&mut self, now: Instant) -> bool {
+        match (self.extra_at, self.garp.extra_if) {
+            (Some(t), Some(every)) if t <= now => {
+                self.extra_at = Some(now + every);
+                true
+            }
+            _ => false,
+        }
     }
 
     /// The VIP indexes to announce now, if a chunk is due.
@@ -128,6 +144,32 @@ mod tests {
             }
         }
         count
+    }
+
+    /// `garp_extra_if`: due every interval after a takeover, never after `stop`.
+    #[test]
+    fn extra_interfaces_are_due_every_interval_while_master() {
+        let t0 = Instant::now();
+        let mut a = Announcer::new(Garp { extra_if: Some(Duration::from_secs(10)), ..NO_DELAY });
+        a.start(2, t0);
+        let mut due = vec![];
+        let mut t = t0;
+        while t < t0 + Duration::from_secs(35) {
+            t += Duration::from_millis(500);
+            let _ = a.due(t);
+            if a.extra_due(t) {
+                due.push((t - t0).as_secs());
+            }
+        }
+        assert_eq!(due, [10, 20, 30]);
+        assert!(a.next_deadline().is_some_and(|d| d <= t0 + Duration::from_secs(40)));
+        a.stop();
+        assert!(!a.extra_due(t0 + Duration::from_secs(100)));
+        assert_eq!(a.next_deadline(), None);
+        // Off: never due.
+        let mut a = Announcer::new(NO_DELAY);
+        a.start(2, t0);
+        assert!(!a.extra_due(t0 + Duration::from_secs(1000)));
     }
 
     #[test]

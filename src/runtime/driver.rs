@@ -16,7 +16,7 @@ use super::routes::RouteSet;
 use super::shared::Io;
 use super::stats::Stats;
 use super::vips::{remove_stale, VipSet};
-use crate::config::{Config, HostView, Origin};
+use crate::config::{Config, Garp, HostView, Origin};
 use crate::net::netlink::{Addr, AddrChange, Link, Netlink};
 use crate::notify::Notifier;
 use crate::notify::MASTER_RX_LOWER_PRI;
@@ -115,7 +115,7 @@ impl Driver {
             vips,
             routes: RouteSet::new(cfg.virtual_routes.clone(), cfg.virtual_rules.clone()),
             stats: Stats::new(now),
-            announcer: Announcer::new(cfg.garp),
+            announcer: Announcer::new(Garp { extra_if: cfg.garp_extra_if(), ..cfg.garp }),
             conflicts: ConflictWatch::new(cfg.virtual_ips.iter().map(|v| v.addr).collect()),
             pending_reports: vec![],
             master_probes: vec![],
@@ -435,6 +435,9 @@ impl Driver {
         }
         if let Some(due) = self.announcer.due(now) {
             self.announce(due, io);
+        }
+        if self.announcer.extra_due(now) {
+            self.announce_extra_interfaces(io);
         }
         let outs = self.conflicts.due(now);
         self.on_conflicts(outs, io);

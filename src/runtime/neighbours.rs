@@ -46,6 +46,32 @@ impl Driver {
         }
     }
 
+    /// keepalived's `garp_extra_if` (see `Config::garp_extra_if`): one VIP announced on each
+    /// interface of the VIPs but the instance's own (and on the VMAC too when adverts leave
+    /// from the base interface), so switches keep learning those MACs.
+    pub(super) fn announce_extra_interfaces(&mut self, io: &Io) {
+        let Some(f) = io.frames else { return };
+        if self.cfg.garp_extra_if().is_none() {
+            return;
+        }
+        // The VMAC's name: the runtime placed the VIPs on it (their `dev`).
+        let own = self.cfg.own_interface().to_string();
+        let xmit_base = self.cfg.vmac.as_ref().is_some_and(|v| v.xmit_base);
+        let router = self.cfg.ipv6() && forwarding(&self.links.main.name);
+        let mut done: Vec<u32> = vec![];
+        for (v, ifindex) in self.vips.iter() {
+            let name = v.dev.as_deref().unwrap_or(&self.cfg.interface);
+            if done.contains(&ifindex) || (name == own && !xmit_base) {
+                continue;
+            }
+            done.push(ifindex);
+            let Some(mac) = self.links.mac_of(ifindex) else { continue };
+            if let Err(e) = f.announce(ifindex, mac, mac, v.addr, router) {
+                log::debug!("announcing {} on {name}: {e}", v.addr);
+            }
+        }
+    }
+
     /// We stepped down for `winner` (at `mac`: from its answer to our probe, or from its
     /// adverts seen as frames when our direction is still cut), or dropped VIPs found at
     /// start because `winner` is master or answers for them. Clients that followed our

@@ -154,7 +154,7 @@ impl Driver {
             what.push("notify scripts".to_string());
         }
         if new.garp != self.cfg.garp {
-            self.announcer.set_garp(new.garp);
+            self.announcer.set_garp(crate::config::Garp { extra_if: new.garp_extra_if(), ..new.garp });
             what.push("gratuitous ARP schedule".to_string());
         }
         self.set_advertised(super::advert::params(&new, host).advertised, &new.garp);

@@ -111,6 +111,9 @@ fn generate(r: &mut Rng) -> Vec<Top> {
             g.push(Entry::Line("vrrp_strict".into()));
         }
         if r.chance(0.06) {
+            g.push(Entry::Line(format!("vrrp_garp_extra_if {}", r.pick(&["all 20", "20"]))));
+        }
+        if r.chance(0.06) {
             let kw = r.pick(&["vrrp_lower_prio_no_advert", "vrrp_higher_prio_send_advert"]);
             g.push(Entry::Line(format!("{kw} {}", r.pick(&["", "true", "false"])).trim().to_string()));
         }
@@ -371,6 +374,7 @@ fn instance(r: &mut Rng, i: usize, scripts: &[String], processes: &[String]) -> 
         ("garp_lower_prio_repeat", &["0", "2"][..]),
         ("down_timer_adverts", &["1", "5", "100"][..]),
         ("strict_mode", &["", "on", "off"][..]),
+        ("garp_extra_if", &["all 10", "10", "0", "all 0"][..]),
         ("lower_prio_no_advert", &["", "true", "false"][..]),
         ("higher_prio_send_advert", &["", "true", "false"][..]),
     ] {
@@ -556,6 +560,7 @@ fn parse_dump(log: &str) -> BTreeMap<String, BTreeMap<String, String>> {
                 "Gratuitous ARP delay" => "garp_delay",
                 "Down timer adverts" => "down_timer_adverts",
                 "Accept" => "accept",
+                "Gratuitous ARP for each secondary i/f" | "Gratuitous ARP for each secondary VMAC" => "garp_extra_if",
                 "Send advert after receive lower priority advert" => "lower_prio_advert",
                 "Send advert after receive higher priority advert" => "higher_prio_advert",
                 "Gratuitous ARP repeat" => "garp_repeat",
@@ -743,6 +748,9 @@ fn keepvip_with(h: &Host, env: &[(String, String)], args: &[&str]) -> Outcome {
         }
         if i["dont_track_primary"] == true {
             m.insert("dont_track_primary".into(), "yes".into());
+        }
+        if let Some(n) = i["garp_extra_if"].as_u64() {
+            m.insert("garp_extra_if".into(), n.to_string());
         }
         if let Some(v) = i["use_vmac"].as_str() {
             m.insert("vmac".into(), format!("{v} xmit_base={}", i["vmac_xmit_base"] == true));

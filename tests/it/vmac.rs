@@ -98,3 +98,43 @@ fn vmac_xmit_base_sends_adverts_from_the_interface() {
     assert!(seen.lines().count() == 2 && seen.lines().all(|m| m == own), "adverts from:\n{seen} (eth0 is {own})");
     assert_eq!(vip_mac(client).as_deref(), Some(VMAC));
 }
+
+/// `garp_extra_if all N` beside keepalived: one gratuitous ARP every N seconds while
+/// master on an interface of the VIPs that sends no adverts; none without the keyword.
+#[test]
+fn garp_extra_if_announces_on_the_other_interfaces_as_keepalived_does() {
+    let lab = Lab::new(1);
+    let a = lab.host(0);
+    a.veth("eth1", "eth1p", Some("198.19.5.254/24"));
+    let conf = |extra: &str| {
+        format!(
+            "vrrp_instance VI_X {{\n  interface eth0\n  virtual_router_id 73\n  priority 150\n  advert_int 1\n  \
+             garp_master_delay 0\n  garp_master_repeat 1\n{extra}  virtual_ipaddress {{\n    {VIP}/24\n    \
+             198.19.5.1/24 dev eth1\n  }}\n}}\n"
+        )
+    };
+    // Gratuitous ARPs for the other interface's VIP seen on its far end in 3.5 s.
+    let count = |h: &Host| {
+        let out = h.sh(&["timeout", "3.5", "tcpdump", "-l", "-n", "-i", "eth1p", "arp"]);
+        // Gratuitous: the VIP asks for itself (keepvip's conflict probes, "tell 0.0.0.0", and
+        // their answers are not counted).
+        String::from_utf8_lossy(&out.stdout).lines().filter(|l| l.contains("tell 198.19.5.1,")).count()
+    };
+    for imp in [Impl::Keepalived, Impl::Keepvip] {
+        for (extra, want_some) in [("  garp_extra_if all 1\n", true), ("", false)] {
+            let mut p = imp.spawn_conf(a, &conf(extra));
+            assert!(wait_until(Duration::from_secs(10), || a.has_addr("198.19.5.1")), "{}", p.log());
+            // Past the takeover's own announcement.
+            std::thread::sleep(Duration::from_millis(500));
+            let n = count(a);
+            if want_some {
+                assert!((2..=5).contains(&n), "{}: {n} gratuitous ARPs in 3.5 s with garp_extra_if all 1", imp.name());
+            } else {
+                assert_eq!(n, 0, "{}: none without garp_extra_if", imp.name());
+            }
+            p.signal(Signal::SIGTERM);
+            assert!(p.wait_exit(Duration::from_secs(10)).is_some());
+            assert!(wait_until(Duration::from_secs(5), || !a.has_addr("198.19.5.1")));
+        }
+    }
+}

@@ -118,15 +118,6 @@ pub(super) fn instance(p: &mut Parser, s: &Stmt, name: &str, g: &Globals) -> Opt
         strict(p, &s.at, &mut d, &mut seen);
     }
     authenticated(p, &s.at, &mut d, &seen);
-    d.accept = match seen.accept {
-        // keepalived's default: accept, except in strict mode below the address owner.
-        None => d.priority == 255 || !d.strict,
-        Some(true) if d.strict && d.priority != 255 && d.version == Version::V2 => {
-            p.warn(&s.at, format!("vrrp_instance {name}: accept is against RFC 3768 in strict mode below priority 255: traffic to the VIPs is dropped (no_accept), as keepalived resets it"));
-            false
-        }
-        Some(a) => a,
-    };
     // The instance's own interface is tracked anyway: keepalived ignores it in
     // track_interface, weighted or not.
     let own = d.interface.value.clone();
@@ -216,7 +207,11 @@ pub(super) fn instance(p: &mut Parser, s: &Stmt, name: &str, g: &Globals) -> Opt
             if seen.unicast_written && !seen.vmac_xmit_base {
                 p.warn(&at, format!("vrrp_instance {name}: unicast with use_vmac sends adverts from {}, as keepalived sets vmac_xmit_base", d.interface.value));
             }
-            let xmit_base = seen.vmac_xmit_base || seen.unicast_written;
+            let mut xmit_base = seen.vmac_xmit_base || seen.unicast_written;
+            if xmit_base && d.strict {
+                p.warn(&at, format!("vrrp_instance {name}: vmac_xmit_base is incompatible with strict mode: adverts leave from the VMAC, as keepalived resets it"));
+                xmit_base = false;
+            }
             d.vmac = Some(crate::config::Vmac { name: vmac, xmit_base });
         }
     }
@@ -225,6 +220,16 @@ pub(super) fn instance(p: &mut Parser, s: &Stmt, name: &str, g: &Globals) -> Opt
     } else if d.mcast_group.is_some_and(|m| m.is_ipv6() != ipv6) {
         p.fail(&s.at, format!("vrrp_instance {name}: mcast_dst_ip is not of the VIPs' address family"));
     }
+    // After the version is settled: an IPv6 instance runs VRRPv3 whatever was written.
+    d.accept = match seen.accept {
+        // keepalived's default: accept, except in strict mode below the address owner.
+        None => d.priority == 255 || !d.strict,
+        Some(true) if d.strict && d.priority != 255 && d.version == Version::V2 => {
+            p.warn(&s.at, format!("vrrp_instance {name}: accept is against RFC 3768 in strict mode below priority 255: traffic to the VIPs is dropped (no_accept), as keepalived resets it"));
+            false
+        }
+        Some(a) => a,
+    };
     if d.strict && ipv6 && d.peers.is_empty() && d.vips.first().is_some_and(|v| !is_link_local(v.value.addr)) {
         p.warn(&s.at, format!("vrrp_instance {name}: strict mode: the first IPv6 VIP must be link-local (keepalived says the same and runs)"));
     }
@@ -423,7 +428,8 @@ fn keyword(p: &mut Parser, k: &Stmt, d: &mut Draft, tracks: &mut Vec<TrackRef>, 
         | "garp_master_refresh"
         | "garp_master_refresh_repeat"
         | "garp_lower_prio_delay"
-        | "garp_lower_prio_repeat" => {
+        | "garp_lower_prio_repeat"
+        | "garp_extra_if" => {
             if kw.starts_with("garp_lower_prio") {
                 seen.garp_lower_prio.push(k.at.clone());
             }
@@ -547,6 +553,22 @@ fn unicast_peers(p: &mut Parser, k: &Stmt, d: &mut Draft) {
 /// seconds or a count, as keepalived reads them; without a value keepalived exits.
 pub(super) fn garp_keyword(p: &mut Parser, k: &Stmt, garp: &mut crate::config::Garp) {
     let kw = k.keyword().trim_start_matches("vrrp_");
+    if kw == "garp_extra_if" {
+        // `[all] SECONDS`, 0 turning it off.
+        let (all, value) = match k.args() {
+            [a, v] if a == "all" => (true, Some(v)),
+            [v] => (false, Some(v)),
+            _ => (false, None),
+        };
+        match value.and_then(|v| v.parse::<u64>().ok()).filter(|n| *n <= 86_400) {
+            Some(n) => {
+                garp.extra_if = (n > 0).then(|| Duration::from_secs(n));
+                garp.extra_if_all = all;
+            }
+            None => p.fail(&k.at, format!("{}: expected [all] SECONDS (0..86400)", k.keyword())),
+        }
+        return;
+    }
     let (lo, hi) = match kw {
         "garp_master_repeat" | "garp_master_refresh_repeat" => (1, 1000),
         "garp_lower_prio_repeat" => (0, 1000),

@@ -127,7 +127,7 @@ pub const KEYWORDS: &[Keyword] = &[
     ignored(G, "vrrp_gna_interval", "pacing only: keepvip paces announcements itself (64 frames every 5 ms)"),
     same(G, "vrrp_garp_lower_prio_delay"),
     same(G, "vrrp_garp_lower_prio_repeat"),
-    refused(G, "vrrp_garp_extra_if", NOT_YET),
+    same(G, "vrrp_garp_extra_if"),
     same(G, "vrrp_min_garp"),
     same(G, "vrrp_lower_prio_no_advert"),
     same(G, "vrrp_higher_prio_send_advert"),
@@ -261,7 +261,12 @@ pub const KEYWORDS: &[Keyword] = &[
     same(I, "down_timer_adverts"),
     same(I, "garp_lower_prio_delay"),
     same(I, "garp_lower_prio_repeat"),
-    refused(I, "garp_extra_if", NOT_YET),
+    same_but(
+        I,
+        "garp_extra_if",
+        "with all and a VIP on another interface: one announcement per interval on each such interface (and on \
+         the VMAC when vmac_xmit_base sends the adverts); otherwise off, as keepalived turns it off",
+    ),
     same(I, "lower_prio_no_advert"),
     same(I, "higher_prio_send_advert"),
     same_but(I, "notify_master_rx_lower_pri", "run when a lower priority's advert makes the master force a new election, at most once a second (keepalived: on each such advert)"),

@@ -547,7 +547,8 @@ fn globals(p: &mut Parser, s: &Stmt, g: &mut Globals) {
             | "vrrp_garp_master_refresh"
             | "vrrp_garp_master_refresh_repeat"
             | "vrrp_garp_lower_prio_delay"
-            | "vrrp_garp_lower_prio_repeat" => {
+            | "vrrp_garp_lower_prio_repeat"
+            | "vrrp_garp_extra_if" => {
                 g.garp_written.push(d.keyword().to_string());
                 instance::garp_keyword(p, d, &mut g.garp);
             }

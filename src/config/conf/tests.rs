@@ -296,6 +296,25 @@ fn strict_mode_changes_what_keepalived_changes() {
     assert!(e.iter().any(|e| e.contains("lower_prio_no_advert 'maybe': expected on or off")), "{e:?}");
 }
 
+/// `garp_extra_if [all] N` (and `vrrp_garp_extra_if` as every instance's default) runs as
+/// keepalived runs it: only with `all` and a VIP on an interface not the instance's own.
+#[test]
+fn garp_extra_if_runs_only_where_keepalived_runs_it() {
+    let vips = " virtual_ipaddress {\n  198.18.1.50/24 dev eth1\n }";
+    let c = |g: &str, body: &str| load_str(&one(g, body, "")).unwrap().instances.remove(0);
+    let ten = Some(Duration::from_secs(10));
+    assert_eq!(c("", &format!(" priority 100\n garp_extra_if all 10\n{vips}")).garp_extra_if(), ten);
+    assert_eq!(c("", &format!(" priority 100\n garp_extra_if 10\n{vips}")).garp_extra_if(), None, "without all");
+    assert_eq!(c("", " priority 100\n garp_extra_if all 10").garp_extra_if(), None, "no other interface");
+    assert_eq!(
+        c("global_defs {\n vrrp_garp_extra_if all 10\n}", &format!(" priority 100\n{vips}")).garp_extra_if(),
+        ten
+    );
+    assert_eq!(c("", &format!(" priority 100\n garp_extra_if all 0\n{vips}")).garp_extra_if(), None);
+    let e = errors(&one("", " priority 100\n garp_extra_if some 10", ""));
+    assert!(e.iter().any(|e| e.contains("garp_extra_if: expected [all] SECONDS")), "{e:?}");
+}
+
 /// `use_vmac` names vrrp.VRID unless written; `vmac_xmit_base` is read with it.
 #[test]
 fn use_vmac_names_its_interface_as_keepalived_does() {
@@ -432,6 +451,8 @@ fn multicast_groups_garp_schedule_and_primary_tracking_are_read() {
         // Not the instance's garp_master_*: global_defs' (keepalived's defaults here).
         lower_prio_delay: Some(Duration::from_secs(5)),
         lower_prio_repeat: Some(5),
+        extra_if: None,
+        extra_if_all: false,
     };
     assert_eq!(c.garp, want);
     assert!(c.dont_track_primary);
