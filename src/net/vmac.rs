@@ -47,6 +47,15 @@ fn link_msg(index: u32, flags: u32, change: u32, attrs: &Attrs) -> Buffer {
     Buffer::from(b)
 }
 
+/// `IFLA_AF_SPEC { family { inner } }`: a family's per-link settings.
+fn af_spec(family: u16, inner: &Attrs) -> Attrs {
+    let mut spec = Attrs::default();
+    spec.nest(family, inner);
+    let mut a = Attrs::default();
+    a.nest(IFLA_AF_SPEC, &spec);
+    a
+}
+
 impl Netlink {
     fn link_request(&mut self, ty: Rtm, flags: NlmF, msg: Buffer, what: &str) -> Result<()> {
         let r: Vec<io::Result<()>> = self.batch_of(ty, flags | NlmF::ACK, &[msg], |m| Ok(m.clone()));
@@ -70,10 +79,7 @@ impl Netlink {
     pub fn no_addr_gen(&mut self, index: u32) -> Result<()> {
         let mut v6 = Attrs::default();
         v6.put(IFLA_INET6_ADDR_GEN_MODE, &[IN6_ADDR_GEN_MODE_NONE]);
-        let mut spec = Attrs::default();
-        spec.nest(AF_INET6, &v6);
-        let mut a = Attrs::default();
-        a.nest(IFLA_AF_SPEC, &spec);
+        let a = af_spec(AF_INET6, &v6);
         self.link_request(Rtm::Newlink, NlmF::empty(), link_msg(index, 0, 0, &a), "setting addrgenmode none")
     }
 
@@ -89,10 +95,7 @@ impl Netlink {
         }
         let mut v4 = Attrs::default();
         v4.nest(IFLA_INET_CONF, &c);
-        let mut spec = Attrs::default();
-        spec.nest(AF_INET, &v4);
-        let mut a = Attrs::default();
-        a.nest(IFLA_AF_SPEC, &spec);
+        let a = af_spec(AF_INET, &v4);
         self.link_request(Rtm::Newlink, NlmF::empty(), link_msg(index, 0, 0, &a), "setting IPv4 interface settings")
     }
 

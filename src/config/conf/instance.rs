@@ -7,6 +7,7 @@ use std::time::Duration;
 use super::keywords::Block;
 use super::lex::{Pos, Stmt};
 use super::script::{notify_command, weight_of};
+use super::strict::{is_link_local, strict, use_vmac};
 use super::{Globals, Parser};
 use crate::config::draft::{At, Draft, Sourced, CONF_NAMES};
 use crate::config::track::Check;
@@ -246,28 +247,28 @@ pub(super) fn instance(p: &mut Parser, s: &Stmt, name: &str, g: &Globals) -> Opt
 
 /// What keepalived decides once the block is read, from what the block set.
 #[derive(Default)]
-struct Seen {
-    state: Option<InitialState>,
-    priority: bool,
-    version: bool,
-    interface: bool,
-    auth_type: Option<(Pos, String)>,
+pub(super) struct Seen {
+    pub(super) state: Option<InitialState>,
+    pub(super) priority: bool,
+    pub(super) version: bool,
+    pub(super) interface: bool,
+    pub(super) auth_type: Option<(Pos, String)>,
     /// `notify`, `notify_master`…: keepalived keeps the first of each.
-    notify: Vec<String>,
+    pub(super) notify: Vec<String>,
     /// Where `unicast_fault_no_peer` was written.
-    fault_no_peer: Option<Pos>,
-    strict: Option<bool>,
-    accept: Option<bool>,
-    lower_prio_no_advert: Option<bool>,
-    higher_prio_send_advert: Option<bool>,
+    pub(super) fault_no_peer: Option<Pos>,
+    pub(super) strict: Option<bool>,
+    pub(super) accept: Option<bool>,
+    pub(super) lower_prio_no_advert: Option<bool>,
+    pub(super) higher_prio_send_advert: Option<bool>,
     /// Where `garp_lower_prio_*` were written in the block.
-    garp_lower_prio: Vec<Pos>,
+    pub(super) garp_lower_prio: Vec<Pos>,
     /// `use_vmac [NAME]`: where, and the name written.
-    use_vmac: Option<(Pos, Option<String>)>,
-    vmac_xmit_base: bool,
+    pub(super) use_vmac: Option<(Pos, Option<String>)>,
+    pub(super) vmac_xmit_base: bool,
     /// A unicast keyword was written (keepalived's VRRP_FLAG_UNICAST_CONFIGURED), peers
     /// or not: with use_vmac it sets vmac_xmit_base.
-    unicast_written: bool,
+    pub(super) unicast_written: bool,
 }
 
 /// One keyword of the block.
@@ -447,87 +448,6 @@ fn keyword(p: &mut Parser, k: &Stmt, d: &mut Draft, tracks: &mut Vec<TrackRef>, 
         "higher_prio_send_advert" => seen.higher_prio_send_advert = p.flag(k).or(seen.higher_prio_send_advert),
         kw => p.not_read(k, Block::Instance, kw, &format!("in vrrp_instance {}", d.name)),
     }
-}
-
-/// What keepalived's strict mode (`vrrp_strict`, `strict_mode`) changes in an instance, each
-/// with its warning as keepalived warns (accept is settled by the caller; unicast peers
-/// are kept: keepalived 2.2.7's check against them runs before it knows of them).
-fn strict(p: &mut Parser, at: &Pos, d: &mut Draft, seen: &mut Seen) {
-    let name = d.name.clone();
-    if seen.state.is_some() && (d.state == InitialState::Master) != (d.priority == 255) {
-        p.warn(at, format!("vrrp_instance {name}: strict mode: state MASTER must match being the address owner (priority 255); the state follows the priority, as in keepalived"));
-        d.state = if d.priority == 255 { InitialState::Master } else { InitialState::Backup };
-    }
-    if seen.auth_type.is_some() || d.password.is_some() {
-        p.warn(
-            at,
-            format!(
-                "vrrp_instance {name}: strict mode does not support authentication: none is sent, as in keepalived"
-            ),
-        );
-        seen.auth_type = None;
-        d.password = None;
-    }
-    if d.preempt_delay.take().is_some() {
-        p.warn(at, format!("vrrp_instance {name}: preempt_delay is incompatible with strict mode: cleared, as keepalived clears it"));
-    }
-    if d.down_timer_adverts != 3 {
-        p.warn(
-            at,
-            format!(
-                "vrrp_instance {name}: down_timer_adverts is incompatible with strict mode: 3, as keepalived resets it"
-            ),
-        );
-        d.down_timer_adverts = 3;
-    }
-    let written_lower_garp =
-        d.garp.lower_prio_repeat.is_some_and(|n| n > 0) || d.garp.lower_prio_delay.is_some_and(|t| !t.is_zero());
-    if let Some(at) = seen.garp_lower_prio.first().filter(|_| written_lower_garp) {
-        p.warn(at, "strict mode requires no gratuitous ARP after a lower priority's advert: garp_lower_prio_* reset to 0, as in keepalived");
-    }
-    d.garp.lower_prio_repeat = Some(0);
-    d.garp.lower_prio_delay = Some(std::time::Duration::ZERO);
-    if seen.lower_prio_no_advert == Some(false) {
-        p.warn(
-            at,
-            format!("vrrp_instance {name}: strict mode requires lower_prio_no_advert: set, as keepalived sets it"),
-        );
-    }
-    d.lower_prio_no_advert = true;
-    if seen.higher_prio_send_advert == Some(true) {
-        p.warn(at, format!("vrrp_instance {name}: strict mode requires higher_prio_send_advert to be clear: cleared, as in keepalived"));
-    }
-    d.higher_prio_send_advert = false;
-}
-
-/// `use_vmac [NAME]`, as keepalived reads it: the first name written counts, one another
-/// instance took is ignored (the default vrrp.VRID then), a MAC address is refused.
-fn use_vmac(p: &mut Parser, k: &Stmt, seen: &mut Seen) {
-    let mut name = seen.use_vmac.take().and_then(|(_, n)| n);
-    for w in k.args().iter().take(2) {
-        if w.contains(':') {
-            p.fail(&k.at, format!("use_vmac '{w}': a MAC address of one's own is not implemented; keepvip's VMAC is 00:00:5e:00:01:VRID (remove the address)"));
-        } else if name.is_some() {
-            p.warn(
-                &k.at,
-                format!("use_vmac '{w}': the VMAC's name is already given; ignored, as keepalived ignores it"),
-            );
-        } else if w.len() > 15 || w.contains('/') || w.chars().any(char::is_whitespace) {
-            p.warn(&k.at, format!("use_vmac '{w}': not an interface name (at most 15 bytes, no '/'); ignored, as keepalived ignores it"));
-        } else if p.vmac_names.contains(w) {
-            p.warn(
-                &k.at,
-                format!("use_vmac '{w}': another instance uses this name; ignored, as keepalived ignores it"),
-            );
-        } else {
-            name = Some(w.clone());
-        }
-    }
-    seen.use_vmac = Some((k.at.clone(), name));
-}
-
-fn is_link_local(ip: IpAddr) -> bool {
-    matches!(ip, IpAddr::V6(a) if a.segments()[0] & 0xffc0 == 0xfe80)
 }
 
 /// `unicast_peer { ADDR [min_ttl N] [max_ttl N] … }`.

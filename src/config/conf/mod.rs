@@ -8,6 +8,7 @@ pub mod keywords;
 pub mod lex;
 mod process;
 mod script;
+mod strict;
 
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
