@@ -301,8 +301,10 @@ fn state_file_mode(cli: &cli::Cli, env: &HashMap<String, String>) -> ExitCode {
     let path = state_path(env);
     let result = match (cli.mode, cli.json) {
         (Mode::Health, _) => status::health(&path),
-        (_, true) => status::load(&path).map(|s| serde_json::to_string_pretty(&s.to_json()).unwrap_or_default()),
-        (_, false) => status::load(&path).map(|s| status::tables(&s, status::now_unix())),
+        (_, true) => {
+            status::load_current(&path).map(|s| serde_json::to_string_pretty(&s.to_json()).unwrap_or_default())
+        }
+        (_, false) => status::load_current(&path).map(|s| status::tables(&s, status::now_unix())),
     };
     match result {
         Ok(text) => {

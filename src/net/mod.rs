@@ -14,5 +14,6 @@ pub mod netlink;
 pub(crate) mod nftables;
 mod nla;
 pub(crate) mod routes;
+pub(crate) mod signal;
 pub(crate) mod socket;
 pub(crate) mod vmac;

@@ -9,8 +9,20 @@ use serde_json::Value;
 
 use super::json::Obj;
 
-/// How often the loop refreshes the file; `--health` allows three missed refreshes.
+/// How often the loop shows it is alive (the file's modification time, one `futimens`);
+/// `--health` allows three missed refreshes.
 pub const REFRESH: Duration = Duration::from_secs(5);
+
+/// How often the counters are rewritten when nothing `--status` shows changed (SIGUSR1
+/// writes them at once). Rendering the file every refresh was a sixth of an idle backup's
+/// CPU: each render runs cold code (formatting, JSON) a second after the last wake.
+pub const COUNTERS: Duration = Duration::from_secs(30);
+
+/// The signal that makes the daemon write the file now: keepalived's SIGJSON (its JSON
+/// state), RTMIN+2.
+pub fn write_signal() -> i32 {
+    nix::libc::SIGRTMIN() + 2
+}
 
 pub fn now_unix() -> f64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs_f64()).unwrap_or(0.0)
@@ -321,6 +333,13 @@ impl Writer {
         }
         written
     }
+
+    /// The refresh between rewrites: only the modification time, which `--health` reads.
+    /// An error (no file open yet, or it failed) asks for a rewrite instead.
+    pub fn touch(&mut self) -> std::io::Result<()> {
+        let file = self.file.as_ref().ok_or_else(|| std::io::Error::from(std::io::ErrorKind::NotFound))?;
+        file.set_modified(SystemTime::now())
+    }
 }
 
 /// Read the state file; a read that races the daemon's rewrite is retried.
@@ -362,6 +381,36 @@ pub fn load(path: &Path) -> Result<StateFile> {
     StateFile::read(path)
 }
 
+/// `--status`: the file with current counters. The daemon is asked to write it (only
+/// when its pid runs this very binary: a file read from another PID namespace names some
+/// other process) and given a second; a daemon that does not answer leaves the file as it is.
+pub fn load_current(path: &Path) -> Result<StateFile> {
+    let before = load(path)?;
+    let Some(first) = before.first() else { return Ok(before) };
+    let ours = |pid: u32| {
+        let exe = |p: &str| std::fs::read_link(format!("/proc/{p}/exe")).ok();
+        pid != 0 && exe(&pid.to_string()).is_some_and(|e| Some(e) == exe("self"))
+    };
+    if !ours(first.pid) || crate::net::signal::send(first.pid as i32, write_signal()).is_err() {
+        return Ok(before);
+    }
+    let end = std::time::Instant::now() + Duration::from_secs(1);
+    while std::time::Instant::now() < end {
+        std::thread::sleep(Duration::from_millis(10));
+        match load(path) {
+            Ok(s) if s.first().is_some_and(|i| i.updated_unix > first.updated_unix) => return Ok(s),
+            _ => {}
+        }
+    }
+    Ok(before)
+}
+
+/// When the daemon last touched the file (its refresh between rewrites), in Unix seconds.
+fn touched_unix(path: &Path) -> f64 {
+    let modified = std::fs::metadata(path).and_then(|m| m.modified());
+    modified.ok().and_then(|t| t.duration_since(UNIX_EPOCH).ok()).map_or(0.0, |d| d.as_secs_f64())
+}
+
 /// Healthy: the daemon is alive, refreshed the file recently and its interface exists.
 pub fn health(path: &Path) -> Result<String> {
     let s = load(path)?;
@@ -370,7 +419,7 @@ pub fn health(path: &Path) -> Result<String> {
     if pid == 0 || !Path::new(&format!("/proc/{pid}")).exists() {
         bail!("keepvip (pid {pid}) is not running");
     }
-    let age = now_unix() - first.updated_unix;
+    let age = now_unix() - first.updated_unix.max(touched_unix(path));
     if age > 3.0 * REFRESH.as_secs_f64() {
         bail!(
             "the loop has not refreshed {} for {age:.0} s (if writing it fails, keepvip's log says why)",
@@ -432,7 +481,7 @@ pub fn table(s: &InstanceStatus, now: f64) -> String {
         ("peers", list(&s.peers)),
         ("adverts", format!("sent {}, received {}, send errors {}", s.adverts_sent, s.adverts_received, s.send_errors)),
         ("dropped", if dropped.is_empty() { "none".to_string() } else { dropped.join(", ") }),
-        // States are written when they change; counters every few seconds.
+        // States are written when they change; counters every `COUNTERS`.
         ("updated", format!("{} ago", ago(now - s.updated_unix))),
     ];
     if let Some(from) = &s.peers_from {
@@ -546,6 +595,33 @@ mod tests {
         // A file that stays torn is an error after the retries, not a panic or a hang.
         std::fs::write(&path, r#"{"state":"MAS"#).unwrap();
         assert!(format!("{:#}", read(&path).unwrap_err()).contains("parsing"));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn between_rewrites_a_touch_keeps_it_healthy() {
+        let dir = std::env::temp_dir().join(format!("kvtouch{}", std::process::id()));
+        let path = dir.join("state.json");
+        let mut w = Writer::new(&path);
+        assert!(w.touch().is_err(), "nothing written yet: a rewrite is asked for");
+        // Counters rewritten long ago, by a process that runs (init: not this binary, so
+        // `load_current` must not signal it).
+        let old = InstanceStatus {
+            pid: 1,
+            state: "BACKUP".into(),
+            interface_present: true,
+            updated_unix: now_unix() - 10.0 * REFRESH.as_secs_f64(),
+            ..InstanceStatus::default()
+        };
+        w.write(&StateFile { instances: vec![old] }).unwrap();
+        let stale = SystemTime::now() - 4 * REFRESH;
+        std::fs::File::options().write(true).open(&path).unwrap().set_modified(stale).unwrap();
+        let e = format!("{:#}", health(&path).unwrap_err());
+        assert!(e.contains("has not refreshed"), "{e}");
+        w.touch().unwrap();
+        assert_eq!(health(&path).unwrap(), "BACKUP ");
+        // `--status` of a file whose pid is not this binary's daemon: read as it is.
+        assert_eq!(load_current(&path).unwrap(), StateFile::read(&path).unwrap());
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

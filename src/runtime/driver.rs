@@ -261,17 +261,20 @@ impl Driver {
     }
 
     /// One datagram from our interface's socket for our VRID (or for nobody's: counted).
-    pub fn receive(&mut self, rx: Received, now: Instant, io: &mut Io) {
+    /// A datagram for this instance; true when it moved more than counters and the core's
+    /// timer (an action, or something `--status` shows): the loop then looks at everything.
+    pub fn receive(&mut self, rx: Received, now: Instant, io: &mut Io) -> bool {
         let (master, drop_kinds) = (self.core.last_master(), self.core.counters().dropped.len());
-        self.receive_counted(rx, now, io);
+        let acted = self.receive_counted(rx, now, io);
         // What `--status` shows beyond counters: written now, not at the next refresh.
         let c = &self.core;
         if c.last_master() != master || c.counters().dropped.len() != drop_kinds {
             self.changed = true;
         }
+        acted || self.changed
     }
 
-    fn receive_counted(&mut self, rx: Received, now: Instant, io: &mut Io) {
+    fn receive_counted(&mut self, rx: Received, now: Instant, io: &mut Io) -> bool {
         log::trace!(
             "({}) VRRP datagram from {} to {}: TTL {}, {} bytes",
             self.cfg.name,
@@ -301,7 +304,7 @@ impl Driver {
                 );
             }
         }
-        self.execute(io);
+        self.execute(io)
     }
 
     /// A datagram the socket could not parse as IP, counted here.
@@ -451,9 +454,12 @@ impl Driver {
         }
     }
 
-    /// Carry out what the core asks, in order.
-    fn execute(&mut self, io: &mut Io) {
+    /// Carry out what the core asks, in order; whether it asked anything.
+    fn execute(&mut self, io: &mut Io) -> bool {
+        let mut acted = false;
         while let Some(a) = self.core.poll_action() {
+            // A decision only explains itself to the debug log (a backup's every advert).
+            acted |= !matches!(a, Action::Decided(d) if !matches!(d, crate::vrrp::Decision::StaleVipsDropped { .. }));
             match a {
                 Action::SendAdvert { priority } => self.send_advert(priority, io),
                 Action::AddVips => {
@@ -522,6 +528,7 @@ impl Driver {
                 }
             }
         }
+        acted
     }
 
     /// Notify scripts and killed check scripts that are gone are forgotten (on SIGCHLD).

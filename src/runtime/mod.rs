@@ -68,6 +68,10 @@ pub struct Runtime {
     recent_probes: master_probe::RecentProbes,
     state_file: status::Writer,
     next_status: Instant,
+    /// When the state file's counters are rewritten, if nothing else rewrote it before.
+    next_counters: Instant,
+    /// The deadline the last wait was given.
+    wake_at: Instant,
     started: Instant,
     pid: u32,
     /// After an error syncing with the kernel: when to try again, and the next backoff.
@@ -145,6 +149,8 @@ impl Runtime {
             recent_probes: master_probe::RecentProbes::default(),
             state_file: status::Writer::new(&process.state_file),
             next_status: now,
+            next_counters: now,
+            wake_at: now,
             started: now,
             pid: std::process::id(),
             resync_at: None,
@@ -237,10 +243,19 @@ impl Runtime {
             if ready.signals && self.on_signals(signals.take(), now) == Flow::Exit {
                 return Ok(());
             }
+            let mut news = false;
             for &s in &ready.sockets {
-                self.receive_all(s, &mut buf, now);
+                news |= self.receive_all(s, &mut buf, now);
             }
+            let quiet = ready.only_sockets() && !news && self.nothing_due(now);
             self.poller.recycle(ready.sockets);
+            if quiet {
+                // A backup's every wake: an advert that only restarted the core's timer.
+                // Nothing else spoke, changed or came due, so the rest of the turn would
+                // find nothing to do; the next wait takes the new deadline.
+                self.watch_conf(now);
+                continue;
+            }
             if ready.neighbours {
                 self.receive_neighbours(now);
             }
@@ -269,6 +284,12 @@ impl Runtime {
         Ok(())
     }
 
+    /// Before the last wait's deadline and the state file's refreshes, with no watch open
+    /// (their frames and the probes they serve are looked at every turn) and not closing.
+    fn nothing_due(&self, now: Instant) -> bool {
+        now < self.wake_at.min(self.next_status).min(self.next_counters) && !self.watches.is_open() && !self.closing
+    }
+
     /// Wait for a source or the nearest deadline.
     fn wait(&mut self, signals: &Signals) -> Result<Ready> {
         // The state file rides on the wake-ups the protocol needs anyway (`--health` allows
@@ -281,6 +302,7 @@ impl Runtime {
         };
         let others = [self.resync_at, self.metrics.as_ref().and_then(http::Server::next_deadline)];
         let deadline = others.into_iter().flatten().fold(deadline, Instant::min);
+        self.wake_at = deadline;
         let sockets =
             self.shared.sockets.iter().enumerate().map(|(i, s)| (s.sock.as_fd(), s.sock.id(), Token::Socket(i)));
         let swarm = self.swarm.as_ref().map(|s| (s.feed.fd(), 0, Token::Swarm));
@@ -323,6 +345,7 @@ impl Runtime {
                     "{name}: keepalived would reload its configuration; the KEEPALIVED_* variables are read once at start, so recreate the container to change them. Carrying on"
                 ),
                 Meaning::Status => self.log_status(),
+                Meaning::WriteState => self.write_status(),
                 Meaning::Stats => {
                     for d in &self.drivers {
                         log::info!("{name}: statistics: {}", d.stats_json());
@@ -379,8 +402,10 @@ impl Runtime {
             self.code_to_drop = false;
             self.code_pages.drop();
         }
-        if changed || now >= self.next_status {
+        if changed || now >= self.next_counters {
             self.write_status();
+        } else if now >= self.next_status {
+            self.touch_status();
         }
     }
 
@@ -417,8 +442,10 @@ impl Runtime {
 
     /// Datagrams of socket `s`, each to the instance of its VRID there (one with another
     /// VRID is counted by the socket's first instance, as the one virtual router there).
-    fn receive_all(&mut self, s: usize, buf: &mut [u8], now: Instant) {
-        let Some(first) = self.drivers.iter().position(|d| d.sock == s) else { return };
+    /// True when an instance had more to do than count and restart its timer.
+    fn receive_all(&mut self, s: usize, buf: &mut [u8], now: Instant) -> bool {
+        let Some(first) = self.drivers.iter().position(|d| d.sock == s) else { return false };
+        let mut news = false;
         // Idle, one advert wakes the loop and one read takes it: the readiness is level-
         // triggered, so a datagram left behind wakes the next wait at once, and a read that
         // could only say "empty" would be a third of an idle backup's system calls. Datagrams
@@ -429,7 +456,7 @@ impl Runtime {
         for _ in 0..turn {
             let rx = match self.shared.sockets[s].sock.recv(buf) {
                 Ok(Recv::Packet(rx)) => rx,
-                Ok(Recv::Empty) => return,
+                Ok(Recv::Empty) => return news,
                 Ok(Recv::BadHeader { len }) => {
                     if self.drivers[first].reject(Rejected::IpHeader, now) {
                         log::warn!("dropped a {len}-byte datagram with a malformed IPv4 header (counted; at most one line per second)");
@@ -438,13 +465,14 @@ impl Runtime {
                 }
                 Err(e) => {
                     log::debug!("VRRP socket: {e}");
-                    return;
+                    return true;
                 }
             };
             let vrid = rx.payload.get(1).copied();
             let to = self.drivers.iter().position(|d| d.sock == s && Some(d.cfg.router_id) == vrid).unwrap_or(first);
-            self.drivers[to].receive(rx, now, &mut self.shared.io(s));
+            news |= self.drivers[to].receive(rx, now, &mut self.shared.io(s));
         }
+        news
     }
 
     /// ARP frames and neighbour advertisements while an instance resumes.

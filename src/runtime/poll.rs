@@ -62,9 +62,16 @@ pub(super) struct Ready {
     pub signals: bool,
     pub neighbours: bool,
     pub swarm: bool,
+    /// A short-lived source (a metrics connection, a check in flight).
+    pub brief: bool,
 }
 
 impl Ready {
+    /// Only VRRP sockets spoke.
+    pub fn only_sockets(&self) -> bool {
+        !(self.netlink || self.signals || self.neighbours || self.swarm || self.brief)
+    }
+
     fn mark(&mut self, token: Token) {
         match token {
             Token::Socket(i) => self.sockets.push(i),
@@ -72,7 +79,8 @@ impl Ready {
             Token::Signals => self.signals = true,
             Token::Neighbours => self.neighbours = true,
             Token::Swarm => self.swarm = true,
-            Token::Wake | Token::Registered => {}
+            Token::Wake => self.brief = true,
+            Token::Registered => {}
         }
     }
 }
@@ -212,7 +220,10 @@ mod tests {
         set.add(pairs[3].0.as_fd(), false, Token::Neighbours);
         set.add(pairs[4].0.as_fd(), false, Token::Wake);
         let ready = set.wait(Duration::from_secs(1)).unwrap();
-        assert_eq!(ready, Ready { sockets: vec![7], neighbours: true, ..Ready::default() });
+        assert_eq!(ready, Ready { sockets: vec![7], neighbours: true, brief: true, ..Ready::default() });
+        assert!(!ready.only_sockets());
+        let ready = Ready { sockets: vec![7], ..Ready::default() };
+        assert!(ready.only_sockets());
     }
 
     #[test]

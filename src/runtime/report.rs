@@ -187,7 +187,9 @@ impl Runtime {
     }
 
     pub(super) fn write_status(&mut self) {
-        self.next_status = Instant::now() + status::REFRESH;
+        let now = Instant::now();
+        self.next_status = now + status::REFRESH;
+        self.next_counters = now + status::COUNTERS;
         let state = self.state();
         let written = self.state_file.write(&state);
         drop(state);
@@ -199,6 +201,14 @@ impl Runtime {
         if let Err(e) = written {
             // Logged once per failing spell by the writer; `--health` fails meanwhile.
             log::trace!("state file: {e}");
+        }
+    }
+
+    /// The refresh between rewrites (`status::COUNTERS`): the file's modification time.
+    pub(super) fn touch_status(&mut self) {
+        self.next_status = Instant::now() + status::REFRESH;
+        if self.state_file.touch().is_err() {
+            self.write_status();
         }
     }
 

@@ -22,6 +22,9 @@ pub(super) enum Meaning {
     Status,
     /// USR2: keepalived's statistics.
     Stats,
+    /// RTMIN+2: keepalived's SIGJSON writes its state as JSON; we write the state file
+    /// (`keepvip --status` asks for current counters so).
+    WriteState,
     /// CHLD: a notify script ended.
     Child,
     /// PIPE: a closed pipe is an error return, not a reason to die.
@@ -38,6 +41,7 @@ pub(super) fn meaning(sig: i32) -> Meaning {
         libc::SIGUSR2 => Meaning::Stats,
         libc::SIGCHLD => Meaning::Child,
         libc::SIGPIPE => Meaning::Ignore,
+        s if s == crate::observe::status::write_signal() => Meaning::WriteState,
         _ => Meaning::Unexpected,
     }
 }
@@ -143,6 +147,7 @@ mod tests {
         assert_eq!(meaning(libc::SIGUSR2), Meaning::Stats);
         assert_eq!(meaning(libc::SIGPIPE), Meaning::Ignore);
         assert_eq!(meaning(libc::SIGRTMIN() + 3), Meaning::Unexpected);
+        assert_eq!(meaning(libc::SIGRTMIN() + 2), Meaning::WriteState);
         assert_eq!(name(libc::SIGRTMIN() + 3), "SIGRTMIN+3");
         assert_eq!(name(libc::SIGHUP), "SIGHUP");
         let c = caught();

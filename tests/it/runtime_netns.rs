@@ -254,6 +254,15 @@ fn status_and_health_read_the_state_file() {
     // The JSON agrees with the table: a master names itself.
     let j: serde_json::Value = serde_json::from_slice(&run(&["--status", "--json"]).stdout).unwrap();
     assert_eq!(j["master"], "198.18.0.1", "{j}");
+    // Counters are current, not from the last 30 s rewrite: `--status` has the daemon write
+    // the file first (keepalived's SIGJSON, RTMIN+2), which it does without a log line.
+    let sent = || {
+        let j: serde_json::Value = serde_json::from_slice(&run(&["--status", "--json"]).stdout).unwrap();
+        j["adverts_sent"].as_u64().unwrap_or(0)
+    };
+    let first = sent();
+    assert!(wait_until(Duration::from_secs(5), || sent() >= first + 2), "{}", a.log());
+    assert!(!a.log().contains("SIGRTMIN") && !a.log().contains(") status: "), "{}", a.log());
     a.signal(Signal::SIGKILL);
     a.wait_exit(Duration::from_secs(2));
     let h = run(&["--health"]);
