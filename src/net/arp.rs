@@ -18,6 +18,12 @@ impl Watch {
         Ok(Watch { fd: packet_socket(arp::ETHERTYPE_ARP, libc::SOCK_NONBLOCK)? })
     }
 
+    /// Stop (`false`) or restart (`true`) hearing frames, keeping the socket (see
+    /// `frames::set_receiving`).
+    pub fn set_receiving(&self, on: bool) -> io::Result<()> {
+        super::frames::set_receiving(&self.fd, on)
+    }
+
     /// The next received ARP frame; `Ok(None)` when there is none left for now. Frames
     /// that are not Ethernet/IPv4 ARP are skipped.
     pub fn recv(&self) -> io::Result<Option<Repr>> {

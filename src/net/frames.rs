@@ -23,6 +23,61 @@ pub(super) fn packet_socket(protocol: u16, flags: i32) -> io::Result<OwnedFd> {
     Ok(unsafe { OwnedFd::from_raw_fd(raw) })
 }
 
+/// `<asm-generic/socket.h>` (libc has no Linux binding for them).
+const SO_ATTACH_FILTER: libc::c_int = 26;
+const SO_DETACH_FILTER: libc::c_int = 27;
+
+/// Stop (`false`) or restart (`true`) a watch's reception without closing its socket.
+/// Closing a packet socket waits for an RCU grace period in the kernel (synchronize_net:
+/// 10 ms and more), which stalled the loop's turn just when early failover's probes and
+/// verdict were due; a filter swap does not wait. Paused, the kernel drops every frame
+/// before queueing it; the frames queued before are drained here.
+pub(super) fn set_receiving(fd: &OwnedFd, on: bool) -> io::Result<()> {
+    let r = if on {
+        // The value is ignored, but the kernel wants an int's length (EINVAL without).
+        let unused: libc::c_int = 0;
+        // SAFETY: setsockopt(2) with an int; the socket is ours.
+        unsafe {
+            libc::setsockopt(
+                fd.as_raw_fd(),
+                libc::SOL_SOCKET,
+                SO_DETACH_FILTER,
+                (&raw const unused).cast(),
+                std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+            )
+        }
+    } else {
+        let mut drop_all = [libc::sock_filter { code: (libc::BPF_RET | libc::BPF_K) as u16, jt: 0, jf: 0, k: 0 }];
+        let prog = libc::sock_fprog { len: 1, filter: drop_all.as_mut_ptr() };
+        // SAFETY: setsockopt(2) with a valid sock_fprog; the kernel copies the program.
+        unsafe {
+            libc::setsockopt(
+                fd.as_raw_fd(),
+                libc::SOL_SOCKET,
+                SO_ATTACH_FILTER,
+                (&raw const prog).cast(),
+                std::mem::size_of::<libc::sock_fprog>() as libc::socklen_t,
+            )
+        }
+    };
+    if r < 0 {
+        let e = io::Error::last_os_error();
+        // Detaching when nothing is attached (never paused): already receiving.
+        if !(on && e.raw_os_error() == Some(libc::ENOENT)) {
+            return Err(e);
+        }
+    }
+    if !on {
+        let mut buf = [0u8; 64];
+        for _ in 0..4096 {
+            if recv_frame(fd, &mut buf)?.is_none() {
+                break;
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Sends the frames that tell neighbours where an address is, or ask who holds one.
 pub struct FrameSender {
     fd: OwnedFd,

@@ -18,6 +18,12 @@ impl Watch {
         Ok(Watch { fd: packet_socket(ETHERTYPE_IPV6, nix::libc::SOCK_NONBLOCK)? })
     }
 
+    /// Stop (`false`) or restart (`true`) hearing frames, keeping the socket (see
+    /// `frames::set_receiving`).
+    pub fn set_receiving(&self, on: bool) -> io::Result<()> {
+        super::frames::set_receiving(&self.fd, on)
+    }
+
     /// The next received advertisement; `Ok(None)` when there is none left for now.
     pub fn recv(&self) -> io::Result<Option<Repr>> {
         let mut buf = [0u8; 256];

@@ -269,9 +269,13 @@ impl Driver {
 /// master: who else answers for its VIPs.
 #[derive(Default)]
 pub(super) struct Watches {
-    arp: Option<arp::Watch>,
-    nd: Option<ndisc::Watch>,
+    /// The ARP and ND watches are paused rather than closed (`false`): closing a packet
+    /// socket stalls the turn for an RCU grace period (see `frames::set_receiving`).
+    arp: Option<(arp::Watch, bool)>,
+    nd: Option<(ndisc::Watch, bool)>,
     /// Adverts with their MACs, while a master that stepped down waits for its successor's.
+    /// Closed when done: a paused ETH_P_ALL socket would still cost the host a clone of
+    /// every frame it sends.
     adverts: Option<adverts::Watch>,
 }
 
@@ -282,7 +286,7 @@ impl Watches {
     }
 
     pub fn is_open(&self) -> bool {
-        self.arp.is_some() || self.nd.is_some() || self.adverts.is_some()
+        self.arp.as_ref().is_some_and(|w| w.1) || self.nd.as_ref().is_some_and(|w| w.1) || self.adverts.is_some()
     }
 
     /// Hear adverts with their MACs (`on`), or stop.
@@ -298,35 +302,30 @@ impl Watches {
     }
 
     pub fn open(&mut self, v4: bool, v6: bool) {
-        if v4 && self.arp.is_none() {
-            match arp::Watch::open() {
-                Ok(w) => self.arp = Some(w),
-                Err(e) => log::debug!("no ARP probe while resuming (packet socket: {e})"),
-            }
+        if v4 {
+            hear(&mut self.arp, arp::Watch::open, arp::Watch::set_receiving, "ARP");
         }
-        if v6 && self.nd.is_none() {
-            match ndisc::Watch::open() {
-                Ok(w) => self.nd = Some(w),
-                Err(e) => log::debug!("no neighbour probe while resuming (packet socket: {e})"),
-            }
+        if v6 {
+            hear(&mut self.nd, ndisc::Watch::open, ndisc::Watch::set_receiving, "neighbour");
         }
     }
 
+    /// Stop listening: the ARP and ND watches pause, the advert watch closes.
     pub fn close(&mut self) {
-        *self = Watches::default();
+        pause(&mut self.arp, arp::Watch::set_receiving);
+        pause(&mut self.nd, ndisc::Watch::set_receiving);
+        self.adverts = None;
     }
 
     pub fn fds(&self) -> impl Iterator<Item = BorrowedFd<'_>> {
-        [self.arp.as_ref().map(AsFd::as_fd), self.nd.as_ref().map(AsFd::as_fd), self.adverts.as_ref().map(AsFd::as_fd)]
-            .into_iter()
-            .flatten()
+        [live(&self.arp), live(&self.nd), self.adverts.as_ref().map(AsFd::as_fd)].into_iter().flatten()
     }
 
     /// What the watches heard: an address, the MAC that speaks for it, and whether it
     /// spoke unprompted (a gratuitous ARP, an unsolicited NA) (bounded per turn).
     pub fn heard(&self) -> Vec<(IpAddr, [u8; 6], bool)> {
         let mut heard = vec![];
-        if let Some(w) = &self.arp {
+        if let Some((w, true)) = &self.arp {
             for _ in 0..64 {
                 match w.recv() {
                     Ok(Some(r)) => heard.push((IpAddr::V4(r.sender_ip), r.sender_mac, r.sender_ip == r.target_ip)),
@@ -350,7 +349,7 @@ impl Watches {
                 }
             }
         }
-        if let Some(w) = &self.nd {
+        if let Some((w, true)) = &self.nd {
             for _ in 0..64 {
                 match w.recv() {
                     // A holder's answer carries its MAC in the option; the frame's source is
@@ -368,5 +367,44 @@ impl Watches {
             }
         }
         heard
+    }
+}
+
+/// Open a watch, or restart a paused one (a watch that cannot restart is closed and opened
+/// again).
+fn hear<W>(
+    w: &mut Option<(W, bool)>,
+    open: fn() -> std::io::Result<W>,
+    receive: fn(&W, bool) -> std::io::Result<()>,
+    what: &str,
+) {
+    if let Some((watch, on)) = w {
+        if *on {
+            return;
+        }
+        match receive(watch, true) {
+            Ok(()) => return *on = true,
+            Err(e) => log::debug!("{what} watch did not restart ({e}): opening a new one"),
+        }
+    }
+    *w = match open() {
+        Ok(watch) => Some((watch, true)),
+        Err(e) => {
+            log::debug!("no {what} watch (packet socket: {e})");
+            None
+        }
+    };
+}
+
+fn live<W: AsFd>(w: &Option<(W, bool)>) -> Option<BorrowedFd<'_>> {
+    w.as_ref().filter(|w| w.1).map(|w| w.0.as_fd())
+}
+
+fn pause<W>(w: &mut Option<(W, bool)>, receive: fn(&W, bool) -> std::io::Result<()>) {
+    if let Some((watch, on @ true)) = w {
+        match receive(watch, false) {
+            Ok(()) => *on = false,
+            Err(_) => *w = None,
+        }
     }
 }

@@ -185,3 +185,32 @@ fn many_instances_share_one_probe_per_master_address() {
     assert!((3..=4).contains(&probes), "one round of 3 probes for the 3 instances, got {probes}:\n{frames}");
     assert_eq!(b.log().matches("taking over before Master_Down_Interval").count(), 3, "{}", b.log());
 }
+
+/// Three nodes, as a swarm deploys them (priorities 200, 190, 180, nopreempt, one peer
+/// list): the master's cable is cut and only the second node takes over; the third hears
+/// it within the ordering delay and never claims the VIP, not even for a millisecond.
+#[test]
+fn of_two_backups_only_the_higher_takes_over_early() {
+    let peers = ["198.18.0.1", "198.18.0.2", "198.18.0.3"];
+    for round in 0..3 {
+        let lab = Lab::new(3);
+        let p: Vec<Proc> =
+            (0..3).map(|i| lab.host(i).spawn_keepvip(&env_for(&peers, VIP, 200 - 10 * i as u32, &[]))).collect();
+        assert!(wait_until(Duration::from_secs(6), || holds(&lab, 0)), "{}", p[0].log());
+        assert!(p[2].wait_log("advert from 198.18.0.1", Duration::from_secs(5)), "{}", p[2].log());
+        std::thread::sleep(Duration::from_millis(1500));
+        let t = Instant::now();
+        lab.cut(0);
+        let took = takeover_after(&lab, t, MDI_100, &p[1]);
+        assert!(took < Duration::from_millis(1600), "round {round}: {took:?}\n{}", p[1].log());
+        assert!(p[2].wait_log("advert from 198.18.0.2", Duration::from_secs(2)), "{}", p[2].log());
+        std::thread::sleep(Duration::from_millis(300));
+        assert!(
+            !p[2].log().contains("-> MASTER"),
+            "round {round}: the third node took over too:\n{}\n{}",
+            p[2].log(),
+            p[1].log()
+        );
+        assert_eq!(p[2].status().early_takeovers, 0);
+    }
+}

@@ -63,7 +63,7 @@ fn the_stack_file_on_a_real_swarm_elects_fails_over_updates_and_survives_a_kille
     // It comes back: no duplicate, and nopreempt keeps the VIP where it is.
     sw.lab.heal(0);
     let (both, end) = watch(&sw, Duration::from_secs(6));
-    assert_eq!(both, Duration::ZERO, "two holders after the heal");
+    assert_eq!(both, Duration::ZERO, "two holders after the heal\n{}", sw.logs(SERVICE));
     assert_eq!(end, [1], "nopreempt: the VIP stays on node 1\n{}", sw.logs(SERVICE));
     drop(ping);
 
@@ -114,7 +114,7 @@ fn fresh_deploys_elect_the_top_node() {
         assert!(one, "round {round}: nobody took the VIP\n{}", sw.logs(SERVICE));
         eprintln!("round {round}: {:?} took the VIP {:?} after the last task started", sw.holders(VIP), t.elapsed());
         let (both, end) = watch(&sw, Duration::from_secs(2));
-        assert_eq!(both, Duration::ZERO, "round {round}: two holders");
+        assert_eq!(both, Duration::ZERO, "round {round}: two holders\n{}", sw.logs(SERVICE));
         assert_eq!(end, [0], "round {round}: not the top node\n{}", sw.logs(SERVICE));
         assert!(sw.remove_stack(0, VIP), "round {round}: left after stack rm");
     }
