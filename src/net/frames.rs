@@ -108,8 +108,8 @@ impl FrameSender {
     }
 
     /// Ask who holds `ip` without claiming it (RFC 5227): a holder answers to `mac`.
-    pub fn arp_probe(&self, ifindex: u32, mac: [u8; 6], ip: Ipv4Addr) -> io::Result<()> {
-        let r = arp::arp_probe(mac, ip);
+    pub fn arp_probe(&self, ifindex: u32, mac: [u8; 6], ip: Ipv4Addr, tag: [u8; 6]) -> io::Result<()> {
+        let r = arp::arp_probe(mac, ip, tag);
         self.send(ifindex, arp::ETHERTYPE_ARP, |f| r.emit(f))
     }
 
@@ -122,7 +122,7 @@ impl FrameSender {
     /// Ask who holds `ip`, either family: an ARP probe or a duplicate-address probe.
     pub fn probe(&self, ifindex: u32, mac: [u8; 6], ip: std::net::IpAddr) -> io::Result<()> {
         match ip {
-            std::net::IpAddr::V4(a) => self.arp_probe(ifindex, mac, a),
+            std::net::IpAddr::V4(a) => self.arp_probe(ifindex, mac, a, [0; 6]),
             std::net::IpAddr::V6(a) => self.dad_probe(ifindex, mac, a),
         }
     }

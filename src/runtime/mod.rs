@@ -477,10 +477,14 @@ impl Runtime {
 
     /// ARP frames and neighbour advertisements while an instance resumes.
     fn receive_neighbours(&mut self, now: Instant) {
-        for (ip, mac, unsolicited) in self.watches.heard() {
+        let (heard, probes) = self.watches.heard();
+        for (ip, mac, unsolicited) in heard {
             for d in &mut self.drivers {
                 d.heard(ip, mac, unsolicited, now, &mut self.shared.io(d.sock));
             }
+        }
+        for (master, mac, tag) in probes {
+            self.rival_probe(master, mac, tag, now);
         }
     }
 }

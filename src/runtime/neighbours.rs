@@ -267,6 +267,12 @@ impl Driver {
 
 /// ARP frames and neighbour advertisements in, open while an instance resumes or is
 /// master: who else answers for its VIPs.
+/// An address heard, the MAC that speaks for it, and whether it spoke unprompted.
+pub(super) type Heard = (IpAddr, [u8; 6], bool);
+/// Another host's ARP probe: the probed address, the prober's MAC, the target hardware
+/// address (keepvip's names the backups that ask: `wire::arp::backups_tag`).
+pub(super) type Probe = (IpAddr, [u8; 6], [u8; 6]);
+
 #[derive(Default)]
 pub(super) struct Watches {
     /// The ARP and ND watches are paused rather than closed (`false`): closing a packet
@@ -322,12 +328,17 @@ impl Watches {
     }
 
     /// What the watches heard: an address, the MAC that speaks for it, and whether it
-    /// spoke unprompted (a gratuitous ARP, an unsolicited NA) (bounded per turn).
-    pub fn heard(&self) -> Vec<(IpAddr, [u8; 6], bool)> {
-        let mut heard = vec![];
+    /// spoke unprompted (a gratuitous ARP, an unsolicited NA); and other hosts' ARP probes
+    /// (no sender address): the probed address, the prober's MAC and the probe's target
+    /// hardware address (bounded per turn).
+    pub fn heard(&self) -> (Vec<Heard>, Vec<Probe>) {
+        let (mut heard, mut probes) = (vec![], vec![]);
         if let Some((w, true)) = &self.arp {
             for _ in 0..64 {
                 match w.recv() {
+                    Ok(Some(r)) if r.sender_ip.is_unspecified() => {
+                        probes.push((IpAddr::V4(r.target_ip), r.sender_mac, r.target_mac))
+                    }
                     Ok(Some(r)) => heard.push((IpAddr::V4(r.sender_ip), r.sender_mac, r.sender_ip == r.target_ip)),
                     Ok(None) => break,
                     Err(e) => {
@@ -366,7 +377,7 @@ impl Watches {
                 }
             }
         }
-        heard
+        (heard, probes)
     }
 }
 

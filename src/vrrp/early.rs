@@ -9,9 +9,13 @@
 //! alive and only its daemon is late or dead) leaves the RFC timer in charge. An advert
 //! accepted at any point ends the round, so it never takes over while adverts arrive. The
 //! verdict waits `order_delay` (Skew_Time's ordering, scaled to the interval) so the
-//! highest-priority backup goes first and the others hear it. A wrong verdict (every probe
-//! and answer lost) ends as any split brain ends: the master's advert wins the election
-//! and re-announces, and the core counts it as refuted.
+//! highest-priority backup goes first and the others hear it. That order is timing only, so
+//! the probes also say who asks (`wire::arp::backups_tag`): a backup that hears a backup
+//! of its virtual router with a priority at least its own probe the same master leaves the
+//! takeover to it and keeps the RFC timer — whatever the load on either node, and even when
+//! the higher one never had its baseline answer and waits for Master_Down_Interval. A
+//! wrong verdict (every probe and answer lost) ends as any split brain ends: the master's
+//! advert wins the election and re-announces, and the core counts it as refuted.
 //!
 //! This is the core's bookkeeping only (sans-IO): the runtime sends the probes and feeds
 //! the answers (`Event::NeighbourAnswered`).
@@ -25,6 +29,13 @@ pub const PROBE_GAP: Duration = Duration::from_millis(25);
 /// How long after a round's first probe an answer counts: a live kernel answers within a
 /// millisecond on a LAN, a busy one within tens.
 pub const ANSWER_WAIT: Duration = Duration::from_millis(100);
+/// Baseline probes for a master whose host has not answered yet, one per advert: an
+/// answer lost once (or read late on a loaded node) must not cost the node its early
+/// failover, and a host that never answers is not probed forever.
+pub const BASELINES: u8 = 3;
+/// A rival's probe counts this long before our round's first probe (rounds start when each
+/// backup finds the advert late: the same moment to a few ms).
+pub const RIVAL_BEFORE: Duration = ANSWER_WAIT;
 /// An advert from the master we replaced within this is a refuted early takeover.
 pub const REFUTE_WINDOW: Duration = Duration::from_secs(10);
 
@@ -56,6 +67,10 @@ pub struct MasterProbe {
     /// evidence (a host that never answers ARP proves nothing by not answering now).
     answered_before: bool,
     round: Option<Round>,
+    /// When a backup with a priority at least ours was last heard probing this master.
+    outranked_at: Option<Instant>,
+    /// Baseline probes sent (`BASELINES`).
+    baselines: u8,
     /// Answers are wanted until then (the runtime listens meanwhile).
     listen_until: Option<Instant>,
 }
@@ -73,19 +88,23 @@ pub enum Step {
     /// Send a probe for the master, and come back at `next` (`first` of the round).
     Probe { master: IpAddr, next: Instant, first: bool },
     /// The round is over: `gone` if the host stayed silent and answered before; `proven`
-    /// if it answered before.
-    Verdict { master: IpAddr, gone: bool, proven: bool },
+    /// if it answered before; `outranked` if a backup at least as high probed it too.
+    Verdict { master: IpAddr, gone: bool, proven: bool, outranked: bool },
 }
 
 impl MasterProbe {
-    /// An advert from `master` was accepted: any round ends. A new master is probed once
-    /// (the baseline); returns it then.
+    /// An advert from `master` was accepted: any round ends. A new master is probed (the
+    /// baseline), and again on its next adverts until its host answers, `BASELINES` in
+    /// all; returns it then.
     pub fn follow(&mut self, master: IpAddr, now: Instant) -> Option<IpAddr> {
         self.round = None;
-        if self.master == Some(master) {
+        if self.master != Some(master) {
+            *self = MasterProbe { master: Some(master), ..Default::default() };
+        } else if self.answered_before || self.baselines >= BASELINES {
             return None;
         }
-        *self = MasterProbe { master: Some(master), listen_until: Some(now + ANSWER_WAIT), ..Default::default() };
+        self.baselines += 1;
+        self.listen_until = Some(now + ANSWER_WAIT);
         Some(master)
     }
 
@@ -96,6 +115,13 @@ impl MasterProbe {
             if let Some(r) = &mut self.round {
                 r.answered = true;
             }
+        }
+    }
+
+    /// A backup of the same virtual router with a priority at least ours probes `ip`.
+    pub fn outranked(&mut self, ip: IpAddr, now: Instant) {
+        if self.master == Some(ip) {
+            self.outranked_at = Some(now);
         }
     }
 
@@ -112,13 +138,15 @@ impl MasterProbe {
             return Some(Step::Probe { master, next, first });
         }
         let gone = !r.answered && self.answered_before;
+        let outranked = self.outranked_at.is_some_and(|t| t + RIVAL_BEFORE >= r.started);
         self.round = None;
-        Some(Step::Verdict { master, gone, proven: self.answered_before })
+        Some(Step::Verdict { master, gone, proven: self.answered_before, outranked })
     }
 
-    /// The address whose answers are wanted now, if any.
+    /// The address whose answers are wanted now, if any: until a probe gap after the
+    /// round's next step is due, so the watch stays open across the wake that takes it.
     pub fn listening(&self, now: Instant) -> Option<IpAddr> {
-        self.master.filter(|_| self.listen_until.is_some_and(|t| now <= t))
+        self.master.filter(|_| self.listen_until.is_some_and(|t| now <= t + PROBE_GAP))
     }
 
     /// The master followed (for the runtime: answers for it are fed in).
@@ -156,7 +184,8 @@ mod tests {
         let t0 = Instant::now();
         let m = ip("198.18.0.1");
         let mut p = MasterProbe::default();
-        assert_eq!(p.follow(m, t0), Some(m), "a new master is probed once");
+        assert_eq!(p.follow(m, t0), Some(m), "a new master is probed");
+        assert_eq!(p.follow(m, t0 + Duration::from_millis(500)), Some(m), "until its host answers");
         assert_eq!(p.listening(t0), Some(m));
         p.answered(m);
         assert_eq!(p.follow(m, t0 + Duration::from_secs(1)), None, "the same master is not");
@@ -170,7 +199,10 @@ mod tests {
         let last = p.step(late + 2 * PROBE_GAP, v);
         assert_eq!(last, Some(Step::Probe { master: m, next: late + ANSWER_WAIT, first: false }));
         assert_eq!(p.listening(late + ANSWER_WAIT), Some(m));
-        assert_eq!(p.step(late + ANSWER_WAIT, v), Some(Step::Verdict { master: m, gone: true, proven: true }));
+        assert_eq!(
+            p.step(late + ANSWER_WAIT, v),
+            Some(Step::Verdict { master: m, gone: true, proven: true, outranked: false })
+        );
     }
 
     #[test]
@@ -191,14 +223,18 @@ mod tests {
         p.follow(m, t0);
         assert_eq!(
             round(&mut p, false),
-            Some(Step::Verdict { master: m, gone: false, proven: false }),
+            Some(Step::Verdict { master: m, gone: false, proven: false, outranked: false }),
             "never answered"
         );
-        assert_eq!(round(&mut p, true), Some(Step::Verdict { master: m, gone: false, proven: true }), "answered now");
+        assert_eq!(
+            round(&mut p, true),
+            Some(Step::Verdict { master: m, gone: false, proven: true, outranked: false }),
+            "answered now"
+        );
         p.answered(ip("198.18.0.9"));
         assert_eq!(
             round(&mut p, false),
-            Some(Step::Verdict { master: m, gone: true, proven: true }),
+            Some(Step::Verdict { master: m, gone: true, proven: true, outranked: false }),
             "answered before"
         );
         // An advert in the middle of a round ends it.
@@ -211,5 +247,53 @@ mod tests {
         p.reset();
         assert_eq!(p.step(t0, v), None);
         assert_eq!(p.listening(t0), None);
+    }
+
+    #[test]
+    fn a_rival_probing_the_same_master_in_the_round_outranks_us() {
+        let t0 = Instant::now();
+        let (m, other) = (ip("198.18.0.1"), ip("198.18.0.9"));
+        let v = |s: Instant| s + ANSWER_WAIT;
+        let verdict = |p: &mut MasterProbe, start: Instant| {
+            for k in 0..PROBES {
+                p.step(start + PROBE_GAP * u32::from(k), v);
+            }
+            p.step(start + ANSWER_WAIT, v)
+        };
+        let mut p = MasterProbe::default();
+        p.follow(m, t0);
+        p.answered(m);
+        // Heard just before our round (its advert came a few ms earlier there).
+        let start = t0 + Duration::from_secs(2);
+        p.outranked(m, start - Duration::from_millis(5));
+        p.outranked(other, start);
+        let outranked = Some(Step::Verdict { master: m, gone: true, proven: true, outranked: true });
+        assert_eq!(verdict(&mut p, start), outranked);
+        // A rival heard in an old round (lost adverts, answered) is no rival now.
+        let later = start + Duration::from_secs(5);
+        let free = Some(Step::Verdict { master: m, gone: true, proven: true, outranked: false });
+        assert_eq!(verdict(&mut p, later), free);
+        // Another master's rival is not ours; a new master starts without one.
+        p.outranked(other, later + Duration::from_secs(1));
+        assert_eq!(verdict(&mut p, later + Duration::from_secs(1)), free);
+        p.outranked(m, later + Duration::from_secs(2));
+        p.follow(other, later + Duration::from_secs(2));
+        p.answered(other);
+        let s = later + Duration::from_secs(3);
+        assert_eq!(
+            verdict(&mut p, s),
+            Some(Step::Verdict { master: other, gone: true, proven: true, outranked: false })
+        );
+    }
+
+    #[test]
+    fn an_unanswered_baseline_is_tried_again_on_the_next_adverts_then_given_up() {
+        let t0 = Instant::now();
+        let m = ip("198.18.0.1");
+        let mut p = MasterProbe::default();
+        let sent: Vec<bool> = (0..6).map(|k| p.follow(m, t0 + Duration::from_secs(k)).is_some()).collect();
+        assert_eq!(sent, [true, true, true, false, false, false]);
+        // A new master starts over.
+        assert_eq!(p.follow(ip("198.18.0.2"), t0), Some(ip("198.18.0.2")));
     }
 }

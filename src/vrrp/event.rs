@@ -68,6 +68,13 @@ pub enum Event {
     /// advertisement from it): the followed master's host is alive (early failover).
     /// Ignored for any other address.
     NeighbourAnswered(IpAddr),
+    /// Early failover: another host's probe for `master` (the address it follows) names a
+    /// backup of this virtual router with `priority` (keepvip's probes carry it). One at
+    /// least as high as ours takes over first, so our verdict leaves it the takeover.
+    RivalProbing {
+        master: IpAddr,
+        priority: u8,
+    },
     /// The unicast peer set changed (swarm membership): adverts go to these from now on
     /// and only these are heard, but for the master a backup follows now — a node leaving
     /// the set while master is heard until it resigns or falls silent, so a membership
@@ -185,6 +192,9 @@ pub enum Decision {
     /// Early failover: the late master's host answered (or never answered a probe, so
     /// its silence proves nothing): the RFC timer decides.
     MasterHostAlive { from: IpAddr, proven: bool },
+    /// Early failover: the late master's host is gone, but a backup at least as high
+    /// probed it in the same round: it takes over first; the RFC timer is ours.
+    Outranked { from: IpAddr },
 }
 
 impl fmt::Display for Decision {
@@ -226,6 +236,10 @@ impl fmt::Display for Decision {
             Decision::MasterHostAlive { from, proven: false } => write!(
                 f,
                 "{from}'s host never answered a probe, so its silence proves nothing: waiting for Master_Down_Interval"
+            ),
+            Decision::Outranked { from } => write!(
+                f,
+                "{from}'s host is gone, but a backup with a priority at least ours probes it too: leaving it the takeover (Master_Down_Interval if it does not advertise)"
             ),
             Decision::StaleVipsAnswered { vip } => {
                 write!(f, "another host answers ARP for {vip}: the VIPs found at start are stale and removed")

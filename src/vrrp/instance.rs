@@ -19,7 +19,8 @@
 //!    at once instead of after the next advert.
 //! 7. Early failover (`Params::early_failover`): a backup whose master's advert is late
 //!    asks for `Action::ProbeMaster`; feed `Event::NeighbourAnswered` for every ARP frame
-//!    or neighbour advertisement heard from that address until `listening` returns `None`.
+//!    or neighbour advertisement heard from that address until `listening` returns `None`,
+//!    and `Event::RivalProbing` for every other host's probe of it that names this VRID.
 //! 6. `Event::Fault` with a cause that leaves the link usable ([`Fault::hands_over`]) makes
 //!    a master resign as on shutdown, but into FAULT; `Event::Recovered` before a successor
 //!    advertised keeps it master. `Event::Priority` changes the priority it runs with, `Event::Peers` the unicast peers.
@@ -241,6 +242,12 @@ impl Instance {
         self.probe.listening(now)
     }
 
+    /// Early failover: the master this backup follows and would probe (its probes name
+    /// this instance's VRID and priority).
+    pub fn probed_master(&self) -> Option<IpAddr> {
+        self.probe.master().filter(|_| self.state == State::Backup && self.params.early_failover)
+    }
+
     /// Count a datagram the runtime dropped before it reached [`Instance::receive`].
     pub fn count_rejected(&mut self, d: Rejected) {
         *self.counters.dropped.entry(d.kind()).or_default() += 1;
@@ -274,6 +281,13 @@ impl Instance {
             }
             Event::Timeout => self.timeout(now),
             Event::NeighbourAnswered(ip) => self.probe.answered(ip),
+            Event::RivalProbing { master, priority } => {
+                // Equal priorities: the RFC's tie-break is the address, which a probe does
+                // not carry; both keep the RFC timer, which breaks the tie.
+                if self.state == State::Backup && priority >= self.params.priority {
+                    self.probe.outranked(master, now);
+                }
+            }
             Event::Fault(cause) => match self.state {
                 State::Master if self.timers.is_set(Timer::Resign) => {
                     if !cause.hands_over() {
@@ -465,6 +479,9 @@ impl Instance {
                 self.timers.set(Timer::Probe, next);
             }
             // Early failover waits for the startup hold as the RFC timer does.
+            Some(Step::Verdict { master, gone: true, outranked: true, .. }) => {
+                self.actions.push_back(Action::Decided(Decision::Outranked { from: master }));
+            }
             Some(Step::Verdict { master, gone: true, .. }) if self.hold_until.is_some_and(|h| now < h) => {
                 self.actions.push_back(Action::Decided(Decision::MasterHostAlive { from: master, proven: false }));
             }
@@ -475,7 +492,7 @@ impl Instance {
                 self.resigned_by = None;
                 self.become_master(now, Reason::MasterGone { from: master, silent });
             }
-            Some(Step::Verdict { master, gone: false, proven }) => {
+            Some(Step::Verdict { master, gone: false, proven, .. }) => {
                 self.actions.push_back(Action::Decided(Decision::MasterHostAlive { from: master, proven }));
             }
             None => {}

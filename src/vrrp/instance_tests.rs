@@ -968,6 +968,36 @@ fn a_host_that_never_answered_proves_nothing_by_its_silence() {
     assert_eq!(i.state(), State::Master);
 }
 
+/// Another backup of our VRID probes the same master in the round: one at least as high
+/// takes over first, so we keep the RFC timer; a lower one, another master's or another
+/// VRID's (the runtime filters those) changes nothing.
+#[test]
+fn a_higher_rival_probing_the_same_master_leaves_it_the_takeover() {
+    let t0 = Instant::now();
+    let late = t0 + Duration::from_millis(1200);
+    for (rival, master, outranked) in
+        [(150, PEER, true), (100, PEER, true), (99, PEER, false), (150, "198.18.0.99", false)]
+    {
+        let mut i = following(early(100), t0);
+        run_until(&mut i, late + Duration::from_millis(20));
+        i.handle(Event::RivalProbing { master: ip(master), priority: rival }, late + Duration::from_millis(20));
+        let mdi = i.master_down_interval();
+        let mut seen = vec![];
+        while let Some(d) = i.next_deadline().filter(|d| *d < t0 + mdi) {
+            i.handle(Event::Timeout, d);
+            seen.extend(decisions(&mut i));
+        }
+        let case = format!("rival {rival} probing {master}: {seen:?}");
+        assert_eq!(i.state() == State::Backup, outranked, "{case}");
+        assert_eq!(seen.contains(&Decision::Outranked { from: ip(PEER) }), outranked, "{case}");
+        assert_eq!(i.counters().early_takeovers, u64::from(!outranked), "{case}");
+        if outranked {
+            let a = run_until(&mut i, t0 + mdi);
+            assert!(matches!(a[0], Action::Transition { reason: Reason::MasterDown { .. }, .. }), "{a:?}");
+        }
+    }
+}
+
 #[test]
 fn an_advert_during_the_round_ends_it() {
     let t0 = Instant::now();

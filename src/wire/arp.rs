@@ -113,16 +113,36 @@ pub fn announcement_for(ours: [u8; 6], theirs: [u8; 6], ip: Ipv4Addr) -> Repr {
     }
 }
 
-pub fn arp_probe(mac: [u8; 6], ip: Ipv4Addr) -> Repr {
+/// An ARP probe (RFC 5227: no sender address) for `ip`; `tag` goes in the target hardware
+/// address, which receivers ignore: all zeroes, or the backups that ask (`backups_tag`).
+pub fn arp_probe(mac: [u8; 6], ip: Ipv4Addr, tag: [u8; 6]) -> Repr {
     Repr {
         dst: [0xff; 6],
         src: mac,
         op: OP_REQUEST,
         sender_mac: mac,
         sender_ip: Ipv4Addr::UNSPECIFIED,
-        target_mac: [0; 6],
+        target_mac: tag,
         target_ip: ip,
     }
+}
+
+/// Who asks in a keepvip early-failover probe: up to three (VRID, priority) pairs of the
+/// backups following the probed master, written where RFC 5227 puts a field receivers
+/// ignore (their kernels answer as for any probe). Priority 0 ends the list; 255 is no
+/// pair (an address owner never probes), so the all-ones other stacks may write there
+/// reads as nobody.
+pub fn backups_tag(pairs: impl IntoIterator<Item = (u8, u8)>) -> [u8; 6] {
+    let mut tag = [0u8; 6];
+    for (slot, (vrid, priority)) in tag.chunks_exact_mut(2).zip(pairs.into_iter().filter(|p| (1..255).contains(&p.1))) {
+        slot.copy_from_slice(&[vrid, priority]);
+    }
+    tag
+}
+
+/// The pairs `backups_tag` wrote.
+pub fn backups_in(tag: [u8; 6]) -> impl Iterator<Item = (u8, u8)> {
+    (0..3).map(move |i| (tag[2 * i], tag[2 * i + 1])).take_while(|p| p.1 != 0).filter(|p| p.1 != 255)
 }
 
 #[cfg(test)]
@@ -163,7 +183,7 @@ mod tests {
 
     #[test]
     fn probe_layout_has_no_sender_address() {
-        let f = frame(&arp_probe(MAC, VIP));
+        let f = frame(&arp_probe(MAC, VIP, [0; 6]));
         assert_eq!(&f[28..32], &[0; 4]);
         assert_eq!(&f[32..38], &[0; 6]);
         assert_eq!(&f[38..42], &[198, 18, 0, 100]);
@@ -171,7 +191,7 @@ mod tests {
 
     #[test]
     fn parse_round_trips_and_refuses_what_is_not_ethernet_ipv4_arp() {
-        let r = Repr::parse(&frame(&arp_probe(MAC, VIP))).unwrap();
+        let r = Repr::parse(&frame(&arp_probe(MAC, VIP, [0; 6]))).unwrap();
         assert_eq!((r.op, r.sender_mac, r.sender_ip, r.target_ip), (OP_REQUEST, MAC, Ipv4Addr::UNSPECIFIED, VIP));
         let reply = Repr {
             dst: MAC,
@@ -195,6 +215,20 @@ mod tests {
             let mut bad = f;
             bad[at] = v;
             assert_eq!(Repr::parse(&bad), None, "byte {at} = {v}");
+        }
+    }
+
+    #[test]
+    fn a_probe_names_up_to_three_backups_and_foreign_tags_name_none() {
+        let tag = backups_tag([(51, 190), (52, 0), (53, 255), (54, 100), (55, 90), (56, 80)]);
+        assert_eq!(tag, [51, 190, 54, 100, 55, 90], "priority 0 and 255 are no backup's");
+        let f = frame(&arp_probe(MAC, VIP, tag));
+        assert_eq!(&f[32..38], &tag);
+        let r = Repr::parse(&f).unwrap();
+        assert_eq!(backups_in(r.target_mac).collect::<Vec<_>>(), [(51, 190), (54, 100), (55, 90)]);
+        assert_eq!(backups_in(backups_tag([(51, 190)])).collect::<Vec<_>>(), [(51, 190)]);
+        for foreign in [[0; 6], [0xff; 6], [51, 0, 52, 100, 0, 0]] {
+            assert_eq!(backups_in(foreign).count(), 0, "{foreign:?}");
         }
     }
 }

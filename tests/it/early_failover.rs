@@ -179,7 +179,9 @@ fn many_instances_share_one_probe_per_master_address() {
     let took = t.elapsed();
     std::thread::sleep(Duration::from_millis(200));
     let frames = arp.so_far();
-    let probes = frames.lines().filter(|l| l.contains("who-has 198.18.0.1 tell 0.0.0.0")).count();
+    // Each probe names the three instances in its target hardware address: (VRID 60,
+    // priority 100), (61, 100), (62, 100).
+    let probes = frames.lines().filter(|l| l.contains("who-has 198.18.0.1 (3c:64:3d:64:3e:64) tell 0.0.0.0")).count();
     eprintln!("3 instances: {probes} probes, all VIPs after {took:?}");
     assert!(took < Duration::from_millis(1600), "{took:?}\n{}", b.log());
     assert!((3..=4).contains(&probes), "one round of 3 probes for the 3 instances, got {probes}:\n{frames}");
@@ -213,4 +215,29 @@ fn of_two_backups_only_the_higher_takes_over_early() {
         );
         assert_eq!(p[2].status().early_takeovers, 0);
     }
+}
+
+/// The same three nodes with multicast adverts, and the 190 node never gets an ARP answer
+/// from the master's host (its baseline is unproven, so it waits for Master_Down_Interval):
+/// the 180 node hears the 190 node's probes, which name it, and leaves it the takeover —
+/// the VIP goes where the RFC timer would put it, not to the lowest node with proof.
+#[test]
+fn a_backup_outranked_by_a_prober_leaves_it_the_takeover_even_when_it_waits() {
+    let lab = Lab::new(3);
+    lab.block_arp(0, 1, true);
+    let p: Vec<Proc> =
+        (0..3).map(|i| lab.host(i).spawn_keepvip(&env_for(&[], VIP, 200 - 10 * i as u32, &[]))).collect();
+    assert!(wait_until(Duration::from_secs(6), || holds(&lab, 0)), "{}", p[0].log());
+    assert!(p[2].wait_log("advert from 198.18.0.1", Duration::from_secs(5)), "{}", p[2].log());
+    std::thread::sleep(Duration::from_millis(1500));
+    let t = Instant::now();
+    lab.cut(0);
+    let mdi_190 = Duration::from_micros(3_257_812);
+    let took = takeover_after(&lab, t, mdi_190 + Duration::from_secs(1), &p[1]);
+    eprintln!("unproven 190 node took over after {took:?}");
+    assert!(p[1].log().contains("never answered a probe"), "{}", p[1].log());
+    assert!(p[2].wait_log("advert from 198.18.0.2", Duration::from_secs(2)), "{}", p[2].log());
+    assert!(p[2].log().contains("probes it too: leaving it the takeover"), "{}", p[2].log());
+    assert!(!p[2].log().contains("-> MASTER"), "the 180 node took over:\n{}\n{}", p[2].log(), p[1].log());
+    assert!(holds(&lab, 1) && !holds(&lab, 2));
 }

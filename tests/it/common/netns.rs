@@ -140,6 +140,20 @@ impl Lab {
         }
     }
 
+    /// Drop only the ARP frames from host `from` to host `to` on the bridge, or stop.
+    pub fn block_arp(&self, from: usize, to: usize, on: bool) {
+        let (f, t) = (&self.hosts[from].port, &self.hosts[to].port);
+        let table = format!("noarp_{f}_{t}");
+        let nft = |cmd: String| must(&["ip", "netns", "exec", &self.switch, "nft", &cmd]);
+        if on {
+            nft(format!("add table bridge {table}"));
+            nft(format!("add chain bridge {table} blocked {{ type filter hook forward priority 0; }}"));
+            nft(format!("add rule bridge {table} blocked iifname {f} oifname {t} ether type arp drop"));
+        } else {
+            nft(format!("delete table bridge {table}"));
+        }
+    }
+
     /// Isolated ports cannot reach each other but still reach the others (a partition
     /// between nodes without any carrier change).
     pub fn isolate(&self, i: usize, on: bool) {
