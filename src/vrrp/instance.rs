@@ -30,6 +30,7 @@ use std::time::{Duration, Instant};
 
 use super::early::{self, MasterProbe, Step};
 use super::event::{Action, Decision, Event, Fault, Reason, Received, Rejected, State};
+use super::repeat::Repeat;
 use super::timers::{self, Table, Timer};
 use crate::wire::vrrp::{self as wire, Auth, Family, Packet, Repr};
 
@@ -135,6 +136,8 @@ pub struct Instance {
     probe: MasterProbe,
     /// The master we replaced early, and when: its advert then refutes the verdict.
     early_from: Option<(IpAddr, Instant)>,
+    /// Backup: the followed master's last advert, accepted again unparsed when repeated.
+    repeat: Repeat,
     actions: VecDeque<Action>,
     counters: Counters,
 }
@@ -158,6 +161,7 @@ impl Instance {
             resuming: None,
             probe: MasterProbe::default(),
             early_from: None,
+            repeat: Repeat::default(),
             actions: VecDeque::new(),
             counters: Counters::default(),
         }
@@ -174,6 +178,7 @@ impl Instance {
     /// A reload changed the VIPs (encoded as on the wire): the next advert carries them,
     /// and adverts are checked against them.
     pub fn set_advertised(&mut self, advertised: Vec<u8>) {
+        self.repeat.forget();
         self.params.advertised = advertised;
         self.mismatch_from.clear();
     }
@@ -226,6 +231,7 @@ impl Instance {
     /// The advert source changed (the old one was removed from the interface): it is the
     /// tie-breaker between equal priorities and marks our own looped-back adverts.
     pub fn set_advert_source(&mut self, source: Option<IpAddr>) {
+        self.repeat.forget();
         if let Some(ip) = self.params.advert_source.filter(|ip| !self.params.own.contains(ip)) {
             self.params.own.push(ip); // a late advert from the old source is still ours
         }
@@ -248,12 +254,21 @@ impl Instance {
         self.probe.master().filter(|_| self.state == State::Backup && self.params.early_failover)
     }
 
+    /// Tests: the next advert takes the full path (`Repeat`'s differential).
+    #[cfg(test)]
+    pub(crate) fn forget_repeat(&mut self) {
+        self.repeat.forget();
+    }
+
     /// Count a datagram the runtime dropped before it reached [`Instance::receive`].
     pub fn count_rejected(&mut self, d: Rejected) {
         *self.counters.dropped.entry(d.kind()).or_default() += 1;
     }
 
     pub fn handle(&mut self, ev: Event, now: Instant) {
+        if ev != Event::Timeout {
+            self.repeat.forget();
+        }
         match ev {
             Event::Start => self.start(now),
             Event::Resume => self.resume(now),
@@ -524,6 +539,7 @@ impl Instance {
             return;
         }
         self.state = to;
+        self.repeat.forget();
         self.counters.transitions += 1;
         if from == State::Backup {
             self.probe.reset();
@@ -579,6 +595,14 @@ impl Instance {
         if rx.ttl < min_ttl {
             return self.reject(Rejected::Ttl(rx.ttl));
         }
+        if self.state == State::Backup {
+            if let Some(priority) = self.repeat.matches(rx.src, rx.dst, rx.payload) {
+                self.counters.received += 1;
+                self.master_heard(rx.src, priority, now, None);
+                return Ok(());
+            }
+        }
+        self.repeat.forget();
         let pkt = match Packet::new_checked(rx.payload, self.params.family) {
             Ok(p) => p,
             Err(wire::Error::Version(v)) => return self.reject(Rejected::Version(v)),
@@ -638,7 +662,11 @@ impl Instance {
         }
         self.counters.received += 1;
         match self.state {
-            State::Backup => self.backup_rx(rx.src, &adv, now),
+            State::Backup => {
+                if self.backup_rx(rx.src, &adv, now) {
+                    self.repeat.remember(rx.src, rx.dst, rx.payload, adv.priority);
+                }
+            }
             State::Master => self.master_rx(rx.src, &adv, now),
             State::Init | State::Fault | State::Stopped => {}
         }
@@ -656,8 +684,11 @@ impl Instance {
         }
     }
 
-    fn backup_rx(&mut self, src: IpAddr, adv: &Repr, now: Instant) {
-        if adv.priority != 0 && self.resuming.is_some() {
+    /// Returns whether a repeat of this advert may be accepted unparsed (`Repeat`): it was
+    /// a master's heard with nothing else to do, and no preempt delay (a function of time).
+    fn backup_rx(&mut self, src: IpAddr, adv: &Repr, now: Instant) -> bool {
+        let resumed = adv.priority != 0 && self.resuming.is_some();
+        if resumed {
             self.drop_stale_vips();
             self.actions.push_back(Action::Decided(Decision::StaleVipsDropped { from: src }));
         }
@@ -673,23 +704,13 @@ impl Instance {
                 self.actions.push_back(Action::Decided(Decision::ResignHeard { from: src, wait }));
                 self.timers.set(Timer::MasterDown, self.held(now + wait));
             }
-            return;
+            return false;
         }
         let delaying = !self.params.preempt_delay.is_zero() && self.preempt_at.is_none_or(|t| t > now);
         if !self.params.preempt || adv.priority >= self.params.priority || delaying {
             self.learn_interval(adv);
-            self.resigned_by = None;
-            let master_down = self.master_down_interval();
-            self.actions.push_back(Action::Decided(Decision::MasterHeard {
-                from: src,
-                priority: adv.priority,
-                master_down,
-                preempt_in: if delaying { self.preempt_at.map(|t| t.saturating_duration_since(now)) } else { None },
-            }));
-            self.timers.set(Timer::MasterDown, self.held(now + master_down));
-            self.last_master = Some(src);
-            self.last_heard = Some(now);
-            self.follow(src, now);
+            let preempt_in = if delaying { self.preempt_at.map(|t| t.saturating_duration_since(now)) } else { None };
+            self.master_heard(src, adv.priority, now, preempt_in);
             if self.params.preempt && !self.params.preempt_delay.is_zero() {
                 if adv.priority >= self.params.priority {
                     self.preempt_at = None;
@@ -697,12 +718,25 @@ impl Instance {
                     self.preempt_at = Some(now + self.params.preempt_delay);
                 }
             }
+            !resumed && self.params.preempt_delay.is_zero()
         }
         // Otherwise: preempt and a lower priority master — ignore it, so our timer runs out.
         else {
             let ours = self.params.priority;
             self.actions.push_back(Action::Decided(Decision::Preempting { from: src, priority: adv.priority, ours }));
+            false
         }
+    }
+
+    /// Backup: an advert from the master we follow (or will) restarts the timer.
+    fn master_heard(&mut self, src: IpAddr, priority: u8, now: Instant, preempt_in: Option<Duration>) {
+        self.resigned_by = None;
+        let master_down = self.master_down_interval();
+        self.actions.push_back(Action::Decided(Decision::MasterHeard { from: src, priority, master_down, preempt_in }));
+        self.timers.set(Timer::MasterDown, self.held(now + master_down));
+        self.last_master = Some(src);
+        self.last_heard = Some(now);
+        self.follow(src, now);
     }
 
     fn master_rx(&mut self, src: IpAddr, adv: &Repr, now: Instant) {

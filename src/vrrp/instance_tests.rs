@@ -1516,3 +1516,74 @@ fn startup_delay_holds_the_first_takeover() {
     let i = started(p, t0);
     assert_eq!(i.next_deadline(), Some(t0 + Duration::from_micros(3_609_375)));
 }
+
+proptest! {
+    /// A repeated advert taken by the shortcut (`Repeat`) does exactly what the full path
+    /// does: two instances get the same adverts (two masters, few priorities, so repeats
+    /// are common; now and then a wrong password or a resignation), events and timeouts;
+    /// one always parses. Every action, decision, state, counter and deadline is the same.
+    #[test]
+    fn a_repeated_advert_is_taken_as_the_full_path_takes_it(
+        prio in 1u8..255,
+        preempt in any::<bool>(),
+        delay in any::<bool>(),
+        early_on in any::<bool>(),
+        steps in proptest::collection::vec((0u8..12, 0u8..4, 1u16..1500), 1..60),
+    ) {
+        let mut p = if early_on { early(prio) } else { params(prio) };
+        p.preempt = preempt;
+        if delay {
+            p.preempt_delay = Duration::from_secs(2);
+        }
+        let t0 = Instant::now();
+        let (mut a, mut b) = (started(p.clone(), t0), started(p, t0));
+        let mut now = t0;
+        let other = "198.18.0.3";
+        let bad = {
+            let mut q = params(200);
+            q.advert_source = Some(ip(PEER));
+            q.auth = Auth::Pass(*b"wrong\0\0\0");
+            advert_from(&q, 200, ip(ME))
+        };
+        for (kind, which, ms) in steps {
+            now += Duration::from_millis(u64::from(ms));
+            let (ra, rb) = (run_all(&mut a, now), run_all(&mut b, now));
+            prop_assert_eq!(ra, rb);
+            let theirs = [0, 50, 150, 254][usize::from(which)];
+            b.forget_repeat();
+            let (xa, xb) = match kind {
+                0..=5 => (rx(&mut a, &peer_advert(theirs.max(1)), PEER, now), rx(&mut b, &peer_advert(theirs.max(1)), PEER, now)),
+                6 => (rx(&mut a, &peer_advert(theirs), PEER, now), rx(&mut b, &peer_advert(theirs), PEER, now)),
+                7 | 8 => (rx(&mut a, &peer_advert(theirs.max(1)), other, now), rx(&mut b, &peer_advert(theirs.max(1)), other, now)),
+                9 => (rx(&mut a, &bad, PEER, now), rx(&mut b, &bad, PEER, now)),
+                10 => {
+                    a.handle(Event::NeighbourAnswered(ip(PEER)), now);
+                    b.handle(Event::NeighbourAnswered(ip(PEER)), now);
+                    (Ok(()), Ok(()))
+                }
+                _ => {
+                    a.handle(Event::Priority(theirs.max(1)), now);
+                    b.handle(Event::Priority(theirs.max(1)), now);
+                    (Ok(()), Ok(()))
+                }
+            };
+            prop_assert_eq!(xa, xb);
+            let (da, db): (Vec<Action>, Vec<Action>) = (std::iter::from_fn(|| a.poll_action()).collect(), std::iter::from_fn(|| b.poll_action()).collect());
+            prop_assert_eq!(da, db);
+            prop_assert_eq!(a.state(), b.state());
+            prop_assert_eq!(a.next_deadline(), b.next_deadline());
+            prop_assert_eq!(a.counters().received, b.counters().received);
+            prop_assert_eq!(a.last_master(), b.last_master());
+        }
+    }
+}
+
+/// Every action (decisions too) until `until`.
+fn run_all(i: &mut Instance, until: Instant) -> Vec<Action> {
+    let mut out = vec![];
+    while let Some(d) = i.next_deadline().filter(|d| *d <= until) {
+        i.handle(Event::Timeout, d);
+        out.extend(std::iter::from_fn(|| i.poll_action()));
+    }
+    out
+}

@@ -6,6 +6,7 @@
 pub mod early;
 mod event;
 mod instance;
+mod repeat;
 pub mod timers;
 
 pub use event::{Action, Decision, Event, Fault, Reason, Received, Rejected, State};
