@@ -127,28 +127,24 @@ impl Lab {
     /// Drop every frame from host `from` to host `to` on the bridge (one direction only;
     /// ARP and IPv6 alike), or stop dropping them.
     pub fn block(&self, from: usize, to: usize, on: bool) {
-        let (f, t) = (&self.hosts[from].port, &self.hosts[to].port);
-        let table = format!("block_{f}_{t}");
-        let nft = |cmd: String| must(&["ip", "netns", "exec", &self.switch, "nft", &cmd]);
-        if on {
-            // Broadcasts and multicasts are flooded: the rule sees each copy.
-            nft(format!("add table bridge {table}"));
-            nft(format!("add chain bridge {table} blocked {{ type filter hook forward priority 0; }}"));
-            nft(format!("add rule bridge {table} blocked iifname {f} oifname {t} drop"));
-        } else {
-            nft(format!("delete table bridge {table}"));
-        }
+        // Broadcasts and multicasts are flooded: the rule sees each copy.
+        self.bridge_drop(from, to, on, "block", "");
     }
 
     /// Drop only the ARP frames from host `from` to host `to` on the bridge, or stop.
     pub fn block_arp(&self, from: usize, to: usize, on: bool) {
+        self.bridge_drop(from, to, on, "noarp", "ether type arp ");
+    }
+
+    /// A bridge table of its own (`name`) dropping what `matching` selects from `from` to `to`.
+    fn bridge_drop(&self, from: usize, to: usize, on: bool, name: &str, matching: &str) {
         let (f, t) = (&self.hosts[from].port, &self.hosts[to].port);
-        let table = format!("noarp_{f}_{t}");
+        let table = format!("{name}_{f}_{t}");
         let nft = |cmd: String| must(&["ip", "netns", "exec", &self.switch, "nft", &cmd]);
         if on {
             nft(format!("add table bridge {table}"));
             nft(format!("add chain bridge {table} blocked {{ type filter hook forward priority 0; }}"));
-            nft(format!("add rule bridge {table} blocked iifname {f} oifname {t} ether type arp drop"));
+            nft(format!("add rule bridge {table} blocked iifname {f} oifname {t} {matching}drop"));
         } else {
             nft(format!("delete table bridge {table}"));
         }
