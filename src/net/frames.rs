@@ -35,30 +35,11 @@ const SO_DETACH_FILTER: libc::c_int = 27;
 pub(super) fn set_receiving(fd: &OwnedFd, on: bool) -> io::Result<()> {
     let r = if on {
         // The value is ignored, but the kernel wants an int's length (EINVAL without).
-        let unused: libc::c_int = 0;
-        // SAFETY: setsockopt(2) with an int; the socket is ours.
-        unsafe {
-            libc::setsockopt(
-                fd.as_raw_fd(),
-                libc::SOL_SOCKET,
-                SO_DETACH_FILTER,
-                (&raw const unused).cast(),
-                std::mem::size_of::<libc::c_int>() as libc::socklen_t,
-            )
-        }
+        socket_option(fd, SO_DETACH_FILTER, &0 as &libc::c_int)
     } else {
         let mut drop_all = [libc::sock_filter { code: (libc::BPF_RET | libc::BPF_K) as u16, jt: 0, jf: 0, k: 0 }];
-        let prog = libc::sock_fprog { len: 1, filter: drop_all.as_mut_ptr() };
-        // SAFETY: setsockopt(2) with a valid sock_fprog; the kernel copies the program.
-        unsafe {
-            libc::setsockopt(
-                fd.as_raw_fd(),
-                libc::SOL_SOCKET,
-                SO_ATTACH_FILTER,
-                (&raw const prog).cast(),
-                std::mem::size_of::<libc::sock_fprog>() as libc::socklen_t,
-            )
-        }
+        // The kernel copies the program.
+        socket_option(fd, SO_ATTACH_FILTER, &libc::sock_fprog { len: 1, filter: drop_all.as_mut_ptr() })
     };
     if r < 0 {
         let e = io::Error::last_os_error();
@@ -76,6 +57,20 @@ pub(super) fn set_receiving(fd: &OwnedFd, on: bool) -> io::Result<()> {
         }
     }
     Ok(())
+}
+
+/// setsockopt(2) at SOL_SOCKET with `value` as the option's bytes.
+fn socket_option<T>(fd: &OwnedFd, name: libc::c_int, value: &T) -> libc::c_int {
+    // SAFETY: `value` is a live `T` for the call, and its size is passed with it.
+    unsafe {
+        libc::setsockopt(
+            fd.as_raw_fd(),
+            libc::SOL_SOCKET,
+            name,
+            (value as *const T).cast(),
+            std::mem::size_of::<T>() as libc::socklen_t,
+        )
+    }
 }
 
 /// Sends the frames that tell neighbours where an address is, or ask who holds one.
