@@ -11,6 +11,7 @@ use super::announce::Announcer;
 use super::checks::Checks;
 use super::conflicts::ConflictWatch;
 use super::firewall::Firewall;
+use super::handover::{HandOver, ReadyWait};
 use super::links::{Iface, LinkWatch};
 use super::routes::RouteSet;
 use super::shared::Io;
@@ -42,6 +43,10 @@ pub(super) struct Driver {
     pub(super) master_probes: Vec<std::net::IpAddr>,
     /// The master we stepped down for, until when its MAC is awaited (`neighbours.rs`).
     pub(super) successor: Option<(std::net::IpAddr, Instant)>,
+    /// A planned handover's VIPs, kept until the successor announced them (`handover.rs`).
+    pub(super) handover: Option<HandOver>,
+    /// A takeover's announcement waiting until the kernel delivers the VIPs (`handover.rs`).
+    pub(super) ready_wait: Option<ReadyWait>,
     pub(super) notifier: Notifier,
     /// Our own fault (not a group member's) and its log line, so each cause is logged once.
     own_fault: Option<(Fault, String)>,
@@ -120,6 +125,8 @@ impl Driver {
             pending_reports: vec![],
             master_probes: vec![],
             successor: None,
+            handover: None,
+            ready_wait: None,
             notifier: Notifier::new(&cfg.name, notify_var, cfg.notify.clone(), cfg.notify_state.clone()),
             own_fault: None,
             group_fault: false,
@@ -140,8 +147,9 @@ impl Driver {
         self.core.state()
     }
 
+    /// Stopped, and the VIPs of a handover gone.
     pub fn is_stopped(&self) -> bool {
-        self.core.is_stopped()
+        self.core.is_stopped() && self.handover.is_none()
     }
 
     pub fn is_resuming(&self) -> bool {
@@ -192,6 +200,8 @@ impl Driver {
             self.checks.next_deadline(),
             self.conflicts.next_deadline(),
             self.pending_reports.iter().map(|p| p.2).min(),
+            self.handover.as_ref().map(HandOver::deadline),
+            self.ready_wait.as_ref().map(ReadyWait::deadline),
         ]
         .into_iter()
         .flatten()
@@ -436,6 +446,8 @@ impl Driver {
         if self.core.next_deadline().is_some_and(|d| d <= now) {
             self.handle(Event::Timeout, now, io);
         }
+        self.handover_due(now, io);
+        self.ready_due(now, io);
         if let Some(due) = self.announcer.due(now) {
             self.announce(due, io);
         }
@@ -445,6 +457,13 @@ impl Driver {
         let outs = self.conflicts.due(now);
         self.on_conflicts(outs, io);
         self.report_pending(now);
+    }
+
+    /// Routes, VIPs and the `no_accept` hold off the host.
+    pub(super) fn remove_vips(&mut self, io: &mut Io) {
+        self.routes.remove_all(io.nl);
+        self.vips.remove_all(io.nl);
+        io.firewall.hold(&self.cfg.name, vec![]);
     }
 
     /// `no_accept`: traffic to our VIPs is dropped from before they are added.
@@ -463,6 +482,7 @@ impl Driver {
             match a {
                 Action::SendAdvert { priority } => self.send_advert(priority, io),
                 Action::AddVips => {
+                    self.handover = None;
                     self.drop_unaccepted(io);
                     self.vips.add_all(io.nl);
                     self.routes.add_all(io.nl);
@@ -470,16 +490,14 @@ impl Driver {
                 }
                 Action::RemoveVips => {
                     self.announcer.stop();
+                    self.ready_wait = None;
                     self.conflicts.stop();
                     self.changed = true;
-                    self.routes.remove_all(io.nl);
-                    self.vips.remove_all(io.nl);
-                    io.firewall.hold(&self.cfg.name, vec![]);
+                    self.handover = None;
+                    self.remove_vips(io);
                 }
-                Action::Gratuitous => {
-                    let all = self.announcer.start(self.cfg.virtual_ips.len(), Instant::now());
-                    self.announce(all, io);
-                }
+                Action::HandOverVips { to } => self.hand_over(to, io),
+                Action::Gratuitous => self.announce_takeover(io),
                 Action::GratuitousLowerPrio => {
                     let rounds = self.cfg.garp.lower_prio_rounds();
                     let all = self.announcer.start_rounds(self.cfg.virtual_ips.len(), rounds, Instant::now());

@@ -15,6 +15,7 @@ mod conflicts;
 mod driver;
 mod firewall;
 mod groups;
+mod handover;
 mod links;
 mod master_probe;
 mod membership;
@@ -262,9 +263,9 @@ impl Runtime {
             if ready.swarm {
                 self.follow_swarm(now);
             }
-            // Listen while an instance resumes, holds VIPs (conflicts) or probes a late
-            // master (early failover), not otherwise.
-            let masters = self.drivers.iter().filter(|d| d.conflicts.watching());
+            // Listen while an instance resumes, holds VIPs (conflicts, a handover) or probes
+            // a late master (early failover), not otherwise.
+            let masters = self.drivers.iter().filter(|d| d.conflicts.watching() || d.handover.is_some());
             let (v4, v6) = masters.fold((false, false), |(a, b), d| (a || !d.cfg.ipv6(), b || d.cfg.ipv6()));
             let (p4, p6) = self.listening_for_masters(now);
             let successors = self.drivers.iter().any(|d| d.successor.is_some_and(|s| now < s.1));

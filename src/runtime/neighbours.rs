@@ -139,6 +139,9 @@ impl Driver {
     pub fn heard(&mut self, ip: IpAddr, sender_mac: [u8; 6], unsolicited: bool, now: Instant, io: &mut Io) {
         // Early failover: the followed master's host is alive.
         self.handle(Event::NeighbourAnswered(ip), now, io);
+        if self.handover.is_some() {
+            self.handover_heard(ip, sender_mac, io);
+        }
         if let Some((winner, until)) = self.successor.filter(|s| s.0 == ip) {
             self.successor = None;
             if now < until {

@@ -129,6 +129,13 @@ pub enum Action {
     },
     AddVips,
     RemoveVips,
+    /// A planned handover's end: `to` advertised after our priority 0 and adds the VIPs
+    /// now. Remove ours once it has announced them (its gratuitous ARP or unsolicited NA
+    /// for each), within a short bound: a client moves when it hears that announcement,
+    /// and whatever it sends to us before then would find no VIP here.
+    HandOverVips {
+        to: IpAddr,
+    },
     /// Gratuitous ARP / unsolicited NA for every VIP.
     Gratuitous,
     /// The same after a lower priority's advert (keepalived's `garp_lower_prio_repeat`

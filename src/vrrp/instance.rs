@@ -9,7 +9,8 @@
 //! 3. Sleep until `next_deadline()` or the next datagram or event.
 //! 4. After `Event::Shutdown` the instance reaches `State::Stopped` within
 //!    `MAX_RESIGN_WAIT` of timeouts, whatever else is fed in; it never asks for VIPs again.
-//!    Once `is_stopped()`, carry out the last actions and exit.
+//!    Once `is_stopped()`, carry out the last actions and exit (after a `HandOverVips`, once
+//!    the VIPs are gone).
 //! 5. Start with `Event::Start`, or `Event::Resume` when the VIPs are already on the host
 //!    (left by a crash moments ago). Resuming, the instance is a backup that holds the VIPs
 //!    for one advert interval plus Skew_Time: a master heard meanwhile means they are stale
@@ -570,7 +571,10 @@ impl Instance {
     }
 
     fn finish_resign(&mut self, reason: Reason) {
-        self.actions.push_back(Action::RemoveVips);
+        self.actions.push_back(match reason {
+            Reason::SuccessorTookOver { from } => Action::HandOverVips { to: from },
+            _ => Action::RemoveVips,
+        });
         let to = match self.resign_fault.take() {
             Some(_) if !self.closing => State::Fault,
             _ => State::Stopped,

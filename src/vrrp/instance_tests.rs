@@ -419,7 +419,7 @@ fn shutdown_as_master_keeps_vips_until_the_successor_advertises() {
     assert_eq!(sends(&run_until(&mut i, t1 + Duration::from_secs(1))), [0]);
     rx(&mut i, &peer_advert(100), PEER, t1 + Duration::from_millis(1200)).unwrap();
     let a = drain(&mut i);
-    assert_eq!(a[0], Action::RemoveVips);
+    assert_eq!(a[0], Action::HandOverVips { to: PEER.parse().unwrap() });
     assert!(matches!(a[1], Action::Transition { to: State::Stopped, reason: Reason::SuccessorTookOver { .. }, .. }));
     assert!(i.is_stopped());
 }
@@ -457,7 +457,7 @@ fn a_failing_check_hands_over_make_before_break_into_fault() {
     assert_eq!(sends(&run_until(&mut i, t1 + Duration::from_secs(1))), [0], "still priority 0");
     rx(&mut i, &peer_advert(100), PEER, t1 + Duration::from_millis(1100)).unwrap();
     let a = drain(&mut i);
-    assert_eq!(a[0], Action::RemoveVips);
+    assert_eq!(a[0], Action::HandOverVips { to: PEER.parse().unwrap() });
     assert!(matches!(a[1], Action::Transition { to: State::Fault, reason: Reason::SuccessorTookOver { .. }, .. }));
     // Not stopped: healthy again means BACKUP.
     i.handle(Event::Recovered, t1 + Duration::from_secs(5));
@@ -1153,7 +1153,8 @@ impl Net {
         while let Some(a) = self.nodes[k].inst.poll_action() {
             match a {
                 Action::AddVips => self.nodes[k].holds_vip = true,
-                Action::RemoveVips => self.nodes[k].holds_vip = false,
+                // The runtime removes them within a bound (`runtime/handover.rs`).
+                Action::RemoveVips | Action::HandOverVips { .. } => self.nodes[k].holds_vip = false,
                 Action::SendAdvert { priority } => {
                     let bytes = advert_from(self.nodes[k].inst.params(), priority, self.nodes[k].addr);
                     for to in 0..self.nodes.len() {

@@ -14,6 +14,7 @@ mod demo;
 mod docker;
 mod early_failover;
 mod faults;
+mod handover;
 mod health;
 mod hostile;
 mod interop;

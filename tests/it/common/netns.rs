@@ -328,9 +328,14 @@ pub struct Pinger {
 
 impl Host {
     pub fn ping(&self, target: &str) -> Pinger {
+        self.ping_every(target, "0.01")
+    }
+
+    /// Ping `target` every `interval` seconds (as ping's `-i` takes it).
+    pub fn ping_every(&self, target: &str, interval: &str) -> Pinger {
         let out = self.dir.join(format!("{}-ping-{}.txt", self.ns, NEXT.fetch_add(1, Ordering::SeqCst)));
         let child = self
-            .cmd(&["ping", "-D", "-n", "-i", "0.01", "-W", "1", target])
+            .cmd(&["ping", "-D", "-n", "-i", interval, "-W", "1", target])
             .stdout(fs::File::create(&out).unwrap())
             .stderr(Stdio::null())
             .spawn()
