@@ -1,8 +1,8 @@
 //! Every RFC / keepalived rule on a simulated clock, then a simulated network of 2–5 nodes.
 
 use super::*;
-use crate::vrrp::{Decision, Fault};
-use crate::wire::vrrp::{encode_addrs, AddrList, Pseudo};
+use crate::vrrp::{Decision, Fault, Received};
+use crate::wire::vrrp::{self as wire, encode_addrs, AddrList, Pseudo, Repr};
 use proptest::prelude::*;
 
 fn ip(s: &str) -> IpAddr {
