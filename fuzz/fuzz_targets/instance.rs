@@ -84,7 +84,8 @@ fuzz_target!(|data: &[u8]| {
                     assert!(!closing, "AddVips after Shutdown");
                     *holding = true
                 }
-                Action::RemoveVips => *holding = false,
+                // The runtime removes them within a bound once the successor announces them.
+                Action::RemoveVips | Action::HandOverVips { .. } => *holding = false,
                 _ => {}
             }
         }
