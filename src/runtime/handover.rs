@@ -126,7 +126,9 @@ impl Driver {
         self.conflicts.stop();
         self.changed = true;
         let held: Vec<IpAddr> = self.vips.iter().map(|(v, _)| v.addr).collect();
-        if !self.vips.held() || io.frames.is_none() || held.is_empty() {
+        // With `use_vmac` both nodes answer from the same virtual MAC: clients have nothing
+        // to learn (and the successor's frames would look like our own).
+        if !self.vips.held() || io.frames.is_none() || held.is_empty() || self.cfg.vmac.is_some() {
             return self.remove_vips(io);
         }
         self.handover = Some(HandOver::new(to, held, std::time::Instant::now()));
