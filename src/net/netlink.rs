@@ -62,6 +62,23 @@ fn ip_from(b: &[u8]) -> Option<IpAddr> {
     }
 }
 
+/// An RTM_GETROUTE request: every header field unspecified but the family and the
+/// destination's length.
+fn route_query(family: RtAddrFamily, dst_len: u8, attrs: RtBuffer<Rta, Buffer>) -> Result<Rtmsg> {
+    RtmsgBuilder::default()
+        .rtm_family(family)
+        .rtm_dst_len(dst_len)
+        .rtm_src_len(0)
+        .rtm_tos(0)
+        .rtm_table(RtTable::Unspec)
+        .rtm_protocol(neli::consts::rtnl::Rtprot::Unspec)
+        .rtm_scope(RtScope::Universe)
+        .rtm_type(neli::consts::rtnl::Rtn::Unspec)
+        .rtattrs(attrs)
+        .build()
+        .map_err(|e| anyhow!("{e}"))
+}
+
 fn cstr(b: &[u8]) -> String {
     String::from_utf8_lossy(b.split(|c| *c == 0).next().unwrap_or_default()).into_owned()
 }
@@ -165,17 +182,7 @@ impl Netlink {
     }
 
     fn default_route_ifindex(&mut self) -> Result<Option<u32>> {
-        let req = RtmsgBuilder::default()
-            .rtm_family(RtAddrFamily::Inet)
-            .rtm_dst_len(0)
-            .rtm_src_len(0)
-            .rtm_tos(0)
-            .rtm_table(RtTable::Unspec)
-            .rtm_protocol(neli::consts::rtnl::Rtprot::Unspec)
-            .rtm_scope(RtScope::Universe)
-            .rtm_type(neli::consts::rtnl::Rtn::Unspec)
-            .build()
-            .map_err(|e| anyhow!("{e}"))?;
+        let req = route_query(RtAddrFamily::Inet, 0, RtBuffer::new())?;
         let oifs = self
             .request(Rtm::Getroute, NlmF::DUMP, req, |m: &Rtmsg| {
                 if *m.rtm_dst_len() != 0 || *m.rtm_table() != RtTable::Main {
@@ -201,18 +208,7 @@ impl Netlink {
                 .build()
                 .map_err(|e| anyhow!("{e}"))?,
         );
-        let req = RtmsgBuilder::default()
-            .rtm_family(family(ip))
-            .rtm_dst_len(if ip.is_ipv4() { 32 } else { 128 })
-            .rtm_src_len(0)
-            .rtm_tos(0)
-            .rtm_table(RtTable::Unspec)
-            .rtm_protocol(neli::consts::rtnl::Rtprot::Unspec)
-            .rtm_scope(RtScope::Universe)
-            .rtm_type(neli::consts::rtnl::Rtn::Unspec)
-            .rtattrs(attrs)
-            .build()
-            .map_err(|e| anyhow!("{e}"))?;
+        let req = route_query(family(ip), if ip.is_ipv4() { 32 } else { 128 }, attrs)?;
         let kinds = self
             .request(Rtm::Getroute, NlmF::ACK, req, |m: &Rtmsg| Some(*m.rtm_type()))
             .with_context(|| format!("looking up the route to {ip}"))?;

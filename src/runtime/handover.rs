@@ -136,8 +136,7 @@ impl Driver {
 
     /// The watches heard `ip` spoken for from `mac`.
     pub(super) fn handover_heard(&mut self, ip: IpAddr, mac: [u8; 6], io: &mut Io) {
-        let ours: Vec<[u8; 6]> =
-            std::iter::once(&self.links.main).chain(&self.links.others).filter_map(|i| i.mac).collect();
+        let ours = self.links.macs();
         if self.handover.as_mut().is_some_and(|h| h.heard(ip, mac, &ours)) {
             let h = self.handover.take().expect("checked above");
             log::debug!("({}) {} announced every VIP: removing ours", self.cfg.name, h.to);

@@ -84,6 +84,11 @@ impl LinkWatch {
         self
     }
 
+    /// The MACs of our interfaces: frames from them are our own.
+    pub fn macs(&self) -> Vec<[u8; 6]> {
+        std::iter::once(&self.main).chain(&self.others).filter_map(|i| i.mac).collect()
+    }
+
     /// The MAC of interface `ifindex`, if it is one of ours.
     pub fn mac_of(&self, ifindex: u32) -> Option<[u8; 6]> {
         std::iter::once(&self.main).chain(&self.others).find(|i| i.index == ifindex).and_then(|i| i.mac)

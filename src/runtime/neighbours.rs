@@ -152,8 +152,7 @@ impl Driver {
             self.stats.peer_mac(ip, sender_mac);
         }
         if self.conflicts.watching() {
-            let ours: Vec<[u8; 6]> =
-                std::iter::once(&self.links.main).chain(&self.links.others).filter_map(|i| i.mac).collect();
+            let ours = self.links.macs();
             let outs = self.conflicts.heard(ip, sender_mac, unsolicited, &ours, now);
             self.on_conflicts(outs, io);
             return;
