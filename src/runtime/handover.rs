@@ -76,6 +76,10 @@ impl Driver {
             self.ready_wait = Some(ReadyWait { next: now + READY_RETRY, until: now + READY_WAIT });
             return;
         }
+        self.announce_all(now, io);
+    }
+
+    fn announce_all(&mut self, now: Instant, io: &mut Io) {
         self.ready_wait = None;
         let all = self.announcer.start(self.cfg.virtual_ips.len(), now);
         self.announce(all, io);
@@ -95,9 +99,7 @@ impl Driver {
                         READY_WAIT.as_millis()
                     );
                 }
-                self.ready_wait = None;
-                let all = self.announcer.start(self.cfg.virtual_ips.len(), now);
-                self.announce(all, io);
+                self.announce_all(now, io);
             }
         }
     }
@@ -131,14 +133,13 @@ impl Driver {
         if !self.vips.held() || io.frames.is_none() || held.is_empty() || self.cfg.vmac.is_some() {
             return self.remove_vips(io);
         }
-        self.handover = Some(HandOver::new(to, held, std::time::Instant::now()));
+        self.handover = Some(HandOver::new(to, held, Instant::now()));
     }
 
     /// The watches heard `ip` spoken for from `mac`.
     pub(super) fn handover_heard(&mut self, ip: IpAddr, mac: [u8; 6], io: &mut Io) {
         let ours = self.links.macs();
-        if self.handover.as_mut().is_some_and(|h| h.heard(ip, mac, &ours)) {
-            let h = self.handover.take().expect("checked above");
+        if let Some(h) = self.handover.take_if(|h| h.heard(ip, mac, &ours)) {
             log::debug!("({}) {} announced every VIP: removing ours", self.cfg.name, h.to);
             self.remove_vips(io);
         }
