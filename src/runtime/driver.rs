@@ -459,6 +459,14 @@ impl Driver {
         self.report_pending(now);
     }
 
+    /// The VIPs are leaving: no more announcements, probes or conflicts for them.
+    pub(super) fn stop_speaking(&mut self) {
+        self.announcer.stop();
+        self.ready_wait = None;
+        self.conflicts.stop();
+        self.changed = true;
+    }
+
     /// Routes, VIPs and the `no_accept` hold off the host.
     pub(super) fn remove_vips(&mut self, io: &mut Io) {
         self.routes.remove_all(io.nl);
@@ -489,10 +497,7 @@ impl Driver {
                     self.conflicts.start(Instant::now());
                 }
                 Action::RemoveVips => {
-                    self.announcer.stop();
-                    self.ready_wait = None;
-                    self.conflicts.stop();
-                    self.changed = true;
+                    self.stop_speaking();
                     self.handover = None;
                     self.remove_vips(io);
                 }

@@ -123,13 +123,10 @@ impl Driver {
     /// `Action::HandOverVips`: nothing more is announced or probed; the VIPs stay until the
     /// successor has announced them.
     pub(super) fn hand_over(&mut self, to: IpAddr, io: &mut Io) {
-        self.announcer.stop();
-        self.ready_wait = None;
-        self.conflicts.stop();
-        self.changed = true;
-        let held: Vec<IpAddr> = self.vips.iter().map(|(v, _)| v.addr).collect();
+        self.stop_speaking();
         // With `use_vmac` both nodes answer from the same virtual MAC: clients have nothing
         // to learn (and the successor's frames would look like our own).
+        let held: Vec<IpAddr> = self.vips.iter().map(|(v, _)| v.addr).collect();
         if !self.vips.held() || io.frames.is_none() || held.is_empty() || self.cfg.vmac.is_some() {
             return self.remove_vips(io);
         }
