@@ -8,7 +8,7 @@ use std::os::unix::net::UnixStream;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 use nix::libc;
 
 /// What the loop does with a signal.
@@ -97,9 +97,17 @@ impl Signals {
         let mut flags = vec![];
         for sig in caught() {
             let flag = Arc::new(AtomicBool::new(false));
-            signal_hook::flag::register(sig, Arc::clone(&flag))?;
-            signal_hook::low_level::pipe::register_raw(sig, write)?;
-            flags.push((sig, flag));
+            let installed = signal_hook::flag::register(sig, Arc::clone(&flag))
+                .and_then(|_| signal_hook::low_level::pipe::register_raw(sig, write));
+            match installed {
+                Ok(_) => flags.push((sig, flag)),
+                // A sandbox may keep a real-time signal for itself (valgrind takes the last
+                // ones): nobody can then send it to us, and none of those has a meaning.
+                Err(e) if meaning(sig) == Meaning::Unexpected => {
+                    log::debug!("{}: no handler ({e}); it cannot reach keepvip here", name(sig))
+                }
+                Err(e) => return Err(e).with_context(|| format!("installing the {} handler", name(sig))),
+            }
         }
         Ok(Signals { pipe: read, flags })
     }
