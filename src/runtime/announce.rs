@@ -10,6 +10,7 @@ use std::ops::Range;
 use std::time::{Duration, Instant};
 
 use crate::config::Garp;
+use crate::vrrp::timers::earliest;
 
 /// Repeats go out in chunks of this many frames…
 pub const CHUNK: usize = 64;
@@ -64,7 +65,7 @@ impl Announcer {
     }
 
     pub fn next_deadline(&self) -> Option<Instant> {
-        [self.next_at, self.refresh_at, self.extra_at].into_iter().flatten().min()
+        earliest(&[self.next_at, self.refresh_at, self.extra_at])
     }
 
     /// Whether the interfaces that send no adverts are due their announcement (then the

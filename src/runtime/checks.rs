@@ -7,6 +7,7 @@ use std::time::Instant;
 use crate::config::Check;
 use crate::health::probe::{Running, Wait};
 use crate::health::{Change, Status, Tracker};
+use crate::vrrp::timers::earliest;
 use crate::vrrp::Fault;
 
 pub(super) struct Checks {
@@ -62,7 +63,7 @@ impl Checks {
     /// When the checks next need the loop: a probe's deadline or the next run.
     pub fn next_deadline(&self) -> Option<Instant> {
         let running = self.probes.iter().flatten().map(Running::deadline).min();
-        [running, self.tracker.next_deadline()].into_iter().flatten().min()
+        earliest(&[running, self.tracker.next_deadline()])
     }
 
     /// Collect answers (and timeouts) and start the checks that are due; never blocks.

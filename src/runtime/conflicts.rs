@@ -15,6 +15,8 @@
 use std::net::IpAddr;
 use std::time::{Duration, Instant};
 
+use crate::vrrp::timers::earliest;
+
 /// How often each VIP is probed while no conflict is known (one chunk of VIPs per round).
 pub const PROBE_EVERY: Duration = Duration::from_secs(10);
 /// Probes per round: with 1024 VIPs each is probed every 16 rounds.
@@ -98,7 +100,7 @@ impl ConflictWatch {
     }
 
     pub fn next_deadline(&self) -> Option<Instant> {
-        [self.next_round, self.next_conflict_probe].into_iter().flatten().min()
+        earliest(&[self.next_round, self.next_conflict_probe])
     }
 
     /// `mac` speaks for `ip` (`unsolicited`: a gratuitous ARP or unsolicited NA, not an

@@ -21,6 +21,7 @@ use crate::config::{Config, Garp, HostView, Origin};
 use crate::net::netlink::{Addr, AddrChange, Link, Netlink};
 use crate::notify::Notifier;
 use crate::notify::MASTER_RX_LOWER_PRI;
+use crate::vrrp::timers::earliest;
 use crate::vrrp::{Action, Event, Fault, Instance, Received, Rejected, State};
 
 pub(super) struct Driver {
@@ -194,7 +195,7 @@ impl Driver {
     /// The earliest time the loop must wake for this instance: its protocol timer, the
     /// paced announcements or its checks.
     pub fn next_deadline(&self) -> Option<Instant> {
-        [
+        earliest(&[
             self.core.next_deadline(),
             self.announcer.next_deadline(),
             self.checks.next_deadline(),
@@ -202,10 +203,7 @@ impl Driver {
             self.pending_reports.iter().map(|p| p.2).min(),
             self.handover.as_ref().map(HandOver::deadline),
             self.ready_wait.as_ref().map(ReadyWait::deadline),
-        ]
-        .into_iter()
-        .flatten()
-        .min()
+        ])
     }
 
     /// Hand the core an event and carry out what it asks.

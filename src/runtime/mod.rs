@@ -30,6 +30,7 @@ mod stats;
 mod vips;
 mod vmac;
 
+use std::iter::once;
 use std::os::fd::AsFd;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -42,6 +43,7 @@ use crate::net::http;
 use crate::net::netlink::{Events, Netlink};
 use crate::net::socket::Recv;
 use crate::observe::status;
+use crate::vrrp::timers::earliest;
 use crate::vrrp::{Event, Rejected};
 
 pub use advert::params;
@@ -307,21 +309,27 @@ impl Runtime {
     fn wait(&mut self, signals: &Signals) -> Result<Ready> {
         // The state file rides on the wake-ups the protocol needs anyway (`--health` allows
         // three refresh periods); it only gets a wake-up of its own when none is due soon.
-        let due = self.drivers.iter().filter_map(Driver::next_deadline).min();
+        let mut due = None;
+        for d in &self.drivers {
+            due = earliest(&[due, d.next_deadline()]);
+        }
         let deadline = match due {
             Some(d) if d <= self.next_status + status::REFRESH => d,
             Some(d) => d.min(self.next_status),
             None => self.next_status,
         };
-        let others = [self.resync_at, self.metrics.as_ref().and_then(http::Server::next_deadline)];
-        let deadline = others.into_iter().flatten().fold(deadline, Instant::min);
+        let others = earliest(&[self.resync_at, self.metrics.as_ref().and_then(http::Server::next_deadline)]);
+        let deadline = others.map_or(deadline, |o| o.min(deadline));
         self.wake_at = deadline;
-        let sockets =
-            self.shared.sockets.iter().enumerate().map(|(i, s)| (s.sock.as_fd(), s.sock.id(), Token::Socket(i)));
-        let swarm = self.swarm.as_ref().map(|s| (s.feed.fd(), 0, Token::Swarm));
-        let fixed = sockets
-            .chain([(self.events.as_fd_borrowed(), 0, Token::Netlink), (signals.pipe.as_fd(), 0, Token::Signals)])
-            .chain(swarm);
+        let (shared, events, swarm) = (&self.shared, &self.events, &self.swarm);
+        let fixed = || {
+            let sockets =
+                shared.sockets.iter().enumerate().map(|(i, s)| (s.sock.as_fd(), s.sock.id(), Token::Socket(i)));
+            sockets
+                .chain(once((events.as_fd_borrowed(), 0, Token::Netlink)))
+                .chain(once((signals.pipe.as_fd(), 0, Token::Signals)))
+                .chain(swarm.as_ref().map(|s| (s.feed.fd(), 0, Token::Swarm)))
+        };
         let mut set = PollSet::default();
         for fd in self.watches.fds() {
             set.add(fd, false, Token::Neighbours);

@@ -97,21 +97,23 @@ impl Poller {
         })
     }
 
-    /// Wait up to `wait` for a long-lived source (`fixed`) or a short-lived one (`brief`).
-    pub fn wait<'a>(
+    /// Wait up to `wait` for a long-lived source (`fixed()` lists them) or a short-lived
+    /// one (`brief`). The list is made twice at most (compared, then registered) rather than
+    /// cloned: cloning the chain of iterators cost more than the comparison it served.
+    pub fn wait<'a, I: Iterator<Item = Source<'a>>>(
         &mut self,
-        fixed: impl Iterator<Item = Source<'a>> + Clone,
+        fixed: impl Fn() -> I,
         brief: PollSet<'a>,
         wait: Duration,
     ) -> nix::Result<Ready> {
         let mut ready = Ready { sockets: std::mem::take(&mut self.spare), ..Ready::default() };
-        if let Err(e) = self.register(fixed.clone()) {
+        if let Err(e) = self.register(&fixed) {
             // Out of descriptors, say: this wait polls everything, and the next tries again
             // (an error here must not end the loop).
             log::debug!("epoll: {e}; polling this once");
             self.registered.clear();
             let mut all = brief;
-            for (fd, _, token) in fixed {
+            for (fd, _, token) in fixed() {
                 all.add(fd, false, token);
             }
             all.wait_into(wait, &mut ready)?;
@@ -146,8 +148,9 @@ impl Poller {
     }
 
     /// The set as `fixed` has it: untouched when nothing changed (every idle wake).
-    fn register<'a>(&mut self, fixed: impl Iterator<Item = Source<'a>> + Clone) -> nix::Result<()> {
-        let same = fixed.clone().map(|(fd, id, t)| (fd.as_raw_fd(), id, t)).eq(self.registered.iter().copied());
+    fn register<'a, I: Iterator<Item = Source<'a>>>(&mut self, fixed: &impl Fn() -> I) -> nix::Result<()> {
+        let mut known = self.registered.iter();
+        let same = fixed().all(|(fd, id, t)| known.next() == Some(&(fd.as_raw_fd(), id, t))) && known.next().is_none();
         if same && !self.stale {
             return Ok(());
         }
@@ -158,7 +161,7 @@ impl Poller {
             self.epoll = Epoll::new()?;
         }
         self.generation = (self.generation + 1) & u64::from(u32::MAX);
-        for (i, (fd, id, token)) in fixed.enumerate() {
+        for (i, (fd, id, token)) in fixed().enumerate() {
             self.epoll.add(fd, false, self.generation << 32 | i as u64)?;
             self.registered.push((fd.as_raw_fd(), id, token));
         }
@@ -233,13 +236,13 @@ mod tests {
         let mut poller = Poller::new().unwrap();
         let sources = || fixed.iter().enumerate().map(|(i, p)| (p.0.as_fd(), i as u64, Token::Socket(i)));
         (&fixed[1].1).write_all(b"x").unwrap();
-        let ready = poller.wait(sources(), PollSet::default(), Duration::from_secs(1)).unwrap();
+        let ready = poller.wait(sources, PollSet::default(), Duration::from_secs(1)).unwrap();
         assert_eq!(ready.sockets, [1]);
         // With a short-lived descriptor beside them: both kinds reported.
         (&brief_peer).write_all(b"x").unwrap();
         let mut set = PollSet::default();
         set.add(brief.as_fd(), false, Token::Neighbours);
-        let ready = poller.wait(sources(), set, Duration::from_secs(1)).unwrap();
+        let ready = poller.wait(sources, set, Duration::from_secs(1)).unwrap();
         assert_eq!(ready, Ready { sockets: vec![1], neighbours: true, ..Ready::default() });
     }
 
@@ -251,7 +254,7 @@ mod tests {
         // Other tests open descriptors in parallel: try until the number comes back.
         for id in 1..50u64 {
             let ready =
-                poller.wait([(a.as_fd(), id, Token::Socket(0))].into_iter(), PollSet::default(), Duration::ZERO);
+                poller.wait(|| [(a.as_fd(), id, Token::Socket(0))].into_iter(), PollSet::default(), Duration::ZERO);
             assert_eq!(ready.unwrap(), Ready::default());
             // Closed: epoll forgets it. The next socket takes the number, with a new id.
             let number = a.as_fd().as_raw_fd();
@@ -259,7 +262,7 @@ mod tests {
             let (b, b_peer) = UnixStream::pair().unwrap();
             if b.as_fd().as_raw_fd() == number {
                 (&b_peer).write_all(b"x").unwrap();
-                let b_id = [(b.as_fd(), id + 100, Token::Socket(0))].into_iter();
+                let b_id = || [(b.as_fd(), id + 100, Token::Socket(0))].into_iter();
                 let ready = poller.wait(b_id, PollSet::default(), Duration::from_secs(1));
                 assert_eq!(ready.unwrap().sockets, [0]);
                 return;
@@ -276,14 +279,14 @@ mod tests {
         let (b, b_peer) = UnixStream::pair().unwrap();
         let mut poller = Poller::new().unwrap();
         let both = [(a.as_fd(), 1, Token::Socket(0)), (b.as_fd(), 2, Token::Socket(1))];
-        assert_eq!(poller.wait(both.into_iter(), PollSet::default(), Duration::ZERO).unwrap(), Ready::default());
+        assert_eq!(poller.wait(|| both.into_iter(), PollSet::default(), Duration::ZERO).unwrap(), Ready::default());
         // b leaves the set but stays open, and becomes readable.
         (&b_peer).write_all(b"x").unwrap();
         let only_a = || [(a.as_fd(), 1, Token::Socket(0))].into_iter();
-        assert_eq!(poller.wait(only_a(), PollSet::default(), Duration::ZERO).unwrap(), Ready::default());
+        assert_eq!(poller.wait(only_a, PollSet::default(), Duration::ZERO).unwrap(), Ready::default());
         // The set is made afresh: b no longer wakes the loop.
         let t = std::time::Instant::now();
-        assert_eq!(poller.wait(only_a(), PollSet::default(), Duration::from_millis(50)).unwrap(), Ready::default());
+        assert_eq!(poller.wait(only_a, PollSet::default(), Duration::from_millis(50)).unwrap(), Ready::default());
         assert!(t.elapsed() >= Duration::from_millis(50));
     }
 

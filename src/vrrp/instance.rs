@@ -518,8 +518,10 @@ impl Instance {
     }
 
     /// An advert from the master was accepted: the late-advert round starts over, and a new
-    /// master is probed once (its answer makes its later silence evidence).
-    fn follow(&mut self, master: IpAddr, now: Instant) {
+    /// master is probed once (its answer makes its later silence evidence). `master_down`
+    /// is the interval just used for the timer (passed, not recomputed: a backup's every
+    /// advert comes here).
+    fn follow(&mut self, master: IpAddr, now: Instant, master_down: Duration) {
         if !self.params.early_failover {
             return;
         }
@@ -529,7 +531,7 @@ impl Instance {
         let adv = self.master_adv_int();
         let late = now + early::late_after(adv);
         // Worth it only when the verdict comes an interval before the RFC timer would.
-        if early::verdict_at(late, self.params.priority, adv) + adv <= now + self.master_down_interval() {
+        if early::verdict_at(late, self.params.priority, adv) + adv <= now + master_down {
             self.timers.set(Timer::Probe, late);
         } else {
             self.timers.clear(Timer::Probe);

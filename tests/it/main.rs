@@ -19,6 +19,7 @@ mod health;
 mod hostile;
 mod interop;
 mod ipv6;
+mod layout;
 mod metrics;
 mod osixia;
 mod osixia23;

@@ -161,7 +161,7 @@ impl Instance {
         self.timers.set(Timer::MasterDown, self.held(now + master_down));
         self.last_master = Some(src);
         self.last_heard = Some(now);
-        self.follow(src, now);
+        self.follow(src, now, master_down);
     }
 
     fn master_rx(&mut self, src: IpAddr, adv: &Repr, now: Instant) {
@@ -195,8 +195,9 @@ impl Instance {
             self.enter(State::Backup, Reason::HigherPriority { from: src, priority: adv.priority });
             self.last_master = Some(src);
             self.last_heard = Some(now);
-            self.timers.set(Timer::MasterDown, self.held(now + self.master_down_interval()));
-            self.follow(src, now);
+            let master_down = self.master_down_interval();
+            self.timers.set(Timer::MasterDown, self.held(now + master_down));
+            self.follow(src, now, master_down);
         } else {
             // Lower priority (or equal, lower address) claims master: answer at once so it
             // steps down (RFC 9568; keepalived without lower_prio_no_advert), and re-announce:
