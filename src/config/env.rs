@@ -6,10 +6,10 @@ use std::time::Duration;
 
 use super::draft::{At, Draft, Finding, Sourced, ENV_NAMES};
 use super::process::{command_line_args, metrics_addr};
-use super::rules::{self, parse_centis};
+use super::rules;
 use super::variables::{is_known, is_list, misspelt};
+use super::{env_track, swarm, Garp, OSIXIA_NOTIFY};
 use super::{list, rendered, vip, FromEnv, HostIface, HostView, InitialState, Origin, Problem, Version, Vip};
-use super::{swarm, track, Check, Garp, Probe, OSIXIA_NOTIFY};
 
 pub(super) struct Reader<'a> {
     pub env: &'a HashMap<String, String>,
@@ -59,7 +59,7 @@ impl<'a> Reader<'a> {
         }
     }
 
-    fn list(&mut self, var: &str) -> Vec<String> {
+    pub(super) fn list(&mut self, var: &str) -> Vec<String> {
         let Some(v) = self.raw(var) else { return vec![] };
         list::items(v).unwrap_or_else(|msg| {
             self.fail(var, v, msg);
@@ -185,7 +185,7 @@ fn read(r: &mut Reader, host: &HostView) -> Draft {
         Ok(ip) => Ok(Some(Sourced::new(ip, At::Var("KEEPALIVED_UNICAST_SRC_IP")))),
         Err(_) => Err("expected an IPv4 or IPv6 address".into()),
     });
-    let (track_interfaces, checks) = read_checks(r);
+    let (track_interfaces, checks) = env_track::read_checks(r);
     // keepvip's names for keepalived's keywords (osixia's template sets none of them).
     let refresh = r.get("KEEPVIP_GARP_MASTER_REFRESH", 0, int_in(0, 86_400));
     let refresh_repeat = r.get("KEEPVIP_GARP_MASTER_REFRESH_REPEAT", 1, int_in(1, 100)) as usize;
@@ -467,72 +467,6 @@ fn dual_stack(r: &mut Reader, mut d: Draft, host: &HostView) -> Vec<Draft> {
         [a, b] => vec![split(*a, "VI_1"), split(*b, if *b { "VI_1_V6" } else { "VI_1_V4" })],
         _ => vec![d],
     }
-}
-
-/// Seconds with up to two decimals, within `lo..=hi` centiseconds.
-fn seconds(lo: u32, hi: u32) -> impl Fn(&str) -> Result<Duration, String> {
-    move |v| match parse_centis(v) {
-        Some(cs) if (lo..=hi).contains(&cs) => Ok(Duration::from_millis(u64::from(cs) * 10)),
-        _ => Err(format!("expected seconds {}..{} (decimal allowed)", f64::from(lo) / 100.0, hi / 100)),
-    }
-}
-
-/// `KEEPALIVED_TRACK_*`: the interfaces that fault the instance (weight 0) and the checks.
-/// One interval, timeout, fall, rise and weight for all of them, as one `vrrp_script` has.
-fn read_checks(r: &mut Reader) -> (Vec<String>, Vec<Check>) {
-    let interval = r.get("KEEPALIVED_TRACK_INTERVAL", Duration::from_secs(2), seconds(1, 360_000));
-    // keepalived: a script's timeout is its interval unless set.
-    let timeout = r.get("KEEPALIVED_TRACK_TIMEOUT", interval, seconds(1, 360_000));
-    let fall = r.get("KEEPALIVED_TRACK_FALL", 1, int_in(1, 1000));
-    let rise = r.get("KEEPALIVED_TRACK_RISE", 1, int_in(1, 1000));
-    let weight = r.get("KEEPALIVED_TRACK_WEIGHT", 0i32, |v| match v.parse::<i32>() {
-        Ok(w) if (-253..=253).contains(&w) => Ok(w),
-        _ => Err("expected an integer -253..253 (0: FAULT while a check fails)".into()),
-    });
-    let check =
-        |name: String, probe: Probe| Check { name, probe, interval, timeout, fall, rise, weight, init_fail: false };
-    let mut interfaces = vec![];
-    let mut checks = vec![];
-    let var = "KEEPALIVED_TRACK_INTERFACES";
-    for i in r.list(var) {
-        if weight == 0 {
-            interfaces.push(i);
-        } else {
-            checks.push(check(format!("interface {i}"), Probe::Link(i)));
-        }
-    }
-    type Parse = fn(&str) -> Result<Probe, String>;
-    let kinds: [(&str, Parse); 3] = [
-        ("KEEPALIVED_TRACK_TCP", |v| track::socket_addr(v).map(Probe::Tcp)),
-        ("KEEPALIVED_TRACK_HTTP", track::http),
-        ("KEEPALIVED_TRACK_SCRIPT", track::script),
-    ];
-    for (var, parse) in kinds {
-        for item in r.list(var) {
-            match parse(&item) {
-                Ok(p) => checks.push(check(p.describe(), p)),
-                Err(e) => {
-                    let raw = r.raw(var).unwrap_or("").to_string();
-                    r.fail(var, &raw, e);
-                }
-            }
-        }
-    }
-    let docker_host = r.env.get("DOCKER_HOST").map(String::as_str);
-    let docker = r.get("KEEPALIVED_TRACK_DOCKER", None, |v| track::docker(v, docker_host).map(Some));
-    if let Some(p) = docker {
-        checks.push(check(p.describe(), p));
-    }
-    // The same check twice would run twice and count twice: once is meant.
-    let mut seen = std::collections::HashSet::new();
-    checks.retain(|c| {
-        let first = seen.insert(c.name.clone());
-        if !first {
-            r.warnings.push(format!("check {} is listed twice; it runs once", c.name));
-        }
-        first
-    });
-    (interfaces, checks)
 }
 
 /// A plain value such as `1.1.1.1, 2.2.2.2` that osixia would pass to keepalived as one line.

@@ -1,4 +1,5 @@
 use super::*;
+use crate::config::rules::parse_centis;
 use crate::config::HostIface;
 use crate::config::{is_known, process_settings, unknown_variables, VARIABLES};
 

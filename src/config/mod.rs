@@ -6,6 +6,7 @@
 pub mod conf;
 pub(crate) mod draft;
 mod env;
+mod env_track;
 pub mod envfiles;
 pub mod host;
 pub mod list;
