@@ -517,10 +517,9 @@ impl Instance {
         }
     }
 
-    /// An advert from the master was accepted: the late-advert round starts over, and a new
-    /// master is probed once (its answer makes its later silence evidence). `master_down`
-    /// is the interval just used for the timer (passed, not recomputed: a backup's every
-    /// advert comes here).
+    /// An advert from the master was accepted (`master_down`: the interval its timer got):
+    /// the late-advert round starts over, and a new master is probed once (its answer makes
+    /// its later silence evidence).
     fn follow(&mut self, master: IpAddr, now: Instant, master_down: Duration) {
         if !self.params.early_failover {
             return;
